@@ -1,0 +1,39 @@
+# Manyi — the two commands: `make demo` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test test-fast bench clean-demo help
+
+help:
+	@echo "make demo   - create .venv, install, create a demo wave and serve http://127.0.0.1:5000"
+	@echo "make test   - create .venv, install with test extras, run the whole test suite"
+	@echo "make bench  - run the benchmarks and write benchmarks/RESULTS.md"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed-base: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test,postgres]'
+	touch $@
+
+demo: $(VENV)/.installed-base
+	$(BIN)/manyi demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow and not browser"
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run_all.py
+
+clean-demo:
+	rm -rf instance/manyi.sqlite3 instance/manyi.sqlite3-wal instance/manyi.sqlite3-shm

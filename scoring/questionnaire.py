@@ -1,0 +1,639 @@
+"""Questionnaire model: load, validate and version the survey's YAML files.
+
+The questionnaires are data (``questionnaires/*.yaml``): one file per domain, named by
+its fixed domain id, plus ``common.yaml`` (screening, demographics, the global
+``overall`` item, the comment and the answer scales).  This module turns a folder of
+such files into frozen objects, rejecting anything it does not understand with a
+message that names the file, the line and the item.
+
+It is pure: no Flask, no SQLAlchemy, no database.  The web app stores what
+:func:`load_questionnaires` returns; the scoring engine reads item weights, scale
+lengths and labels from it.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+import yaml
+
+#: The 12 domains of the national public-service quality monitoring, in their fixed
+#: order (product.md).  Ids are the keys of every file and result.
+DOMAIN_IDS: tuple[str, ...] = (
+    "education",
+    "employment",
+    "healthcare",
+    "social_security",
+    "utilities",
+    "environment",
+    "transport",
+    "public_safety",
+    "culture",
+    "sports",
+    "elderly_care",
+    "government_services",
+)
+
+DOMAIN_LABELS_ZH: dict[str, str] = {
+    "education": "公共教育",
+    "employment": "公共就业",
+    "healthcare": "医疗服务",
+    "social_security": "社会保障",
+    "utilities": "公用事业",
+    "environment": "生态环境",
+    "transport": "公共交通",
+    "public_safety": "公共安全",
+    "culture": "公共文化",
+    "sports": "公共体育",
+    "elderly_care": "养老服务",
+    "government_services": "政务服务",
+}
+
+COMMON_ID = "common"
+LANGUAGES: tuple[str, ...] = ("zh", "en")
+ITEM_KINDS: tuple[str, ...] = ("likert", "choice", "multi_choice", "text")
+COMMON_PAGES: tuple[str, ...] = ("screening", "demographics", "final")
+DEFAULT_SCALE = "satisfaction"
+#: Aspect items per domain, inclusive bounds.
+MIN_ASPECTS, MAX_ASPECTS = 4, 8
+
+_CODE_PART = r"[a-z][a-z0-9_]*"
+_DOMAIN_CODE = re.compile(rf"^(?P<domain>{_CODE_PART})\.(?P<item>{_CODE_PART})$")
+_COMMON_CODE = re.compile(rf"^{_CODE_PART}$")
+_CHOICE_VALUE = re.compile(r"^[a-z0-9][a-z0-9_+\-]*$")
+
+_DOMAIN_FILE_KEYS = {"id", "title", "plan_section", "intro", "items"}
+_COMMON_FILE_KEYS = {"id", "title", "intro", "scales", "items"}
+_ITEM_KEYS = {
+    "likert": {"code", "kind", "label", "help", "plan_task", "weight", "required", "scale", "page"},
+    "choice": {"code", "kind", "label", "help", "required", "choices", "page"},
+    "multi_choice": {"code", "kind", "label", "help", "required", "choices", "page"},
+    "text": {"code", "kind", "label", "help", "required", "max_length", "page"},
+}
+
+
+class QuestionnaireError(ValueError):
+    """A questionnaire file is invalid.
+
+    ``problems`` lists every problem found as :class:`Problem` records, so that a
+    single run reports them all.
+    """
+
+    def __init__(self, problems: list["Problem"]):
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong in one file: where, which item, what, and how to fix it."""
+
+    file: str
+    message: str
+    line: int | None = None
+    item: str | None = None
+
+    def __str__(self) -> str:
+        where = self.file + (f":{self.line}" if self.line else "")
+        item = f" [{self.item}]" if self.item else ""
+        return f"{where}{item}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Text:
+    """A bilingual string."""
+
+    zh: str
+    en: str
+
+    def get(self, language: str) -> str:
+        return self.en if language == "en" else self.zh
+
+
+@dataclass(frozen=True)
+class Choice:
+    value: str
+    label: Text
+
+
+@dataclass(frozen=True)
+class Scale:
+    """An ordered answer scale: stored codes 1..K with labels, plus a 'not applicable'."""
+
+    name: str
+    points: tuple[Choice, ...]
+    not_applicable: Text
+
+    @property
+    def length(self) -> int:
+        return len(self.points)
+
+
+@dataclass(frozen=True)
+class Item:
+    """One question.
+
+    ``role`` is ``"aspect"`` for a domain's aspect items (they make the domain score),
+    ``"overall"`` for ``<domain>.overall`` and the global ``overall``, and ``"common"``
+    for the other common items.
+    """
+
+    code: str
+    kind: str
+    label: Text
+    questionnaire: str
+    role: str
+    required: bool = True
+    help: Text | None = None
+    plan_tasks: tuple[int, ...] = ()
+    weight: float = 1.0
+    scale: str | None = None
+    choices: tuple[Choice, ...] = ()
+    max_length: int | None = None
+    page: str | None = None
+
+
+@dataclass(frozen=True)
+class Questionnaire:
+    """One file: a domain questionnaire or the common block, with its content version."""
+
+    id: str
+    title: Text
+    items: tuple[Item, ...]
+    version: str
+    definition: Mapping[str, Any] = field(repr=False, compare=False, hash=False)
+    source: str = ""
+    intro: Text | None = None
+    plan_section: str | None = None
+
+    @property
+    def is_domain(self) -> bool:
+        return self.id != COMMON_ID
+
+    @property
+    def item_codes(self) -> tuple[str, ...]:
+        return tuple(item.code for item in self.items)
+
+    @property
+    def aspect_items(self) -> tuple[Item, ...]:
+        return tuple(item for item in self.items if item.role == "aspect")
+
+    def item(self, code: str) -> Item:
+        for candidate in self.items:
+            if candidate.code == code:
+                return candidate
+        raise KeyError(f"no item {code!r} in questionnaire {self.id!r}")
+
+
+@dataclass(frozen=True)
+class QuestionnaireSet:
+    """The common block and the domain questionnaires, as loaded from one folder."""
+
+    common: Questionnaire
+    domains: Mapping[str, Questionnaire]
+    scales: Mapping[str, Scale]
+
+    def __iter__(self):
+        yield self.common
+        yield from self.domains.values()
+
+    @property
+    def domain_ids(self) -> tuple[str, ...]:
+        return tuple(self.domains)
+
+    def item(self, code: str) -> Item:
+        prefix = code.split(".", 1)[0] if "." in code else COMMON_ID
+        questionnaire = self.common if prefix == COMMON_ID else self.domains.get(prefix)
+        if questionnaire is None:
+            raise KeyError(f"no questionnaire for item {code!r}")
+        return questionnaire.item(code)
+
+    def all_items(self) -> Iterable[Item]:
+        for questionnaire in self:
+            yield from questionnaire.items
+
+    def scale_length(self, code: str) -> int:
+        item = self.item(code)
+        return self.scales[item.scale or DEFAULT_SCALE].length
+
+
+# ---------------------------------------------------------------------------
+# YAML with line numbers
+
+
+class _LineDict(dict):
+    line: int | None = None
+
+
+class _LineLoader(yaml.SafeLoader):
+    """A safe loader that remembers the line of every mapping (for error messages)."""
+
+
+def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> _LineDict:
+    loader.flatten_mapping(node)
+    mapping = _LineDict()
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if key in mapping:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r}", key_node.start_mark
+            )
+        mapping[key] = loader.construct_object(value_node, deep=True)
+    mapping.line = node.start_mark.line + 1
+    return mapping
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def _plain(value: Any) -> Any:
+    """Turn loader containers into plain JSON-able data (for hashing and storage)."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def content_version(definition: Mapping[str, Any]) -> str:
+    """Content hash of a parsed questionnaire: comments and layout do not change it."""
+    canonical = json.dumps(_plain(definition), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
+
+
+# ---------------------------------------------------------------------------
+# Validation
+
+
+class _Checker:
+    def __init__(self, file: str):
+        self.file = file
+        self.problems: list[Problem] = []
+
+    def add(self, message: str, node: Any = None, item: str | None = None) -> None:
+        line = getattr(node, "line", None)
+        self.problems.append(Problem(self.file, message, line, item))
+
+    def text(self, value: Any, what: str, node: Any, item: str | None) -> Text | None:
+        if not isinstance(value, dict):
+            self.add(f"{what} must be a mapping with 'zh' and 'en' strings, e.g. {{zh: 满意, en: Satisfied}}", node, item)
+            return None
+        unknown = set(value) - set(LANGUAGES)
+        if unknown:
+            self.add(f"{what} has unknown language(s) {sorted(unknown)}; use only 'zh' and 'en'", value, item)
+        for language in LANGUAGES:
+            text = value.get(language)
+            if not isinstance(text, str) or not text.strip():
+                self.add(f"{what} is missing its '{language}' translation", value, item)
+        if all(isinstance(value.get(lang), str) and value.get(lang).strip() for lang in LANGUAGES):
+            return Text(zh=value["zh"].strip(), en=value["en"].strip())
+        return None
+
+    def choices(self, value: Any, node: Any, item: str) -> tuple[Choice, ...]:
+        if not isinstance(value, list) or not value:
+            self.add("choices must be a non-empty list of {value, zh, en}", node, item)
+            return ()
+        seen: set[str] = set()
+        result = []
+        for choice in value:
+            if not isinstance(choice, dict):
+                self.add("each choice must be a mapping {value, zh, en}", node, item)
+                continue
+            unknown = set(choice) - {"value", *LANGUAGES}
+            if unknown:
+                self.add(f"choice has unknown key(s) {sorted(unknown)}; allowed: value, zh, en", choice, item)
+            raw = choice.get("value")
+            choice_value = str(raw) if raw is not None else ""
+            if not _CHOICE_VALUE.match(choice_value):
+                self.add(f"choice value {raw!r} must be lower-case ASCII (letters, digits, _ + -)", choice, item)
+            if choice_value in seen:
+                self.add(f"duplicate choice value {choice_value!r}", choice, item)
+            seen.add(choice_value)
+            label = self.text({k: choice.get(k) for k in LANGUAGES}, f"choice {choice_value!r}", choice, item)
+            if label:
+                result.append(Choice(choice_value, label))
+        return tuple(result)
+
+
+def _validate_scales(checker: _Checker, raw: Any, node: Any) -> dict[str, Scale]:
+    scales: dict[str, Scale] = {}
+    if not isinstance(raw, dict) or not raw:
+        checker.add("'scales' must map scale names to {points, not_applicable}", node)
+        return scales
+    for name, spec in raw.items():
+        if not isinstance(spec, dict):
+            checker.add(f"scale {name!r} must be a mapping", raw)
+            continue
+        unknown = set(spec) - {"points", "not_applicable"}
+        if unknown:
+            checker.add(f"scale {name!r} has unknown key(s) {sorted(unknown)}", spec)
+        points = spec.get("points")
+        if not isinstance(points, list) or len(points) < 2:
+            checker.add(f"scale {name!r} needs a list of at least 2 points", spec)
+            continue
+        parsed = []
+        for position, point in enumerate(points, start=1):
+            if not isinstance(point, dict) or point.get("value") != position:
+                checker.add(f"scale {name!r} point {position} must have value: {position} (codes run 1..K)", point if isinstance(point, dict) else spec)
+                continue
+            unknown = set(point) - {"value", *LANGUAGES}
+            if unknown:
+                checker.add(f"scale {name!r} point {position} has unknown key(s) {sorted(unknown)}", point)
+            label = checker.text({k: point.get(k) for k in LANGUAGES}, f"scale {name!r} point {position}", point, None)
+            if label:
+                parsed.append(Choice(str(position), label))
+        na = checker.text(spec.get("not_applicable"), f"scale {name!r} not_applicable", spec, None)
+        if len(parsed) == len(points) and na:
+            scales[name] = Scale(name, tuple(parsed), na)
+    return scales
+
+
+def _validate_item(
+    checker: _Checker,
+    raw: Any,
+    questionnaire_id: str,
+    scales: Mapping[str, Scale],
+    domain_ids: tuple[str, ...],
+) -> Item | None:
+    if not isinstance(raw, dict):
+        checker.add("each item must be a mapping with at least code, kind and label")
+        return None
+    code = raw.get("code")
+    label_code = code if isinstance(code, str) else None
+    is_domain = questionnaire_id != COMMON_ID
+    if not isinstance(code, str):
+        checker.add("item has no 'code'", raw)
+        return None
+    if is_domain:
+        match = _DOMAIN_CODE.match(code)
+        if not match:
+            checker.add(f"code must look like '{questionnaire_id}.<item>' in lower-case ASCII (a-z, 0-9, _)", raw, label_code)
+            return None
+        if match["domain"] != questionnaire_id:
+            checker.add(f"code must start with the file's domain id '{questionnaire_id}.'", raw, label_code)
+            return None
+    elif not _COMMON_CODE.match(code):
+        checker.add("common item codes are lower-case ASCII without a domain prefix (a-z, 0-9, _)", raw, label_code)
+        return None
+
+    kind = raw.get("kind")
+    if kind not in ITEM_KINDS:
+        checker.add(f"unknown kind {kind!r}; use one of {', '.join(ITEM_KINDS)}", raw, code)
+        return None
+    unknown = set(raw) - _ITEM_KEYS[kind]
+    if unknown:
+        checker.add(f"unknown key(s) {sorted(unknown)} for a {kind} item; allowed: {', '.join(sorted(_ITEM_KEYS[kind]))}", raw, code)
+
+    label = checker.text(raw.get("label"), "label", raw, code)
+    help_text = checker.text(raw["help"], "help", raw, code) if "help" in raw else None
+
+    overall_code = f"{questionnaire_id}.overall" if is_domain else "overall"
+    if is_domain:
+        role = "overall" if code == overall_code else "aspect"
+    else:
+        role = "overall" if code == "overall" else "common"
+
+    page = raw.get("page")
+    if is_domain and page is not None:
+        checker.add("'page' is only used in common.yaml; domain items are all on the domain's page", raw, code)
+    if not is_domain and page not in COMMON_PAGES:
+        checker.add(f"common items need page: one of {', '.join(COMMON_PAGES)}", raw, code)
+
+    required = raw.get("required", kind != "text")
+    if not isinstance(required, bool):
+        checker.add("required must be true or false", raw, code)
+        required = True
+
+    plan_tasks: tuple[int, ...] = ()
+    if "plan_task" in raw:
+        task = raw["plan_task"]
+        tasks = task if isinstance(task, list) else [task]
+        if not tasks or not all(isinstance(t, int) and not isinstance(t, bool) and 1 <= t <= 45 for t in tasks):
+            checker.add(f"plan_task must be a task number 1–45 of the plan (or a list of them), got {task!r}", raw, code)
+        else:
+            plan_tasks = tuple(tasks)
+        if role != "aspect":
+            checker.add("only aspect items trace to a plan task; remove plan_task", raw, code)
+    elif role == "aspect":
+        checker.add("aspect item must name the plan task it traces to (plan_task: N)", raw, code)
+
+    weight = raw.get("weight", 1)
+    if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not weight > 0:
+        checker.add(f"weight must be a positive number, got {weight!r}", raw, code)
+        weight = 1
+    elif "weight" in raw and role != "aspect":
+        checker.add("weight only applies to aspect items (they make the domain score)", raw, code)
+
+    scale = None
+    if kind == "likert":
+        scale = raw.get("scale", DEFAULT_SCALE)
+        if scales and scale not in scales:
+            checker.add(f"unknown scale {scale!r}; scales defined in common.yaml: {', '.join(scales)}", raw, code)
+
+    choices: tuple[Choice, ...] = ()
+    if kind in ("choice", "multi_choice"):
+        if raw.get("choices") == "domains":
+            choices = tuple(Choice(d, Text(DOMAIN_LABELS_ZH[d], d.replace("_", " ").capitalize())) for d in domain_ids)
+        else:
+            choices = checker.choices(raw.get("choices"), raw, code)
+
+    max_length = None
+    if kind == "text":
+        max_length = raw.get("max_length", 500)
+        if isinstance(max_length, bool) or not isinstance(max_length, int) or not 1 <= max_length <= 5000:
+            checker.add(f"max_length must be an integer 1–5000, got {max_length!r}", raw, code)
+            max_length = 500
+
+    if label is None:
+        return None
+    return Item(
+        code=code,
+        kind=kind,
+        label=label,
+        questionnaire=questionnaire_id,
+        role=role,
+        required=required,
+        help=help_text,
+        plan_tasks=plan_tasks,
+        weight=float(weight),
+        scale=scale,
+        choices=choices,
+        max_length=max_length,
+        page=page,
+    )
+
+
+def _read_yaml(path: Path, checker: _Checker) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        checker.add(f"not valid UTF-8 ({exc.reason} at byte {exc.start}); save the file as UTF-8")
+        return None
+    try:
+        return yaml.load(text, Loader=_LineLoader)  # noqa: S506 - _LineLoader is a SafeLoader
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        line = mark.line + 1 if mark else None
+        problem = getattr(exc, "problem", None) or str(exc)
+        checker.problems.append(Problem(checker.file, f"YAML syntax error: {problem}", line))
+        return None
+
+
+def _build(
+    checker: _Checker,
+    data: Any,
+    expected_id: str,
+    scales: Mapping[str, Scale],
+    domain_ids: tuple[str, ...],
+    source: str,
+) -> Questionnaire | None:
+    if not isinstance(data, dict):
+        checker.add("the file must be a YAML mapping with id, title and items")
+        return None
+    is_domain = expected_id != COMMON_ID
+    allowed = _DOMAIN_FILE_KEYS if is_domain else _COMMON_FILE_KEYS
+    unknown = set(data) - allowed
+    if unknown:
+        checker.add(f"unknown top-level key(s) {sorted(unknown)}; allowed: {', '.join(sorted(allowed))}", data)
+    if data.get("id") != expected_id:
+        checker.add(f"id is {data.get('id')!r} but the file name says {expected_id!r}; they must match", data)
+    title = checker.text(data.get("title"), "title", data, None)
+    intro = checker.text(data["intro"], "intro", data, None) if "intro" in data else None
+    plan_section = data.get("plan_section")
+    if is_domain and (not isinstance(plan_section, str) or not plan_section.strip()):
+        checker.add("plan_section must name the plan's section heading, e.g. '（三）开展医疗服务质量提升行动'", data)
+
+    raw_items = data.get("items")
+    if not isinstance(raw_items, list) or not raw_items:
+        checker.add("items must be a non-empty list", data)
+        return None
+    items: list[Item] = []
+    seen: dict[str, int | None] = {}
+    for raw in raw_items:
+        item = _validate_item(checker, raw, expected_id, scales, domain_ids)
+        code = raw.get("code") if isinstance(raw, dict) else None
+        if isinstance(code, str):
+            if code in seen:
+                checker.add(f"duplicate code (first used on line {seen[code]})", raw, code)
+                continue
+            seen[code] = getattr(raw, "line", None)
+        if item:
+            items.append(item)
+
+    if is_domain:
+        overall = f"{expected_id}.overall"
+        if overall not in seen:
+            checker.add(f"the domain needs one '{overall}' item (overall satisfaction with the domain)", data)
+        aspects = [code for code in seen if code != overall]
+        if not MIN_ASPECTS <= len(aspects) <= MAX_ASPECTS:
+            checker.add(f"a domain needs {MIN_ASPECTS}–{MAX_ASPECTS} aspect items, found {len(aspects)}", data)
+        for item in items:
+            if item.kind != "likert":
+                checker.add("domain items must be likert items", None, item.code)
+    else:
+        for required_code in ("services_used", "sex", "age_group", "town", "overall"):
+            if required_code not in seen:
+                checker.add(f"common.yaml must define the '{required_code}' item", data)
+
+    if checker.problems or title is None:
+        return None
+    definition = _plain(data)
+    return Questionnaire(
+        id=expected_id,
+        title=title,
+        items=tuple(items),
+        version=content_version(definition),
+        definition=definition,
+        source=source,
+        intro=intro,
+        plan_section=plan_section if is_domain else None,
+    )
+
+
+def load_questionnaires(directory: str | Path) -> QuestionnaireSet:
+    """Load and validate ``common.yaml`` and the 12 domain files of ``directory``.
+
+    Parameters
+    ----------
+    directory : str or Path
+        The questionnaire folder.
+
+    Returns
+    -------
+    QuestionnaireSet
+
+    Raises
+    ------
+    QuestionnaireError
+        Listing every problem in every file (file, line, item, what is wrong).
+    """
+    folder = Path(directory)
+    if not folder.is_dir():
+        raise QuestionnaireError([Problem(str(folder), "not a folder; give the questionnaires folder, e.g. 'questionnaires'")])
+    problems: list[Problem] = []
+
+    expected = {COMMON_ID, *DOMAIN_IDS}
+    present = {p.stem: p for p in sorted(folder.glob("*.yaml"))}
+    for stem, path in present.items():
+        if stem not in expected:
+            problems.append(Problem(str(path), f"unknown questionnaire file; file names are the domain ids ({', '.join(DOMAIN_IDS)}) or common"))
+    for stem in [COMMON_ID, *DOMAIN_IDS]:
+        if stem not in present:
+            problems.append(Problem(str(folder / f"{stem}.yaml"), "file is missing; every domain and the common block need one"))
+
+    scales: dict[str, Scale] = {}
+    common: Questionnaire | None = None
+    if COMMON_ID in present:
+        path = present[COMMON_ID]
+        checker = _Checker(str(path))
+        data = _read_yaml(path, checker)
+        if isinstance(data, dict):
+            scales = _validate_scales(checker, data.get("scales"), data)
+            common = _build(checker, data, COMMON_ID, scales, DOMAIN_IDS, str(path))
+        elif data is not None:
+            checker.add("the file must be a YAML mapping with id, title, scales and items")
+        problems.extend(checker.problems)
+
+    domains: dict[str, Questionnaire] = {}
+    for domain_id in DOMAIN_IDS:
+        path = present.get(domain_id)
+        if path is None:
+            continue
+        checker = _Checker(str(path))
+        data = _read_yaml(path, checker)
+        if data is not None:
+            questionnaire = _build(checker, data, domain_id, scales, DOMAIN_IDS, str(path))
+            if questionnaire:
+                domains[domain_id] = questionnaire
+        problems.extend(checker.problems)
+
+    if problems or common is None:
+        raise QuestionnaireError(problems or [Problem(str(folder), "no valid common.yaml")])
+    return QuestionnaireSet(common=common, domains=domains, scales=scales)
+
+
+def questionnaire_from_definition(
+    definition: Mapping[str, Any], scales: Mapping[str, Scale] | None = None
+) -> Questionnaire:
+    """Rebuild a :class:`Questionnaire` from a stored definition (as saved by the app)."""
+    expected_id = str(definition.get("id"))
+    checker = _Checker(f"<stored {expected_id}>")
+    if scales is None:
+        scales = _validate_scales(checker, definition.get("scales"), definition) if expected_id == COMMON_ID else {}
+    questionnaire = _build(checker, definition, expected_id, scales, DOMAIN_IDS, "")
+    if questionnaire is None:
+        raise QuestionnaireError(checker.problems)
+    return questionnaire
+
+
+def scales_from_definition(common_definition: Mapping[str, Any]) -> dict[str, Scale]:
+    """The answer scales declared in a stored common.yaml definition."""
+    checker = _Checker("<stored common>")
+    scales = _validate_scales(checker, common_definition.get("scales"), common_definition)
+    if checker.problems:
+        raise QuestionnaireError(checker.problems)
+    return scales

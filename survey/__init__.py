@@ -1,0 +1,88 @@
+"""Manyi (满意): the Flask application.
+
+``create_app(test_config=None)`` follows Flask's tutorial: defaults, then the instance
+folder's ``config.py`` (or the test config), then environment overrides.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any, Mapping
+
+from flask import Flask
+
+__version__ = "0.1.0"
+
+#: The repository's questionnaire folder (the package is installed editable by `make`).
+DEFAULT_QUESTIONNAIRES_DIR = Path(__file__).resolve().parent.parent / "questionnaires"
+
+
+def _instance_path() -> str:
+    return os.path.abspath(os.environ.get("MANYI_INSTANCE_PATH") or os.path.join(os.getcwd(), "instance"))
+
+
+def _load_or_create_secret_key(instance_path: str) -> str:
+    """Read ``instance/secret_key``; create it (mode 0600) on first run."""
+    path = Path(instance_path) / "secret_key"
+    if path.exists():
+        return path.read_text(encoding="ascii").strip()
+    key = secrets.token_hex(32)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+    try:
+        fd = os.open(path, flags, 0o600)
+    except FileExistsError:  # another worker won the race
+        return path.read_text(encoding="ascii").strip()
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        handle.write(key + "\n")
+    return key
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Create and configure the Manyi app."""
+    instance_path = _instance_path()
+    app = Flask(__name__, instance_path=instance_path, instance_relative_config=True)
+    os.makedirs(app.instance_path, exist_ok=True)
+
+    app.config.from_mapping(
+        DATABASE_URL="sqlite:///" + os.path.join(app.instance_path, "manyi.sqlite3"),
+        QUESTIONNAIRES_DIR=str(DEFAULT_QUESTIONNAIRES_DIR),
+        MAX_CONTENT_LENGTH=64 * 1024,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        WTF_CSRF_TIME_LIMIT=None,
+        BABEL_DEFAULT_LOCALE="zh",
+        BABEL_DEFAULT_TIMEZONE="Asia/Shanghai",
+        LANGUAGES=("zh", "en"),
+        RATELIMIT_STORAGE_URI="memory://",
+        # Public base URL printed in survey links and QR codes.
+        PUBLIC_BASE_URL="http://127.0.0.1:5000",
+    )
+    if test_config is None:
+        app.config.from_pyfile("config.py", silent=True)
+    for env_name, key in (
+        ("MANYI_DATABASE_URL", "DATABASE_URL"),
+        ("MANYI_QUESTIONNAIRES_DIR", "QUESTIONNAIRES_DIR"),
+        ("MANYI_RATELIMIT_STORAGE_URI", "RATELIMIT_STORAGE_URI"),
+        ("MANYI_PUBLIC_BASE_URL", "PUBLIC_BASE_URL"),
+    ):
+        if os.environ.get(env_name):
+            app.config[key] = os.environ[env_name]
+    if test_config is not None:
+        app.config.from_mapping(test_config)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _load_or_create_secret_key(app.instance_path)
+
+    from survey import auth, db, web
+    from survey.extensions import babel, csrf, limiter, login_manager
+
+    db.init_app(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    auth.init_app(app)
+    babel.init_app(app, locale_selector=web.select_locale)
+    web.init_app(app)
+    return app

@@ -1,0 +1,100 @@
+"""Questionnaires in the database: load new versions, find the ones a wave serves."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from scoring.questionnaire import (
+    COMMON_ID,
+    Questionnaire,
+    QuestionnaireSet,
+    load_questionnaires,
+    questionnaire_from_definition,
+    scales_from_definition,
+)
+from survey.models import QuestionnaireVersion, Town
+
+
+@dataclass(frozen=True)
+class LoadReport:
+    new_versions: tuple[str, ...]  # "education@<hash>"
+    unchanged: tuple[str, ...]
+
+
+def likert_codes(questionnaire: Questionnaire) -> list[str]:
+    return [item.code for item in questionnaire.items if item.kind == "likert"]
+
+
+def load_into_database(session: Session, directory: str | Path) -> LoadReport:
+    """Validate ``directory`` and store every questionnaire whose content is new.
+
+    Nothing is written unless every file is valid (``QuestionnaireError`` otherwise).
+    Existing versions are never modified, so old responses keep pointing at exactly what
+    they answered.  Towns are synchronised from the ``town`` item of common.yaml (added or
+    renamed, never deleted: old responses refer to them).
+    """
+    questionnaires = load_questionnaires(directory)
+    new: list[str] = []
+    unchanged: list[str] = []
+    for questionnaire in questionnaires:
+        existing = session.scalar(
+            select(QuestionnaireVersion).where(
+                QuestionnaireVersion.questionnaire_id == questionnaire.id,
+                QuestionnaireVersion.content_hash == questionnaire.version,
+            )
+        )
+        label = f"{questionnaire.id}@{questionnaire.version}"
+        if existing:
+            unchanged.append(label)
+            continue
+        session.add(
+            QuestionnaireVersion(
+                questionnaire_id=questionnaire.id,
+                content_hash=questionnaire.version,
+                definition=dict(questionnaire.definition),
+                likert_codes=likert_codes(questionnaire),
+                source_file=Path(questionnaire.source).name,
+            )
+        )
+        new.append(label)
+    _sync_towns(session, questionnaires)
+    session.flush()
+    return LoadReport(tuple(new), tuple(unchanged))
+
+
+def _sync_towns(session: Session, questionnaires: QuestionnaireSet) -> None:
+    town_item = questionnaires.common.item("town")
+    for order, choice in enumerate(town_item.choices):
+        town = session.get(Town, choice.value)
+        if town is None:
+            session.add(Town(code=choice.value, name_zh=choice.label.zh, name_en=choice.label.en, sort_order=order))
+        elif (town.name_zh, town.name_en, town.sort_order) != (choice.label.zh, choice.label.en, order):
+            town.name_zh, town.name_en, town.sort_order = choice.label.zh, choice.label.en, order
+
+
+def latest_versions(session: Session) -> dict[str, QuestionnaireVersion]:
+    """The most recently loaded version of each questionnaire."""
+    rows = session.scalars(select(QuestionnaireVersion).order_by(QuestionnaireVersion.id)).all()
+    latest: dict[str, QuestionnaireVersion] = {}
+    for row in rows:
+        latest[row.questionnaire_id] = row
+    return latest
+
+
+def build_questionnaire_set(versions: dict[str, QuestionnaireVersion]) -> QuestionnaireSet:
+    """Rebuild the questionnaire objects from stored versions (e.g. those a wave pins)."""
+    common_definition = versions[COMMON_ID].definition
+    scales = scales_from_definition(common_definition)
+    common = questionnaire_from_definition(common_definition, scales)
+    domains = {
+        questionnaire_id: questionnaire_from_definition(version.definition, scales)
+        for questionnaire_id, version in versions.items()
+        if questionnaire_id != COMMON_ID
+    }
+    from scoring.questionnaire import DOMAIN_IDS
+
+    ordered = {domain: domains[domain] for domain in DOMAIN_IDS if domain in domains}
+    return QuestionnaireSet(common=common, domains=ordered, scales=scales)

@@ -1,0 +1,147 @@
+"""Shared fixtures in the style of Flask's tutorial: ``app``, ``client``, ``runner``.
+
+Every app fixture runs on SQLite *and* on a throwaway PostgreSQL server.  Under
+``CI=true`` a missing PostgreSQL (or Chromium, see tests/browser) fails instead of
+skipping.
+"""
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from tests import pg
+
+REPO = Path(__file__).resolve().parent.parent
+QUESTIONNAIRES = REPO / "questionnaires"
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def need(what: str, how: str) -> None:
+    """Skip locally, fail under CI, when a test's external dependency is missing."""
+    message = f"{what} is not available ({how})"
+    if IN_CI:
+        pytest.fail(f"CI=true: {message}")
+    pytest.skip(message)
+
+
+# --------------------------------------------------------------------------- PostgreSQL
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    try:
+        server = pg.start_postgres()
+    except (FileNotFoundError, RuntimeError) as error:
+        need("PostgreSQL", str(error))
+    yield server
+    pg.remove(server)
+
+
+_database_numbers = itertools.count(1)
+
+
+def _migrate(url: str) -> None:
+    from survey import create_app, schema
+
+    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "migrate", "TESTING": True})
+    schema.upgrade(app)
+    app.extensions["manyi_db"].engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_template(postgres_server):
+    """A database migrated once; each test gets a copy (CREATE DATABASE … TEMPLATE)."""
+    admin = create_engine(postgres_server.url("postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text("CREATE DATABASE manyi_template"))
+    _migrate(postgres_server.url("manyi_template"))
+    yield admin
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory):
+    path = tmp_path_factory.mktemp("sqlite-template") / "template.sqlite3"
+    _migrate(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path):
+    """A fresh, migrated, empty database of each kind."""
+    if request.param == "sqlite":
+        template = request.getfixturevalue("sqlite_template")
+        path = tmp_path / "manyi.sqlite3"
+        shutil.copy(template, path)
+        yield f"sqlite:///{path}"
+        return
+    admin = request.getfixturevalue("postgres_template")
+    server = request.getfixturevalue("postgres_server")
+    name = f"manyi_test_{os.getpid()}_{next(_database_numbers)}"
+    with admin.connect() as connection:
+        connection.execute(text(f"CREATE DATABASE {name} TEMPLATE manyi_template"))
+    yield server.url(name)
+    with admin.connect() as connection:
+        connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+
+
+@pytest.fixture
+def empty_database_url(request, tmp_path):
+    """A database with no schema at all (SQLite), for init/migration tests."""
+    return f"sqlite:///{tmp_path / 'empty.sqlite3'}"
+
+
+def make_app(database_url: str, tmp_path: Path, monkeypatch, **config):
+    from survey import create_app
+
+    instance = tmp_path / "instance"
+    instance.mkdir(exist_ok=True)
+    monkeypatch.setenv("MANYI_INSTANCE_PATH", str(instance))
+    settings = {
+        "TESTING": True,
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "test-secret-key",
+        "QUESTIONNAIRES_DIR": str(QUESTIONNAIRES),
+        "PUBLIC_BASE_URL": "http://localhost",
+    }
+    settings.update(config)
+    return create_app(settings)
+
+
+@pytest.fixture
+def app(database_url, tmp_path, monkeypatch):
+    """The app on a fresh database with the questionnaires loaded (no waves, no users)."""
+    from survey.db import get_session
+    from survey.services.questionnaires import load_into_database
+
+    application = make_app(database_url, tmp_path, monkeypatch)
+    with application.app_context():
+        session = get_session()
+        load_into_database(session, QUESTIONNAIRES)
+        session.commit()
+    yield application
+    application.extensions["manyi_db"].engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def session(app):
+    """A database session inside an app context."""
+    from survey.db import get_session
+
+    with app.app_context():
+        yield get_session()
