@@ -90,10 +90,20 @@ def database_url(request, tmp_path):
         connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
 
 
-@pytest.fixture
+@pytest.fixture(params=["sqlite", "postgresql"])
 def empty_database_url(request, tmp_path):
-    """A database with no schema at all (SQLite), for init/migration tests."""
-    return f"sqlite:///{tmp_path / 'empty.sqlite3'}"
+    """A database with no schema at all, of each kind, for init and migration tests."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.sqlite3'}"
+        return
+    admin = request.getfixturevalue("postgres_template")
+    server = request.getfixturevalue("postgres_server")
+    name = f"manyi_empty_{os.getpid()}_{next(_database_numbers)}"
+    with admin.connect() as connection:
+        connection.execute(text(f"CREATE DATABASE {name}"))
+    yield server.url(name)
+    with admin.connect() as connection:
+        connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
 
 
 def make_app(database_url: str, tmp_path: Path, monkeypatch, **config):
