@@ -74,36 +74,27 @@ def wave_responses_frame(
     rows = _fetch_raw(session, query)
     ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
 
-    answer_rows = _fetch_raw(
-        session,
-        select(AnswerSet.version_id, AnswerSet.response_id, AnswerSet.answers)
-        .join(Response, AnswerSet.response_id == Response.id)
-        .where(Response.wave_id == wave.id, Response.state.in_(states))
-        .order_by(AnswerSet.version_id, AnswerSet.response_id),
-    )
-    version_ids = {wq.version_id for wq in wave.questionnaires}
-    version_ids.update(row[0] for row in answer_rows)
-    versions = {
-        version.id: version
-        for version in session.scalars(select(QuestionnaireVersion).where(QuestionnaireVersion.id.in_(version_ids)))
-    }
+    # Responses only ever reference the versions their wave pins (the resident flow and
+    # the imports both write through them), so the item layout is known up front.
+    versions = {wq.version_id: wq.version for wq in wave.questionnaires}
     codes = item_columns(versions[v] for v in sorted(versions))
     position = {code: index for index, code in enumerate(codes)}
     values = np.full((len(rows), len(codes)), np.nan)
 
-    # answer_rows are sorted by version: decode each version's blobs in one go.
-    answer_versions = np.fromiter((row[0] for row in answer_rows), dtype=np.int64, count=len(answer_rows))
-    boundaries = np.flatnonzero(np.diff(answer_versions)) + 1
-    for start, stop in zip(np.r_[0, boundaries], np.r_[boundaries, len(answer_rows)]):
-        if start == stop:
-            continue
-        version = versions[int(answer_versions[start])]
-        chunk = answer_rows[start:stop]
-        matrix = decode_matrix([bytes(row[2]) for row in chunk], len(version.likert_codes))
-        response_ids = np.fromiter((row[1] for row in chunk), dtype=np.int64, count=len(chunk))
-        row_index = np.searchsorted(ids, response_ids)
-        target = [position[code] for code in version.likert_codes]
-        values[np.ix_(row_index, target)] = matrix
+    # One streamed query per version; each chunk of blobs is decoded with one frombuffer.
+    for version_id in sorted(versions):
+        version = versions[version_id]
+        target = np.array([position[code] for code in version.likert_codes], dtype=np.intp)
+        query = (
+            select(AnswerSet.response_id, AnswerSet.answers)
+            .join(Response, AnswerSet.response_id == Response.id)
+            .where(AnswerSet.version_id == version_id, Response.wave_id == wave.id, Response.state.in_(states))
+        )
+        for chunk in _fetch_raw_chunks(session, query):
+            matrix = decode_matrix([bytes(row[1]) for row in chunk], len(version.likert_codes))
+            response_ids = np.fromiter((row[0] for row in chunk), dtype=np.int64, count=len(chunk))
+            row_index = np.searchsorted(ids, response_ids)
+            values[row_index[:, None], target[None, :]] = matrix
 
     columns_of = list(zip(*rows)) if rows else [()] * len(columns)
     frame = pd.DataFrame(
@@ -129,8 +120,8 @@ def wave_responses_frame(
     return pd.concat(parts, axis=1)
 
 
-def _fetch_raw(session: Session, query) -> list[tuple]:
-    """Run a SELECT on the DBAPI cursor: no ORM rows, no per-value type processing.
+def _raw_cursor(session: Session, query):
+    """Execute a SELECT on the DBAPI cursor: no ORM rows, no per-value type processing.
 
     A million-row export spends most of its time building result objects otherwise.
     Values come back as the driver gives them (SQLite: timestamps as text).
@@ -138,12 +129,26 @@ def _fetch_raw(session: Session, query) -> list[tuple]:
     connection = session.connection()
     compiled = query.compile(dialect=connection.dialect, compile_kwargs={"render_postcompile": True})
     cursor = connection.connection.driver_connection.cursor()
+    parameters = compiled.params
+    if connection.dialect.paramstyle in ("qmark", "numeric"):
+        parameters = tuple(compiled.params[name] for name in compiled.positiontup)
+    cursor.execute(str(compiled), parameters)
+    return cursor
+
+
+def _fetch_raw(session: Session, query) -> list[tuple]:
+    cursor = _raw_cursor(session, query)
     try:
-        parameters = compiled.params
-        if connection.dialect.paramstyle in ("qmark", "numeric"):
-            parameters = tuple(compiled.params[name] for name in compiled.positiontup)
-        cursor.execute(str(compiled), parameters)
         return cursor.fetchall()
+    finally:
+        cursor.close()
+
+
+def _fetch_raw_chunks(session: Session, query, size: int = 100_000):
+    cursor = _raw_cursor(session, query)
+    try:
+        while chunk := cursor.fetchmany(size):
+            yield chunk
     finally:
         cursor.close()
 

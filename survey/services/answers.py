@@ -46,7 +46,10 @@ def decode_matrix(blobs: Sequence[bytes], n_items: int) -> np.ndarray:
     """Decode many packed answer sets of one version into a float matrix (NaN = missing)."""
     if not blobs:
         return np.empty((0, n_items))
-    raw = np.frombuffer(b"".join(blob.ljust(n_items, b"\0")[:n_items] for blob in blobs), dtype=np.uint8)
+    joined = b"".join(blobs)
+    if len(joined) != n_items * len(blobs):  # only if a blob was written short or long
+        joined = b"".join(blob.ljust(n_items, b"\0")[:n_items] for blob in blobs)
+    raw = np.frombuffer(joined, dtype=np.uint8)
     matrix = raw.reshape(len(blobs), n_items).astype(np.float64)
     matrix[(matrix == NOT_ANSWERED) | (matrix == NOT_APPLICABLE)] = np.nan
     return matrix
