@@ -77,6 +77,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     from survey import auth, db, web
     from survey.extensions import babel, csrf, limiter, login_manager
+    from survey import respond
 
     db.init_app(app)
     csrf.init_app(app)
@@ -85,4 +86,5 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     auth.init_app(app)
     babel.init_app(app, locale_selector=web.select_locale)
     web.init_app(app)
+    respond.init_app(app)
     return app

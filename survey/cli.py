@@ -154,3 +154,12 @@ def questionnaires_load(directory: str | None) -> None:
         click.echo(f"loaded {len(report.new_versions)} new version(s): {', '.join(report.new_versions)}")
     else:
         click.echo(f"nothing new: all {len(report.unchanged)} questionnaires already loaded")
+
+
+# --------------------------------------------------------------------------- waves, points, QR posters
+
+from survey.respond.cli import points_group, qr_command, wave_group  # noqa: E402
+
+main.add_command(wave_group)
+main.add_command(points_group)
+main.add_command(qr_command)

@@ -122,3 +122,79 @@ def add_point(
 
 def survey_url(base_url: str, point: CollectionPoint) -> str:
     return f"{base_url.rstrip('/')}/s/{point.token}"
+
+
+#: What a resident sees for a wave at a given moment (see :func:`wave_status`).
+WAVE_STATUSES = ("accepting", "draft", "scheduled", "ended", "closed")
+
+_TOKEN = re.compile(r"^[A-Za-z0-9_\-]{8,64}$")
+
+
+def wave_status(wave: Wave, now: dt.datetime | None = None) -> str:
+    """Where the wave stands for residents right now.
+
+    ``accepting`` (open and inside its window), ``draft`` (never opened), ``scheduled``
+    (open, before ``opens_at``), ``ended`` (open, after ``closes_at``) or ``closed``.
+    """
+    now = now or utcnow()
+    if wave.state == "draft":
+        return "draft"
+    if wave.state == "closed":
+        return "closed"
+    if wave.opens_at and now < as_utc(wave.opens_at):
+        return "scheduled"
+    if wave.closes_at and now >= as_utc(wave.closes_at):
+        return "ended"
+    return "accepting"
+
+
+def set_wave_window(
+    session: Session,
+    wave: Wave,
+    *,
+    opens_at: dt.datetime | None = None,
+    closes_at: dt.datetime | None = None,
+) -> Wave:
+    """Change the opening and/or closing time of ``wave`` (None leaves a time as it is)."""
+    new_opens = opens_at if opens_at is not None else wave.opens_at
+    new_closes = closes_at if closes_at is not None else wave.closes_at
+    if new_opens and new_closes and as_utc(new_closes) <= as_utc(new_opens):
+        raise WaveError("the closing time must be after the opening time")
+    wave.opens_at, wave.closes_at = new_opens, new_closes
+    session.flush()
+    return wave
+
+
+def open_wave(session: Session, wave: Wave) -> Wave:
+    """Open ``wave`` for residents (inside its opening window, if it has one)."""
+    if wave.closes_at and as_utc(wave.closes_at) <= utcnow():
+        closes = as_utc(wave.closes_at).isoformat(timespec="minutes")
+        raise WaveError(
+            f"wave {wave.code} has a closing time in the past ({closes}); give a new one, "
+            f"e.g. 'manyi wave open {wave.code} --closes 2025-12-31'"
+        )
+    return set_wave_state(session, wave, "open")
+
+
+def close_wave(session: Session, wave: Wave) -> Wave:
+    """Close ``wave``: residents see the "survey closed" page; drafts stay ``partial``."""
+    return set_wave_state(session, wave, "closed")
+
+
+def list_waves(session: Session) -> list[Wave]:
+    """Every wave, newest first."""
+    return list(session.scalars(select(Wave).order_by(Wave.created_at.desc(), Wave.id.desc())))
+
+
+def list_points(session: Session, wave: Wave) -> list[CollectionPoint]:
+    """The collection points of ``wave``, ordered by code."""
+    return list(
+        session.scalars(select(CollectionPoint).where(CollectionPoint.wave_id == wave.id).order_by(CollectionPoint.code))
+    )
+
+
+def find_point_by_token(session: Session, token: str) -> CollectionPoint | None:
+    """The point whose survey URL is ``/s/<token>``, or None (also for malformed tokens)."""
+    if not _TOKEN.match(token or ""):
+        return None
+    return session.scalar(select(CollectionPoint).where(CollectionPoint.token == token))

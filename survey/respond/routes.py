@@ -1,0 +1,463 @@
+"""The resident pages: ``/s/<token>`` (landing) and ``/s/<token>/<page>``.
+
+Every page works without JavaScript: plain forms, POST → 303 redirect → GET.  Answers
+are stored page by page in a server-side draft (see :mod:`survey.respond.drafts`); the
+browser keeps only a signed HttpOnly cookie naming it, and a random browser id whose
+keyed hash marks repeat responses.
+"""
+from __future__ import annotations
+
+import re
+import secrets
+from typing import Any
+
+from flask import (
+    abort,
+    current_app,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from werkzeug.wrappers import Response as HTTPResponse
+
+from scoring.questionnaire import DEFAULT_SCALE, Text
+from survey.db import get_session
+from survey.extensions import limiter
+from survey.models import CollectionPoint, Response, Wave, as_utc
+from survey.privacy import client_address, keyed_hash
+from survey.respond import bp, drafts, flow
+from survey.respond.forms import (
+    FieldContext,
+    PageForm,
+    field_name,
+    form_answers,
+    form_problems,
+    initial_data,
+    page_form_class,
+)
+from survey.services.waves import find_point_by_token, wave_status
+
+DRAFT_COOKIE = "manyi_draft"
+BROWSER_COOKIE = "manyi_bid"
+LANGUAGE_COOKIE = "lang"
+#: Defaults of the settings this blueprint reads (override them in instance/config.py).
+DEFAULTS: dict[str, Any] = {
+    # Per collection point and client address; a resident needs about 15 requests.
+    "RESPOND_RATE_LIMIT": "120 per minute;1500 per hour",
+    "RESPOND_DRAFT_DAYS": 7,
+    "RESPOND_IP_BURST_PER_HOUR": drafts.DEFAULT_BURST_LIMIT,
+    # Stated in the privacy notice; the office decides it.
+    "RESPONSE_RETENTION_YEARS": 3,
+}
+BROWSER_COOKIE_DAYS = 400
+_KEY = re.compile(drafts.KEY_PATTERN)
+_BROWSER_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+def setting(name: str) -> Any:
+    return current_app.config.get(name, DEFAULTS[name])
+
+
+def _point_client_key() -> str:
+    """Rate-limit key: a keyed hash of the client address *and* the point's token."""
+    token = (request.view_args or {}).get("token", "")
+    return keyed_hash(f"{client_address()}|{token}", purpose="ratelimit")[:32]
+
+
+respond_limit = limiter.shared_limit(lambda: setting("RESPOND_RATE_LIMIT"), scope="respond", key_func=_point_client_key)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _language() -> str:
+    return str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"])[:2]
+
+
+def _text(value: Text | None) -> str:
+    return value.get(_language()) if value is not None else ""
+
+
+def _wave_title(wave: Wave) -> str:
+    return (wave.title_en if _language() == "en" else wave.title_zh) or wave.code
+
+
+def _point_or_404(token: str) -> CollectionPoint:
+    point = find_point_by_token(get_session(), token)
+    if point is None:
+        abort(404)
+    return point
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="manyi-draft")
+
+
+def _cookie_path(token: str) -> str:
+    return url_for("respond.landing", token=token)
+
+
+def _draft_response(point: CollectionPoint) -> Response | None:
+    """The response named by this browser's draft cookie for ``point`` (any state)."""
+    raw = request.cookies.get(DRAFT_COOKIE)
+    if not raw:
+        return None
+    try:
+        uid = _serializer().loads(raw, max_age=int(setting("RESPOND_DRAFT_DAYS")) * 86400)
+    except BadSignature:
+        return None
+    if not isinstance(uid, str):
+        return None
+    return drafts.find_response(get_session(), uid, point)
+
+
+def _set_draft_cookie(response: HTTPResponse, token: str, uid: str) -> None:
+    response.set_cookie(
+        DRAFT_COOKIE,
+        _serializer().dumps(uid),
+        max_age=int(setting("RESPOND_DRAFT_DAYS")) * 86400,
+        path=_cookie_path(token),
+        httponly=True,
+        samesite="Lax",
+        secure=request.is_secure,
+    )
+
+
+def _clear_draft_cookie(response: HTTPResponse, token: str) -> None:
+    response.delete_cookie(DRAFT_COOKIE, path=_cookie_path(token), httponly=True, samesite="Lax", secure=request.is_secure)
+
+
+def _browser_id() -> tuple[str, bool]:
+    """This browser's random id (from its cookie) and whether it is new."""
+    current = request.cookies.get(BROWSER_COOKIE, "")
+    if _BROWSER_ID.match(current):
+        return current, False
+    return secrets.token_hex(16), True
+
+
+def _remember_browser(response: HTTPResponse, browser_id: str, is_new: bool) -> None:
+    if is_new:
+        response.set_cookie(
+            BROWSER_COOKIE,
+            browser_id,
+            max_age=BROWSER_COOKIE_DAYS * 86400,
+            path="/s/",
+            httponly=True,
+            samesite="Lax",
+            secure=request.is_secure,
+        )
+
+
+def _page_url(token: str, page_id: str) -> str:
+    if page_id == flow.LANDING:
+        return url_for("respond.landing", token=token)
+    return url_for("respond.page", token=token, page_id=page_id)
+
+
+def _see_other(url: str) -> HTTPResponse:
+    return redirect(url, code=303)
+
+
+def _message(template: str, http_status: int, **context: Any) -> tuple[str, int]:
+    return render_template(template, **context), http_status
+
+
+def _closed(point: CollectionPoint, status: str) -> tuple[str, int]:
+    """The friendly "survey closed" page (200 on GET; 403 for a POST, nothing stored)."""
+    wave = point.wave
+    code = 200 if request.method == "GET" else 403
+    opens_at = as_utc(wave.opens_at) if status == "scheduled" else None
+    return _message("respond/closed.html", code, wave_title=_wave_title(wave), status=status, opens_at=opens_at)
+
+
+def _stale(point: CollectionPoint, status: int) -> tuple[str, int]:
+    """A form that cannot be used any more (unknown key, finished survey, lost draft)."""
+    return _message(
+        "respond/stale.html", status, wave_title=_wave_title(point.wave), landing_url=_page_url(point.token, flow.LANDING)
+    )
+
+
+def _accepting(point: CollectionPoint) -> str | None:
+    """None when residents may answer at ``point``; otherwise the wave's status."""
+    status = wave_status(point.wave)
+    if not point.active:
+        return "closed"
+    return None if status == "accepting" else status
+
+
+# --------------------------------------------------------------------------- hooks
+
+
+@bp.after_app_request
+def _remember_language(response: HTTPResponse) -> HTTPResponse:
+    """The language switch is a plain link (``?lang=en``); remember the choice."""
+    asked = request.args.get("lang")
+    if asked in current_app.config["LANGUAGES"] and request.cookies.get(LANGUAGE_COOKIE) != asked:
+        response.set_cookie(LANGUAGE_COOKIE, asked, max_age=365 * 86400, httponly=True, samesite="Lax", secure=request.is_secure)
+    return response
+
+
+@bp.after_request
+def _private(response: HTTPResponse) -> HTTPResponse:
+    """Resident pages carry one-time keys and draft state: never cache or share them."""
+    response.headers["Cache-Control"] = "no-store"
+    response.headers.add("Vary", "Cookie")
+    return response
+
+
+# --------------------------------------------------------------------------- landing
+
+
+@bp.route("/s/<token>", methods=["GET", "POST"])
+@respond_limit
+def landing(token: str):
+    """Purpose, time needed, privacy notice and the start button (POST starts a draft)."""
+    point = _point_or_404(token)
+    closed = _accepting(point)
+    if closed:
+        return _closed(point, closed)
+    session = get_session()
+    browser_id, new_browser = _browser_id()
+    draft = _draft_response(point)
+    if draft is not None and draft.state != "partial":
+        draft = None
+
+    if request.method == "POST":
+        if draft is not None:  # a stale landing page: continue the draft, never fork it
+            result = _see_other(_page_url(token, draft.current_page or flow.SERVICES))
+            _remember_browser(result, browser_id, new_browser)
+            return result
+        start_key = request.form.get("submission_key", "")
+        if not _KEY.match(start_key):
+            return _stale(point, 400)
+        response = drafts.start_response(
+            session,
+            point,
+            start_key=start_key,
+            respondent_hash=drafts.browser_hash(browser_id),
+            ip_hash=drafts.address_hash(client_address()),
+            language=_language(),
+        )
+        if response.state == "submitted":
+            return _see_other(_page_url(token, flow.THANKS))
+        result = _see_other(_page_url(token, response.current_page or flow.SERVICES))
+        _set_draft_cookie(result, token, response.uid)
+        _remember_browser(result, browser_id, new_browser)
+        return result
+
+    form = PageForm(formdata=None, submission_key=secrets.token_urlsafe(24))
+    wave = point.wave
+    body = render_template(
+        "respond/landing.html",
+        form=form,
+        wave_title=_wave_title(wave),
+        action=_page_url(token, flow.LANDING),
+        place=point.place,
+        town=point.town,
+        continue_url=_page_url(token, draft.current_page or flow.SERVICES) if draft else None,
+        retention_years=setting("RESPONSE_RETENTION_YEARS"),
+        draft_days=setting("RESPOND_DRAFT_DAYS"),
+        closes_at=as_utc(wave.closes_at),
+    )
+    result = make_response(body)
+    _remember_browser(result, browser_id, new_browser)
+    return result
+
+
+# --------------------------------------------------------------------------- question pages
+
+
+@bp.route("/s/<token>/<page_id>", methods=["GET", "POST"])
+@respond_limit
+def page(token: str, page_id: str):
+    """One page of questions (GET shows it with the stored answers; POST saves it)."""
+    if page_id == flow.THANKS:
+        return thanks(token)
+    if flow.page_kind(page_id) is None:
+        abort(404)
+    point = _point_or_404(token)
+    closed = _accepting(point)
+    if closed:
+        return _closed(point, closed)
+    session = get_session()
+    response = _draft_response(point)
+
+    if request.method == "POST":
+        key = request.form.get("submission_key", "")
+        if not _KEY.match(key):
+            return _stale(point, 400)
+        key_row = drafts.find_key(session, key)
+        if key_row is not None and key_row.used_at is not None and key_row.page == page_id:
+            # A repeat (double tap, retry, resend after the first answer arrived and
+            # removed the draft cookie): the key itself proves where it came from.
+            owner = session.get(Response, key_row.response_id)
+            if owner is not None and owner.point_id == point.id:
+                return _replay(token, owner, key_row.result_url)
+        if key_row is None or response is None or key_row.response_id != response.id or key_row.page != page_id:
+            return _stale(point, 409)
+        if response.state != "partial":
+            return _stale(point, 409)
+    elif response is None or response.state != "partial":
+        result = _see_other(_page_url(token, flow.LANDING))
+        if response is not None:
+            _clear_draft_cookie(result, token)
+        return result
+
+    draft = drafts.load_draft(session, response, point)
+    pages = draft.pages(services_default=page_id == flow.SERVICES)
+    ids = [candidate.id for candidate in pages]
+    if not flow.reachable(pages, page_id, draft.answers):
+        return _see_other(_page_url(token, _resume_page(draft)))
+    current = pages[ids.index(page_id)]
+
+    if request.method == "GET":
+        form_class = page_form_class(current, _field_context(draft, require=True))
+        data = initial_data(current, draft.answers)
+        if current.id == flow.SERVICES and flow.SERVICES_ITEM not in draft.answers and point.focus_domain:
+            data[field_name(flow.SERVICES_ITEM)] = [point.focus_domain]  # the point's focus, pre-selected
+        form = form_class(formdata=None, data=data)
+        form.submission_key.data = drafts.issue_key(session, response, page_id)
+        session.commit()
+        return _render_page(draft, pages, current, form)
+    return _save(token, draft, current, key)
+
+
+def _resume_page(draft: drafts.Draft) -> str:
+    """Where a resident who asked for an unreachable page is sent instead."""
+    pages = draft.pages()
+    wanted = draft.response.current_page
+    if wanted and flow.reachable(pages, wanted, draft.answers):
+        return wanted
+    return flow.first_incomplete(pages, draft.answers) or flow.FINAL
+
+
+def _field_context(draft: drafts.Draft, *, require: bool) -> FieldContext:
+    questionnaires = draft.questionnaires
+    titles = {domain: questionnaire.title for domain, questionnaire in questionnaires.domains.items()}
+    return FieldContext(language=_language(), scales=questionnaires.scales, choice_labels=titles, require=require)
+
+
+def _replay(token: str, response: Response, result_url: str | None) -> HTTPResponse:
+    """A repeated POST of a used key: the same redirect as the first time, nothing stored."""
+    target = result_url or _page_url(token, response.current_page or flow.SERVICES)
+    result = _see_other(target)
+    if response.state == "submitted":
+        _clear_draft_cookie(result, token)
+    return result
+
+
+def _save(token: str, draft: drafts.Draft, current: flow.Page, key: str):
+    """Validate and store one page, then go on (or back)."""
+    session = get_session()
+    going_back = request.form.get("go") == "back"
+    form_class = page_form_class(current, _field_context(draft, require=not going_back))
+    form = form_class(formdata=request.form)
+    if not form.validate():
+        problems = form_problems(form, current)
+        if not problems.codes:  # only the CSRF or key fields: treat as an expired form
+            return _stale(draft.point, 400)
+        pages = draft.pages(services_default=current.id == flow.SERVICES)
+        form.submission_key.data = key
+        status = 400 if problems.invalid else 200
+        return _render_page(draft, pages, current, form, problems=problems.codes), status
+
+    values = form_answers(form, current)
+    if not drafts.claim_key(session, key, draft.response):
+        session.rollback()
+        used = drafts.find_key(session, key)
+        return _replay(token, draft.response, used.result_url if used else None)
+
+    drafts.save_page(session, draft, current, values)
+    draft.response.language = _language()
+    pages = draft.pages()
+    submitted = False
+    if going_back:
+        before, _after = flow.neighbours(pages, current.id)
+        target = before or flow.LANDING
+    elif current.id == flow.FINAL:
+        outcome = drafts.submit(
+            session, draft, ip_hash=drafts.address_hash(client_address()), burst_limit=int(setting("RESPOND_IP_BURST_PER_HOUR"))
+        )
+        target, submitted = outcome.go_to, outcome.submitted
+    else:
+        _before, after = flow.neighbours(pages, current.id)
+        target = after or flow.FINAL
+    if not submitted and target != flow.LANDING:
+        draft.response.current_page = target
+    url = _page_url(token, target)
+    drafts.record_result(session, key, url)
+    session.commit()
+    result = _see_other(url)
+    if submitted:
+        _clear_draft_cookie(result, token)
+    return result
+
+
+def _render_page(
+    draft: drafts.Draft,
+    pages: list[flow.Page],
+    current: flow.Page,
+    form: PageForm,
+    *,
+    problems: tuple[str, ...] = (),
+) -> str:
+    ids = [candidate.id for candidate in pages]
+    titles = {
+        flow.SERVICES: _("Services you have used"),
+        flow.DEMOGRAPHICS: _("About you"),
+        flow.FINAL: _("Overall, and your comments"),
+    }
+    title = titles.get(current.id) or _text(current.title)
+    intro = _text(current.intro) if current.intro else ""
+    if current.id == flow.SERVICES and current.items and current.items[0].help:
+        intro = _text(current.items[0].help)
+    questions = []
+    for number, item in enumerate(current.items, start=1):
+        bound = getattr(form, field_name(item.code))
+        help_text = _text(item.help) if item.help and current.id != flow.SERVICES else ""
+        described = ([f"h-{bound.name}"] if help_text else []) + ([f"e-{bound.name}"] if bound.errors else [])
+        questions.append(
+            {
+                "field": bound,
+                "number": number,
+                "number_shown": len(current.items) > 1,
+                "help": help_text,
+                "describedby": " ".join(described),
+            }
+        )
+    problem_links = [(field_name(code), getattr(form, field_name(code)).label.text) for code in problems]
+    return render_template(
+        "respond/page.html",
+        form=form,
+        page=current,
+        title=title,
+        intro=intro,
+        questions=questions,
+        problems=problem_links,
+        step=ids.index(current.id) + 1,
+        total=len(ids),
+        wave_title=_wave_title(draft.point.wave),
+        action=_page_url(draft.point.token, current.id),
+        is_final=current.id == flow.FINAL,
+        na_label=_not_applicable_label(draft, current),
+    )
+
+
+def _not_applicable_label(draft: drafts.Draft, current: flow.Page) -> str:
+    """The 不适用/不清楚 label of a domain page's scale (for the hint above its questions)."""
+    if current.kind != "domain":
+        return ""
+    scale_name = next((item.scale for item in current.items if item.kind == "likert" and item.scale), DEFAULT_SCALE)
+    return _text(draft.questionnaires.scales[scale_name].not_applicable)
+
+
+def thanks(token: str):
+    """The end of the flow (shown for a valid point whatever the wave's state now)."""
+    point = _point_or_404(token)
+    result = make_response(render_template("respond/thanks.html", wave_title=_wave_title(point.wave)))
+    return result
