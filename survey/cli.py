@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 from flask import current_app
+from sqlalchemy import select
 from flask.cli import AppGroup, FlaskGroup
 
 from scoring.questionnaire import QuestionnaireError, load_questionnaires
@@ -155,6 +156,44 @@ def questionnaires_load(directory: str | None) -> None:
     else:
         click.echo(f"nothing new: all {len(report.unchanged)} questionnaires already loaded")
 
+
+# --------------------------------------------------------------------------- retention
+
+
+@main.command("purge-expired")
+@click.option("--years", type=click.IntRange(1, 100), default=None, help="Retention period (default: RESPONSE_RETENTION_YEARS, 3).")
+@click.option("--dry-run", is_flag=True, help="List what would be deleted; delete nothing.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def purge_expired_command(years: int | None, dry_run: bool, yes: bool) -> None:
+    """Delete the responses of waves whose retention period has passed.
+
+    Keeps the promise of the residents' privacy notice.  Published results (snapshots)
+    stay; the individual responses, answers and comments are deleted.
+    """
+    from survey.db import get_session
+    from survey.models import Wave
+    from survey.services import audit
+    from survey.services.retention import DEFAULT_RETENTION_YEARS, expired_waves, purge_wave_responses
+
+    years = years or int(current_app.config.get("RESPONSE_RETENTION_YEARS", DEFAULT_RETENTION_YEARS))
+    session = get_session()
+    expired = expired_waves(session, years=years)
+    if not expired:
+        click.echo(f"nothing to delete: no wave ended more than {years} year(s) ago still has responses")
+        return
+    for item in expired:
+        click.echo(f"wave {item.code}: ended {item.ended_at:%Y-%m-%d}, retention ended {item.expires_at:%Y-%m-%d}, {item.responses} responses")
+    if dry_run:
+        click.echo("dry run: nothing deleted")
+        return
+    if not yes and not click.confirm("Delete these responses permanently?"):
+        fail("cancelled; nothing deleted", status=1)
+    for item in expired:
+        wave = session.scalar(select(Wave).where(Wave.code == item.code))
+        deleted = purge_wave_responses(session, wave)
+        audit.record(session, "retention.purge", username=audit.CLI_ACTOR, target=f"wave {item.code}", detail={"responses": deleted, "years": years})
+        click.echo(f"wave {item.code}: {deleted} responses deleted")
+    session.commit()
 
 # --------------------------------------------------------------------------- waves, points, QR posters
 

@@ -40,6 +40,7 @@ from survey.respond.forms import (
     initial_data,
     page_form_class,
 )
+from survey.services.retention import DEFAULT_RETENTION_YEARS
 from survey.services.waves import find_point_by_token, wave_status
 
 DRAFT_COOKIE = "manyi_draft"
@@ -52,7 +53,7 @@ DEFAULTS: dict[str, Any] = {
     "RESPOND_DRAFT_DAYS": 7,
     "RESPOND_IP_BURST_PER_HOUR": drafts.DEFAULT_BURST_LIMIT,
     # Stated in the privacy notice; the office decides it.
-    "RESPONSE_RETENTION_YEARS": 3,
+    "RESPONSE_RETENTION_YEARS": DEFAULT_RETENTION_YEARS,
 }
 BROWSER_COOKIE_DAYS = 400
 _KEY = re.compile(drafts.KEY_PATTERN)

@@ -38,6 +38,7 @@ ACTIONS: dict[str, str] = {
     "import": "responses imported",
     "import.rejected": "import rejected",
     "publication": "results published",
+    "retention.purge": "expired responses deleted",
 }
 
 #: Keys never stored in ``detail``, at any depth (compared case-insensitively, as substrings).
