@@ -202,3 +202,10 @@ from survey.respond.cli import points_group, qr_command, wave_group  # noqa: E40
 main.add_command(wave_group)
 main.add_command(points_group)
 main.add_command(qr_command)
+
+
+# --------------------------------------------------------------------------- the statistician's report
+
+from survey.score import score_command  # noqa: E402
+
+main.add_command(score_command)

@@ -1,0 +1,375 @@
+"""Survey designs: strata, clusters and weights, in the manner of R's ``svydesign``.
+
+A :class:`SurveyDesign` knows who was sampled how: the stratum and primary sampling unit
+(PSU, "cluster") of every response, the weights before calibration (``d_k``) and after
+(``w_k``), the finite population correction if any, and — once calibrated by
+:func:`scoring.weighting.rake` or :func:`scoring.weighting.post_stratify` — the margins it
+was calibrated to.  Estimators (:mod:`scoring.estimation`) take a design, as ``svymean``
+and ``svyratio`` do.
+
+Cells
+-----
+Every design groups its rows into *cells*: rows that share a PSU and, after calibration,
+the levels of every calibration margin.  Within a cell the calibration adjustment
+``g = w/d`` is constant, so every weighted total the estimators need is
+``Σ_k w_k y_k = Σ_c g_c Σ_{k∈c} d_k y_k``, and the linearization and replicate variances
+(including the calibration residuals and the re-raking of every replicate) can be
+computed from the cells' ``d``-weighted totals — exactly, not approximately.  A million
+responses fall into a few thousand cells; that is what makes the engine fast.
+
+Clusters are nested in strata (R's ``nest=TRUE``): a PSU is a (stratum, cluster) pair,
+so a collection point whose respondents live in several towns counts as one PSU per town.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sparse
+
+from .errors import DesignError
+
+if TYPE_CHECKING:
+    from .weighting import Calibration
+
+__all__ = ["LONELY_PSU_OPTIONS", "Cells", "Factor", "SurveyDesign", "survey_design"]
+
+#: How a stratum with a single PSU is handled: ``"fail"`` raises :class:`DesignError`;
+#: ``"adjust"`` centres its PSU total at zero, the population mean of the influence
+#: values, as R's ``options(survey.lonely.psu = "adjust")``.
+LONELY_PSU_OPTIONS: tuple[str, ...] = ("fail", "adjust")
+
+
+@dataclass(frozen=True, eq=False)
+class Factor:
+    """A categorical variable: integer ``codes`` (one per row) into ``levels``."""
+
+    codes: np.ndarray
+    levels: tuple[str, ...]
+
+    @property
+    def n_levels(self) -> int:
+        return len(self.levels)
+
+    @classmethod
+    def from_values(cls, values: Any, *, name: str, sort: bool = True) -> "Factor":
+        """Factorize ``values`` (missing values are an error naming ``name`` and the row)."""
+        series = values if isinstance(values, pd.Series) else pd.Series(np.asarray(values))
+        codes, uniques = pd.factorize(series, sort=sort, use_na_sentinel=True)
+        if (codes < 0).any():
+            row = int(np.flatnonzero(codes < 0)[0])
+            raise DesignError(
+                f"column {name!r} has a missing value in row {row + 1}; every response needs a {name} "
+                "for this design (fill it in or drop the row)"
+            )
+        return cls(np.asarray(codes, dtype=np.int64), tuple(str(u) for u in uniques))
+
+
+@dataclass(frozen=True, eq=False)
+class Cells:
+    """Rows grouped by PSU and calibration levels (see the module notes).
+
+    Attributes
+    ----------
+    of_row : ndarray of int, shape (n,)
+        The cell of every row.
+    psu : ndarray of int, shape (C,)
+        The PSU of every cell.
+    base_total : ndarray, shape (C,)
+        ``Σ d_k`` over the cell's rows.
+    level_codes : ndarray of int, shape (C, M)
+        The level of each of the ``M`` calibration margins (``M = 0`` before calibration).
+    """
+
+    of_row: np.ndarray
+    psu: np.ndarray
+    base_total: np.ndarray
+    level_codes: np.ndarray
+
+    @property
+    def n_cells(self) -> int:
+        return int(self.psu.size)
+
+    def aggregator(self, base_weights: np.ndarray, by: np.ndarray | None = None, n_by: int = 1) -> sparse.csr_matrix:
+        """Sparse ``(C·n_by) × n`` matrix summing ``d_k``-weighted rows into (cell, group)."""
+        n = self.of_row.size
+        key = self.of_row if by is None else self.of_row * n_by + by
+        return sparse.csr_matrix(
+            (np.asarray(base_weights, dtype=np.float64), (key, np.arange(n))),
+            shape=(self.n_cells * (1 if by is None else n_by), n),
+        )
+
+
+def build_cells(psu: np.ndarray, base_weights: np.ndarray, level_codes: np.ndarray, level_sizes: tuple[int, ...]) -> Cells:
+    """Group rows by PSU and calibration level codes (``level_codes`` is n × M)."""
+    key = psu.astype(np.int64)
+    for m, size in enumerate(level_sizes):
+        key = key * size + level_codes[:, m]
+    codes, uniques = pd.factorize(key, sort=True)
+    of_row = np.asarray(codes, dtype=np.int64)
+    # One row of every cell (which one does not matter: they share PSU and levels).
+    representative = np.zeros(uniques.size, dtype=np.int64)
+    representative[of_row] = np.arange(of_row.size)
+    return Cells(
+        of_row=of_row,
+        psu=psu[representative],
+        base_total=np.bincount(of_row, weights=base_weights, minlength=uniques.size),
+        level_codes=level_codes[representative],
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class SurveyDesign:
+    """A survey design: the data, its strata, clusters and weights (R: ``svydesign``).
+
+    Build one with :func:`survey_design`; calibrate it with
+    :func:`scoring.weighting.rake` or :func:`scoring.weighting.post_stratify`, which return
+    a new design.
+
+    Attributes
+    ----------
+    data : DataFrame
+        The variables, one row per response (R: ``design$variables``).
+    base_weights : ndarray
+        ``d_k``, the weights before calibration.
+    strata : Factor
+        Stratum of every row (a single level when the design is not stratified).
+    clusters : Factor
+        PSU of every row (each row its own PSU when the design is not clustered).
+    psu_stratum : ndarray of int
+        The stratum of every PSU.
+    population_psus : ndarray or None
+        Population number of PSUs per stratum (the finite population correction), or
+        ``None`` for sampling with replacement.
+    lonely_psu : str
+        ``"fail"`` or ``"adjust"`` (see :data:`LONELY_PSU_OPTIONS`).
+    strata_variable, cluster_variable : str or None
+        The columns the strata and clusters came from.
+    cells : Cells
+    cell_adjustment : ndarray
+        ``g_c = w/d`` per cell (ones before calibration).
+    calibration : Calibration or None
+        The margins the weights were calibrated to.
+    """
+
+    data: pd.DataFrame = field(repr=False)
+    base_weights: np.ndarray = field(repr=False)
+    strata: Factor = field(repr=False)
+    clusters: Factor = field(repr=False)
+    psu_stratum: np.ndarray = field(repr=False)
+    population_psus: np.ndarray | None = field(repr=False)
+    lonely_psu: str
+    strata_variable: str | None
+    cluster_variable: str | None
+    cells: Cells = field(repr=False)
+    cell_adjustment: np.ndarray = field(repr=False)
+    calibration: "Calibration | None" = field(default=None, repr=False)
+
+    @cached_property
+    def weights(self) -> np.ndarray:
+        """The analysis weights ``w_k = d_k g_{c(k)}``."""
+        return self.base_weights * self.cell_adjustment[self.cells.of_row]
+
+    @property
+    def n_rows(self) -> int:
+        return int(self.base_weights.size)
+
+    @property
+    def n_strata(self) -> int:
+        return self.strata.n_levels
+
+    @property
+    def n_psu(self) -> int:
+        return self.clusters.n_levels
+
+    @cached_property
+    def psu_per_stratum(self) -> np.ndarray:
+        return np.bincount(self.psu_stratum, minlength=self.n_strata)
+
+    @property
+    def degrees_of_freedom(self) -> int:
+        """Number of PSUs minus number of strata (R: ``degf``)."""
+        return self.n_psu - self.n_strata
+
+    @property
+    def is_calibrated(self) -> bool:
+        return self.calibration is not None
+
+    @cached_property
+    def aggregator(self) -> "sparse.csr_matrix":
+        """Sparse cells × rows matrix of ``d_k``: ``aggregator @ y`` gives cell totals."""
+        return self.cells.aggregator(self.base_weights)
+
+    @cached_property
+    def cell_weights(self) -> np.ndarray:
+        """``Σ w_k`` per cell."""
+        return self.cell_adjustment * self.cells.base_total
+
+    def with_cells(self, cells: Cells, cell_adjustment: np.ndarray, calibration: "Calibration | None") -> "SurveyDesign":
+        """A copy on new cells with new adjustments (used by calibration)."""
+        return replace(self, cells=cells, cell_adjustment=cell_adjustment, calibration=calibration)
+
+    def describe(self) -> str:
+        strata = f"{self.n_strata} strata ({self.strata_variable})" if self.strata_variable else "no strata"
+        clusters = f"{self.n_psu} clusters ({self.cluster_variable})" if self.cluster_variable else "no clusters"
+        calibrated = f", calibrated by {self.calibration.method}" if self.calibration else ""
+        return f"survey design: {self.n_rows} rows, {strata}, {clusters}, df {self.degrees_of_freedom}{calibrated}"
+
+
+def _column(data: pd.DataFrame, name: str, what: str) -> pd.Series:
+    if name not in data.columns:
+        raise DesignError(
+            f"the {what} column {name!r} is not in the data; available columns: {', '.join(map(str, data.columns[:20]))}"
+            + (" …" if len(data.columns) > 20 else "")
+        )
+    return data[name]
+
+
+def _validate_weights(data: pd.DataFrame, weights: str | np.ndarray | None) -> np.ndarray:
+    n = len(data)
+    if weights is None:
+        return np.ones(n)
+    if isinstance(weights, str):
+        values = pd.to_numeric(_column(data, weights, "weights"), errors="coerce").to_numpy(dtype=np.float64)
+        name = weights
+    else:
+        values = np.asarray(weights, dtype=np.float64)
+        name = "weights"
+        if values.shape != (n,):
+            raise DesignError(f"weights must have one value per row ({n}), got shape {values.shape}")
+    bad = ~np.isfinite(values) | (values <= 0)
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise DesignError(
+            f"{name} must be positive numbers; row {row + 1} has {values[row]!r}. "
+            "Give every response a positive weight (or drop the column to use 1)"
+        )
+    return values
+
+
+def survey_design(
+    data: pd.DataFrame,
+    *,
+    strata: str | None = None,
+    cluster: str | None = None,
+    weights: str | np.ndarray | None = None,
+    fpc: str | np.ndarray | None = None,
+    lonely_psu: str = "fail",
+) -> SurveyDesign:
+    """Describe how ``data`` was sampled (R: ``svydesign(ids, strata, weights, fpc, nest=TRUE)``).
+
+    Parameters
+    ----------
+    data : DataFrame
+        One row per response.
+    strata : str, optional
+        Column of the strata (e.g. ``"town"``).  Without it the design has one stratum.
+    cluster : str, optional
+        Column of the primary sampling units (e.g. ``"point"``), nested in strata.
+        Without it every row is its own PSU.
+    weights : str or array, optional
+        Column (or array) of the sampling weights ``d_k``; default 1.
+    fpc : str or array, optional
+        Finite population correction: the population number of PSUs in the row's
+        stratum (values > 1) or the sampling fraction (values ≤ 1), as R's ``fpc``.
+    lonely_psu : {"fail", "adjust"}
+        What the variance does with a stratum of a single PSU.
+
+    Returns
+    -------
+    SurveyDesign
+
+    Raises
+    ------
+    DesignError
+        For a missing column, a missing stratum or cluster value, a non-positive weight,
+        or an fpc that varies within a stratum or is smaller than the sample.
+
+    Examples
+    --------
+    >>> design = survey_design(frame, strata="town", cluster="point")   # doctest: +SKIP
+    """
+    if not isinstance(data, pd.DataFrame):
+        raise DesignError(f"data must be a pandas DataFrame, got {type(data).__name__}")
+    if lonely_psu not in LONELY_PSU_OPTIONS:
+        raise DesignError(f"lonely_psu must be one of {', '.join(LONELY_PSU_OPTIONS)}, got {lonely_psu!r}")
+    n = len(data)
+    if n == 0:
+        raise DesignError("the data have no rows; nothing to estimate")
+    data = data.reset_index(drop=True)
+    base_weights = _validate_weights(data, weights)
+
+    if strata is None:
+        strata_factor = Factor(np.zeros(n, dtype=np.int64), ("all",))
+    else:
+        strata_factor = Factor.from_values(_column(data, strata, "strata"), name=strata)
+
+    if cluster is None:
+        cluster_codes = np.arange(n, dtype=np.int64)
+        cluster_levels = tuple(str(k + 1) for k in range(n))
+        psu_stratum = strata_factor.codes.copy()
+    else:
+        raw = Factor.from_values(_column(data, cluster, "cluster"), name=cluster)
+        pairs = strata_factor.codes * raw.n_levels + raw.codes
+        codes, uniques = pd.factorize(pairs, sort=True)
+        cluster_codes = np.asarray(codes, dtype=np.int64)
+        psu_stratum = (uniques // raw.n_levels).astype(np.int64)
+        cluster_levels = tuple(
+            f"{strata_factor.levels[s]}/{raw.levels[c]}" if strata is not None else raw.levels[c]
+            for s, c in zip(uniques // raw.n_levels, uniques % raw.n_levels)
+        )
+    if cluster is not None and len(cluster_levels) == 1:
+        raise DesignError(f"the design has only one cluster ({cluster_levels[0]}); a variance needs at least two PSUs")
+
+    population_psus = None
+    if fpc is not None:
+        population_psus = _population_psus(data, fpc, strata_factor, psu_stratum)
+
+    cells = build_cells(cluster_codes, base_weights, np.zeros((n, 0), dtype=np.int64), ())
+    return SurveyDesign(
+        data=data,
+        base_weights=base_weights,
+        strata=strata_factor,
+        clusters=Factor(cluster_codes, cluster_levels),
+        psu_stratum=psu_stratum,
+        population_psus=population_psus,
+        lonely_psu=lonely_psu,
+        strata_variable=strata,
+        cluster_variable=cluster,
+        cells=cells,
+        cell_adjustment=np.ones(cells.n_cells),
+    )
+
+
+def _population_psus(data: pd.DataFrame, fpc: str | np.ndarray, strata: Factor, psu_stratum: np.ndarray) -> np.ndarray:
+    name = fpc if isinstance(fpc, str) else "fpc"
+    values = (
+        pd.to_numeric(_column(data, fpc, "fpc"), errors="coerce").to_numpy(np.float64)
+        if isinstance(fpc, str)
+        else np.asarray(fpc, dtype=np.float64)
+    )
+    if values.shape != (len(data),) or not np.isfinite(values).all() or (values <= 0).any():
+        raise DesignError(f"{name} must be one positive number per row")
+    if (values > 1).any() and (values < 1).any():
+        raise DesignError(f"{name} mixes population sizes (> 1) and sampling fractions (< 1); use one kind")
+    low = np.full(strata.n_levels, np.inf)
+    high = np.full(strata.n_levels, -np.inf)
+    np.minimum.at(low, strata.codes, values)
+    np.maximum.at(high, strata.codes, values)
+    varying = np.flatnonzero(low != high)
+    if varying.size:
+        raise DesignError(f"{name} varies within stratum {strata.levels[varying[0]]!r}; it must be constant per stratum")
+    sampled = np.bincount(psu_stratum, minlength=strata.n_levels)
+    # As R's as.fpc: values > 1 are population sizes, otherwise sampling fractions.
+    population = low if (values > 1).any() else sampled / low
+    too_small = np.flatnonzero(population < sampled - 1e-9)
+    if too_small.size:
+        h = too_small[0]
+        raise DesignError(
+            f"{name} says stratum {strata.levels[h]!r} has {population[h]:g} PSUs in the population "
+            f"but {sampled[h]} were sampled"
+        )
+    return population

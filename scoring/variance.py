@@ -1,0 +1,373 @@
+"""Design-based variance: linearization with calibration residuals, and replicate designs.
+
+Linearization
+-------------
+An estimator is linearized into influence values ``z_k`` (``θ̂ − θ ≈ Σ_k w_k z_k``).  The
+variance is that of a weighted total under the design — stratified, clustered, with the
+with-replacement approximation for the PSUs:
+
+    Var = Σ_h (1 − f_h) n_h/(n_h − 1) Σ_i (t_hi − t̄_h)²,   t_hi = Σ_{k ∈ PSU hi} e_k.
+
+After calibration (raking or post-stratification) ``e_k`` are the calibration residuals
+
+    e_k = w_k (z_k − x_k′β̂),   β̂ = (Σ d_k x_k x_k′)⁻¹ Σ d_k x_k z_k,
+
+with ``x_k`` the dummies of every margin, ``d_k`` the weights *before* calibration and
+``w_k`` after — R's variance for ``calibrate(calfun = "raking")`` and, with equal ``d_k``,
+for ``rake()`` and ``postStratify()``.  Without calibration ``e_k = w_k z_k``.
+
+All sums run over the design's cells (:mod:`scoring.design`), where ``g = w/d`` and
+``x`` are constant: the functions here take the cells' ``d``-weighted totals of the
+influence values, ``Z_c = Σ_{k∈c} d_k z_k``.
+
+Replicates
+----------
+:class:`ReplicateDesign` holds replicate weights built from PSU factors — the stratified
+jackknife JKn (:func:`jackknife_design`) or the Rao–Wu rescaling bootstrap
+(:func:`bootstrap_design`) — and **re-calibrates every replicate** to the margins of the
+full-sample calibration.  The variance is ``scale Σ_r rscale_r (θ̂_r − c)²`` with ``c``
+the full-sample estimate (``mse=True``, the formula of statistics.md) or the mean of the
+replicates (``mse=False``, R's default).
+
+References
+----------
+Wolter, K. M. (2007). *Introduction to Variance Estimation*, 2nd ed. Springer.
+Rao, J. N. K. and Wu, C. F. J. (1988). Resampling inference with complex survey data.
+*JASA* 83, 231–241.
+Lumley, T. (2010). *Complex Surveys: A Guide to Analysis Using R*. Wiley.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+import scipy.sparse as sparse
+
+from .design import SurveyDesign
+from .errors import DesignError
+from .weighting import calibrate_cells
+
+__all__ = [
+    "ReplicateDesign",
+    "bootstrap_design",
+    "calibration_residuals",
+    "jackknife_design",
+    "linearized_variance",
+    "replicate_design",
+]
+
+#: A jackknife has one replicate per PSU; beyond this many it is refused (use
+#: linearization or the bootstrap).
+MAX_JACKKNIFE_REPLICATES = 5000
+#: R's tolerance below which a stratum's sampling fraction counts as 1 (no variance).
+_FULLY_SAMPLED = 1e-7
+
+
+def _calibration_matrix(design: SurveyDesign) -> sparse.csr_matrix:
+    """One-hot dummies of every calibration margin, cells × levels."""
+    cells = design.cells
+    sizes = design.calibration.level_sizes
+    offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+    columns = (cells.level_codes + offsets).ravel()
+    rows = np.repeat(np.arange(cells.n_cells), len(sizes))
+    return sparse.csr_matrix((np.ones(columns.size), (rows, columns)), shape=(cells.n_cells, int(sum(sizes))))
+
+
+def calibration_residuals(design: SurveyDesign, influence: np.ndarray) -> np.ndarray:
+    """Cell totals of ``e_k`` from cell totals ``Z_c = Σ_{k∈c} d_k z_k`` (C × K).
+
+    Without calibration this is ``g_c Z_c``; after calibration the fit ``x′β̂`` uses the
+    weights *before* calibration, ``d_k``, as R does (statistics.md, "Variance").
+    """
+    influence = np.asarray(influence, dtype=np.float64)
+    adjustment = design.cell_adjustment[:, None]
+    if design.calibration is None:
+        return adjustment * influence
+    x = _calibration_matrix(design)
+    base = design.cells.base_total
+    normal = (x.T @ sparse.diags(base) @ x).toarray()
+    right = x.T @ influence
+    # The dummies of several margins are collinear (each margin sums to one); the fitted
+    # values x′β̂ are unique, so a minimum-norm least-squares solution is enough.
+    beta = np.linalg.lstsq(normal, right, rcond=None)[0]
+    return adjustment * (influence - base[:, None] * (x @ beta))
+
+
+def _psu_totals(design: SurveyDesign, cell_values: np.ndarray) -> np.ndarray:
+    cells = design.cells
+    summer = sparse.csr_matrix(
+        (np.ones(cells.n_cells), (cells.psu, np.arange(cells.n_cells))), shape=(design.n_psu, cells.n_cells)
+    )
+    return np.asarray(summer @ cell_values)
+
+
+def _stratum_scales(design: SurveyDesign) -> tuple[np.ndarray, np.ndarray]:
+    """Per PSU: the variance scale ``(1 − f_h) n_h/(n_h − 1)`` and whether to centre."""
+    n_h = design.psu_per_stratum.astype(np.float64)
+    if design.population_psus is None:
+        keep = np.ones_like(n_h)
+    else:
+        keep = np.where(np.isinf(design.population_psus), 1.0, (design.population_psus - n_h) / design.population_psus)
+        keep = np.where(keep < _FULLY_SAMPLED, 0.0, keep)
+    lonely = n_h == 1
+    if lonely.any() and design.lonely_psu == "fail":
+        stratum = design.strata.levels[int(np.flatnonzero(lonely)[0])]
+        raise DesignError(
+            f"stratum {stratum!r} has only one PSU, so its variance cannot be estimated; merge it with a similar "
+            "stratum, or use --lonely-psu adjust (centre it at the population mean, as R's survey.lonely.psu='adjust')"
+        )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = np.where(lonely, keep, keep * n_h / (n_h - 1))
+    return scale[design.psu_stratum], ~lonely[design.psu_stratum]
+
+
+def linearized_variance(design: SurveyDesign, influence: np.ndarray, *, full: bool = False) -> np.ndarray:
+    """Design variance of ``Σ w_k z_k`` from cell totals of ``d_k z_k``.
+
+    Parameters
+    ----------
+    design : SurveyDesign
+    influence : ndarray, shape (C, K)
+        ``Z_c = Σ_{k∈c} d_k z_k`` for K estimates.
+    full : bool
+        Return the K × K covariance matrix instead of the K variances.
+
+    Returns
+    -------
+    ndarray
+        Shape (K,) or (K, K).
+
+    Raises
+    ------
+    DesignError
+        A stratum with a single PSU when ``design.lonely_psu == "fail"``.
+    """
+    residuals = calibration_residuals(design, influence)
+    totals = _psu_totals(design, residuals)
+    scale, centre = _stratum_scales(design)
+    strata = design.psu_stratum
+    sums = np.zeros((design.n_strata, totals.shape[1]))
+    np.add.at(sums, strata, totals)
+    means = sums / np.maximum(design.psu_per_stratum, 1)[:, None]
+    deviations = totals - np.where(centre[:, None], means[strata], 0.0)
+    if full:
+        return (deviations * scale[:, None]).T @ deviations
+    return (scale[:, None] * deviations**2).sum(axis=0)
+
+
+# ---------------------------------------------------------------------------- replicates
+
+
+@dataclass(frozen=True, eq=False)
+class ReplicateDesign:
+    """A design with replicate weights (R: ``svrep.design``), each replicate re-calibrated.
+
+    Attributes
+    ----------
+    design : SurveyDesign
+        The full-sample design (its weights give the point estimates).
+    method : str
+        ``jackknife``, ``bootstrap`` or ``replicate`` (factors given by the caller).
+    psu_factors : ndarray, shape (P, R)
+        Factor applied to the weights ``d_k`` of each PSU in each replicate.
+    scale : float
+    rscales : ndarray, shape (R,)
+        ``Var = scale Σ_r rscales_r (θ̂_r − c)²``.
+    mse : bool
+        Centre at the full-sample estimate (True) or the mean of the replicates.
+    cell_adjustments : ndarray, shape (C, R)
+        Replicate weight over ``d_k`` in every cell (after re-calibration).
+    """
+
+    design: SurveyDesign
+    method: str
+    psu_factors: np.ndarray = field(repr=False)
+    scale: float
+    rscales: np.ndarray = field(repr=False)
+    mse: bool
+    cell_adjustments: np.ndarray = field(repr=False)
+
+    @property
+    def n_replicates(self) -> int:
+        return int(self.rscales.size)
+
+    @property
+    def degrees_of_freedom(self) -> int:
+        """Number of PSUs minus number of strata, as for the full-sample design."""
+        return self.design.degrees_of_freedom
+
+    @property
+    def weights(self) -> np.ndarray:
+        return self.design.weights
+
+    @cached_property
+    def replicate_cell_weights(self) -> np.ndarray:
+        """``Σ w_rk`` per cell and replicate (C × R)."""
+        return self.cell_adjustments * self.design.cells.base_total[:, None]
+
+    def replicate_weights(self) -> np.ndarray:
+        """Row-level replicate weights, n × R (memory: 8 n R bytes)."""
+        design = self.design
+        return design.base_weights[:, None] * self.cell_adjustments[design.cells.of_row]
+
+    def variance(self, replicates: np.ndarray, estimate: np.ndarray, *, full: bool = False) -> np.ndarray:
+        """Replicate variance of estimates (``replicates`` is R × K, ``estimate`` K)."""
+        replicates = np.asarray(replicates, dtype=np.float64)
+        if self.mse:
+            centre = np.asarray(estimate, dtype=np.float64)
+        else:
+            centre = replicates[self.rscales > 0].mean(axis=0)
+        deviations = replicates - centre
+        if full:
+            return self.scale * (deviations * self.rscales[:, None]).T @ deviations
+        return self.scale * (self.rscales[:, None] * deviations**2).sum(axis=0)
+
+    def describe(self) -> str:
+        return f"{self.method} with {self.n_replicates} replicates, {self.design.describe()}"
+
+
+def replicate_design(
+    design: SurveyDesign,
+    psu_factors: np.ndarray,
+    *,
+    scale: float,
+    rscales: np.ndarray | float = 1.0,
+    mse: bool = True,
+    method: str = "replicate",
+    replicate_names: list[str] | None = None,
+) -> ReplicateDesign:
+    """A replicate design from PSU factors; every replicate is calibrated again.
+
+    Parameters
+    ----------
+    design : SurveyDesign
+        The full-sample design, calibrated or not.
+    psu_factors : ndarray, shape (P, R)
+        Multipliers of ``d_k`` per PSU (in the order of ``design.clusters.levels``).
+    scale, rscales, mse
+        See :class:`ReplicateDesign`.
+    method : str
+        A label.
+    replicate_names : list of str, optional
+        Names of the replicates, for error messages.
+
+    Raises
+    ------
+    RakingError
+        When a replicate leaves a margin level without weight (naming the replicate).
+    """
+    factors = np.asarray(psu_factors, dtype=np.float64)
+    if factors.ndim != 2 or factors.shape[0] != design.n_psu:
+        raise DesignError(f"psu_factors must have one row per PSU ({design.n_psu}), got shape {factors.shape}")
+    n_replicates = factors.shape[1]
+    rscales = np.broadcast_to(np.asarray(rscales, dtype=np.float64), (n_replicates,)).copy()
+    cells = design.cells
+    cell_factors = factors[cells.psu]
+    if design.calibration is None:
+        adjustments = cell_factors * design.cell_adjustment[:, None]
+    else:
+        calibration = design.calibration
+        start = cell_factors * cells.base_total[:, None]
+
+        def describe(column: int) -> str:
+            name = replicate_names[column] if replicate_names else f"replicate {column + 1}"
+            return f"the {method} {name}"
+
+        weights, _ = calibrate_cells(
+            start, start, cells.level_codes, calibration.margins, trimming=calibration.trimming,
+            tolerance=calibration.tolerance, max_iterations=calibration.max_iterations, describe_column=describe,
+        )
+        with np.errstate(divide="ignore", invalid="ignore"):
+            adjustments = np.where(cells.base_total[:, None] > 0, weights / cells.base_total[:, None], 0.0)
+    return ReplicateDesign(
+        design=design, method=method, psu_factors=factors, scale=float(scale), rscales=rscales, mse=bool(mse),
+        cell_adjustments=adjustments,
+    )
+
+
+def jackknife_design(design: SurveyDesign, *, mse: bool = True) -> ReplicateDesign:
+    """Stratified delete-one-PSU jackknife, JKn (R: ``as.svrepdesign(type="JKn")``).
+
+    Replicate *hi* drops PSU *i* of stratum *h* and multiplies the other PSUs of the
+    stratum by ``n_h/(n_h − 1)``; ``rscale = (1 − f_h)(n_h − 1)/n_h``.  With one stratum
+    this is JK1.  A stratum with one PSU fails, or with ``lonely_psu="adjust"`` gets R's
+    treatment (its replicate zeroes it and scales every other PSU by ``H/(H − 1)``).
+    Every replicate is re-calibrated to the design's margins.
+    """
+    n_psu = design.n_psu
+    if n_psu > MAX_JACKKNIFE_REPLICATES:
+        raise DesignError(
+            f"the jackknife needs one replicate per PSU and this design has {n_psu:,} PSUs; "
+            "give --cluster, or use linearization or the bootstrap"
+        )
+    n_h = design.psu_per_stratum
+    n_strata = design.n_strata
+    strata = design.psu_stratum
+    if design.population_psus is None:
+        keep = np.ones(n_strata)
+    else:
+        keep = np.where(np.isinf(design.population_psus), 1.0, 1 - n_h / design.population_psus)
+    factors = np.ones((n_psu, n_psu))
+    rscales = np.zeros(n_psu)
+    for psu in range(n_psu):
+        h = strata[psu]
+        if n_h[h] == 1:
+            if design.lonely_psu == "fail":
+                raise DesignError(
+                    f"stratum {design.strata.levels[h]!r} has only one PSU; the jackknife cannot drop it. "
+                    "Merge strata or use --lonely-psu adjust"
+                )
+            factors[:, psu] = np.where(strata == h, 0.0, n_strata / (n_strata - 1))
+            rscales[psu] = (n_strata - 1) / n_strata
+            continue
+        factors[strata == h, psu] = n_h[h] / (n_h[h] - 1)
+        factors[psu, psu] = 0.0
+        rscales[psu] = keep[h] * (n_h[h] - 1) / n_h[h]
+    return replicate_design(
+        design, factors, scale=1.0, rscales=rscales, mse=mse, method="jackknife",
+        replicate_names=[f"replicate without PSU {name!r}" for name in design.clusters.levels],
+    )
+
+
+def bootstrap_design(
+    design: SurveyDesign, *, replicates: int = 500, seed: int = 0, mse: bool = True
+) -> ReplicateDesign:
+    """Rao–Wu rescaling bootstrap (R: ``as.svrepdesign(type="subbootstrap")``).
+
+    In every replicate and stratum, ``n_h − 1`` PSUs are drawn with replacement; a PSU
+    drawn ``m`` times has its weights multiplied by ``m n_h/(n_h − 1)``.  Variance
+    ``1/(R − 1) Σ_r (θ̂_r − c)²``.  Every replicate is re-calibrated.
+
+    Parameters
+    ----------
+    design : SurveyDesign
+    replicates : int
+        Number of replicates (statistics.md asks for at least 500).
+    seed : int
+        Seed of numpy's default generator: the same seed gives the same replicates.
+    mse : bool
+        Centre at the full-sample estimate.
+    """
+    if isinstance(replicates, bool) or not isinstance(replicates, (int, np.integer)) or replicates < 2:
+        raise DesignError(f"the bootstrap needs at least 2 replicates (500 or more recommended), got {replicates!r}")
+    if design.population_psus is not None:
+        raise DesignError("the Rao–Wu bootstrap here does not use a finite population correction; use the jackknife")
+    n_h = design.psu_per_stratum
+    lonely = np.flatnonzero(n_h < 2)
+    if lonely.size:
+        raise DesignError(
+            f"stratum {design.strata.levels[lonely[0]]!r} has only one PSU; the bootstrap needs at least two per "
+            "stratum (merge strata, or use the jackknife with --lonely-psu adjust)"
+        )
+    rng = np.random.default_rng(seed)
+    factors = np.empty((design.n_psu, int(replicates)))
+    for h in range(design.n_strata):
+        members = np.flatnonzero(design.psu_stratum == h)
+        size = members.size
+        counts = rng.multinomial(size - 1, np.full(size, 1.0 / size), size=int(replicates))
+        factors[members] = counts.T * (size / (size - 1))
+    return replicate_design(
+        design, factors, scale=1.0 / (int(replicates) - 1), rscales=1.0, mse=mse, method="bootstrap",
+        replicate_names=[f"replicate {r + 1}" for r in range(int(replicates))],
+    )

@@ -1,0 +1,193 @@
+"""``python -m scoring estimate``: outputs, exit status 2 on bad input with nothing written."""
+from __future__ import annotations
+
+import argparse
+import importlib.machinery
+import json
+import subprocess
+import sys
+import types
+
+import pandas as pd
+import pytest
+
+from scoring import cli
+from scoring.cli import add_estimate_options, build_parser, main
+from scoring.pipeline import EstimateOptions, run_estimate
+
+from .conftest import QUESTIONNAIRE_DIR, REPO
+from .results import R_DIR, pipeline_reference
+from .support import small_margins, small_responses
+
+RESPONSES = R_DIR / "pipeline_responses.csv"
+MARGINS = R_DIR / "pipeline_margins.csv"
+
+
+@pytest.fixture
+def inputs(tmp_path):
+    frame = small_responses(300, seed=12)
+    responses, margins = tmp_path / "responses.csv", tmp_path / "margins.csv"
+    frame.to_csv(responses, index=False, float_format="%.0f")
+    small_margins(frame).to_csv(margins, index=False)
+    return frame, responses, margins
+
+
+def arguments(responses, margins, *extra):
+    return ["estimate", "--responses", str(responses), "--margins", str(margins), "--strata", "town", "--cluster", "point", *extra]
+
+
+def test_estimate_writes_json_and_weights(tmp_path, capsys):
+    out, weights = tmp_path / "results.json", tmp_path / "weights.csv"
+    status = main([
+        "estimate", "--responses", str(RESPONSES), "--questionnaires", str(QUESTIONNAIRE_DIR), "--margins", str(MARGINS),
+        "--strata", "town", "--cluster", "point", "--json", str(out), "--weights-out", str(weights),
+    ])
+    assert status == 0
+    results = json.loads(out.read_text(encoding="utf-8"))
+    reference = pipeline_reference()
+    assert results["overall"]["index"] == pytest.approx(reference["overall_equal"], rel=1e-9)
+    assert results["overall"]["se"] == pytest.approx(reference["overall_se_equal"], rel=1e-9)
+    assert results["domains"]["healthcare"]["se"] == pytest.approx(reference["se_healthcare"], rel=1e-9)
+    assert results["target"]["verdict"] == "not_met" and results["target"]["metric"] == "index"
+    assert set(results["inputs"]) == {str(RESPONSES), str(MARGINS), *(str(p) for p in sorted(QUESTIONNAIRE_DIR.glob("*.yaml")))}
+    written = pd.read_csv(weights, dtype={"response_id": str})
+    expected = pd.read_csv(R_DIR / "pipeline_weights.csv", dtype={"response_id": str})
+    assert list(written.columns) == ["response_id", "weight"]
+    pd.testing.assert_series_equal(written["weight"], expected["weight"], rtol=1e-9, check_names=False)
+    printed = capsys.readouterr().out
+    assert "OVERALL" in printed and "healthcare" in printed and "target 85.0 (index): not_met" in printed
+    assert "excluded: partial 48, duplicate_browser 24, speeder 36, straight_liner 26" in printed
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda f, m: (f.assign(sex=["other"] + list(f["sex"][1:])), m), "column 'sex', row 1 (response_id 'r0001'): 'other' is not a sex code"),
+        (lambda f, m: (f.astype({"education.q2": object}).assign(**{"education.q2": ["x"] + list(f["education.q2"][1:])}), m),
+         "column 'education.q2', row 1 (response_id 'r0001'): 'x' is not a number"),
+        (lambda f, m: (f.assign(town=f["town"].replace("mashan", "libu")), m),
+         "town level 'libu' occurs in the responses"),
+        (lambda f, m: (f[f["town"] != "mashan"], m), "empty cell: town level 'mashan'"),
+        (lambda f, m: (f.drop(columns="point"), m), "missing column 'point'"),
+        (lambda f, m: (f.rename(columns={"overall": "general"}), m), "unknown column 'general'"),
+        (lambda f, m: (f, m.assign(population=m["population"].where(m["level"] != "male", -1))), "population for sex=male must be a number ≥ 0"),
+    ],
+)
+def test_bad_input_exits_2_and_writes_nothing(tmp_path, inputs, capsys, change, message):
+    frame, _, _ = inputs
+    bad_frame, bad_margins = change(frame, small_margins(frame))
+    responses, margins = tmp_path / "bad.csv", tmp_path / "bad_margins.csv"
+    bad_frame.to_csv(responses, index=False, float_format="%.0f")
+    bad_margins.to_csv(margins, index=False)
+    out, weights = tmp_path / "out.json", tmp_path / "w.csv"
+    status = main(arguments(responses, margins, "--json", str(out), "--weights-out", str(weights)))
+    assert status == 2
+    error = capsys.readouterr().err
+    assert error.startswith("error: ") and message in error
+    assert not out.exists() and not weights.exists()
+    assert not list(tmp_path.glob(".out.json*")) and not list(tmp_path.glob(".w.csv*"))
+
+
+def test_a_failed_run_leaves_an_existing_output_untouched(tmp_path, inputs):
+    _, responses, margins = inputs
+    out = tmp_path / "out.json"
+    out.write_text("previous", encoding="utf-8")
+    assert main(arguments(responses, tmp_path / "missing.csv", "--json", str(out))) == 2
+    assert out.read_text(encoding="utf-8") == "previous"
+
+
+def test_unwritable_output_exits_2(tmp_path, inputs, capsys):
+    _, responses, margins = inputs
+    assert main(arguments(responses, margins, "--json", str(tmp_path / "no" / "such" / "dir" / "out.json"))) == 2
+    assert "No such file or directory" in capsys.readouterr().err
+
+
+def test_lonely_psu_fails_or_adjusts(tmp_path, inputs, capsys):
+    frame, _, margins = inputs
+    frame = frame.copy()
+    frame.loc[frame["town"] == "mashan", "point"] = "mashan-p1"
+    responses = tmp_path / "lonely.csv"
+    frame.to_csv(responses, index=False, float_format="%.0f")
+    assert main(arguments(responses, margins)) == 2
+    assert "stratum 'mashan' has only one PSU" in capsys.readouterr().err
+    assert main(arguments(responses, margins, "--lonely-psu", "adjust")) == 0
+
+
+def test_option_errors_exit_2(inputs, capsys):
+    _, responses, margins = inputs
+    assert main(arguments(responses, margins, "--replicates", "50")) == 2
+    assert "--replicates applies to --variance bootstrap" in capsys.readouterr().err
+    assert main(arguments(responses, margins, "--target", "0.85", "--target-metric", "satisfied_rate")) == 2
+    assert "write the target as a percentage" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:
+        main(arguments(responses, margins, "--variance", "brr"))
+    assert exit_info.value.code == 2
+    assert main([]) == 2
+
+
+def test_variance_methods_and_options(tmp_path, inputs):
+    _, responses, margins = inputs
+    results = {}
+    for name, extra in {
+        "boot": ["--variance", "bootstrap", "--replicates", "60", "--seed", "3"],
+        "boot again": ["--variance", "bootstrap", "--replicates", "60", "--seed", "3"],
+        "jackknife": ["--variance", "jackknife"],
+        "trimmed": ["--trim", "0.3", "2.5"],
+        "wilson": ["--rate-interval", "wilson", "--target", "80", "--target-metric", "satisfied_rate", "--no-screening"],
+    }.items():
+        out = tmp_path / f"{name}.json"
+        assert main(arguments(responses, margins, "--json", str(out), *extra)) == 0
+        results[name] = json.loads(out.read_text(encoding="utf-8"))
+    assert results["boot"]["overall"]["se"] == results["boot again"]["overall"]["se"]
+    assert results["boot"]["design"]["variance"] == "bootstrap"
+    assert results["jackknife"]["design"]["variance"] == "jackknife"
+    assert results["trimmed"]["weights"]["method"] == "raking+trimming"
+    assert results["wilson"]["target"]["metric"] == "satisfied_rate" and results["wilson"]["target"]["value"] == 0.8
+
+
+def test_same_numbers_from_the_command_and_the_api(tmp_path, inputs):
+    frame, responses, margins = inputs
+    out = tmp_path / "results.json"
+    assert main(arguments(responses, margins, "--json", str(out))) == 0
+    from_file = json.loads(out.read_text(encoding="utf-8"))
+    in_memory = run_estimate(EstimateOptions(responses=frame, margins=small_margins(frame), strata="town", cluster="point")).results
+    in_memory = json.loads(json.dumps(in_memory))
+    assert set(from_file.pop("inputs")) == {str(responses), str(margins)}
+    assert list(in_memory.pop("inputs")) == ["responses"]
+    assert from_file == in_memory
+
+
+def test_shared_options_for_other_commands(inputs):
+    _, responses, margins = inputs
+    parser = add_estimate_options(argparse.ArgumentParser())
+    options = parser.parse_args(["--responses", str(responses), "--margins", str(margins), "--strata", "town", "--cluster", "point"])
+    run = run_estimate(options)
+    assert run.results["design"]["strata"] == "town"
+    analysis = run.analysis_frame()
+    assert {"weight", "education.q1", "education", "healthcare", "response_id"} <= set(analysis.columns)
+    assert analysis["weight"].sum() == pytest.approx(50_000)
+
+
+def test_report_commands_are_registered_when_present(monkeypatch):
+    module = types.ModuleType("scoring.report_cli")
+    module.__spec__ = importlib.machinery.ModuleSpec("scoring.report_cli", None)
+
+    def register_commands(subparsers):
+        subparsers.add_parser("report").set_defaults(handler=lambda options: 0)
+
+    module.register_commands = register_commands
+    monkeypatch.setitem(sys.modules, "scoring.report_cli", module)
+    parser = build_parser()
+    assert parser.parse_args(["report"]).handler(None) == 0
+    assert cli.main(["report"]) == 0
+
+
+def test_python_dash_m_scoring(tmp_path, inputs):
+    _, responses, margins = inputs
+    out = tmp_path / "results.json"
+    completed = subprocess.run(
+        [sys.executable, "-m", "scoring", *arguments(responses, margins, "--json", str(out))],
+        cwd=REPO, capture_output=True, text=True, timeout=120,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert json.loads(out.read_text(encoding="utf-8"))["version"].startswith("manyi-scoring")

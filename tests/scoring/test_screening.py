@@ -1,0 +1,68 @@
+"""Quality screening: partial, duplicate_browser, speeder, straight_liner."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from scoring.data import validate_responses
+from scoring.screening import SCREENING_REASONS, screen_responses
+from scoring.synthetic import generate_survey
+
+from .support import small_responses
+
+
+@pytest.fixture(scope="module")
+def contaminated():
+    _, sample = generate_survey(
+        3000, seed=5, population_size=50_000,
+        contamination={"partial": 0.03, "duplicate_browser": 0.02, "speeders": 0.02, "straight_liners": 0.02},
+    )
+    return sample
+
+
+def test_planted_rows_are_found_with_their_reason(contaminated):
+    result = screen_responses(validate_responses(contaminated.responses))
+    planted = contaminated.planted
+    assert (result.reason[planted["partial"]] == "partial").all()
+    assert (result.reason[planted["duplicate_browser"]] == "duplicate_browser").all()
+    assert (result.reason[planted["speeders"]] == "speeder").all()
+    assert (result.reason[planted["straight_liners"]] == "straight_liner").all()
+    clean = ~np.any(list(planted.values()), axis=0)
+    # A clean resident may straight-line by chance, nothing else.
+    assert set(result.reason[clean]) <= {"", "straight_liner"}
+    assert sum(result.excluded.values()) == (~result.keep).sum()
+    assert list(result.excluded) == list(SCREENING_REASONS)
+
+
+def test_screening_off_keeps_all_but_partial(contaminated):
+    result = screen_responses(validate_responses(contaminated.responses), enabled=False)
+    assert result.excluded == {"partial": int(contaminated.planted["partial"].sum()), "duplicate_browser": 0, "speeder": 0, "straight_liner": 0}
+
+
+def test_speeder_rule_uses_a_third_of_the_median():
+    frame = small_responses(9)
+    frame["duration_s"] = [90, 100, 110, 120, 130, 140, 150, 37, 36]
+    result = screen_responses(validate_responses(frame))
+    assert result.median_duration == 110  # a third of it: 36.67
+    assert result.reason.tolist() == [""] * 8 + ["speeder"]
+
+
+def test_straight_liner_needs_eight_answered_aspect_items():
+    frame = small_responses(4)
+    aspects = [c for c in frame.columns if "." in c and not c.endswith(".overall")]
+    frame.loc[0, aspects] = 4.0          # 9 aspects, all 4: straight-liner
+    frame.loc[1, aspects] = 4.0
+    frame.loc[1, aspects[:2]] = np.nan   # 7 answered: too few to judge
+    frame.loc[2, aspects] = 4.0
+    frame.loc[2, aspects[0]] = 5.0       # one different answer
+    result = screen_responses(validate_responses(frame))
+    assert result.reason[:3].tolist() == ["straight_liner", "", ""]
+
+
+def test_first_reason_wins():
+    frame = small_responses(6)
+    frame["state"] = ["partial", "submitted", None, "submitted", "submitted", "submitted"]
+    frame["flags"] = ["duplicate_browser", "rate_limited;duplicate_browser", None, "rate_limited", None, None]
+    frame.loc[0, "duration_s"] = 1.0
+    result = screen_responses(validate_responses(frame))
+    assert result.reason[:4].tolist() == ["partial", "duplicate_browser", "", ""]
