@@ -78,6 +78,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from survey import auth, db, web
     from survey.extensions import babel, csrf, limiter, login_manager
     from survey import respond
+    from survey import admin, results
 
     db.init_app(app)
     csrf.init_app(app)
@@ -87,4 +88,6 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     babel.init_app(app, locale_selector=web.select_locale)
     web.init_app(app)
     respond.init_app(app)
+    admin.init_app(app)
+    results.init_app(app)
     return app

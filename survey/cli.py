@@ -204,6 +204,16 @@ main.add_command(points_group)
 main.add_command(qr_command)
 
 
+# --------------------------------------------------------------------------- the office: accounts, export, import, publish
+
+from survey.office_cli import export_command, import_command, publish_command, users_group  # noqa: E402
+
+main.add_command(users_group)
+main.add_command(export_command)
+main.add_command(import_command)
+main.add_command(publish_command)
+
+
 # --------------------------------------------------------------------------- the statistician's report
 
 from survey.score import score_command  # noqa: E402

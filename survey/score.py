@@ -25,6 +25,8 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
     from sqlalchemy.orm import Session
 
     from scoring.report import ReportFiles
+    import pandas as pd
+
     from survey.models import Wave
 
 #: Options shared with ``python -m scoring estimate`` (same names, same meaning).
@@ -72,6 +74,7 @@ def score_wave(
     quiet: bool = True,
     command: str = "",
     source: str | None = None,
+    frame: "pd.DataFrame | None" = None,
 ) -> "ReportFiles":
     """Score a wave from the database and write the full report into ``out``.
 
@@ -89,6 +92,9 @@ def score_wave(
         As :class:`scoring.report_cli.ReportOptions`.
     source : str, optional
         How the data source is named in the methodology section.
+    frame : pandas.DataFrame, optional
+        The wave's responses as :func:`survey.adapter.wave_responses_frame` returns them,
+        when the caller has already read them (e.g. to hash them); read here otherwise.
 
     Returns
     -------
@@ -103,12 +109,13 @@ def score_wave(
     from scoring.pipeline import EstimateOptions
     from scoring.report_cli import ReportOptions, run_report
     from survey.adapter import wave_responses_frame
-    from survey.services.questionnaires import build_questionnaire_set
+    from survey.services.questionnaires import wave_questionnaires
 
-    frame = wave_responses_frame(session, wave)
+    if frame is None:
+        frame = wave_responses_frame(session, wave)
     if frame.empty:
         raise ScoringInputError(f"wave {wave.code!r} has no submitted responses yet; nothing to score")
-    questionnaires = build_questionnaire_set({wq.questionnaire_id: wq.version for wq in wave.questionnaires})
+    questionnaires = wave_questionnaires(wave)
     options = {"strata": "town", "cluster": "point", "lonely_psu": "adjust", **(estimate or {})}
     report = ReportOptions(
         out=out,

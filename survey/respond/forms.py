@@ -185,6 +185,8 @@ def form_answers(form: PageForm, page: Page) -> dict[str, Any]:
     for item in page.items:
         value = getattr(form, field_name(item.code)).data
         if value in (None, "", []):
+            # WTForms' Optional() accepts a blank value (" ") without checking it against
+            # the choices: it is not an answer.
             continue
         if item.kind == "likert":
             answers[item.code] = NA if value == NA else int(value)

@@ -15,7 +15,7 @@ from scoring.questionnaire import (
     questionnaire_from_definition,
     scales_from_definition,
 )
-from survey.models import QuestionnaireVersion, Town
+from survey.models import QuestionnaireVersion, Town, Wave
 
 
 @dataclass(frozen=True)
@@ -98,3 +98,11 @@ def build_questionnaire_set(versions: dict[str, QuestionnaireVersion]) -> Questi
 
     ordered = {domain: domains[domain] for domain in DOMAIN_IDS if domain in domains}
     return QuestionnaireSet(common=common, domains=ordered, scales=scales)
+
+
+def wave_questionnaires(wave: Wave) -> QuestionnaireSet:
+    """The questionnaires a wave serves: the versions pinned when it was created."""
+    versions = {link.questionnaire_id: link.version for link in wave.questionnaires}
+    if COMMON_ID not in versions:
+        raise ValueError(f"wave {wave.code} has no questionnaires pinned; create waves with 'manyi wave create'")
+    return build_questionnaire_set(versions)

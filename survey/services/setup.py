@@ -83,6 +83,14 @@ def create_demo(app: Flask, *, wave_code: str = "2025", responses: int = 3000, s
         session.flush()
         session.refresh(wave)
         stored = insert_frame(session, wave, frame, channel="qr")
+    # --- the office (issue 6): publish the demo wave once, so that /results/<wave> works.
+    # Its figures are illustrative: synthetic responses, illustrative margins and benchmarks.
+    from survey.services.publication import default_options, latest_publication, publish_wave
+
+    if stored and latest_publication(session, wave) is None:
+        options = default_options(app.config["QUESTIONNAIRES_DIR"], wave_code)
+        publish_wave(session, wave, actor="demo", options=options)
+    # --- end of the office's lines
     admin = accounts.find_user(session, FIRST_ADMIN)
     if admin is None:
         _, password = accounts.create_user(session, FIRST_ADMIN, "admin")

@@ -1,0 +1,214 @@
+"""Live progress of a wave: responses per point, town and domain against the targets,
+completion (submitted vs partial), data-quality flags, the last hour and the last day.
+
+Everything is counted in the database with grouped queries, so the page stays quick for
+a wave of a million responses.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass, field
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
+
+from scoring.questionnaire import COMMON_ID, DOMAIN_IDS, DOMAIN_LABELS_ZH
+from survey.models import AnswerSet, QuestionnaireVersion, Response, Town, Wave, as_utc, utcnow
+
+
+@dataclass(frozen=True)
+class Count:
+    """Submitted responses of one group against its target (``None`` when none is set)."""
+
+    key: str
+    label: str
+    submitted: int
+    target: int | None = None
+
+    @property
+    def share_of_target(self) -> float | None:
+        """Submitted / target, capped at 1 for the bar (``None`` without a target)."""
+        if not self.target:
+            return None
+        return min(1.0, self.submitted / self.target)
+
+    @property
+    def percent_of_target(self) -> int | None:
+        if not self.target:
+            return None
+        return round(100 * self.submitted / self.target)
+
+
+@dataclass(frozen=True)
+class PointProgress:
+    """One collection point (or one channel without a point: phone and paper imports)."""
+
+    code: str
+    place: str
+    town: str
+    active: bool
+    submitted: int
+    partial: int
+    last_hour: int
+    last_day: int
+    last_submitted_at: dt.datetime | None
+
+    @property
+    def completion(self) -> float | None:
+        started = self.submitted + self.partial
+        return self.submitted / started if started else None
+
+
+@dataclass(frozen=True)
+class WaveProgress:
+    """Everything the live progress page shows."""
+
+    wave_code: str
+    as_of: dt.datetime
+    submitted: int
+    partial: int
+    last_hour: int
+    last_day: int
+    started_last_hour: int
+    total_target: int | None
+    points: list[PointProgress] = field(default_factory=list)
+    towns: list[Count] = field(default_factory=list)
+    domains: list[Count] = field(default_factory=list)
+    channels: dict[str, int] = field(default_factory=dict)
+    flags: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def completion(self) -> float | None:
+        started = self.submitted + self.partial
+        return self.submitted / started if started else None
+
+    @property
+    def total(self) -> Count:
+        return Count("total", "total", self.submitted, self.total_target)
+
+
+def wave_progress(session: Session, wave: Wave, *, now: dt.datetime | None = None) -> WaveProgress:
+    """Count the responses of ``wave`` as of ``now`` (default: the current time)."""
+    now = now or utcnow()
+    hour_ago, day_ago = now - dt.timedelta(hours=1), now - dt.timedelta(days=1)
+    targets = wave.targets or {}
+    submitted_flag = Response.state == "submitted"
+
+    rows = session.execute(
+        select(
+            Response.point_id,
+            Response.channel,
+            func.sum(case((submitted_flag, 1), else_=0)),
+            func.sum(case((submitted_flag, 0), else_=1)),
+            func.sum(case((submitted_flag & (Response.submitted_at >= hour_ago), 1), else_=0)),
+            func.sum(case((submitted_flag & (Response.submitted_at >= day_ago), 1), else_=0)),
+            func.sum(case((Response.started_at >= hour_ago, 1), else_=0)),
+            func.max(Response.submitted_at),
+        )
+        .where(Response.wave_id == wave.id)
+        .group_by(Response.point_id, Response.channel)
+    ).all()
+
+    points = {point.id: point for point in wave.points}
+    per_point: dict[str, dict] = {}
+    channels: Counter[str] = Counter()
+    totals = Counter()
+    for point_id, channel, submitted, partial, last_hour, last_day, started_hour, last_at in rows:
+        submitted, partial = int(submitted or 0), int(partial or 0)
+        channels[channel] += submitted
+        totals.update(
+            submitted=submitted,
+            partial=partial,
+            last_hour=int(last_hour or 0),
+            last_day=int(last_day or 0),
+            started_last_hour=int(started_hour or 0),
+        )
+        point = points.get(point_id)
+        key = point.code if point is not None else f"({channel})"
+        entry = per_point.setdefault(
+            key,
+            {
+                "code": key,
+                "place": point.place if point is not None else "",
+                "town": point.town_code if point is not None else "",
+                "active": point.active if point is not None else True,
+                "submitted": 0,
+                "partial": 0,
+                "last_hour": 0,
+                "last_day": 0,
+                "last_submitted_at": None,
+            },
+        )
+        entry["submitted"] += submitted
+        entry["partial"] += partial
+        entry["last_hour"] += int(last_hour or 0)
+        entry["last_day"] += int(last_day or 0)
+        last_at = as_utc(last_at)
+        if last_at and (entry["last_submitted_at"] is None or last_at > entry["last_submitted_at"]):
+            entry["last_submitted_at"] = last_at
+    for point in wave.points:  # points that have not had a response yet
+        per_point.setdefault(
+            point.code,
+            {
+                "code": point.code, "place": point.place, "town": point.town_code, "active": point.active,
+                "submitted": 0, "partial": 0, "last_hour": 0, "last_day": 0, "last_submitted_at": None,
+            },
+        )
+
+    town_counts = dict(
+        session.execute(
+            select(Response.town_code, func.count())
+            .where(Response.wave_id == wave.id, submitted_flag)
+            .group_by(Response.town_code)
+        ).all()
+    )
+    town_targets = targets.get("towns", {})
+    towns = [
+        Count(town.code, town.name_zh, int(town_counts.pop(town.code, 0)), town_targets.get(town.code))
+        for town in session.scalars(select(Town).order_by(Town.sort_order, Town.code))
+    ]
+    unknown_town = sum(int(value) for value in town_counts.values())
+    if unknown_town:
+        towns.append(Count("", "—", unknown_town, None))
+
+    domain_counts = dict(
+        session.execute(
+            select(QuestionnaireVersion.questionnaire_id, func.count())
+            .select_from(AnswerSet)
+            .join(Response, AnswerSet.response_id == Response.id)
+            .join(QuestionnaireVersion, AnswerSet.version_id == QuestionnaireVersion.id)
+            .where(Response.wave_id == wave.id, submitted_flag, QuestionnaireVersion.questionnaire_id != COMMON_ID)
+            .group_by(QuestionnaireVersion.questionnaire_id)
+        ).all()
+    )
+    domain_targets = targets.get("domains", {})
+    domains = [
+        Count(domain, DOMAIN_LABELS_ZH[domain], int(domain_counts.get(domain, 0)), domain_targets.get(domain))
+        for domain in DOMAIN_IDS
+    ]
+
+    flags: Counter[str] = Counter()
+    for joined, number in session.execute(
+        select(Response.flags, func.count())
+        .where(Response.wave_id == wave.id, Response.flags != "")
+        .group_by(Response.flags)
+    ):
+        for flag in filter(None, (joined or "").split(";")):
+            flags[flag] += int(number)
+
+    return WaveProgress(
+        wave_code=wave.code,
+        as_of=now,
+        submitted=totals["submitted"],
+        partial=totals["partial"],
+        last_hour=totals["last_hour"],
+        last_day=totals["last_day"],
+        started_last_hour=totals["started_last_hour"],
+        total_target=targets.get("total"),
+        points=[PointProgress(**entry) for _, entry in sorted(per_point.items())],
+        towns=towns,
+        domains=domains,
+        channels=dict(channels),
+        flags=dict(flags.most_common()),
+    )

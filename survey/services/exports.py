@@ -1,0 +1,362 @@
+"""Exports of a wave's responses for the office: CSV in the responses contract (wide),
+CSV in long format, an Excel workbook, an SPSS ``.sav`` with Chinese variable and value
+labels, and the codebook that explains every column.
+
+All formats start from the one adapter (:func:`survey.adapter.wave_responses_frame`), so
+an exported CSV is exactly what the scoring engine reads, and importing it again
+(:mod:`survey.services.imports`) stores the same answers.  Residents' comments are left
+out unless asked for: they may hold personal details and are never published raw.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import io
+import os
+import re
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy.orm import Session
+
+from scoring.questionnaire import COMMON_ID, DEFAULT_SCALE, DOMAIN_LABELS_ZH, QuestionnaireSet
+from survey.adapter import FIXED_COLUMNS, wave_responses_frame
+from survey.models import Wave, utcnow
+from survey.services.questionnaires import wave_questionnaires
+
+#: ``manyi export --format`` values and the admin screen's choices.
+FORMATS: tuple[str, ...] = ("csv", "long", "xlsx", "sav", "codebook")
+
+CONTENT_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "long": "text/csv; charset=utf-8",
+    "codebook": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "sav": "application/x-spss-sav",
+}
+
+_FILE_SUFFIX = {"csv": ".csv", "long": "-long.csv", "codebook": "-codebook.csv", "xlsx": ".xlsx", "sav": ".sav"}
+
+#: Labels of the contract's fixed and declared columns (zh, en).
+COLUMN_LABELS: dict[str, tuple[str, str]] = {
+    "response_id": ("答卷编号", "Response id"),
+    "wave": ("调查轮次", "Wave"),
+    "channel": ("收集渠道", "Channel"),
+    "point": ("采集点编码", "Collection point code"),
+    "town": ("居住镇（街道、管理区）", "Town / street / management area of residence"),
+    "sex": ("性别", "Sex"),
+    "age_group": ("年龄段", "Age group"),
+    "duration_s": ("答题用时（秒）", "Time taken (seconds)"),
+    "submitted_at": ("提交时间（UTC，ISO 8601）", "Submitted at (UTC, ISO 8601)"),
+    "state": ("答卷状态", "Response state"),
+    "flags": ("数据质量标记（;分隔）", "Data-quality flags (';'-separated)"),
+    "services_used": ("过去12个月使用过的服务（;分隔的领域编码）", "Services used in the last 12 months (';'-separated domain ids)"),
+    "comment": ("意见建议（原文，仅供内部使用，不得公开）", "Comment (verbatim; office use only, never published)"),
+}
+
+CHANNEL_LABELS = {"qr": ("扫码", "QR code"), "phone": ("电话", "Telephone"), "paper": ("纸质问卷", "Paper")}
+STATE_LABELS = {"submitted": ("已提交", "Submitted"), "partial": ("未完成", "Partial")}
+MISSING_NOTE = ("空白 = 缺失（含“不适用/不清楚”）", "empty = missing (includes 'not applicable / don't know')")
+
+_SPSS_NAME = re.compile(r"[^A-Za-z0-9_]")
+
+
+class ExportError(ValueError):
+    """An export that cannot be made (the message says why and how to fix it)."""
+
+
+@dataclass(frozen=True)
+class ExportFile:
+    """One exported file, ready to download or write."""
+
+    filename: str
+    content_type: str
+    data: bytes
+    rows: int
+
+
+@dataclass(frozen=True)
+class CodebookEntry:
+    """One column of the export: its names, labels and coded values."""
+
+    variable: str
+    spss_name: str
+    label_zh: str
+    label_en: str
+    kind: str  # "string", "number", "likert", "category", "datetime", "list"
+    values: tuple[tuple[str, str, str], ...] = ()  # (code, zh, en)
+    questionnaire: str = ""
+    version: str = ""
+
+    def values_text(self) -> str:
+        """``1=非常不满意 Very dissatisfied; …`` for the CSV codebook."""
+        parts = [f"{code}={zh} {en}".strip() for code, zh, en in self.values]
+        if self.kind == "likert":
+            parts.append(f"{MISSING_NOTE[0]} / {MISSING_NOTE[1]}")
+        return "; ".join(parts)
+
+
+# --------------------------------------------------------------------------- data
+
+
+def response_frame(
+    session: Session, wave: Wave, *, include_partial: bool = False, include_comments: bool = False
+) -> pd.DataFrame:
+    """The wave's responses in the contract, Likert answers as nullable integers."""
+    states = ("submitted", "partial") if include_partial else ("submitted",)
+    frame = wave_responses_frame(session, wave, states=states, include_comments=include_comments)
+    for column in item_columns(frame):
+        frame[column] = frame[column].round().astype("Int64")
+    return frame
+
+
+def item_columns(frame: pd.DataFrame) -> list[str]:
+    """The Likert item columns of a contract frame (between the fixed and extra columns)."""
+    declared = set(FIXED_COLUMNS) | set(COLUMN_LABELS)
+    return [column for column in frame.columns if column not in declared]
+
+
+def spss_names(columns: Sequence[str]) -> dict[str, str]:
+    """SPSS variable names: letters, digits and ``_`` only, at most 64 bytes, unique."""
+    names: dict[str, str] = {}
+    used: set[str] = set()
+    for column in columns:
+        base = _SPSS_NAME.sub("_", column)[:60] or "v"
+        if not base[0].isalpha():
+            base = "v_" + base
+        name, number = base, 1
+        while name.lower() in used:
+            number += 1
+            name = f"{base}_{number}"
+        used.add(name.lower())
+        names[column] = name
+    return names
+
+
+def codebook(wave: Wave, columns: Sequence[str]) -> list[CodebookEntry]:
+    """Describe every column of an export of ``wave`` (labels from its questionnaires)."""
+    questionnaires = wave_questionnaires(wave)
+    common = questionnaires.common
+    versions = {link.questionnaire_id: link.version.content_hash for link in wave.questionnaires}
+    names = spss_names(columns)
+
+    def choices(code: str) -> tuple[tuple[str, str, str], ...]:
+        item = common.item(code)
+        return tuple((choice.value, choice.label.zh, choice.label.en) for choice in item.choices)
+
+    entries = []
+    for column in columns:
+        if column in COLUMN_LABELS:
+            zh, en = COLUMN_LABELS[column]
+            kind, values = "string", ()
+            if column in ("sex", "age_group", "town"):
+                kind, values = "category", choices(column)
+            elif column == "channel":
+                kind, values = "category", tuple((key, *labels) for key, labels in CHANNEL_LABELS.items())
+            elif column == "state":
+                kind, values = "category", tuple((key, *labels) for key, labels in STATE_LABELS.items())
+            elif column == "duration_s":
+                kind = "number"
+            elif column == "submitted_at":
+                kind = "datetime"
+            elif column in ("flags", "services_used"):
+                kind = "list"
+                if column == "services_used":
+                    values = tuple((domain, label, domain) for domain, label in DOMAIN_LABELS_ZH.items())
+            questionnaire = COMMON_ID if column in ("sex", "age_group", "town", "services_used", "comment") else ""
+            entries.append(
+                CodebookEntry(column, names[column], zh, en, kind, values, questionnaire, versions.get(questionnaire, ""))
+            )
+            continue
+        try:
+            item = questionnaires.item(column)
+        except KeyError:
+            entries.append(CodebookEntry(column, names[column], column, column, "likert"))
+            continue
+        scale = questionnaires.scales[item.scale or DEFAULT_SCALE]
+        values = tuple((point.value, point.label.zh, point.label.en) for point in scale.points)
+        entries.append(
+            CodebookEntry(
+                column, names[column], item.label.zh, item.label.en, "likert", values,
+                item.questionnaire, versions.get(item.questionnaire, ""),
+            )
+        )
+    return entries
+
+
+def codebook_frame(entries: Sequence[CodebookEntry]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "variable": [entry.variable for entry in entries],
+            "spss_name": [entry.spss_name for entry in entries],
+            "label_zh": [entry.label_zh for entry in entries],
+            "label_en": [entry.label_en for entry in entries],
+            "type": [entry.kind for entry in entries],
+            "values": [entry.values_text() for entry in entries],
+            "questionnaire": [entry.questionnaire for entry in entries],
+            "questionnaire_version": [entry.version for entry in entries],
+        }
+    )
+
+
+def long_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per given answer: the response's identifiers, then item and value."""
+    items = item_columns(frame)
+    keys = [column for column in ("response_id", "wave", "channel", "point", "town", "sex", "age_group", "submitted_at", "state") if column in frame.columns]
+    if not items or frame.empty:
+        return pd.DataFrame(columns=[*keys, "questionnaire", "item", "value"])
+    values = frame[items].to_numpy(dtype="float64", na_value=np.nan)
+    rows, cols = np.nonzero(~np.isnan(values))
+    out = frame[keys].iloc[rows].reset_index(drop=True)
+    codes = np.asarray(items, dtype=object)[cols]
+    out["questionnaire"] = [code.split(".", 1)[0] if "." in code else COMMON_ID for code in codes]
+    out["item"] = codes
+    out["value"] = values[rows, cols].astype(np.int64)
+    return out
+
+
+# --------------------------------------------------------------------------- writers
+
+
+def _csv_bytes(frame: pd.DataFrame) -> bytes:
+    return frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
+
+
+def _about_rows(wave: Wave, rows: int, *, include_partial: bool, include_comments: bool) -> list[tuple[str, str]]:
+    return [
+        ("调查 / Survey", wave.title_zh or wave.code),
+        ("轮次 / Wave", wave.code),
+        ("导出时间 / Exported at (UTC)", utcnow().replace(microsecond=0).isoformat()),
+        ("答卷数 / Responses", str(rows)),
+        ("包含未完成答卷 / Partial responses included", "是 yes" if include_partial else "否 no"),
+        ("包含意见原文 / Comments included", "是 yes（不得公开 never publish）" if include_comments else "否 no"),
+        ("缺失值 / Missing values", f"{MISSING_NOTE[0]} / {MISSING_NOTE[1]}"),
+        ("格式 / Layout", "一行一份答卷，列见 codebook / one row per response; columns in the codebook sheet"),
+    ]
+
+
+def _xlsx_bytes(frame: pd.DataFrame, entries: Sequence[CodebookEntry], about: list[tuple[str, str]]) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+
+    workbook = Workbook(write_only=True)
+    bold = Font(bold=True)
+
+    def header(sheet: Any, names: Sequence[str]) -> list[Any]:
+        cells = []
+        for name in names:
+            cell = WriteOnlyCell(sheet, value=name)
+            cell.font = bold
+            cells.append(cell)
+        return cells
+
+    about_sheet = workbook.create_sheet("说明 About")
+    for key, value in about:
+        about_sheet.append([key, value])
+
+    data_sheet = workbook.create_sheet("responses")
+    data_sheet.freeze_panes = "B2"
+    data_sheet.append(header(data_sheet, list(frame.columns)))
+    columns = [frame[column].astype(object).where(frame[column].notna(), None).tolist() for column in frame.columns]
+    for row in zip(*columns):
+        data_sheet.append(list(row))
+
+    book_sheet = workbook.create_sheet("codebook")
+    table = codebook_frame(entries)
+    book_sheet.append(header(book_sheet, list(table.columns)))
+    for row in table.itertuples(index=False):
+        book_sheet.append(list(row))
+
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def _sav_bytes(frame: pd.DataFrame, entries: Sequence[CodebookEntry], wave: Wave) -> bytes:
+    """SPSS .sav: categories coded 1..k with Chinese value labels; Likert items with the
+    scale's anchors; every variable labelled in Chinese."""
+    import pyreadstat
+
+    out = pd.DataFrame(index=frame.index)
+    value_labels: dict[str, dict[float, str]] = {}
+    measures: dict[str, str] = {}
+    formats: dict[str, str] = {}
+    for entry in entries:
+        column, name = entry.variable, entry.spss_name
+        series = frame[column]
+        if entry.kind == "category" and entry.values:
+            codes = {value: float(position) for position, (value, _zh, _en) in enumerate(entry.values, start=1)}
+            unknown = set(series.dropna().astype(str)) - set(codes) - {""}
+            if unknown:
+                raise ExportError(f"column {column} holds values the codebook does not know: {sorted(unknown)}")
+            out[name] = series.astype(str).map(codes).astype("float64")
+            value_labels[name] = {codes[value]: zh for value, zh, _en in entry.values}
+            measures[name] = "ordinal" if column == "age_group" else "nominal"
+            formats[name] = "F2.0"
+        elif entry.kind == "likert":
+            out[name] = series.astype("Float64").astype("float64")
+            value_labels[name] = {float(code): zh for code, zh, _en in entry.values}
+            measures[name] = "ordinal"
+            formats[name] = "F1.0"
+        elif entry.kind == "number":
+            out[name] = pd.to_numeric(series, errors="coerce").astype("float64")
+            measures[name] = "scale"
+        else:
+            out[name] = series.fillna("").astype(str)
+            measures[name] = "nominal"
+    labels = {entry.spss_name: entry.label_zh for entry in entries}
+    handle, path = tempfile.mkstemp(suffix=".sav")
+    os.close(handle)
+    try:
+        pyreadstat.write_sav(
+            out,
+            path,
+            file_label=(wave.title_zh or wave.code)[:64],
+            column_labels=labels,
+            variable_value_labels=value_labels,
+            variable_measure=measures,
+            variable_format=formats,
+            note=f"Manyi export of wave {wave.code}, {utcnow().replace(microsecond=0).isoformat()} UTC",
+        )
+        with open(path, "rb") as handle_in:
+            return handle_in.read()
+    finally:
+        os.unlink(path)
+
+
+def export_wave(
+    session: Session,
+    wave: Wave,
+    format: str,
+    *,
+    include_partial: bool = False,
+    include_comments: bool = False,
+) -> ExportFile:
+    """Export ``wave`` in ``format`` (one of :data:`FORMATS`).
+
+    Raises :class:`ExportError` for an unknown format.
+    """
+    if format not in FORMATS:
+        raise ExportError(f"unknown export format {format!r}; use one of {', '.join(FORMATS)}")
+    frame = response_frame(session, wave, include_partial=include_partial, include_comments=include_comments)
+    entries = codebook(wave, list(frame.columns))
+    stamp = dt.date.today().isoformat()
+    filename = f"manyi-{wave.code}-responses-{stamp}{_FILE_SUFFIX[format]}"
+    if format == "csv":
+        data = _csv_bytes(frame)
+    elif format == "long":
+        data = _csv_bytes(long_frame(frame))
+    elif format == "codebook":
+        filename = f"manyi-{wave.code}-codebook-{stamp}.csv"
+        data = _csv_bytes(codebook_frame(entries))
+    elif format == "xlsx":
+        about = _about_rows(wave, len(frame), include_partial=include_partial, include_comments=include_comments)
+        data = _xlsx_bytes(frame, entries, about)
+    else:
+        data = _sav_bytes(frame, entries, wave)
+    return ExportFile(filename, CONTENT_TYPES[format], data, len(frame))
+

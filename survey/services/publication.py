@@ -1,0 +1,438 @@
+"""Publication: a wave's scoring run frozen as an immutable snapshot.
+
+A publisher publishes a wave; :func:`publish_wave` runs the statistician's pipeline
+(:func:`survey.score.score_wave`: the database → the scoring engine → the report) into a
+temporary folder and stores exactly what it produced — ``results.json`` verbatim, the
+report files, the run's configuration and the hash of every input — as a new
+:class:`~survey.models.Publication` revision with its
+:class:`~survey.models.PublicationFile` rows.
+
+Rules:
+
+* published rows never change: the ORM refuses to update or delete them;
+* re-publishing a wave needs a reason, and the earlier revisions stay listed and
+  downloadable;
+* residents' comments never reach a publication: the responses given to the pipeline
+  are built without them;
+* the public JSON (:func:`public_results`) withholds the values of suppressed subgroup
+  cells, as the report's tables do.
+"""
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import math
+import mimetypes
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event, func, select
+from sqlalchemy.orm import Session
+
+from survey.models import Publication, PublicationFile, User, Wave
+from survey.services import audit
+
+#: Largest reason text stored with a revision.
+MAX_REASON_LENGTH = 2000
+
+_CONTENT_TYPES = {
+    ".pdf": "application/pdf",
+    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ".csv": "text/csv; charset=utf-8",
+    ".json": "application/json",
+    ".html": "text/html; charset=utf-8",
+    ".png": "image/png",
+    ".svg": "image/svg+xml",
+}
+
+
+class PublicationError(ValueError):
+    """A publication that cannot be made (the message says why and how to fix it)."""
+
+
+# --------------------------------------------------------------------------- immutability
+
+
+@event.listens_for(Publication, "before_update")
+@event.listens_for(PublicationFile, "before_update")
+def _refuse_update(_mapper: Any, _connection: Any, target: Any) -> None:
+    raise PublicationError(
+        f"published results are immutable ({type(target).__name__}); publish a new revision with a reason instead"
+    )
+
+
+@event.listens_for(Publication, "before_delete")
+@event.listens_for(PublicationFile, "before_delete")
+def _refuse_delete(_mapper: Any, _connection: Any, target: Any) -> None:
+    raise PublicationError(f"published results are never deleted ({type(target).__name__}); publish a new revision instead")
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def content_type(name: str) -> str:
+    """The content type a publication file is served with."""
+    suffix = Path(name).suffix.lower()
+    return _CONTENT_TYPES.get(suffix) or mimetypes.guess_type(name)[0] or "application/octet-stream"
+
+
+def latest_publication(session: Session, wave: Wave) -> Publication | None:
+    return session.scalar(
+        select(Publication).where(Publication.wave_id == wave.id).order_by(Publication.revision.desc()).limit(1)
+    )
+
+
+def get_publication(session: Session, wave_code: str, revision: int | None = None) -> Publication | None:
+    """A revision of a wave's publication (the newest when ``revision`` is None)."""
+    query = select(Publication).join(Wave, Publication.wave_id == Wave.id).where(Wave.code == wave_code)
+    if revision is not None:
+        query = query.where(Publication.revision == revision)
+    return session.scalar(query.order_by(Publication.revision.desc()).limit(1))
+
+
+def revisions(session: Session, wave: Wave) -> list[Publication]:
+    """Every revision of ``wave``'s publication, newest first."""
+    return list(
+        session.scalars(select(Publication).where(Publication.wave_id == wave.id).order_by(Publication.revision.desc()))
+    )
+
+
+def published(session: Session) -> list[Publication]:
+    """The newest revision of every published wave, newest wave first."""
+    newest = (
+        select(Publication.wave_id, func.max(Publication.revision).label("revision"))
+        .group_by(Publication.wave_id)
+        .subquery()
+    )
+    rows = session.scalars(
+        select(Publication).join(
+            newest, (Publication.wave_id == newest.c.wave_id) & (Publication.revision == newest.c.revision)
+        )
+    ).all()
+    return sorted(rows, key=lambda publication: publication.wave.code, reverse=True)
+
+
+def file_names(session: Session, publication: Publication) -> list[str]:
+    """Names of a publication's files (without loading their bytes)."""
+    return list(
+        session.scalars(
+            select(PublicationFile.name).where(PublicationFile.publication_id == publication.id).order_by(PublicationFile.name)
+        )
+    )
+
+
+def get_file(session: Session, publication: Publication, name: str) -> PublicationFile | None:
+    return session.get(PublicationFile, (publication.id, name))
+
+
+def results_of(publication: Publication) -> dict[str, Any]:
+    """The frozen results.json of ``publication``, parsed."""
+    return json.loads(publication.results_json)
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with every NaN or infinity replaced by None (valid JSON for everyone)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_finite(item) for item in value]
+    return value
+
+
+def public_results(results: Mapping[str, Any]) -> dict[str, Any]:
+    """The open-data version of a results.json: suppressed subgroup cells keep their
+    ``n`` and the ``suppressed`` flag but lose their figures (as in the report's tables);
+    a missing figure (NaN) is ``null``."""
+    public = _finite(copy.deepcopy(dict(results)))
+    for levels in (public.get("subgroups") or {}).values():
+        for cells in (levels or {}).values():
+            for cell in (cells or {}).values():
+                if isinstance(cell, dict) and cell.get("suppressed"):
+                    for key in list(cell):
+                        if key not in ("n", "suppressed"):
+                            cell[key] = None
+    return public
+
+
+def public_json(publication: Publication) -> str:
+    """The open data of ``publication`` as JSON text, with the revision's facts."""
+    data = public_results(results_of(publication))
+    data["publication"] = {
+        "wave": publication.wave.code,
+        "revision": publication.revision,
+        "published_at": publication.published_at.isoformat() if publication.published_at else None,
+        "reason": publication.reason,
+    }
+    return json.dumps(data, ensure_ascii=False, indent=2, allow_nan=False) + "\n"
+
+
+# --------------------------------------------------------------------------- publishing
+
+
+@dataclass(frozen=True)
+class ScoringRun:
+    """What a scoring run produced, ready to freeze."""
+
+    results_json: str
+    files: dict[str, bytes]
+    config: dict[str, Any]
+    input_hashes: dict[str, str]
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def collect_run(directory: Path, *, config: Mapping[str, Any], input_hashes: Mapping[str, str]) -> ScoringRun:
+    """Read a finished run's folder: results.json and every other file it wrote."""
+    results_path = directory / "results.json"
+    if not results_path.is_file():
+        raise PublicationError(f"the scoring run wrote no results.json into {directory}; nothing was published")
+    results_text = results_path.read_text(encoding="utf-8")
+    try:
+        results = json.loads(results_text)
+    except json.JSONDecodeError as error:
+        raise PublicationError(f"the scoring run's results.json is not valid JSON ({error}); nothing was published") from None
+    if "overall" not in results:
+        raise PublicationError("the scoring run's results.json has no 'overall' section; nothing was published")
+    files = {
+        path.relative_to(directory).as_posix(): path.read_bytes()
+        for path in sorted(directory.rglob("*"))
+        if path.is_file() and path != results_path
+    }
+    hashes = dict(input_hashes)
+    for name, value in (results.get("inputs") or {}).items():
+        hashes.setdefault(f"scoring:{name}", str(value))
+    return ScoringRun(results_text, files, dict(config), hashes)
+
+
+def publish_run(
+    session: Session,
+    wave: Wave,
+    run: ScoringRun,
+    *,
+    actor: User | str,
+    reason: str = "",
+) -> Publication:
+    """Freeze ``run`` as the next revision of ``wave``'s publication (the caller commits).
+
+    Raises
+    ------
+    PublicationError
+        When the wave was published before and no reason is given.
+    """
+    check_can_publish(session, wave, reason)
+    reason = (reason or "").strip()
+    previous = latest_publication(session, wave)
+    revision = (previous.revision + 1) if previous is not None else 1
+    publication = Publication(
+        wave_id=wave.id,
+        revision=revision,
+        published_by=actor.username if isinstance(actor, User) else actor,
+        reason=reason,
+        results_json=run.results_json,
+        config=run.config,
+        input_hashes=run.input_hashes,
+    )
+    for name, data in run.files.items():
+        publication.files.append(
+            PublicationFile(name=name, content_type=content_type(name), sha256=_sha256(data), data=data)
+        )
+    session.add(publication)
+    session.flush()
+    results = json.loads(run.results_json)
+    overall = results.get("overall") or {}
+    audit.record(
+        session,
+        "publication",
+        **({"user": actor} if isinstance(actor, User) else {"username": actor}),
+        target=f"wave {wave.code} revision {revision}",
+        detail={
+            "reason": reason,
+            "overall_index": overall.get("index"),
+            "files": len(run.files),
+            "results_sha256": _sha256(run.results_json.encode("utf-8")),
+        },
+    )
+    return publication
+
+
+@dataclass(frozen=True)
+class PublishOptions:
+    """The scoring inputs a publisher chooses (recorded in the publication's config).
+
+    Attributes
+    ----------
+    margins
+        Population margins CSV for raking (None: unweighted).
+    benchmarks
+        Published monitoring scores to place the district among.
+    variance
+        ``linearization``, ``jackknife`` or ``bootstrap``.
+    draws
+        Rank simulation draws (≥ 10,000).
+    pdf
+        Render report.pdf (WeasyPrint).
+    """
+
+    margins: Path | None = None
+    benchmarks: tuple[Path, ...] = ()
+    variance: str = "linearization"
+    draws: int = 10_000
+    pdf: bool = True
+
+
+def scoring_inputs(questionnaires_dir: str | Path) -> tuple[list[str], list[str]]:
+    """Names of the margins and benchmarks files the office keeps beside the
+    questionnaires (``margins/*.csv``, ``benchmarks/*.csv``)."""
+    base = Path(questionnaires_dir)
+    margins = sorted(path.name for path in (base / "margins").glob("*.csv"))
+    benchmarks = sorted(path.name for path in (base / "benchmarks").glob("*.csv"))
+    return margins, benchmarks
+
+
+def input_path(questionnaires_dir: str | Path, kind: str, name: str) -> Path:
+    """The path of a margins or benchmarks file chosen by name (only files that exist
+    in that folder: a name is never a path)."""
+    folder = Path(questionnaires_dir) / kind
+    path = folder / name
+    if Path(name).name != name or path.suffix != ".csv" or not path.is_file():
+        available = ", ".join(sorted(p.name for p in folder.glob("*.csv"))) or "none"
+        raise PublicationError(f"no {kind} file {name!r} in {folder}; available: {available}")
+    return path
+
+
+def check_can_publish(session: Session, wave: Wave, reason: str) -> None:
+    """Raise PublicationError when publishing ``wave`` now would be refused."""
+    reason = (reason or "").strip()
+    previous = latest_publication(session, wave)
+    if previous is not None and not reason:
+        raise PublicationError(
+            f"wave {wave.code} was published before (revision {previous.revision}); re-publishing needs a reason, "
+            "e.g. --reason \"corrected the town margins\" — the reason is shown on the public page"
+        )
+    if len(reason) > MAX_REASON_LENGTH:
+        raise PublicationError(f"the reason is {len(reason)} characters long; keep it under {MAX_REASON_LENGTH}")
+
+
+def _previous_results(session: Session, wave: Wave, directory: Path) -> list[Path]:
+    """The newest published results of earlier waves, written as files, oldest first
+    (the report's trend and its change against the previous wave)."""
+    paths = []
+    for publication in reversed(published(session)):
+        if publication.wave.code >= wave.code:
+            continue
+        path = directory / f"{publication.wave.code}.json"
+        path.write_text(publication.results_json, encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+def _score(session: Session, wave: Wave, out: Path, options: PublishOptions, previous: list[Path]) -> str:
+    """Run the statistician's pipeline (:func:`survey.score.score_wave`, as ``manyi score``)
+    on the wave's stored responses into ``out``; returns the sha256 of the responses table
+    it scored (built without comments)."""
+    from survey.adapter import wave_responses_frame
+    from survey.score import score_wave
+
+    frame = wave_responses_frame(session, wave, include_comments=False)
+    if frame.empty:
+        raise PublicationError(f"wave {wave.code} has no submitted responses yet; nothing was published")
+    responses_sha256 = _sha256(frame.to_csv(index=False).encode("utf-8"))
+    score_wave(
+        session,
+        wave,
+        out=out,
+        frame=frame,
+        estimate={"margins": options.margins, "variance": options.variance},
+        benchmarks=options.benchmarks,
+        previous=previous,
+        draws=options.draws,
+        pdf=options.pdf,
+        command=f"manyi publish {wave.code}",
+        source=f"数据库（期次 {wave.code}），发布时冻结",
+    )
+    return responses_sha256
+
+
+def publish_wave(
+    session: Session,
+    wave: Wave,
+    *,
+    actor: User | str,
+    reason: str = "",
+    options: PublishOptions = PublishOptions(),
+) -> Publication:
+    """Score ``wave`` from the database and freeze the run as its next revision.
+
+    The caller commits.  Nothing is stored when the scoring refuses its input
+    (:class:`PublicationError` carries its message).
+    """
+    import tempfile
+
+    from scoring.errors import ScoringInputError
+    from scoring.questionnaire import QuestionnaireError
+
+    check_can_publish(session, wave, reason)
+    with tempfile.TemporaryDirectory(prefix="manyi-publish-") as temporary:
+        work = Path(temporary)
+        out = work / "report"
+        previous = _previous_results(session, wave, work)
+        try:
+            responses_sha256 = _score(session, wave, out, options, previous)
+        except (ScoringInputError, QuestionnaireError) as error:
+            raise PublicationError(f"the scoring refused the data of wave {wave.code}, nothing was published: {error}") from None
+        config = {
+            "margins": options.margins.name if options.margins else None,
+            "benchmarks": [path.name for path in options.benchmarks],
+            "previous": [path.stem for path in previous],
+            "variance": options.variance,
+            "draws": options.draws,
+            "strata": "town",
+            "cluster": "point",
+            "target": 85,
+            "comments": "excluded",
+        }
+        input_hashes = {"responses": responses_sha256}
+        for path in [*([options.margins] if options.margins else []), *options.benchmarks]:
+            input_hashes[f"{path.parent.name}/{path.name}"] = _sha256(path.read_bytes())
+        for link in wave.questionnaires:
+            input_hashes[f"questionnaire/{link.questionnaire_id}"] = link.version.content_hash
+        run = collect_run(out, config=config, input_hashes=input_hashes)
+    return publish_run(session, wave, run, actor=actor, reason=reason)
+
+
+def default_options(questionnaires_dir: str | Path, wave_code: str) -> PublishOptions:
+    """The inputs the office keeps for ``wave_code``: the margins file named after the
+    wave (if any) and every benchmarks file (used by ``manyi demo``)."""
+    margins, benchmarks = scoring_inputs(questionnaires_dir)
+    chosen = next((name for name in margins if wave_code in name), None)
+    return PublishOptions(
+        margins=input_path(questionnaires_dir, "margins", chosen) if chosen else None,
+        benchmarks=tuple(input_path(questionnaires_dir, "benchmarks", name) for name in benchmarks),
+    )
+
+
+def preview_wave(session: Session, wave: Wave, *, options: PublishOptions = PublishOptions()) -> dict[str, Any]:
+    """Score ``wave`` as :func:`publish_wave` would, without freezing anything (and
+    without the PDF): the statistician's and the publisher's check before publishing."""
+    import tempfile
+
+    from scoring.errors import ScoringInputError
+    from scoring.questionnaire import QuestionnaireError
+
+    quick = PublishOptions(margins=options.margins, benchmarks=options.benchmarks, variance=options.variance,
+                           draws=options.draws, pdf=False)
+    with tempfile.TemporaryDirectory(prefix="manyi-preview-") as temporary:
+        work = Path(temporary)
+        previous = _previous_results(session, wave, work)
+        try:
+            _score(session, wave, work / "report", quick, previous)
+        except (ScoringInputError, QuestionnaireError) as error:
+            raise PublicationError(f"the scoring refused the data of wave {wave.code}: {error}") from None
+        return json.loads((work / "report" / "results.json").read_text(encoding="utf-8"))

@@ -1,0 +1,173 @@
+"""Signing in and out of the office: sessions, throttling, the audit of every attempt."""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import pytest
+
+from survey.db import get_session
+from survey.services import accounts
+from tests.conftest import QUESTIONNAIRES, make_app
+from tests.survey.admin_support import PASSWORD, audit_events, csrf_token, english, login, make_user, post
+
+
+def test_office_pages_send_strangers_to_sign_in(client):
+    response = client.get("/admin/waves")
+    assert response.status_code == 302
+    target = urlsplit(response.headers["Location"])
+    assert target.path == "/admin/login"
+    assert "next=%2Fadmin%2Fwaves" in target.query
+
+
+def test_sign_in_with_the_right_password(app, client):
+    make_user(app, "alice", "admin")
+    response = login(client, "alice", next_url="/admin/accounts")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/admin/accounts"
+    assert client.get("/admin/accounts").status_code == 200
+    [event] = audit_events(app, "login.success")
+    assert event.username == "alice" and event.ip_hash and len(event.ip_hash) == 64
+    with app.app_context():
+        assert accounts.find_user(get_session(), "alice").last_login_at is not None
+
+
+@pytest.mark.parametrize("next_url", ["//evil.example/admin", "https://evil.example/", "/results/2025", "/admin\\@evil"])
+def test_sign_in_never_redirects_outside_the_office(app, client, next_url):
+    make_user(app, "alice", "admin")
+    response = login(client, "alice", next_url=next_url)
+    assert response.headers["Location"] == "/admin/"
+
+
+def test_wrong_password_is_refused_and_audited(app, client):
+    english(client)
+    make_user(app, "alice", "admin")
+    response = login(client, "alice", "not-the-password")
+    assert response.status_code == 401
+    assert "Wrong user name or password" in response.get_data(as_text=True)
+    assert client.get("/admin/").status_code == 302
+    [event] = audit_events(app, "login.failure")
+    assert event.username == "alice"
+    assert event.detail == {"reason": "wrong password"}
+
+
+def test_unknown_user_name_is_audited_without_the_typed_name(app, client):
+    response = login(client, "correct-horse-battery-typed-as-name", "whatever-password")
+    assert response.status_code == 401
+    [event] = audit_events(app, "login.failure")
+    assert event.username == "" and event.target == ""
+    assert event.detail == {"reason": "unknown user name"}
+
+
+def test_disabled_account_cannot_sign_in(app, client):
+    make_user(app, "bob", "statistician", active=False)
+    assert login(client, "bob").status_code == 401
+    [event] = audit_events(app, "login.failure")
+    assert event.detail == {"reason": "account disabled"}
+
+
+def test_empty_form_is_a_400_with_messages(client):
+    token = csrf_token(client)
+    response = client.post("/admin/login", data={"csrf_token": token, "username": "", "password": ""})
+    assert response.status_code == 400
+    assert response.get_data(as_text=True).count('class="error"') == 2
+
+
+def test_session_is_renewed_at_sign_in(app, client):
+    make_user(app, "alice", "admin")
+    csrf_token(client)
+    with client.session_transaction() as session:
+        session["planted"] = "by an attacker"
+        before = dict(session)
+    assert login(client, "alice").status_code == 302
+    with client.session_transaction() as session:
+        assert "planted" not in session
+        assert session.get("csrf_token") != before.get("csrf_token")
+        assert session["_user_id"].startswith(str(1))
+
+
+def test_sign_out(app, client):
+    make_user(app, "alice", "admin")
+    login(client, "alice")
+    assert client.get("/admin/logout").status_code == 405
+    response = post(client, "/admin/logout")
+    assert response.status_code == 302 and response.headers["Location"] == "/admin/login"
+    assert client.get("/admin/").status_code == 302
+    assert [event.username for event in audit_events(app, "logout")] == ["alice"]
+
+
+def test_password_reset_signs_out_existing_sessions(app, client):
+    make_user(app, "alice", "admin")
+    login(client, "alice")
+    assert client.get("/admin/").status_code == 200
+    with app.app_context():
+        session = get_session()
+        accounts.reset_password(session, "alice", "a-brand-new-password")
+        session.commit()
+    assert client.get("/admin/").status_code == 302
+    assert login(client, "alice", PASSWORD).status_code == 401
+    assert login(client, "alice", "a-brand-new-password").status_code == 302
+
+
+def test_change_own_password(app, client):
+    english(client)
+    make_user(app, "carol", "publisher")
+    login(client, "carol")
+    wrong = post(client, "/admin/password", {"current": "nope-nope-nope", "new": "new-password-123", "confirm": "new-password-123"}, page="/admin/password")
+    assert wrong.status_code == 400
+    assert "current password is not right" in wrong.get_data(as_text=True)
+    mismatch = post(client, "/admin/password", {"current": PASSWORD, "new": "new-password-123", "confirm": "other-password-1"}, page="/admin/password")
+    assert mismatch.status_code == 400
+    short = post(client, "/admin/password", {"current": PASSWORD, "new": "short", "confirm": "short"}, page="/admin/password")
+    assert short.status_code == 400
+    done = post(client, "/admin/password", {"current": PASSWORD, "new": "new-password-123", "confirm": "new-password-123"}, page="/admin/password")
+    assert done.status_code == 302
+    assert client.get("/admin/").status_code == 200  # this session was renewed, not lost
+    other = client.application.test_client()
+    assert login(other, "carol", PASSWORD).status_code == 401
+    assert login(other, "carol", "new-password-123").status_code == 302
+    assert [event.username for event in audit_events(app, "account.change_password")] == ["carol"]
+
+
+def test_failed_sign_ins_are_throttled_per_client(app, client):
+    english(client)
+    make_user(app, "alice", "admin")
+    for _ in range(10):
+        assert login(client, "alice", "guess-guess-guess").status_code == 401
+    blocked = login(client, "alice", PASSWORD)
+    assert blocked.status_code == 429
+    assert "Too many failed sign-ins" in blocked.get_data(as_text=True)
+    # Another client (another address) is not blocked.
+    other = app.test_client()
+    other.environ_base["REMOTE_ADDR"] = "192.0.2.77"
+    assert login(other, "alice", PASSWORD).status_code == 302
+
+
+def test_successful_sign_ins_do_not_use_up_the_limit(app):
+    make_user(app, "alice", "admin")
+    client = app.test_client()
+    for _ in range(12):
+        assert login(client, "alice").status_code == 302
+        post(client, "/admin/logout")
+
+
+def test_failed_sign_ins_are_throttled_per_account_across_clients(database_url, tmp_path, monkeypatch):
+    app = make_app(
+        database_url, tmp_path, monkeypatch, MANYI_LOGIN_LIMIT="1000 per minute", MANYI_LOGIN_ACCOUNT_LIMIT="3 per hour"
+    )
+    with app.app_context():
+        from survey.services.questionnaires import load_into_database
+
+        load_into_database(get_session(), QUESTIONNAIRES)
+        get_session().commit()
+    make_user(app, "alice", "admin")
+    for number in range(3):
+        client = app.test_client()
+        client.environ_base["REMOTE_ADDR"] = f"198.51.100.{number + 1}"
+        assert login(client, "alice", "guess-guess-guess").status_code == 401
+    attacker = app.test_client()
+    attacker.environ_base["REMOTE_ADDR"] = "198.51.100.99"
+    assert login(attacker, "alice", PASSWORD).status_code == 429
+    # The limit is per account name: another account still signs in from there.
+    make_user(app, "bob", "admin")
+    assert login(attacker, "bob").status_code == 302
+    app.extensions["manyi_db"].engine.dispose()

@@ -1,0 +1,166 @@
+"""Exports: CSV in the responses contract, long CSV, XLSX, SPSS .sav with Chinese labels,
+the codebook; comments only on request; every export audited."""
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pandas as pd
+import pytest
+import pyreadstat
+from openpyxl import load_workbook
+from sqlalchemy import select
+
+from survey.adapter import FIXED_COLUMNS, wave_responses_frame
+from survey.cli import main
+from survey.db import get_session
+from survey.models import Response
+from survey.services.exports import ExportError, export_wave, spss_names
+from survey.services.waves import get_wave
+from tests.survey.admin_support import audit_events, english, post, signed_in, synthetic_wave
+
+COMMENT = "门诊排队太久，希望增加挂号窗口"
+
+
+@pytest.fixture
+def wave_app(app):
+    synthetic_wave(app, responses=300)
+    with app.app_context():
+        session = get_session()
+        wave = get_wave(session, "2025")
+        first = session.scalars(select(Response).where(Response.wave_id == wave.id).order_by(Response.id)).first()
+        first.comment = COMMENT
+        session.add(Response(uid="partial-1", wave_id=wave.id, state="partial", channel="qr"))
+        session.commit()
+    return app
+
+
+def _export(app, fmt: str, **options):
+    with app.app_context():
+        session = get_session()
+        return export_wave(session, get_wave(session, "2025"), fmt, **options)
+
+
+def test_csv_is_the_responses_contract_and_matches_the_adapter(wave_app):
+    exported = _export(wave_app, "csv")
+    frame = pd.read_csv(io.BytesIO(exported.data), dtype={"response_id": str, "age_group": str})
+    assert list(frame.columns[: len(FIXED_COLUMNS)]) == list(FIXED_COLUMNS)
+    assert "comment" not in frame.columns
+    assert exported.rows == len(frame) == 300
+    as_text = pd.read_csv(io.BytesIO(exported.data), dtype=str, keep_default_na=False)
+    answers = set(as_text[[c for c in as_text.columns if "." in c or c == "overall"]].to_numpy().ravel())
+    assert answers <= {"", "1", "2", "3", "4", "5"}  # 1..5 or empty, never 4.0
+    with wave_app.app_context():
+        session = get_session()
+        expected = wave_responses_frame(session, get_wave(session, "2025"))
+    items = [column for column in expected.columns if "." in column or column == "overall"]
+    np.testing.assert_array_equal(frame[items].to_numpy(dtype=float), expected[items].to_numpy(dtype=float))
+    assert set(frame["state"]) == {"submitted"}
+
+
+def test_partial_and_comments_only_on_request(wave_app):
+    plain = _export(wave_app, "csv")
+    assert COMMENT.encode() not in plain.data and b"partial-1" not in plain.data
+    full = _export(wave_app, "csv", include_partial=True, include_comments=True)
+    assert COMMENT.encode() in full.data and b"partial-1" in full.data
+    assert full.rows == 301
+
+
+def test_long_format_has_one_row_per_answer(wave_app):
+    wide = pd.read_csv(io.BytesIO(_export(wave_app, "csv").data), dtype=str)
+    long = pd.read_csv(io.BytesIO(_export(wave_app, "long").data), dtype={"response_id": str, "age_group": str})
+    assert list(long.columns[-3:]) == ["questionnaire", "item", "value"]
+    items = [column for column in wide.columns if "." in column or column == "overall"]
+    assert len(long) == int(wide[items].notna().to_numpy().sum())
+    assert long["value"].between(1, 5).all()
+    row = long.iloc[0]
+    assert wide.loc[wide["response_id"] == row["response_id"], row["item"]].iloc[0] == str(row["value"])
+    assert set(long.loc[long["item"] == "overall", "questionnaire"]) == {"common"}
+
+
+def test_xlsx_has_responses_codebook_and_about(wave_app):
+    exported = _export(wave_app, "xlsx")
+    workbook = load_workbook(io.BytesIO(exported.data), read_only=True)
+    assert workbook.sheetnames == ["说明 About", "responses", "codebook"]
+    rows = list(workbook["responses"].iter_rows(values_only=True))
+    assert rows[0][: len(FIXED_COLUMNS)] == FIXED_COLUMNS and len(rows) == 301
+    book = list(workbook["codebook"].iter_rows(values_only=True))
+    by_variable = {row[0]: row for row in book[1:]}
+    assert by_variable["healthcare.overall"][2].startswith("总体来看")
+    assert "1=非常不满意" in by_variable["healthcare.overall"][5]
+
+
+def test_sav_has_chinese_variable_and_value_labels(wave_app, tmp_path):
+    exported = _export(wave_app, "sav")
+    path = tmp_path / "wave.sav"
+    path.write_bytes(exported.data)
+    data, meta = pyreadstat.read_sav(str(path))
+    assert len(data) == 300
+    assert "healthcare_overall" in data.columns and "healthcare.overall" not in data.columns
+    labels = meta.column_names_to_labels
+    assert labels["sex"] == "性别" and labels["healthcare_overall"].startswith("总体来看")
+    assert meta.variable_value_labels["healthcare_overall"][5.0] == "非常满意"
+    assert meta.variable_value_labels["sex"] == {1.0: "男", 2.0: "女"}
+    assert meta.variable_measure["age_group"] == "ordinal"
+    wide = pd.read_csv(io.BytesIO(_export(wave_app, "csv").data), dtype={"response_id": str})
+    assert list(data["response_id"]) == list(wide["response_id"])
+    np.testing.assert_array_equal(data["healthcare_overall"].to_numpy(), wide["healthcare.overall"].to_numpy(dtype=float))
+    sexes = data["sex"].map(meta.variable_value_labels["sex"])
+    assert list(sexes) == list(wide["sex"].map({"male": "男", "female": "女"}))
+
+
+def test_codebook_describes_every_column(wave_app):
+    codebook = pd.read_csv(io.BytesIO(_export(wave_app, "codebook").data), dtype=str)
+    wide = pd.read_csv(io.BytesIO(_export(wave_app, "csv").data), dtype=str, nrows=1)
+    assert list(codebook["variable"]) == list(wide.columns)
+    town = codebook.set_index("variable").loc["town"]
+    assert town["type"] == "category" and "xicheng=西城街道" in town["values"]
+    assert codebook["spss_name"].is_unique
+
+
+def test_spss_names_are_valid_and_unique():
+    names = spss_names(["education.fees", "education_fees", "1st", "overall"])
+    assert names == {"education.fees": "education_fees", "education_fees": "education_fees_2", "1st": "v_1st", "overall": "overall"}
+
+
+def test_unknown_format_is_refused(wave_app):
+    with pytest.raises(ExportError, match="unknown export format 'pdf'"):
+        _export(wave_app, "pdf")
+
+
+def test_export_screen_downloads_and_audits(wave_app):
+    client = english(signed_in(wave_app, "statistician"))
+    assert client.get("/admin/exports").status_code == 200
+    response = post(client, "/admin/exports", {"wave": "2025", "format": "csv", "include_comments": "y"}, page="/admin/exports")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert "attachment" in response.headers["Content-Disposition"] and COMMENT in response.get_data(as_text=True)
+    [event] = audit_events(wave_app, "export")
+    assert event.username == "statistician-user" and event.target == "wave 2025"
+    assert event.detail == {"format": "csv", "rows": 300, "partial": False, "comments": True}
+    bad = post(client, "/admin/exports", {"wave": "1999", "format": "csv"}, page="/admin/exports")
+    assert bad.status_code == 400 and "Not a valid choice" in bad.get_data(as_text=True)
+
+
+def test_export_command(wave_app, tmp_path):
+    runner = wave_app.test_cli_runner()
+    out = tmp_path / "wave.sav"
+    result = runner.invoke(main, ["export", "2025", "--format", "sav", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "300 response(s)" in result.output and out.read_bytes()[:4] == b"$FL2"
+    [event] = audit_events(wave_app, "export")
+    assert event.username.startswith("cli:") and event.detail["format"] == "sav"
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["export", "1999", "--out", "x.csv"], "no wave '1999'"),
+        (["export", "2025", "--format", "pdf", "--out", "x.pdf"], "Invalid value for '--format'"),
+        (["export", "2025", "--out", "/no/such/folder/x.csv"], "does not exist"),
+    ],
+)
+def test_export_command_errors(wave_app, arguments, message):
+    result = wave_app.test_cli_runner().invoke(main, arguments)
+    assert result.exit_code == 2
+    assert message in result.output
+    assert audit_events(wave_app, "export") == []

@@ -1,0 +1,211 @@
+"""Publication: the scoring run frozen as an immutable revision; re-publishing needs a
+reason; earlier revisions stay; comments never published; screen and command."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from survey.cli import main
+from survey.db import get_session
+from survey.models import Publication, PublicationFile, Response
+from survey.services.publication import (
+    PublicationError,
+    PublishOptions,
+    ScoringRun,
+    get_publication,
+    public_results,
+    publish_run,
+    publish_wave,
+    revisions,
+)
+from survey.services.waves import get_wave
+from tests.conftest import QUESTIONNAIRES
+from tests.survey.admin_support import audit_events, english, make_wave, post, signed_in, synthetic_wave
+
+COMMENT = "隔壁王阿姨电话13800000000说医院排队太久"
+MARGINS = Path(QUESTIONNAIRES) / "margins" / "jingzhou-2025-illustrative.csv"
+BENCHMARKS = tuple(sorted((Path(QUESTIONNAIRES) / "benchmarks").glob("*.csv")))
+
+
+def fake_run(index: float = 80.0, *, suppressed: bool = True) -> ScoringRun:
+    """A small run in the results contract, for the rules that do not need the engine."""
+    results = {
+        "overall": {"index": index, "se": 1.0, "ci_low": index - 2, "ci_high": index + 2, "df": 40, "n": 500,
+                    "satisfied_rate": {"estimate": 0.8, "se": 0.02, "ci_low": 0.76, "ci_high": 0.84}},
+        "domains": {"healthcare": {"index": 78.0, "se": 1.2, "ci_low": 75.6, "ci_high": 80.4, "n": 300, "deff": 1.2,
+                                   "alpha": 0.8, "satisfied_rate": {"estimate": 0.7, "se": 0.03, "ci_low": 0.64, "ci_high": 0.76}}},
+        "target": {"metric": "index", "value": 85, "estimate": index, "statistic": -5.0, "p_value": 1.0, "verdict": "not_met"},
+        "subgroups": {"town": {"xicheng": {"overall": {"index": 81.0, "se": 2.0, "n": 120, "cv": 0.02, "suppressed": False},
+                                           "healthcare": {"index": 60.0, "se": 9.0, "n": 12, "cv": 0.15, "suppressed": suppressed}}}},
+        "report": {"wave": "2025", "illustrative": True},
+    }
+    return ScoringRun(
+        results_json=json.dumps(results, ensure_ascii=False),
+        files={"report.pdf": b"%PDF-1.7 fake", "tables/domains.csv": "领域,满意度指数\n医疗服务,78.0\n".encode()},
+        config={"margins": None},
+        input_hashes={"responses": "0" * 64},
+    )
+
+
+def _publish_fake(app, reason: str = "", index: float = 80.0) -> int:
+    with app.test_request_context():
+        session = get_session()
+        publication = publish_run(session, get_wave(session, "2025"), fake_run(index), actor="publisher-x", reason=reason)
+        session.commit()
+        return publication.revision
+
+
+def test_republishing_needs_a_reason_and_keeps_earlier_revisions(app):
+    make_wave(app)
+    assert _publish_fake(app) == 1
+    with pytest.raises(PublicationError, match="re-publishing needs a reason"):
+        _publish_fake(app, index=81.0)
+    assert _publish_fake(app, reason="corrected the town margins", index=81.0) == 2
+    with app.app_context():
+        session = get_session()
+        first, second = get_publication(session, "2025", 1), get_publication(session, "2025")
+        assert second.revision == 2 and second.reason == "corrected the town margins"
+        assert json.loads(first.results_json)["overall"]["index"] == 80.0
+        assert [publication.revision for publication in revisions(session, get_wave(session, "2025"))] == [2, 1]
+    assert [event.target for event in audit_events(app, "publication")] == ["wave 2025 revision 1", "wave 2025 revision 2"]
+
+
+def test_published_rows_are_immutable(app):
+    make_wave(app)
+    _publish_fake(app)
+    with app.app_context():
+        session = get_session()
+        publication = get_publication(session, "2025")
+        publication.reason = "silently changed"
+        with pytest.raises(PublicationError, match="immutable"):
+            session.flush()
+        session.rollback()
+        stored = session.scalar(select(PublicationFile).where(PublicationFile.name == "report.pdf"))
+        stored.data = b"tampered"
+        with pytest.raises(PublicationError, match="immutable"):
+            session.flush()
+        session.rollback()
+        session.delete(get_publication(session, "2025"))
+        with pytest.raises(PublicationError, match="never deleted"):
+            session.flush()
+        session.rollback()
+        assert get_publication(session, "2025").reason == ""
+
+
+def test_public_results_withhold_suppressed_cells():
+    results = json.loads(fake_run().results_json)
+    public = public_results(results)
+    assert public["subgroups"]["town"]["xicheng"]["healthcare"] == {"index": None, "se": None, "n": 12, "cv": None, "suppressed": True}
+    assert public["subgroups"]["town"]["xicheng"]["overall"]["index"] == 81.0
+    assert results["subgroups"]["town"]["xicheng"]["healthcare"]["index"] == 60.0  # the frozen original is untouched
+    results["domains"]["healthcare"]["alpha"] = float("nan")
+    assert public_results(results)["domains"]["healthcare"]["alpha"] is None  # valid JSON: null, never NaN
+
+
+def test_publish_wave_freezes_the_scoring_run(app):
+    """The real pipeline: results.json verbatim, the report's files, config and hashes;
+    a resident's comment appears nowhere in what is published."""
+    synthetic_wave(app, responses=500, seed=3)
+    with app.app_context():
+        session = get_session()
+        first = session.scalars(select(Response).order_by(Response.id)).first()
+        first.comment = COMMENT
+        session.commit()
+    with app.test_request_context():
+        session = get_session()
+        publication = publish_wave(
+            session, get_wave(session, "2025"), actor="publisher-x",
+            options=PublishOptions(margins=MARGINS, benchmarks=BENCHMARKS, pdf=False),
+        )
+        session.commit()
+        results = json.loads(publication.results_json)
+        names = {stored.name for stored in publication.files}
+        blobs = [stored.data for stored in publication.files]
+        config, hashes = publication.config, publication.input_hashes
+    assert results["overall"]["n"] > 400 and 0 < results["overall"]["index"] < 100
+    assert results["report"]["illustrative"] is True and results["rankings"] is not None and results["drivers"] is not None
+    assert {"tables.xlsx", "report.html", "tables/domains.csv", "charts/domain_index.png"} <= names
+    assert "results.json" not in names  # kept verbatim in the publication row itself
+    assert config["margins"] == MARGINS.name and config["comments"] == "excluded" and config["strata"] == "town"
+    assert len(hashes["responses"]) == 64 and f"margins/{MARGINS.name}" in hashes and "questionnaire/common" in hashes
+    for text in [publication.results_json, *(blob.decode("utf-8", "ignore") for blob in blobs)]:
+        assert COMMENT not in text and "13800000000" not in text
+
+
+def test_publishing_a_wave_without_responses_is_refused(app):
+    make_wave(app)
+    with app.test_request_context():
+        session = get_session()
+        with pytest.raises(PublicationError, match="nothing was published"):
+            publish_wave(session, get_wave(session, "2025"), actor="x", options=PublishOptions(pdf=False))
+        session.rollback()
+        assert session.scalar(select(Publication)) is None
+
+
+def test_publish_screen(app):
+    synthetic_wave(app, responses=400, seed=5)
+    client = english(signed_in(app, "publisher"))
+    page = client.get("/admin/waves/2025/publication")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "jingzhou-2025-illustrative.csv" in text and "national-published.csv" in text
+    unconfirmed = post(client, "/admin/waves/2025/publish", {"margins": MARGINS.name}, page="/admin/waves/2025/publication")
+    assert unconfirmed.status_code == 400
+    traversal = post(
+        client, "/admin/waves/2025/publish", {"margins": "../common.yaml", "confirm": "y"}, page="/admin/waves/2025/publication"
+    )
+    assert traversal.status_code == 400
+    done = post(
+        client,
+        "/admin/waves/2025/publish",
+        {"margins": MARGINS.name, "benchmarks": [path.name for path in BENCHMARKS], "variance": "linearization", "confirm": "y"},
+        page="/admin/waves/2025/publication",
+    )
+    assert done.status_code == 303, done.get_data(as_text=True)[:2000]
+    again = post(client, "/admin/waves/2025/publish", {"confirm": "y"}, page="/admin/waves/2025/publication")
+    assert again.status_code == 400 and "re-publishing needs a reason" in again.get_data(as_text=True)
+    with app.app_context():
+        publication = get_publication(get_session(), "2025")
+        assert publication.revision == 1 and publication.published_by == "publisher-user"
+        assert any(stored.name == "report.pdf" for stored in publication.files)
+    [event] = audit_events(app, "publication")
+    assert event.username == "publisher-user"
+
+
+def test_statistician_previews_without_publishing(app):
+    synthetic_wave(app, responses=400, seed=4)
+    client = english(signed_in(app, "statistician"))
+    page = client.get("/admin/waves/2025/publication").get_data(as_text=True)
+    assert "Preview the results" in page and "/admin/waves/2025/publish" not in page
+    preview = post(
+        client,
+        "/admin/waves/2025/preview",
+        {"preview-margins": MARGINS.name, "preview-variance": "linearization"},
+        page="/admin/waves/2025/publication",
+    )
+    assert preview.status_code == 200
+    text = preview.get_data(as_text=True)
+    assert 'id="preview-index"' in text and "Medical services" in text
+    with app.app_context():
+        assert get_session().scalar(select(Publication)) is None
+    bad = post(client, "/admin/waves/2025/preview", {"preview-variance": "guesswork"}, page="/admin/waves/2025/publication")
+    assert bad.status_code == 400
+
+
+def test_publish_command(app):
+    synthetic_wave(app, responses=400, seed=9)
+    runner = app.test_cli_runner()
+    result = runner.invoke(main, ["publish", "2025", "--margins", str(MARGINS), "--no-pdf"])
+    assert result.exit_code == 0, result.output
+    assert "revision 1" in result.output and "http://localhost/results/2025" in result.output
+    again = runner.invoke(main, ["publish", "2025", "--no-pdf"])
+    assert again.exit_code == 2 and "re-publishing needs a reason" in again.output
+    missing = runner.invoke(main, ["publish", "1999"])
+    assert missing.exit_code == 2 and "no wave '1999'" in missing.output
+    with app.app_context():
+        assert get_publication(get_session(), "2025").revision == 1
+    [event] = audit_events(app, "publication")
+    assert event.username.startswith("cli:")
