@@ -445,8 +445,6 @@ def ipa_chart(drivers: "DomainDrivers", *, illustrative: bool = False) -> "Figur
     key_axes = figure.add_subplot(grid[0, 1])
     key_axes.axis("off")
     mean_share = 100 / len(items)
-    xs = [100 * item.importance_share for item in items]
-    ys = [item.performance for item in items]
     for number, item in enumerate(items, start=1):
         colour = QUADRANT_COLOURS[item.quadrant]
         x, y = 100 * item.importance_share, item.performance

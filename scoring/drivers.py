@@ -48,7 +48,7 @@ Kott, P. S. (2001). The delete-a-group jackknife. *Journal of Official Statistic
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -416,24 +416,10 @@ class ItemDriver:
     quadrant: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "item": self.item,
-            "label": self.label,
-            "importance": self.importance,
-            "importance_se": self.importance_se,
-            "importance_ci_low": self.importance_ci_low,
-            "importance_ci_high": self.importance_ci_high,
-            "importance_share": self.importance_share,
-            "share_ci_low": self.share_ci_low,
-            "share_ci_high": self.share_ci_high,
-            "relative_importance": self.relative_importance,
-            "performance": self.performance,
-            "performance_se": self.performance_se,
-            "performance_ci_low": self.performance_ci_low,
-            "performance_ci_high": self.performance_ci_high,
-            "n": self.n,
-            "quadrant": self.quadrant,
-        }
+        """The item's entry in results.json (the domain is the enclosing key there)."""
+        fields = asdict(self)
+        del fields["domain"]
+        return fields
 
 
 @dataclass(frozen=True)

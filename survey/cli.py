@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import click
-from flask import current_app
+from flask import current_app, has_app_context
 from sqlalchemy import select
 from flask.cli import AppGroup, FlaskGroup
 
@@ -29,10 +30,22 @@ def main() -> None:
     """
 
 
-def fail(message: str, status: int = 2) -> None:
-    """Print an error to stderr and exit non-zero."""
+def fail(message: str, status: int = 2) -> NoReturn:
+    """Print an error to stderr and exit non-zero, rolling back anything not committed."""
+    if has_app_context():
+        from survey.db import get_session
+
+        get_session().rollback()
     click.echo(click.style("error: ", fg="red", bold=True) + message, err=True)
     sys.exit(status)
+
+
+def require_schema() -> None:
+    """Stop with a clear message when the database schema is missing or out of date."""
+    from survey import schema
+
+    if schema.current_revision(current_app) != schema.head_revision(current_app):
+        fail("the database schema is not up to date; run 'manyi init' first")
 
 
 # --------------------------------------------------------------------------- init / demo
@@ -137,13 +150,11 @@ def questionnaires_check(directory: str | None) -> None:
 @click.argument("directory", required=False, type=click.Path())
 def questionnaires_load(directory: str | None) -> None:
     """Load new versions of the questionnaires in DIRECTORY (old versions stay)."""
-    from survey import schema
     from survey.db import get_session
     from survey.services.questionnaires import load_into_database
 
     directory = directory or current_app.config["QUESTIONNAIRES_DIR"]
-    if schema.current_revision(current_app) != schema.head_revision(current_app):
-        fail("the database schema is not up to date; run 'manyi init' first")
+    require_schema()
     session = get_session()
     try:
         report = load_into_database(session, directory)

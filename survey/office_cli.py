@@ -14,11 +14,12 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup, with_appcontext
 
-from survey.admin.services import add_account, cli_actor, reset_account_password, set_account_active
+from survey.admin.services import add_account, reset_account_password, set_account_active
 from survey.cli import fail
 from survey.db import get_session
 from survey.models import ROLES, User
 from survey.services.accounts import AccountError
+from survey.services.audit import cli_actor
 from survey.services.exports import FORMATS, ExportError, export_wave
 from survey.services.imports import IMPORT_CHANNELS, import_responses
 from survey.services.waves import WaveError, get_wave

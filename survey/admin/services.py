@@ -6,7 +6,6 @@ disabled; a point edit is validated like a new point).  The caller commits.
 """
 from __future__ import annotations
 
-import getpass
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,14 +18,6 @@ from survey.services import accounts, audit
 from survey.services.accounts import MIN_PASSWORD_LENGTH, AccountError
 from survey.services.waves import WaveError
 
-
-def cli_actor() -> str:
-    """The name recorded in the audit log for a command run from the shell."""
-    try:
-        who = getpass.getuser()
-    except (KeyError, OSError):  # no passwd entry (some containers)
-        who = "unknown"
-    return f"{audit.CLI_ACTOR}:{who}"
 
 
 def _actor_fields(actor: User | str) -> dict[str, Any]:

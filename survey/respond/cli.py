@@ -8,16 +8,14 @@ prints what was wrong and how to fix it, exits with status 2 and stores nothing.
 from __future__ import annotations
 
 import datetime as dt
-import getpass
-import sys
 from pathlib import Path
-from typing import NoReturn
 from zoneinfo import ZoneInfo
 
 import click
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
+from survey.cli import fail, require_schema
 from survey.db import get_session
 from survey.models import Wave, as_utc
 from survey.services import audit
@@ -36,30 +34,6 @@ from survey.services.waves import (
 )
 
 _TIME_FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S")
-
-
-def _fail(message: str) -> NoReturn:
-    """Print an error to stderr and exit with status 2 (the caller has stored nothing)."""
-    session = get_session()
-    session.rollback()
-    click.echo(click.style("error: ", fg="red", bold=True) + message, err=True)
-    sys.exit(2)
-
-
-def _actor() -> str:
-    """Who is recorded in the audit log for a shell command."""
-    try:
-        who = getpass.getuser()
-    except (KeyError, OSError):  # no passwd entry (some containers)
-        who = "unknown"
-    return f"{audit.CLI_ACTOR}:{who}"
-
-
-def _require_schema() -> None:
-    from survey import schema
-
-    if schema.current_revision(current_app) != schema.head_revision(current_app):
-        _fail("the database schema is not up to date; run 'manyi init' first")
 
 
 def _local_zone() -> ZoneInfo:
@@ -135,16 +109,16 @@ wave_group = AppGroup("wave", help="Create, open, close and list survey waves.")
 @click.option("--title-en", default="", help="English title.")
 def wave_create(code: str, opens: str | None, closes: str | None, title_zh: str, title_en: str) -> None:
     """Create wave CODE (state draft), pinning the newest questionnaire versions."""
-    _require_schema()
+    require_schema()
     session = get_session()
     try:
         opens_at = parse_when(opens, option="--opens")
         closes_at = parse_when(closes, option="--closes", end_of_day=True)
         wave = create_wave(session, code, opens_at=opens_at, closes_at=closes_at, title_zh=title_zh, title_en=title_en)
     except (WaveError, click.BadParameter) as error:
-        _fail(error.format_message() if isinstance(error, click.BadParameter) else str(error))
+        fail(error.format_message() if isinstance(error, click.BadParameter) else str(error))
     audit.record(
-        session, "wave.create", username=_actor(), target=f"wave {wave.code}",
+        session, "wave.create", username=audit.cli_actor(), target=f"wave {wave.code}",
         detail={"opens_at": _local(wave.opens_at), "closes_at": _local(wave.closes_at, closing=True)},
     )
     session.commit()
@@ -159,7 +133,7 @@ def wave_create(code: str, opens: str | None, closes: str | None, title_zh: str,
 @click.option("--closes", help="Set a new closing time first (a date alone means the end of that day).")
 def wave_open(code: str, opens: str | None, closes: str | None) -> None:
     """Open wave CODE for residents (within its opening window)."""
-    _require_schema()
+    require_schema()
     session = get_session()
     try:
         wave = get_wave(session, code)
@@ -172,9 +146,9 @@ def wave_open(code: str, opens: str | None, closes: str | None) -> None:
             )
         open_wave(session, wave)
     except (WaveError, click.BadParameter) as error:
-        _fail(error.format_message() if isinstance(error, click.BadParameter) else str(error))
+        fail(error.format_message() if isinstance(error, click.BadParameter) else str(error))
     audit.record(
-        session, "wave.state", username=_actor(), target=f"wave {wave.code}",
+        session, "wave.state", username=audit.cli_actor(), target=f"wave {wave.code}",
         detail={"state": "open", "opens_at": _local(wave.opens_at), "closes_at": _local(wave.closes_at, closing=True)},
     )
     session.commit()
@@ -187,13 +161,13 @@ def wave_open(code: str, opens: str | None, closes: str | None) -> None:
 @click.argument("code")
 def wave_close(code: str) -> None:
     """Close wave CODE: residents see "survey closed"; unfinished drafts stay partial."""
-    _require_schema()
+    require_schema()
     session = get_session()
     try:
         wave = close_wave(session, get_wave(session, code))
     except WaveError as error:
-        _fail(str(error))
-    audit.record(session, "wave.state", username=_actor(), target=f"wave {wave.code}", detail={"state": "closed"})
+        fail(str(error))
+    audit.record(session, "wave.state", username=audit.cli_actor(), target=f"wave {wave.code}", detail={"state": "closed"})
     session.commit()
     click.echo(_describe(wave))
 
@@ -201,7 +175,7 @@ def wave_close(code: str) -> None:
 @wave_group.command("list")
 def wave_list() -> None:
     """List every wave with its state and opening window."""
-    _require_schema()
+    require_schema()
     waves = list_waves(get_session())
     if not waves:
         click.echo("no waves yet; create one with 'manyi wave create 2025'")
@@ -223,15 +197,15 @@ points_group = AppGroup("points", help="Add and list the collection points of a 
 @click.option("--domain", "focus_domain", help="The point's focus domain, asked first (e.g. healthcare).")
 def points_add(wave_code: str, code: str, town: str, place: str, focus_domain: str | None) -> None:
     """Add a collection point to WAVE, with its own unguessable survey URL."""
-    _require_schema()
+    require_schema()
     session = get_session()
     try:
         wave = get_wave(session, wave_code)
         point = add_point(session, wave, code=code, town=town, place=place, focus_domain=focus_domain)
     except WaveError as error:
-        _fail(str(error))
+        fail(str(error))
     audit.record(
-        session, "point.create", username=_actor(), target=f"point {wave.code}/{point.code}",
+        session, "point.create", username=audit.cli_actor(), target=f"point {wave.code}/{point.code}",
         detail={"town": point.town_code, "place": point.place, "focus_domain": point.focus_domain},
     )
     session.commit()
@@ -242,12 +216,12 @@ def points_add(wave_code: str, code: str, town: str, place: str, focus_domain: s
 @click.argument("wave_code", metavar="WAVE")
 def points_list(wave_code: str) -> None:
     """Print each point of WAVE: code, town, place and its survey URL (tab-separated)."""
-    _require_schema()
+    require_schema()
     session = get_session()
     try:
         wave = get_wave(session, wave_code)
     except WaveError as error:
-        _fail(str(error))
+        fail(str(error))
     points = list_points(session, wave)
     if not points:
         click.echo(f"wave {wave.code} has no collection points; add one with 'manyi points add {wave.code} --code … --town … --place …'", err=True)
@@ -276,33 +250,33 @@ def qr_command(wave_code: str, out_dir: Path, fmt: str, point_codes: tuple[str, 
     """
     from survey.posters import PosterError, write_point_files
 
-    _require_schema()
+    require_schema()
     session = get_session()
     try:
         wave = get_wave(session, wave_code)
     except WaveError as error:
-        _fail(str(error))
+        fail(str(error))
     points = list_points(session, wave)
     if point_codes:
         known = {point.code for point in points}
         unknown = [code for code in point_codes if code not in known]
         if unknown:
-            _fail(f"wave {wave.code} has no point(s) {', '.join(unknown)}; see 'manyi points list {wave.code}'")
+            fail(f"wave {wave.code} has no point(s) {', '.join(unknown)}; see 'manyi points list {wave.code}'")
         points = [point for point in points if point.code in point_codes]
     if not points:
-        _fail(f"wave {wave.code} has no collection points; add one with 'manyi points add {wave.code} --code … --town … --place …'")
+        fail(f"wave {wave.code} has no collection points; add one with 'manyi points add {wave.code} --code … --town … --place …'")
     base = current_app.config["PUBLIC_BASE_URL"]
     if base.startswith(("http://127.", "http://localhost")):
         click.echo(f"warning: the QR codes point to {base}, which phones cannot reach; set PUBLIC_BASE_URL", err=True)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        _fail(f"cannot create the folder {out_dir}: {error.strerror}; choose another --out")
+        fail(f"cannot create the folder {out_dir}: {error.strerror}; choose another --out")
     for point in points:
         try:
             written = write_point_files(point, wave, survey_url(base, point), out_dir, fmt)
         except PosterError as error:
-            _fail(str(error))
+            fail(str(error))
         except OSError as error:
-            _fail(f"cannot write into {out_dir}: {error.strerror}; check the folder's permissions")
+            fail(f"cannot write into {out_dir}: {error.strerror}; check the folder's permissions")
         click.echo(f"{point.code}: " + ", ".join(str(path) for path in written))

@@ -8,6 +8,7 @@ the details before they are stored, so that a password can never end up in the l
 """
 from __future__ import annotations
 
+import getpass
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -46,6 +47,15 @@ _SECRET_MARKERS = ("password", "secret", "token", "csrf")
 
 #: Who acts when a command is run from the shell rather than a signed-in screen.
 CLI_ACTOR = "cli"
+
+
+def cli_actor() -> str:
+    """The name recorded for a command run from the shell: ``cli:<login name>``."""
+    try:
+        who = getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry (some containers)
+        who = "unknown"
+    return f"{CLI_ACTOR}:{who}"
 
 
 def _scrub(value: Any) -> Any:

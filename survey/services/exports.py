@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy.orm import Session
 
-from scoring.questionnaire import COMMON_ID, DEFAULT_SCALE, DOMAIN_LABELS_ZH, QuestionnaireSet
+from scoring.questionnaire import COMMON_ID, DEFAULT_SCALE, DOMAIN_LABELS_ZH
 from survey.adapter import FIXED_COLUMNS, wave_responses_frame
 from survey.models import Wave, utcnow
 from survey.services.questionnaires import wave_questionnaires
