@@ -104,10 +104,17 @@ def demo_command(responses: int, seed: int, no_serve: bool, host: str, port: int
         click.echo(f"demo wave {report.wave_code} already exists ({report.responses} responses); nothing added")
     click.echo("")
     click.echo("Resident survey (one URL per collection point; the QR codes point here):")
-    for code, place, url in report.point_urls[:5]:
+    # Show a mix of places (hospital, school, service hall, …) rather than the first codes.
+    shown, kinds = [], set()
+    for entry in report.point_urls:
+        kind = entry[0].split("-")[0]
+        if kind not in kinds:
+            kinds.add(kind)
+            shown.append(entry)
+    for code, place, url in shown[:5]:
         click.echo(f"  {code:<12} {place}  {url}")
-    if len(report.point_urls) > 5:
-        click.echo(f"  … and {len(report.point_urls) - 5} more: 'manyi points list {report.wave_code}'")
+    if len(report.point_urls) > len(shown[:5]):
+        click.echo(f"  … and {len(report.point_urls) - len(shown[:5])} more: 'manyi points list {report.wave_code}'")
     click.echo(f"Admin:    {base}/admin   (user: admin, password: {report.admin_password})")
     click.echo(f"Results:  {base}/results/{report.wave_code}")
     if no_serve:
