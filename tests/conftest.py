@@ -155,3 +155,32 @@ def session(app):
 
     with app.app_context():
         yield get_session()
+
+
+# --------------------------------------------------------------------------- evidence in the log
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """Say how many tests ran on each database and in the browser, so that a CI log shows
+    that the PostgreSQL and Chromium tests really ran (passed), not skipped."""
+    counts: dict[str, dict[str, int]] = {}
+    for outcome in ("passed", "failed", "skipped", "error"):
+        for report in terminalreporter.stats.get(outcome, []):
+            nodeid = getattr(report, "nodeid", "")
+            if getattr(report, "when", "call") not in ("call", "setup") or (outcome == "passed" and report.when != "call"):
+                continue
+            if "[postgresql" in nodeid or "-postgresql" in nodeid:
+                group = "postgresql"
+            elif "tests/browser/" in nodeid:
+                group = "browser (Chromium)"
+            elif "[sqlite" in nodeid or "-sqlite" in nodeid:
+                group = "sqlite"
+            else:
+                continue
+            counts.setdefault(group, {}).setdefault(outcome, 0)
+            counts[group][outcome] += 1
+    if counts:
+        terminalreporter.section("backends")
+        for group in sorted(counts):
+            figures = ", ".join(f"{number} {outcome}" for outcome, number in sorted(counts[group].items()))
+            terminalreporter.write_line(f"{group}: {figures}")
