@@ -1,7 +1,7 @@
 """App-wide web wiring: locale choice, error pages, security headers, the home page."""
 from __future__ import annotations
 
-from flask import Blueprint, Flask, current_app, render_template, request
+from flask import Blueprint, Flask, abort, current_app, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -48,7 +48,27 @@ def _security_headers(response):
     return response
 
 
+def _refuse_nul_bytes() -> None:
+    """Refuse a NUL byte anywhere in the path, query or form with a 400.
+
+    No legitimate input contains one, and PostgreSQL cannot store or even compare text
+    containing it (psycopg raises ``DataError``), so it must never reach a query.
+    """
+    if "\x00" in request.path:
+        abort(400, description="The address contains a NUL character. Check the link and try again.")
+    for values in (request.args, request.form if request.mimetype in _FORM_TYPES else None):
+        if values is None:
+            continue
+        for key, value in values.items(multi=True):
+            if "\x00" in key or "\x00" in value:
+                abort(400, description="The request contains a NUL character. Go back and try again.")
+
+
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
 def init_app(app: Flask) -> None:
+    app.before_request(_refuse_nul_bytes)
     app.register_blueprint(bp)
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(HTTPException, _error_page)

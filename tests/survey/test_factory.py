@@ -3,6 +3,8 @@ from __future__ import annotations
 import os
 import stat
 
+import pytest
+
 from survey import create_app
 
 
@@ -55,3 +57,18 @@ def test_unknown_page_is_a_friendly_404(client):
     response = client.get("/no/such/page")
     assert response.status_code == 404
     assert "<h1>" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/results/%00", "/results/%00.json", "/s/%00", "/admin/login?next=%00", "/?lang=%00"],
+)
+def test_nul_bytes_are_refused_before_any_query(client, path):
+    response = client.get(path)
+    assert response.status_code == 400
+    assert "<h1>" in response.get_data(as_text=True)
+
+
+def test_nul_byte_in_a_form_is_refused(client):
+    response = client.post("/admin/login", data={"username": "ad\x00min", "password": "x"})
+    assert response.status_code == 400
