@@ -56,7 +56,15 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="write the figures here")
     options = parser.parse_args()
 
-    workdir = Path(tempfile.mkdtemp(prefix="manyi-bench-storage-"))
+    with tempfile.TemporaryDirectory(prefix="manyi-bench-storage-") as folder:
+        figures = measure(options.responses, Path(folder))
+    print(json.dumps(figures, indent=2))
+    if options.json:
+        options.json.write_text(json.dumps(figures, indent=2))
+
+
+def measure(responses: int, workdir: Path) -> dict[str, object]:
+    """Insert ``responses`` synthetic responses under ``workdir`` and time the export."""
     os.environ.setdefault("MANYI_INSTANCE_PATH", str(workdir))
     from survey import create_app
     from survey.adapter import wave_responses_frame
@@ -75,7 +83,7 @@ def main() -> None:
         for wq in wave.questionnaires:
             if wq.questionnaire_id != "common":
                 codes[wq.questionnaire_id] = list(wq.version.likert_codes)
-        frame = make_frame(options.responses, codes)
+        frame = make_frame(responses, codes)
         started = time.perf_counter()
         insert_frame(session, wave, frame, channel="qr")
         session.commit()
@@ -87,16 +95,15 @@ def main() -> None:
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     figures = {
         "database": url.split(":")[0],
-        "responses": options.responses,
+        "responses": responses,
         "items": int(sum(len(c) for c in codes.values()) + 1),
         "insert_seconds": round(insert_seconds, 2),
         "export_seconds": round(export_seconds, 2),
         "export_rows": len(exported),
         "peak_rss_mb": round(peak_mb),
     }
-    print(json.dumps(figures, indent=2))
-    if options.json:
-        options.json.write_text(json.dumps(figures, indent=2))
+    app.extensions["manyi_db"].engine.dispose()
+    return figures
 
 
 if __name__ == "__main__":

@@ -184,7 +184,7 @@ def form_answers(form: PageForm, page: Page) -> dict[str, Any]:
     answers: dict[str, Any] = {}
     for item in page.items:
         value = getattr(form, field_name(item.code)).data
-        if value in (None, "", []):
+        if value in (None, "", []) or (isinstance(value, str) and not value.strip()):
             # WTForms' Optional() accepts a blank value (" ") without checking it against
             # the choices: it is not an answer.
             continue
