@@ -65,6 +65,7 @@ EXCLUSION_LABELS_ZH: dict[str, str] = {
     "straight_liners": "直线作答（8题以上答案完全相同）",
     "straight_liner": "直线作答（8题以上答案完全相同）",
     "duplicate_browser": "同一浏览器重复提交",
+    "ip_burst": "同一网络地址在同一调查点短时间内大量提交（疑似刷票）",
     "partial": "未完成问卷",
 }
 VARIANCE_LABELS_ZH: dict[str, str] = {
@@ -1078,7 +1079,7 @@ def build_report(
                     "table": unit_table,
                 })
         notes = list(drivers.notes if drivers else ()) + list(rankings.notes if rankings else ())
-        for problem in ("duplicate_browser", "partial"):
+        for problem in ("duplicate_browser", "ip_burst", "partial"):
             count = (results.get("excluded") or {}).get(problem)
             if count:
                 notes.append(f"{EXCLUSION_LABELS_ZH.get(problem, problem)}：{count} 份，未计入。")

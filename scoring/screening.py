@@ -9,6 +9,10 @@ applies, so the counts add up to the number excluded):
 ``duplicate_browser``
     ``flags`` contains ``duplicate_browser``: a repeat submission from the same browser,
     flagged at collection.
+``ip_burst``
+    ``flags`` contains ``ip_burst``: one of unusually many completions from the same
+    (hashed) address at the same collection point within an hour — a bot flood, flagged
+    at collection.
 ``speeder``
     ``duration_s`` below a third of the median duration (the median of the responses
     not already excluded, with a known duration).
@@ -30,7 +34,9 @@ from .data import Responses
 
 __all__ = ["SCREENING_REASONS", "SPEEDER_FRACTION", "STRAIGHT_LINE_MIN_ITEMS", "ScreeningResult", "screen_responses"]
 
-SCREENING_REASONS: tuple[str, ...] = ("partial", "duplicate_browser", "speeder", "straight_liner")
+SCREENING_REASONS: tuple[str, ...] = ("partial", "duplicate_browser", "ip_burst", "speeder", "straight_liner")
+#: Flags set at collection that exclude a response from scoring.
+COLLECTION_FLAGS: tuple[str, ...] = ("duplicate_browser", "ip_burst")
 #: A speeder took less than this fraction of the median duration.
 SPEEDER_FRACTION = 1 / 3
 #: A straight-liner gives one answer to at least this many answered aspect items.
@@ -118,7 +124,8 @@ def screen_responses(responses: Responses, *, enabled: bool = True) -> Screening
     median = None
     if enabled:
         if "flags" in frame.columns:
-            mark(_has_flag(frame["flags"], "duplicate_browser"), "duplicate_browser")
+            for flag in COLLECTION_FLAGS:
+                mark(_has_flag(frame["flags"], flag), flag)
         if "duration_s" in frame.columns:
             duration = frame["duration_s"].to_numpy(dtype=np.float64)
             eligible = (codes == 0) & ~np.isnan(duration)

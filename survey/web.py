@@ -49,13 +49,14 @@ def _security_headers(response):
 
 
 def _refuse_nul_bytes() -> None:
-    """Refuse a NUL byte anywhere in the path, query or form with a 400.
+    """Refuse a NUL byte anywhere in the path (404: no page has one in its address), the
+    query or the form (400).
 
     No legitimate input contains one, and PostgreSQL cannot store or even compare text
     containing it (psycopg raises ``DataError``), so it must never reach a query.
     """
     if "\x00" in request.path:
-        abort(400, description="The address contains a NUL character. Check the link and try again.")
+        abort(404)
     for values in (request.args, request.form if request.mimetype in _FORM_TYPES else None):
         if values is None:
             continue

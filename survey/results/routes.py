@@ -132,7 +132,7 @@ def year(code: str):
     return _render_year(_publication_or_404(code))
 
 
-@bp.get("/<code>/r/<int:revision>")
+@bp.get("/<code>/r/<int(max=2147483647):revision>")
 def year_revision(code: str, revision: int):
     return _render_year(_publication_or_404(code, revision))
 
@@ -151,7 +151,7 @@ def year_json(code: str):
     return _json_response(_publication_or_404(code), revision=None)
 
 
-@bp.get("/<code>/r/<int:revision>.json")
+@bp.get("/<code>/r/<int(max=2147483647):revision>.json")
 def revision_json(code: str, revision: int):
     return _json_response(_publication_or_404(code, revision), revision=revision)
 
@@ -174,7 +174,7 @@ def download(code: str, name: str):
     return _file_response(_publication_or_404(code), name, revision=None)
 
 
-@bp.get("/<code>/r/<int:revision>/files/<path:name>")
+@bp.get("/<code>/r/<int(max=2147483647):revision>/files/<path:name>")
 def revision_download(code: str, revision: int, name: str):
     return _file_response(_publication_or_404(code, revision), name, revision=revision)
 

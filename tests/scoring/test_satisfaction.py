@@ -135,7 +135,7 @@ def test_results_dict_has_exactly_the_contract_keys():
     assert list(results["target"]) == ["metric", "value", "estimate", "statistic", "p_value", "verdict"]
     assert list(results["weights"]) == ["method", "effective_n", "deff", "min", "max"]
     assert results["design"] == {"strata": "town", "clusters": "point", "df": 8, "variance": "linearization"}
-    assert list(results["excluded"]) == ["partial", "duplicate_browser", "speeder", "straight_liner"]
+    assert list(results["excluded"]) == ["partial", "duplicate_browser", "ip_burst", "speeder", "straight_liner"]
     assert list(results["subgroups"]) == ["town", "sex", "age_group"]
     for levels in results["subgroups"].values():
         for cells in levels.values():

@@ -36,7 +36,7 @@ def test_planted_rows_are_found_with_their_reason(contaminated):
 
 def test_screening_off_keeps_all_but_partial(contaminated):
     result = screen_responses(validate_responses(contaminated.responses), enabled=False)
-    assert result.excluded == {"partial": int(contaminated.planted["partial"].sum()), "duplicate_browser": 0, "speeder": 0, "straight_liner": 0}
+    assert result.excluded == {"partial": int(contaminated.planted["partial"].sum()), "duplicate_browser": 0, "ip_burst": 0, "speeder": 0, "straight_liner": 0}
 
 
 def test_speeder_rule_uses_a_third_of_the_median():
@@ -66,3 +66,16 @@ def test_first_reason_wins():
     frame.loc[0, "duration_s"] = 1.0
     result = screen_responses(validate_responses(frame))
     assert result.reason[:4].tolist() == ["partial", "duplicate_browser", "", ""]
+
+
+def test_ip_burst_flag_is_excluded_like_a_duplicate(contaminated):
+    frame = contaminated.responses.copy()
+    kept = np.flatnonzero(frame["state"].fillna("submitted").to_numpy() != "partial")[:5]
+    frame["flags"] = frame["flags"].astype(object)
+    frame.loc[frame.index[kept], "flags"] = "ip_burst"
+    result = screen_responses(validate_responses(frame))
+    assert result.excluded["ip_burst"] == 5
+    assert not result.keep[kept].any()
+    assert set(result.reason[kept]) == {"ip_burst"}
+    off = screen_responses(validate_responses(frame), enabled=False)
+    assert off.excluded["ip_burst"] == 0
