@@ -14,7 +14,7 @@ from scoring.drivers import item_score_frame
 from scoring.questionnaire import DOMAIN_IDS, load_questionnaires
 from scoring.rankings import read_benchmarks, combine_benchmarks
 from scoring.report import Progress, ReportInputError, build_report, read_results, wave_year
-from tests.conftest import QUESTIONNAIRES
+from tests.conftest import QUESTIONNAIRES, need
 from tests.scoring.report_data import fake_results, synthetic_responses
 
 BENCHMARKS = Path(__file__).resolve().parents[2] / "questionnaires" / "benchmarks"
@@ -23,7 +23,7 @@ CONTRACT_KEYS = {"overall", "domains", "target", "weights", "design", "excluded"
 
 def need_poppler():
     if shutil.which("pdftotext") is None or shutil.which("pdffonts") is None:
-        pytest.skip("poppler-utils (pdftotext, pdffonts) is not installed")
+        need("poppler-utils (pdftotext, pdffonts)", "apt-get install poppler-utils")
 
 
 def pdf_text(path: Path, *, first: int | None = None, last: int | None = None) -> str:

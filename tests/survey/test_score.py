@@ -9,7 +9,7 @@ import subprocess
 import pytest
 
 from survey.cli import main
-from tests.conftest import REPO
+from tests.conftest import REPO, need
 
 MARGINS = REPO / "questionnaires" / "margins" / "jingzhou-2025-illustrative.csv"
 BENCHMARKS = REPO / "questionnaires" / "benchmarks"
@@ -58,7 +58,7 @@ def test_score_demo_wave_writes_every_file(demo, tmp_path):
         assert not (out / "report.pdf").exists()
         return
     if shutil.which("pdftotext") is None or shutil.which("pdffonts") is None:
-        pytest.skip("poppler-utils (pdftotext, pdffonts) is not installed")
+        need("poppler-utils (pdftotext, pdffonts)", "apt-get install poppler-utils")
     report = out / "report.pdf"
     fonts = subprocess.run(["pdffonts", str(report)], capture_output=True, text=True, check=True).stdout
     assert re.search(r"CJK|Han|WenQuanYi|SimHei|YaHei", fonts), fonts
