@@ -75,6 +75,26 @@ def test_poster_is_a4_with_an_embedded_cjk_font_and_both_languages(app, tmp_path
         assert expected in flat, expected
 
 
+def test_printed_poster_scans_to_the_points_url(app, tmp_path):
+    """Print the poster (rasterise the PDF at a modest 100 dpi, as a phone camera sees a
+    sheet on the wall) and scan it with an independent QR decoder (zbar)."""
+    token = make_wave(app)
+    from survey.db import get_session
+    from survey.services.waves import find_point_by_token
+
+    url = f"https://manyi.example.gov.cn/s/{token}"
+    with app.app_context():
+        point = find_point_by_token(get_session(), token)
+        (tmp_path / "poster.pdf").write_bytes(poster_pdf(point, point.wave, url))
+    subprocess.run([_poppler("pdftoppm"), "-r", "100", "-png", "-singlefile", str(tmp_path / "poster.pdf"), str(tmp_path / "page")], check=True)
+    scanner = shutil.which("zbarimg")
+    if scanner is None:
+        need("zbarimg", "apt-get install zbar-tools")
+    scanned = subprocess.run([scanner, "--quiet", "--raw", str(tmp_path / "page.png")], capture_output=True, text=True)
+    assert scanned.returncode == 0, scanned.stderr
+    assert scanned.stdout.strip() == url
+
+
 def test_qr_command_writes_a_code_and_a_poster_per_point(app, runner, tmp_path):
     make_wave(app)
     make_wave(app, point_code="bus-01", focus=None)
