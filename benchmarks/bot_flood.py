@@ -38,7 +38,7 @@ from typing import Any
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.client import Browser, FlowOutcome, LoadSpec, Recorder, Resident, run_residents
+from benchmarks.client import Browser, FlowOutcome, LoadSpec, Recorder, Resident, run_async, run_residents
 from benchmarks.figures import write_json
 from benchmarks.load import resident_expected
 from benchmarks.servers import Gunicorn, Site, instance_environment, write_config
@@ -88,7 +88,7 @@ def _flood_run(site: Site, storage: str, *, workers: int, bots: int, duration: f
 
     try:
         started = time.perf_counter()
-        outcomes = asyncio.run(scenario())
+        outcomes = run_async(scenario())
         elapsed = time.perf_counter() - started
     finally:
         server.stop()

@@ -32,6 +32,37 @@ PAGE_OK = 200
 REDIRECT = 303
 REQUEST_TIMEOUT_S = 30.0
 
+
+def run_async(coroutine):
+    """Run ``coroutine`` to completion and return its result, like :func:`asyncio.run`.
+
+    :func:`asyncio.run` refuses to start when the calling thread already has a running
+    event loop — which is the case inside a pytest session once Playwright's sync API
+    has started (it keeps its loop marked as running on the main thread).  Then the
+    coroutine runs on a fresh loop in a private thread instead, and exceptions are
+    re-raised here.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    import threading
+
+    outcome: dict[str, object] = {}
+
+    def target() -> None:
+        try:
+            outcome["value"] = asyncio.run(coroutine)
+        except BaseException as error:  # re-raised in the caller's thread
+            outcome["error"] = error
+
+    worker = threading.Thread(target=target, name="manyi-async-client")
+    worker.start()
+    worker.join()
+    if "error" in outcome:
+        raise outcome["error"]  # type: ignore[misc]
+    return outcome["value"]
+
 _TAG = re.compile(r"<(form|input|textarea|button)\b([^>]*)>|</(form|textarea)>", re.IGNORECASE)
 _ATTRIBUTE = re.compile(r"""([a-zA-Z_:][-a-zA-Z0-9_:.]*)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+)))?""")
 

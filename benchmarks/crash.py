@@ -28,7 +28,7 @@ from typing import Any
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.client import LoadSpec, Recorder, run_residents
+from benchmarks.client import LoadSpec, Recorder, run_async, run_residents
 from benchmarks.figures import write_json
 from benchmarks.servers import Gunicorn, Site, write_config
 from benchmarks.verify import max_response_id, verify_run
@@ -63,7 +63,7 @@ def crash_once(site: Site, *, residents: int = 50, kill_after: float = 8.0, work
     spec = LoadSpec("127.0.0.1", server.port, list(site.tokens.values()), residents=residents, duration_s=None,
                     think=think, seed=11, marker_prefix="crash")
     try:
-        recorder, pids, killed_at = asyncio.run(_load_and_kill(server, spec, kill_after))
+        recorder, pids, killed_at = run_async(_load_and_kill(server, spec, kill_after))
         acknowledged_before = sum(flow.acknowledged for flow in recorder.flows)
         failed_requests = sum(1 for record in recorder.requests if record.status == 0)
         interrupted = len(recorder.unfinished)
@@ -71,7 +71,7 @@ def crash_once(site: Site, *, residents: int = 50, kill_after: float = 8.0, work
         started = time.perf_counter()
         server.start(port=server.port)
         restart_seconds = time.perf_counter() - started
-        asyncio.run(_resume(recorder))
+        run_async(_resume(recorder))
     finally:
         server.stop()
     verification = verify_run(site.database_url, site.instance, recorder.flows, first_new_id=first_new_id, crashed=True)

@@ -136,10 +136,9 @@ def oversized_on_gunicorn(workspace: Workspace) -> dict[str, Any]:
 def _chunked_after_a_valid_form(port: int, token: str) -> dict[str, Any]:
     """A real start form (CSRF token, key) followed by 100 KB more, sent chunked: the
     body must be refused whole, not cut at the limit and read as a valid form."""
-    import asyncio
     from urllib.parse import urlencode
 
-    from benchmarks.client import Browser, parse_post_form
+    from benchmarks.client import Browser, parse_post_form, run_async
 
     async def landing() -> tuple[dict[str, str], Any]:
         browser = Browser("127.0.0.1", port)
@@ -149,7 +148,7 @@ def _chunked_after_a_valid_form(port: int, token: str) -> dict[str, Any]:
         finally:
             await browser.close()
 
-    cookies, form = asyncio.run(landing())
+    cookies, form = run_async(landing())
     body = urlencode(list(form.hidden) + [("padding", "x" * 100_000)]).encode("ascii")
     chunks = [f"{len(body[i:i + 8192]):x}\r\n".encode() + body[i:i + 8192] + b"\r\n" for i in range(0, len(body), 8192)]
     cookie = "; ".join(f"{name}={value}" for name, value in cookies.items())

@@ -25,7 +25,6 @@ Prints and writes ``benchmarks/output/load.json``; never fails a test run.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 import time
@@ -35,7 +34,7 @@ from typing import Any
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.client import PAGE_OK, REDIRECT, LoadSpec, Recorder, RequestRecord, run_bare, run_residents
+from benchmarks.client import PAGE_OK, REDIRECT, LoadSpec, Recorder, RequestRecord, run_async, run_bare, run_residents
 from benchmarks.figures import CpuMeter, process_tree, request_summary, write_json
 from benchmarks.servers import Gunicorn, write_config
 from benchmarks.verify import max_response_id, verify_run
@@ -64,7 +63,7 @@ def _meter(server: Gunicorn, workspace: Workspace, kind: str) -> CpuMeter:
 def _phase_residents(spec: LoadSpec, meter: CpuMeter) -> tuple[Recorder, dict[str, Any]]:
     meter.start()
     started = time.perf_counter()
-    recorder = asyncio.run(run_residents(spec))
+    recorder = run_async(run_residents(spec))
     elapsed = time.perf_counter() - started
     cpu = meter.stop()
     summary = request_summary(recorder, elapsed, expected=resident_expected)
@@ -114,13 +113,13 @@ def measure_database(
     }
     flows = []
     try:
-        warm = asyncio.run(run_residents(LoadSpec("127.0.0.1", server.port, tokens, residents=10, duration_s=warmup,
+        warm = run_async(run_residents(LoadSpec("127.0.0.1", server.port, tokens, residents=10, duration_s=warmup,
                                                   seed=1, marker_prefix=f"warm-{kind}")))
         flows += warm.flows
 
         meter = _meter(server, workspace, kind).start()
         started = time.perf_counter()
-        bare = asyncio.run(run_bare("127.0.0.1", server.port, connections=residents, duration_s=bare_duration))
+        bare = run_async(run_bare("127.0.0.1", server.port, connections=residents, duration_s=bare_duration))
         bare_elapsed = time.perf_counter() - started
         figures["bare"] = request_summary(bare, bare_elapsed, expected=bare_expected) | {"cpu": meter.stop(),
                                                                                            "connections": residents}

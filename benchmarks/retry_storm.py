@@ -16,7 +16,6 @@ test run.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 import time
@@ -26,7 +25,7 @@ from typing import Any
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.client import LoadSpec, Recorder, run_residents
+from benchmarks.client import LoadSpec, Recorder, run_async, run_residents
 from benchmarks.figures import request_summary, write_json
 from benchmarks.load import resident_expected
 from benchmarks.servers import Gunicorn, Site, write_config
@@ -46,7 +45,7 @@ def storm(site: Site, *, residents: int = 100, duration: float | None = 20.0, fl
                     flows_per_resident=flows_per_resident, retry_fraction=retry_fraction, seed=5, marker_prefix="storm")
     try:
         started = time.perf_counter()
-        recorder: Recorder = asyncio.run(run_residents(spec))
+        recorder: Recorder = run_async(run_residents(spec))
         elapsed = time.perf_counter() - started
     finally:
         server.stop()

@@ -14,7 +14,7 @@ from collections import Counter
 
 import pytest
 
-from benchmarks.client import Browser
+from benchmarks.client import Browser, run_async
 from benchmarks.servers import Gunicorn, RedisServer, write_config
 from tests.conftest import need
 from tests.survey.respond_support import make_wave
@@ -60,9 +60,9 @@ def test_per_point_limit_holds_across_workers_with_redis(app, database_url, tmp_
     write_config(instance, {"RESPOND_RATE_LIMIT": f"{LIMIT} per hour"})
     server = Gunicorn(instance, database_url, workers=WORKERS, ratelimit_storage=redis_server.url).start()
     try:
-        flood = asyncio.run(_landing_statuses(server.port, f"/s/{hospital}", 3 * LIMIT, "127.9.0.1"))
-        other_point = asyncio.run(_landing_statuses(server.port, f"/s/{bus_stop}", 2, "127.9.0.1"))
-        other_address = asyncio.run(_landing_statuses(server.port, f"/s/{hospital}", 2, "127.9.0.2"))
+        flood = run_async(_landing_statuses(server.port, f"/s/{hospital}", 3 * LIMIT, "127.9.0.1"))
+        other_point = run_async(_landing_statuses(server.port, f"/s/{bus_stop}", 2, "127.9.0.1"))
+        other_address = run_async(_landing_statuses(server.port, f"/s/{hospital}", 2, "127.9.0.2"))
         served_by = len(server.worker_pids())
     finally:
         server.stop()
