@@ -22,15 +22,18 @@ Integrity rules implemented here:
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import secrets
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import String, and_, bindparam, cast, func, select, text
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, contains_eager
 
 from scoring.questionnaire import COMMON_ID, DOMAIN_IDS, QuestionnaireSet
 from survey.models import (
@@ -49,6 +52,7 @@ from survey.respond import flow
 from survey.services.answers import pack, unpack
 from survey.services.questionnaires import build_questionnaire_set
 from survey.services.responses import new_response_uid
+from survey.services.waves import well_formed_token
 
 #: Response columns that hold the common block's non-Likert answers.
 COMMON_COLUMNS: dict[str, str] = {"sex": "sex", "age_group": "age_group", "town": "town_code", "comment": "comment"}
@@ -74,10 +78,16 @@ class VersionLayout:
 
 @dataclass(frozen=True)
 class PinnedSurvey:
-    """The questionnaire versions a wave serves, rebuilt as objects, with their layouts."""
+    """The questionnaire versions a wave serves, rebuilt as objects, with their layouts.
+
+    ``form_classes`` holds the page form classes built from these questionnaires (see
+    :func:`survey.respond.routes.page_form_class_for`): like the questionnaires they never
+    change, so they live as long as this object does.
+    """
 
     questionnaires: QuestionnaireSet
     layouts: Mapping[str, VersionLayout]
+    form_classes: dict[tuple[str, str, bool], type] = field(default_factory=dict, compare=False, repr=False)
 
     def layout_of_version(self, version_id: int) -> tuple[str, VersionLayout] | None:
         for questionnaire_id, layout in self.layouts.items():
@@ -86,21 +96,28 @@ class PinnedSurvey:
         return None
 
 
-_pinned_cache: dict[tuple[tuple[str, int], ...], PinnedSurvey] = {}
+#: A wave's pinned versions: sorted ``(questionnaire id, version id)`` pairs.
+PinnedVersions = tuple[tuple[str, int], ...]
+
+_pinned_cache: dict[PinnedVersions, PinnedSurvey] = {}
 _pinned_lock = threading.Lock()
 _PINNED_CACHE_SIZE = 32
 
 
-def pinned_survey(session: Session, wave: Wave) -> PinnedSurvey:
+def pinned_survey(session: Session, wave: Wave, pins: PinnedVersions | None = None) -> PinnedSurvey:
     """The questionnaire set pinned by ``wave``.
 
     Stored versions never change, so the rebuilt objects are cached per set of version
     ids (immutable data: any worker can rebuild them, none depends on another's cache).
+    The wave's pins are read from the database unless ``pins`` (read together with the
+    point, see :func:`read_visit`) are given; only the pins are read on every request.
     """
-    rows = session.execute(
-        select(WaveQuestionnaire.questionnaire_id, WaveQuestionnaire.version_id).where(WaveQuestionnaire.wave_id == wave.id)
-    ).all()
-    cache_key = tuple(sorted((questionnaire_id, version_id) for questionnaire_id, version_id in rows))
+    if pins is None:
+        rows = session.execute(
+            select(WaveQuestionnaire.questionnaire_id, WaveQuestionnaire.version_id).where(WaveQuestionnaire.wave_id == wave.id)
+        ).all()
+        pins = tuple(sorted((questionnaire_id, version_id) for questionnaire_id, version_id in rows))
+    cache_key = pins
     with _pinned_lock:
         cached = _pinned_cache.get(cache_key)
     if cached is not None:
@@ -226,13 +243,159 @@ def start_response(
 # --------------------------------------------------------------------------- loading
 
 
-def find_response(session: Session, uid: str, point: CollectionPoint) -> Response | None:
-    """The response ``uid`` if it was started at ``point`` (any state)."""
-    return session.scalar(select(Response).where(Response.uid == uid, Response.point_id == point.id))
+@dataclass
+class Visit:
+    """What a resident request reads before it decides anything (see :func:`read_visit`)."""
+
+    #: The point, with its wave loaded.
+    point: CollectionPoint
+    #: The response the draft cookie names, if it was started at this point (any state).
+    response: Response | None = None
+    #: The wave's pinned versions (question pages only).
+    pins: PinnedVersions | None = None
+    #: The response's stored answer sets as ``(version id, packed answers)`` (question
+    #: pages only; empty without a response).
+    answer_rows: tuple[tuple[int, bytes], ...] = ()
+    #: The newest unused key of the page asked for (a GET of a question page), if any.
+    unused_key: str | None = None
+    #: The row of the submission key sent with a form (a POST), if it exists.
+    key_row: SubmissionKey | None = None
 
 
-def load_answers(session: Session, response: Response, survey: PinnedSurvey) -> dict[str, Any]:
-    """Every answer stored so far for ``response``, as one ``code → value`` mapping."""
+def _pins_column() -> Any:
+    """The wave's pins as one string ``id:version;id:version…``, correlated to the point.
+
+    Questionnaire ids are lower-case words (``[a-z_]+``), so ``:`` and ``;`` cannot occur
+    in them.  ``aggregate_strings`` is ``group_concat`` on SQLite, ``string_agg`` on
+    PostgreSQL.
+    """
+    pair = WaveQuestionnaire.questionnaire_id + ":" + cast(WaveQuestionnaire.version_id, String)
+    return (
+        select(func.aggregate_strings(pair, ";"))
+        .where(WaveQuestionnaire.wave_id == CollectionPoint.wave_id)
+        .scalar_subquery()
+    )
+
+
+def _parse_pins(joined: str | None) -> PinnedVersions:
+    pairs = []
+    for pin in (joined or "").split(";"):
+        if pin:
+            questionnaire_id, _, version_id = pin.partition(":")
+            pairs.append((questionnaire_id, int(version_id)))
+    return tuple(sorted(pairs))
+
+
+def _unused_key_query(response_id: Any, page_id: Any) -> Any:
+    """The newest unused key of ``page_id`` for ``response_id`` (see :func:`issue_key`)."""
+    return (
+        select(SubmissionKey.key)
+        .where(SubmissionKey.response_id == response_id, SubmissionKey.page == page_id, SubmissionKey.used_at.is_(None))
+        .order_by(SubmissionKey.created_at.desc())
+        .limit(1)
+    )
+
+
+@functools.lru_cache(maxsize=None)
+def _visit_statement(with_response: bool, with_key: bool, with_page: bool, with_unused_key: bool) -> Any:
+    """The statement of :func:`read_visit` for one combination of what it reads.
+
+    Built once per combination (there are few) with bound parameters ``token``, ``uid``,
+    ``key`` and ``page_id``: building an ORM statement of this size costs more CPU than
+    running it.  The columns are, in order: the point (its wave loaded with it), the
+    response, the key row, the pins, the unused key, an answer set's version and answers.
+    """
+    statement = (
+        select(CollectionPoint)
+        .join(CollectionPoint.wave)
+        .options(contains_eager(CollectionPoint.wave))
+        .where(CollectionPoint.token == bindparam("token"))
+    )
+    if with_response:
+        statement = statement.outerjoin(
+            Response, and_(Response.uid == bindparam("uid"), Response.point_id == CollectionPoint.id)
+        ).add_columns(Response)
+    if with_key:
+        statement = statement.outerjoin(SubmissionKey, SubmissionKey.key == bindparam("key")).add_columns(SubmissionKey)
+    if with_page:
+        statement = statement.add_columns(_pins_column())
+        if with_response and with_unused_key:
+            statement = statement.add_columns(_unused_key_query(Response.id, bindparam("page_id")).scalar_subquery())
+        if with_response:
+            statement = statement.outerjoin(AnswerSet, AnswerSet.response_id == Response.id).add_columns(
+                AnswerSet.version_id, AnswerSet.answers
+            )
+    return statement
+
+
+def read_visit(
+    session: Session,
+    token: str,
+    *,
+    uid: str | None = None,
+    page_id: str | None = None,
+    unused_key_of_page: bool = False,
+    key: str | None = None,
+) -> Visit | None:
+    """The point of ``/s/<token>`` (None when there is none) with its wave and, in the
+    same statement, what the request needs next.
+
+    Every statement is a round trip and, through the ORM, a fraction of a millisecond
+    of CPU, so a resident request reads everything it may need at once:
+
+    * ``uid``: the response the draft cookie names, if it was started at this point;
+    * ``page_id``: (a question page) the wave's pinned versions and the response's
+      stored answer sets; with ``unused_key_of_page`` (a GET) also that page's newest
+      unused key;
+    * ``key``: (a POST) the submission key row sent with the form.
+
+    Nothing here is written, and what is read is what the separate look-ups read
+    (:func:`load_answers`, :func:`issue_key`, :func:`find_key`).
+    """
+    if not well_formed_token(token):
+        return None
+    with_response = uid is not None
+    with_page = page_id is not None
+    with_unused_key = with_page and with_response and unused_key_of_page
+    statement = _visit_statement(with_response, key is not None, with_page, with_unused_key)
+    params: dict[str, Any] = {"token": token}
+    if with_response:
+        params["uid"] = uid
+    if key is not None:
+        params["key"] = key
+    if with_unused_key:
+        params["page_id"] = page_id
+    rows = session.execute(statement, params).all()
+    if not rows:
+        return None
+    first = iter(rows[0])
+    visit = Visit(point=next(first))
+    if with_response:
+        visit.response = next(first)
+    if key is not None:
+        visit.key_row = next(first)
+    if with_page:
+        visit.pins = _parse_pins(next(first))
+        if with_unused_key:
+            visit.unused_key = next(first)
+        if with_response:
+            # One row per stored answer set (a single row of NULLs when there is none).
+            visit.answer_rows = tuple((row[-2], row[-1]) for row in rows if row[-2] is not None)
+    return visit
+
+
+def load_answers(
+    session: Session,
+    response: Response,
+    survey: PinnedSurvey,
+    answer_rows: tuple[tuple[int, bytes], ...] | None = None,
+) -> dict[str, Any]:
+    """Every answer stored so far for ``response``, as one ``code → value`` mapping.
+
+    The answer sets are read unless ``answer_rows`` (read by :func:`read_visit`) are
+    given.  They are read as plain rows, not as objects: :func:`save_page` must find
+    an answer set as it is once the page's key is claimed, not as it was before.
+    """
     answers: dict[str, Any] = {}
     if response.services_used is not None:
         answers[flow.SERVICES_ITEM] = [domain for domain in response.services_used.split(";") if domain]
@@ -240,41 +403,72 @@ def load_answers(session: Session, response: Response, survey: PinnedSurvey) -> 
         value = getattr(response, column)
         if value is not None:
             answers[code] = value
-    answer_sets = session.scalars(select(AnswerSet).where(AnswerSet.response_id == response.id))
-    for answer_set in answer_sets:
-        found = survey.layout_of_version(answer_set.version_id)
+    if answer_rows is None:
+        answer_rows = tuple(
+            session.execute(select(AnswerSet.version_id, AnswerSet.answers).where(AnswerSet.response_id == response.id)).tuples()
+        )
+    for version_id, packed in answer_rows:
+        found = survey.layout_of_version(version_id)
         if found is not None:
-            answers.update(unpack(found[1].likert_codes, answer_set.answers))
+            answers.update(unpack(found[1].likert_codes, packed))
     return answers
 
 
-def load_draft(session: Session, response: Response, point: CollectionPoint) -> Draft:
-    survey = pinned_survey(session, point.wave)
-    return Draft(response=response, point=point, survey=survey, answers=load_answers(session, response, survey))
+def load_draft(session: Session, response: Response, point: CollectionPoint, visit: Visit | None = None) -> Draft:
+    """The draft of ``response``; with ``visit`` (read for this page by :func:`read_visit`),
+    from what it read instead of reading again."""
+    if visit is not None and visit.pins is not None:
+        survey = pinned_survey(session, point.wave, visit.pins)
+        answers = load_answers(session, response, survey, visit.answer_rows)
+    else:
+        survey = pinned_survey(session, point.wave)
+        answers = load_answers(session, response, survey)
+    return Draft(response=response, point=point, survey=survey, answers=answers)
 
 
 # --------------------------------------------------------------------------- keys
 
 KEY_PATTERN = r"^[A-Za-z0-9_\-]{20,64}$"
 
+# The writes of a resident request, built once and run on the session's connection:
+# building a statement and passing it through the ORM costs several times what running
+# it does, and these touch no object the session holds (bound parameter names differ
+# from the column names, as SQLAlchemy requires for UPDATE … SET).
+_KEYS = SubmissionKey.__table__
+_RESPONSES = Response.__table__
+_ANSWER_SETS = AnswerSet.__table__
+_INSERT_KEY = _KEYS.insert().values(key=bindparam("new_key"), response_id=bindparam("owner"), page=bindparam("page_id"))
+_CLAIM_KEY = (
+    _KEYS.update()
+    .where(_KEYS.c.key == bindparam("claimed"), _KEYS.c.used_at.is_(None))
+    .values(used_at=bindparam("now"))
+)
+_LOCK_RESPONSE = select(_RESPONSES.c.id).where(_RESPONSES.c.id == bindparam("owner")).with_for_update()
+_RECORD_RESULT = _KEYS.update().where(_KEYS.c.key == bindparam("claimed")).values(result_url=bindparam("url"))
+_DELETE_ANSWER_SET = _ANSWER_SETS.delete().where(
+    _ANSWER_SETS.c.response_id == bindparam("owner"), _ANSWER_SETS.c.version_id == bindparam("version")
+)
+_DELETE_ANSWER_SETS = _ANSWER_SETS.delete().where(
+    _ANSWER_SETS.c.response_id == bindparam("owner"), _ANSWER_SETS.c.version_id.in_(bindparam("versions", expanding=True))
+)
 
-def issue_key(session: Session, response: Response, page_id: str) -> str:
+
+def issue_key(session: Session, response: Response, page_id: str, visit: Visit | None = None) -> str:
     """The one-time key for a rendering of ``page_id``.
 
     A page shown again before it was sent (a reload) reuses its unused key, so reloads do
-    not pile up rows; once a key is used, the next rendering gets a new one.  The caller
-    commits.
+    not pile up rows; once a key is used, the next rendering gets a new one.  With
+    ``visit`` (read by :func:`read_visit` with ``unused_key_of_page``) the unused key it
+    found is used instead of looking again.  The caller commits.
     """
-    unused = session.scalar(
-        select(SubmissionKey.key)
-        .where(SubmissionKey.response_id == response.id, SubmissionKey.page == page_id, SubmissionKey.used_at.is_(None))
-        .order_by(SubmissionKey.created_at.desc())
-        .limit(1)
-    )
+    if visit is not None:
+        unused = visit.unused_key
+    else:
+        unused = session.scalar(_unused_key_query(response.id, page_id))
     if unused:
         return unused
     key = secrets.token_urlsafe(24)
-    session.add(SubmissionKey(key=key, response_id=response.id, page=page_id))
+    session.connection().execute(_INSERT_KEY, {"new_key": key, "owner": response.id, "page_id": page_id})
     return key
 
 
@@ -292,29 +486,42 @@ def claim_key(session: Session, key: str, response: Response, *, now: dt.datetim
     request wait and then find the key used.  The response row is then locked so that
     two pages of one response are never saved at once.
     """
-    result = session.execute(
-        update(SubmissionKey)
-        .where(SubmissionKey.key == key, SubmissionKey.used_at.is_(None))
-        .values(used_at=now or utcnow())
-        .execution_options(synchronize_session=False)
-    )
+    session.flush()  # nothing is pending here; if it were, it must not be lost
+    connection = session.connection()
+    result = connection.execute(_CLAIM_KEY, {"claimed": key, "now": now or utcnow()})
     if result.rowcount != 1:
         return False
-    session.execute(select(Response.id).where(Response.id == response.id).with_for_update())
+    # SQLite has no row locks (SQLAlchemy drops FOR UPDATE there, leaving a plain read
+    # that locks nothing): the claim above already holds the database's write lock, which
+    # serialises the pages of a response as well, so the statement would only cost time.
+    if connection.dialect.name != "sqlite":
+        connection.execute(_LOCK_RESPONSE, {"owner": response.id})
     return True
 
 
 def record_result(session: Session, key: str, result_url: str) -> None:
     """Remember where the first POST of ``key`` led (a repeat is sent there too)."""
-    session.execute(
-        update(SubmissionKey)
-        .where(SubmissionKey.key == key)
-        .values(result_url=result_url)
-        .execution_options(synchronize_session=False)
-    )
+    session.connection().execute(_RECORD_RESULT, {"claimed": key, "url": result_url})
 
 
 # --------------------------------------------------------------------------- saving
+
+
+@functools.lru_cache(maxsize=None)
+def _upsert_answer_set(dialect_name: str) -> Any:
+    """``INSERT … ON CONFLICT (response_id, version_id) DO UPDATE`` for the dialect.
+
+    One statement instead of a read and then an insert or an update; both databases
+    Manyi runs on (SQLite ≥ 3.24, PostgreSQL ≥ 9.5) have it, with the same meaning.
+    """
+    insert = postgresql_insert if dialect_name == "postgresql" else sqlite_insert
+    statement = insert(_ANSWER_SETS).values(
+        response_id=bindparam("owner"), version_id=bindparam("version"), answers=bindparam("packed")
+    )
+    return statement.on_conflict_do_update(
+        index_elements=[_ANSWER_SETS.c.response_id, _ANSWER_SETS.c.version_id],
+        set_={"answers": statement.excluded.answers},
+    )
 
 
 def save_page(
@@ -341,18 +548,48 @@ def save_page(
             response.services_used = ";".join(domain for domain in DOMAIN_IDS if domain in chosen)
         else:
             setattr(response, COMMON_COLUMNS[item.code], value)
+    connection = session.connection()
     for questionnaire_id in touched:
         layout = draft.survey.layouts[questionnaire_id]
         packed = pack(layout.likert_codes, {code: draft.answers.get(code) for code in layout.likert_codes})
-        existing = session.get(AnswerSet, (response.id, layout.version_id))
-        if not any(packed):
-            if existing is not None:
-                session.delete(existing)
-        elif existing is None:
-            session.add(AnswerSet(response_id=response.id, version_id=layout.version_id, answers=packed))
+        # Written at once, after the key was claimed (so against the stored row as it is
+        # now, not as it was read before the claim); the response row's changes follow
+        # at commit.
+        params = {"owner": response.id, "version": layout.version_id}
+        if any(packed):
+            connection.execute(_upsert_answer_set(connection.dialect.name), {**params, "packed": packed})
         else:
-            existing.answers = packed
+            connection.execute(_DELETE_ANSWER_SET, params)
     response.updated_at = now or utcnow()
+
+
+#: Earlier submitted responses of the same browser in the wave (``duplicate_browser``).
+_EARLIER_FROM_BROWSER = (
+    select(func.count())
+    .select_from(_RESPONSES)
+    .where(
+        _RESPONSES.c.wave_id == bindparam("wave"),
+        _RESPONSES.c.respondent_hash == bindparam("browser"),
+        _RESPONSES.c.state == "submitted",
+        _RESPONSES.c.id != bindparam("owner"),
+    )
+    .scalar_subquery()
+)
+#: Responses submitted from the same address at the point within the window (``ip_burst``).
+_RECENT_FROM_ADDRESS = (
+    select(func.count())
+    .select_from(_RESPONSES)
+    .where(
+        _RESPONSES.c.point_id == bindparam("point"),
+        _RESPONSES.c.ip_hash == bindparam("address"),
+        _RESPONSES.c.state == "submitted",
+        _RESPONSES.c.submitted_at >= bindparam("since"),
+        _RESPONSES.c.id != bindparam("owner"),
+    )
+    .scalar_subquery()
+)
+_COUNT_EARLIER_AND_RECENT = select(_EARLIER_FROM_BROWSER, _RECENT_FROM_ADDRESS)
+_COUNT_RECENT = select(_RECENT_FROM_ADDRESS)
 
 
 @dataclass(frozen=True)
@@ -390,38 +627,26 @@ def submit(
         if questionnaire_id != COMMON_ID and questionnaire_id not in answered_domains
     ]
     if stale_versions:
-        session.execute(
-            delete(AnswerSet)
-            .where(AnswerSet.response_id == response.id, AnswerSet.version_id.in_(stale_versions))
-            .execution_options(synchronize_session=False)
-        )
+        session.connection().execute(_DELETE_ANSWER_SETS, {"owner": response.id, "versions": stale_versions})
 
     flags = {flag for flag in (response.flags or "").split(";") if flag}
+    connection = session.connection()
+    params = {
+        "owner": response.id,
+        "wave": response.wave_id,
+        "browser": response.respondent_hash,
+        "point": response.point_id,
+        "address": ip_hash,
+        "since": now - BURST_WINDOW,
+    }
     if response.respondent_hash:
         _serialise_per_browser(session, response.respondent_hash)
-        earlier = session.scalar(
-            select(func.count())
-            .select_from(Response)
-            .where(
-                Response.wave_id == response.wave_id,
-                Response.respondent_hash == response.respondent_hash,
-                Response.state == "submitted",
-                Response.id != response.id,
-            )
-        )
+        # Both counts in one statement (one round trip), read after the per-browser lock.
+        earlier, recent = connection.execute(_COUNT_EARLIER_AND_RECENT, params).one()
         if earlier:
             flags.add(DUPLICATE_BROWSER)
-    recent = session.scalar(
-        select(func.count())
-        .select_from(Response)
-        .where(
-            Response.point_id == response.point_id,
-            Response.ip_hash == ip_hash,
-            Response.state == "submitted",
-            Response.submitted_at >= now - BURST_WINDOW,
-            Response.id != response.id,
-        )
-    )
+    else:
+        recent = connection.execute(_COUNT_RECENT, params).scalar()
     if recent is not None and recent >= burst_limit:
         flags.add(IP_BURST)
 

@@ -43,7 +43,10 @@ class PageForm(FlaskForm):
     """Base of every resident page form: the CSRF token (from Flask-WTF) and the page's
     one-time submission key."""
 
-    submission_key = HiddenField()
+    # A label of its own (never shown): without one, WTForms asks its translations for
+    # the default label "Submission Key" on every form, and Flask-WTF then reads the
+    # WTForms message catalogue from disk once per request.
+    submission_key = HiddenField(label="")
 
 
 class MultiCheckboxField(SelectMultipleField):

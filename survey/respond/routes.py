@@ -41,7 +41,7 @@ from survey.respond.forms import (
     page_form_class,
 )
 from survey.services.retention import DEFAULT_RETENTION_YEARS
-from survey.services.waves import find_point_by_token, wave_status
+from survey.services.waves import wave_status
 
 DRAFT_COOKIE = "manyi_draft"
 BROWSER_COOKIE = "manyi_bid"
@@ -88,11 +88,14 @@ def _wave_title(wave: Wave) -> str:
     return (wave.title_en if _language() == "en" else wave.title_zh) or wave.code
 
 
-def _point_or_404(token: str) -> CollectionPoint:
-    point = find_point_by_token(get_session(), token)
-    if point is None:
+def _visit_or_404(token: str, **wanted: Any) -> drafts.Visit:
+    """The point of ``token`` with its wave, the response named by the draft cookie and
+    whatever else ``wanted`` asks :func:`drafts.read_visit` for, read in one statement;
+    404 when there is no such point."""
+    visit = drafts.read_visit(get_session(), token, uid=_draft_uid(), **wanted)
+    if visit is None:
         abort(404)
-    return point
+    return visit
 
 
 def _serializer() -> URLSafeTimedSerializer:
@@ -103,8 +106,12 @@ def _cookie_path(token: str) -> str:
     return url_for("respond.landing", token=token)
 
 
-def _draft_response(point: CollectionPoint) -> Response | None:
-    """The response named by this browser's draft cookie for ``point`` (any state)."""
+def _draft_uid() -> str | None:
+    """The response id this browser's draft cookie names (None: no valid cookie).
+
+    The response itself is read with the point (:func:`_visit_or_404`), and only if it
+    was started at that point.
+    """
     raw = request.cookies.get(DRAFT_COOKIE)
     if not raw:
         return None
@@ -114,7 +121,7 @@ def _draft_response(point: CollectionPoint) -> Response | None:
         return None
     if not isinstance(uid, str):
         return None
-    return drafts.find_response(get_session(), uid, point)
+    return uid
 
 
 def _set_draft_cookie(response: HTTPResponse, token: str, uid: str) -> None:
@@ -218,13 +225,14 @@ def _private(response: HTTPResponse) -> HTTPResponse:
 @respond_limit
 def landing(token: str):
     """Purpose, time needed, privacy notice and the start button (POST starts a draft)."""
-    point = _point_or_404(token)
+    visit = _visit_or_404(token)
+    point = visit.point
     closed = _accepting(point)
     if closed:
         return _closed(point, closed)
     session = get_session()
     browser_id, new_browser = _browser_id()
-    draft = _draft_response(point)
+    draft = visit.response
     if draft is not None and draft.state != "partial":
         draft = None
 
@@ -259,7 +267,6 @@ def landing(token: str):
         wave_title=_wave_title(wave),
         action=_page_url(token, flow.LANDING),
         place=point.place,
-        town=point.town,
         continue_url=_page_url(token, draft.current_page or flow.SERVICES) if draft else None,
         retention_years=setting("RESPONSE_RETENTION_YEARS"),
         draft_days=setting("RESPOND_DRAFT_DAYS"),
@@ -281,18 +288,22 @@ def page(token: str, page_id: str):
         return thanks(token)
     if flow.page_kind(page_id) is None:
         abort(404)
-    point = _point_or_404(token)
+    posting = request.method == "POST"
+    key = request.form.get("submission_key", "") if posting else ""
+    visit = _visit_or_404(
+        token, page_id=page_id, unused_key_of_page=not posting, key=key if posting and _KEY.match(key) else None
+    )
+    point = visit.point
     closed = _accepting(point)
     if closed:
         return _closed(point, closed)
     session = get_session()
-    response = _draft_response(point)
+    response = visit.response
 
-    if request.method == "POST":
-        key = request.form.get("submission_key", "")
+    if posting:
         if not _KEY.match(key):
             return _stale(point, 400)
-        key_row = drafts.find_key(session, key)
+        key_row = visit.key_row
         if key_row is not None and key_row.used_at is not None and key_row.page == page_id:
             # A repeat (double tap, retry, resend after the first answer arrived and
             # removed the draft cookie): the key itself proves where it came from.
@@ -309,20 +320,20 @@ def page(token: str, page_id: str):
             _clear_draft_cookie(result, token)
         return result
 
-    draft = drafts.load_draft(session, response, point)
+    draft = drafts.load_draft(session, response, point, visit)
     pages = draft.pages(services_default=page_id == flow.SERVICES)
     ids = [candidate.id for candidate in pages]
     if not flow.reachable(pages, page_id, draft.answers):
         return _see_other(_page_url(token, _resume_page(draft)))
     current = pages[ids.index(page_id)]
 
-    if request.method == "GET":
-        form_class = page_form_class(current, _field_context(draft, require=True))
+    if not posting:
+        form_class = page_form_class_for(draft, current, require=True)
         data = initial_data(current, draft.answers)
         if current.id == flow.SERVICES and flow.SERVICES_ITEM not in draft.answers and point.focus_domain:
             data[field_name(flow.SERVICES_ITEM)] = [point.focus_domain]  # the point's focus, pre-selected
         form = form_class(formdata=None, data=data)
-        form.submission_key.data = drafts.issue_key(session, response, page_id)
+        form.submission_key.data = drafts.issue_key(session, response, page_id, visit)
         session.commit()
         return _render_page(draft, pages, current, form)
     return _save(token, draft, current, key)
@@ -335,6 +346,26 @@ def _resume_page(draft: drafts.Draft) -> str:
     if wanted and flow.reachable(pages, wanted, draft.answers):
         return wanted
     return flow.first_incomplete(pages, draft.answers) or flow.FINAL
+
+
+def page_form_class_for(draft: drafts.Draft, page: flow.Page, *, require: bool) -> type[PageForm]:
+    """The form class of ``page`` in the current language, built once per pinned survey.
+
+    A page's fields depend only on the pinned questionnaire versions (``draft.survey``,
+    itself cached per set of versions), the page, the language of the labels and whether
+    answers are required; building the class (and WTForms' first instantiation, which
+    collects and sorts its fields) is a large part of a request, so the classes are kept
+    with the pinned survey.  The classes are never changed after they are built (the
+    "dynamic forms" recipe: fields set before the first instantiation); validation
+    messages are lazy strings, translated when shown, so they are safe to share.
+    """
+    cache_key = (page.id, _language(), require)
+    form_class = draft.survey.form_classes.get(cache_key)
+    if form_class is None:
+        form_class = page_form_class(page, _field_context(draft, require=require))
+        # A race between two threads builds the class twice; either result is the same.
+        draft.survey.form_classes[cache_key] = form_class
+    return form_class
 
 
 def _field_context(draft: drafts.Draft, *, require: bool) -> FieldContext:
@@ -356,7 +387,7 @@ def _save(token: str, draft: drafts.Draft, current: flow.Page, key: str):
     """Validate and store one page, then go on (or back)."""
     session = get_session()
     going_back = request.form.get("go") == "back"
-    form_class = page_form_class(current, _field_context(draft, require=not going_back))
+    form_class = page_form_class_for(draft, current, require=not going_back)
     form = form_class(formdata=request.form)
     if not form.validate():
         problems = form_problems(form, current)
@@ -459,6 +490,9 @@ def _not_applicable_label(draft: drafts.Draft, current: flow.Page) -> str:
 
 def thanks(token: str):
     """The end of the flow (shown for a valid point whatever the wave's state now)."""
-    point = _point_or_404(token)
+    visit = drafts.read_visit(get_session(), token)
+    if visit is None:
+        abort(404)
+    point = visit.point
     result = make_response(render_template("respond/thanks.html", wave_title=_wave_title(point.wave)))
     return result

@@ -193,8 +193,13 @@ def list_points(session: Session, wave: Wave) -> list[CollectionPoint]:
     )
 
 
+def well_formed_token(token: str | None) -> bool:
+    """Whether ``token`` could be a point's token (anything else is never looked up)."""
+    return bool(_TOKEN.match(token or ""))
+
+
 def find_point_by_token(session: Session, token: str) -> CollectionPoint | None:
     """The point whose survey URL is ``/s/<token>``, or None (also for malformed tokens)."""
-    if not _TOKEN.match(token or ""):
+    if not well_formed_token(token):
         return None
     return session.scalar(select(CollectionPoint).where(CollectionPoint.token == token))
