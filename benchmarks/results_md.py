@@ -168,11 +168,10 @@ class Report:
                 f"server's CPU per request: a resident request costs {resident_ms:.1f} ms of gunicorn CPU, `/healthz` "
                 f"{bare_ms:.1f} ms, so even with the cores to itself the server could not serve resident requests at "
                 f"more than {bare_ms / resident_ms:.2f} of the bare endpoint's rate. A resident request is a real page: "
-                "the point and draft looked up, the wave's questionnaires, a WTForms form built at run time and "
-                "rendered with 30–90 radio inputs (WTForms' per-input widget rendering is the largest single cost of a "
-                "GET; see the profile note below), a one-time key written, the per-point limit checked in Redis; a POST "
-                "validates, claims the key and writes the answers in one transaction. The bare endpoint is a JSON "
-                "dict. In this phase the server had "
+                "the point, its wave, the draft, its answers and the page's key read in one statement, a page of 30–90 "
+                "radio inputs rendered, a one-time key written, the per-point limit checked in Redis; a POST "
+                "validates, claims the key and writes the answers in one transaction (see the profile note below). "
+                "The bare endpoint is a JSON dict. In this phase the server had "
                 f"{server_share:.0%} of the machine, the load generator {_get(saturated, 'cpu', 'share_of_capacity', 'client', default=0):.0%}"
                 f" and other work on the shared machine {other_share:.0%}. The bare figure is itself held down by the "
                 f"load generator ({_get(bare, 'cpu', 'share_of_capacity', 'client', default=0):.0%} of the machine in "
@@ -324,9 +323,9 @@ class Report:
                     "`ip_burst` only after `RESPOND_IP_BURST_PER_HOUR` (20) completions per point and address in an "
                     "hour, and the rate limit (120 requests per minute) lets a bot finish only about 10 surveys a "
                     "minute, so a short flood stays under the threshold. Those surveys were caught here by the scoring "
-                    f"screen ({screen.get('screen_verdict')}), not by a flag — and the screen does not read `ip_burst` "
-                    "at all (it excludes `partial`, `duplicate_browser`, speeders and straight-liners), so an "
-                    "`ip_burst` flag alone would not keep a response out of the scores."
+                    f"screen ({screen.get('screen_verdict')}), not by a flag. (The screen excludes `partial`, "
+                    "`duplicate_browser` and `ip_burst` responses, speeders and straight-liners: a flagged "
+                    "response is kept out of the scores whichever way it was caught.)"
                 )
         self.command("bot_flood")
 
@@ -507,10 +506,12 @@ class Report:
             head += ["", "## Goals missed, and what limits them", ""]
             for paragraph in self.misses:
                 head += [f"- {paragraph}"]
-            head += ["", "Profile note (in-process, one resident request at a time): a domain page GET spends about half "
-                     "its time in WTForms rendering the radio inputs one widget call at a time (`html_params`, "
-                     "markupsafe formatting), a fifth in SQLAlchemy (≈ 8 queries), the rest in Jinja, Flask-Limiter, "
-                     "Babel and the form class built at run time; `/healthz` does none of this."]
+            head += ["", "Profile note (in-process, one resident request at a time, no HTTP server or Redis: "
+                     "`.venv/bin/python benchmarks/profile_respond.py [--profile]`): a page GET costs about 3.7 ms "
+                     "of CPU and a POST 4.8 ms (before the one-read-per-request rework of 2026-11-30: 9.1 and 8.1 ms). "
+                     "About a quarter goes to SQLAlchemy reading the visit (point, wave, draft, answers and keys in "
+                     "one statement), a sixth to Jinja rendering the page, a tenth to the commit; the rest is spread "
+                     "over Flask, Werkzeug, Babel and the flow logic. `/healthz` does none of this."]
         return "\n".join(head + [""] + self.lines) + "\n"
 
 

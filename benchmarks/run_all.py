@@ -114,7 +114,14 @@ def main() -> int:
                                  "report"),
                         help="run only these steps (RESULTS.md then shows only them)")
     parser.add_argument("--results", type=Path, default=RESULTS, help="where to write the Markdown report")
+    parser.add_argument("--render-only", action="store_true",
+                        help="run nothing: write the report again from the last run's benchmarks/output/all.json")
     options = parser.parse_args()
+    if options.render_only:
+        report = json.loads((OUTPUT / "all.json").read_text(encoding="utf-8"))
+        options.results.write_text(render(report), encoding="utf-8")
+        print(f"wrote {options.results} from the run of {report['date']} (commit {report['commit']})")
+        return 0
     settings = QUICK if options.quick else FULL
     wanted = set(options.only or ("load", "crash", "retry_storm", "bot_flood", "fuzz", "page_weight", "scoring",
                                   "storage", "report"))
