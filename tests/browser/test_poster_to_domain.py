@@ -28,15 +28,12 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
-import subprocess
 
 import pytest
 
 from survey.posters import poster_pdf
 from tests.browser.conftest import ARTIFACTS, Checker
-from tests.conftest import need
-from tests.survey.test_posters import _poppler
+from tests.survey.test_posters import scan_printed_poster
 
 pytestmark = pytest.mark.browser
 
@@ -59,14 +56,7 @@ def _scan_poster(live_server, tmp_path) -> str:
     with live_server.app.app_context():
         point = find_point_by_token(get_session(), live_server.token)
         (tmp_path / "poster.pdf").write_bytes(poster_pdf(point, point.wave, url))
-    subprocess.run([_poppler("pdftoppm"), "-r", "100", "-png", "-singlefile", str(tmp_path / "poster.pdf"),
-                    str(tmp_path / "poster")], check=True)
-    scanner = shutil.which("zbarimg")
-    if scanner is None:
-        need("zbarimg", "apt-get install zbar-tools")
-    scanned = subprocess.run([scanner, "--quiet", "--raw", str(tmp_path / "poster.png")], capture_output=True, text=True)
-    assert scanned.returncode == 0, scanned.stderr
-    return scanned.stdout.strip()
+    return scan_printed_poster(tmp_path / "poster.pdf")
 
 
 class Reader:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 import segno
@@ -21,6 +22,19 @@ def _poppler(tool: str) -> str:
     if path is None:
         need(tool, "apt-get install poppler-utils")
     return path
+
+
+def scan_printed_poster(pdf: Path) -> str:
+    """Print the poster (rasterise the PDF at a modest 100 dpi, as a phone camera sees a
+    sheet on the wall) and scan it with an independent QR decoder (zbar): the text read."""
+    page = pdf.with_suffix("")
+    subprocess.run([_poppler("pdftoppm"), "-r", "100", "-png", "-singlefile", str(pdf), str(page)], check=True)
+    scanner = shutil.which("zbarimg")
+    if scanner is None:
+        need("zbarimg", "apt-get install zbar-tools")
+    scanned = subprocess.run([scanner, "--quiet", "--raw", f"{page}.png"], capture_output=True, text=True)
+    assert scanned.returncode == 0, scanned.stderr
+    return scanned.stdout.strip()
 
 
 def test_qr_code_uses_error_correction_m_and_never_micro():
@@ -76,8 +90,6 @@ def test_poster_is_a4_with_an_embedded_cjk_font_and_both_languages(app, tmp_path
 
 
 def test_printed_poster_scans_to_the_points_url(app, tmp_path):
-    """Print the poster (rasterise the PDF at a modest 100 dpi, as a phone camera sees a
-    sheet on the wall) and scan it with an independent QR decoder (zbar)."""
     token = make_wave(app)
     from survey.db import get_session
     from survey.services.waves import find_point_by_token
@@ -86,13 +98,7 @@ def test_printed_poster_scans_to_the_points_url(app, tmp_path):
     with app.app_context():
         point = find_point_by_token(get_session(), token)
         (tmp_path / "poster.pdf").write_bytes(poster_pdf(point, point.wave, url))
-    subprocess.run([_poppler("pdftoppm"), "-r", "100", "-png", "-singlefile", str(tmp_path / "poster.pdf"), str(tmp_path / "page")], check=True)
-    scanner = shutil.which("zbarimg")
-    if scanner is None:
-        need("zbarimg", "apt-get install zbar-tools")
-    scanned = subprocess.run([scanner, "--quiet", "--raw", str(tmp_path / "page.png")], capture_output=True, text=True)
-    assert scanned.returncode == 0, scanned.stderr
-    assert scanned.stdout.strip() == url
+    assert scan_printed_poster(tmp_path / "poster.pdf") == url
 
 
 def test_qr_command_writes_a_code_and_a_poster_per_point(app, runner, tmp_path):
