@@ -4,12 +4,14 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-fast bench clean-demo help
+.PHONY: demo test test-fast bench lint format typecheck clean-demo help
 
 help:
 	@echo "make demo   - create .venv, install, create a demo wave and serve http://127.0.0.1:5000"
 	@echo "make test   - create .venv, install with test extras, run the whole test suite"
 	@echo "make bench  - run the benchmarks and write benchmarks/RESULTS.md"
+	@echo "make lint   - ruff check and ruff format --check"
+	@echo "make typecheck - mypy (strict on scoring/)"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +33,17 @@ test: $(STAMP)
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow and not browser"
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy scoring
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py

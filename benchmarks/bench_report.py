@@ -8,6 +8,7 @@ Usage::
 
     .venv/bin/python benchmarks/bench_report.py [--responses 100000] [--keep DIR]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -50,15 +51,29 @@ def main() -> int:
         out = Path(options.keep) if options.keep else folder / "report"
         benchmarks = sorted((REPO / "questionnaires" / "benchmarks").glob("*.csv"))
         command = [
-            sys.executable, "-m", "scoring", "report",
-            "--responses", str(responses), "--questionnaires", str(REPO / "questionnaires"),
-            "--margins", str(margins), "--strata", "town", "--cluster", "point",
+            sys.executable,
+            "-m",
+            "scoring",
+            "report",
+            "--responses",
+            str(responses),
+            "--questionnaires",
+            str(REPO / "questionnaires"),
+            "--margins",
+            str(margins),
+            "--strata",
+            "town",
+            "--cluster",
+            "point",
             *[arg for path in benchmarks for arg in ("--benchmarks", str(path))],
-            "--illustrative", "--out", str(out),
+            "--illustrative",
+            "--out",
+            str(out),
         ]
         started = time.perf_counter()
-        completed = subprocess.run(command, cwd=REPO, capture_output=True, text=True,
-                                   env={**os.environ, "PYTHONPATH": str(REPO)})
+        completed = subprocess.run(
+            command, cwd=REPO, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO)}
+        )
         elapsed = time.perf_counter() - started
         if completed.returncode != 0:
             print(completed.stdout + completed.stderr)
@@ -70,13 +85,17 @@ def main() -> int:
         data = json.loads((out / "results.json").read_text(encoding="utf-8"))
         files = [path for path in out.rglob("*") if path.is_file()]
         pdf = out / "report.pdf"
-        print(f"files written: {len(files)} ({sum(p.stat().st_size for p in files) / 1e6:.1f} MB), "
-              f"report.pdf {pdf.stat().st_size / 1e6:.1f} MB")
+        print(
+            f"files written: {len(files)} ({sum(p.stat().st_size for p in files) / 1e6:.1f} MB), "
+            f"report.pdf {pdf.stat().st_size / 1e6:.1f} MB"
+        )
         print(f"analysed responses: {data['overall']['n']:,}; charts: {len(list((out / 'charts').glob('*.png')))}")
         verdict = "within" if elapsed <= BUDGET_SECONDS else "OVER"
-        print(f"full report for {options.responses:,} responses: {elapsed:.1f} s "
-              f"({verdict} the {BUDGET_SECONDS:.0f} s budget; CPU cores: {os.cpu_count()}, "
-              f"load average {os.getloadavg()[0]:.1f})")
+        print(
+            f"full report for {options.responses:,} responses: {elapsed:.1f} s "
+            f"({verdict} the {BUDGET_SECONDS:.0f} s budget; CPU cores: {os.cpu_count()}, "
+            f"load average {os.getloadavg()[0]:.1f})"
+        )
     return 0
 
 

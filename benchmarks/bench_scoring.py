@@ -24,6 +24,7 @@ It prints the figures and writes ``benchmarks/output/scoring.json`` and ``scorin
 it never fails a test run (a failed measurement is reported, not raised).  Synthetic
 inputs are generated once and cached (``--cache``, default a folder in the temp dir).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -65,8 +66,13 @@ def make_inputs(n: int, cache: Path) -> tuple[Path, Path]:
 
     started = time.perf_counter()
     population, sample = generate_survey(
-        n, seed=1, population_seed=0, questionnaires=load_questionnaires(REPO / "questionnaires"),
-        population_size=max(200_000, 2 * n), points_per_town=8, sampled_points_per_town=None,
+        n,
+        seed=1,
+        population_seed=0,
+        questionnaires=load_questionnaires(REPO / "questionnaires"),
+        population_size=max(200_000, 2 * n),
+        points_per_town=8,
+        sampled_points_per_town=None,
     )
     write_responses_csv(sample.responses, responses.with_suffix(".tmp"))
     responses.with_suffix(".tmp").replace(responses)
@@ -96,8 +102,14 @@ def measure_estimate(responses: Path, margins: Path, variance: str) -> dict:
     parse_seconds = time.perf_counter() - started
     rss_after_parse = peak_rss_mb()
 
-    options = EstimateOptions(responses=frame, questionnaires=questionnaires, margins=margins,
-                              strata="town", cluster="point", variance=variance)
+    options = EstimateOptions(
+        responses=frame,
+        questionnaires=questionnaires,
+        margins=margins,
+        strata="town",
+        cluster="point",
+        variance=variance,
+    )
     started, cpu = time.perf_counter(), time.process_time()
     run = run_estimate(options)
     total, total_cpu = time.perf_counter() - started, time.process_time() - cpu
@@ -123,18 +135,35 @@ def measure_estimate(responses: Path, margins: Path, variance: str) -> dict:
     estimate_satisfaction(table, variance_design)
     lap("estimates")
     return {
-        "n": len(frame), "variance": variance, "seconds": round(total, 3), "cpu_seconds": round(total_cpu, 3),
-        "parse_seconds": round(parse_seconds, 3), "phases": phases, "peak_rss_mb": round(peak_rss_mb(), 1),
-        "rss_after_parse_mb": round(rss_after_parse, 1), "cells": run.design.cells.n_cells,
-        "psus": run.design.n_psu, "replicates": getattr(run.variance_design, "n_replicates", 0),
+        "n": len(frame),
+        "variance": variance,
+        "seconds": round(total, 3),
+        "cpu_seconds": round(total_cpu, 3),
+        "parse_seconds": round(parse_seconds, 3),
+        "phases": phases,
+        "peak_rss_mb": round(peak_rss_mb(), 1),
+        "rss_after_parse_mb": round(rss_after_parse, 1),
+        "cells": run.design.cells.n_cells,
+        "psus": run.design.n_psu,
+        "replicates": getattr(run.variance_design, "n_replicates", 0),
         "overall_index": run.results["overall"]["index"],
     }
 
 
 def child(kind: str, responses: Path, margins: Path, variance: str = "linearization") -> dict:
     """Run one measurement in a fresh interpreter; returns its JSON (or an error)."""
-    command = [sys.executable, __file__, "--measure", kind, "--responses", str(responses), "--margins", str(margins),
-               "--variance", variance]
+    command = [
+        sys.executable,
+        __file__,
+        "--measure",
+        kind,
+        "--responses",
+        str(responses),
+        "--margins",
+        str(margins),
+        "--variance",
+        variance,
+    ]
     completed = subprocess.run(command, cwd=REPO, capture_output=True, text=True)
     if completed.returncode != 0:
         return {"error": completed.stderr.strip().splitlines()[-1] if completed.stderr.strip() else "failed"}
@@ -144,9 +173,24 @@ def child(kind: str, responses: Path, margins: Path, variance: str = "linearizat
 def measure_cli(responses: Path, margins: Path) -> dict:
     """``python -m scoring estimate`` end to end: wall time and the child's peak RSS."""
     out = Path(tempfile.mkdtemp(prefix="manyi-bench-")) / "results.json"
-    command = [sys.executable, "-m", "scoring", "estimate", "--responses", str(responses), "--questionnaires",
-               str(REPO / "questionnaires"), "--margins", str(margins), "--strata", "town", "--cluster", "point",
-               "--json", str(out)]
+    command = [
+        sys.executable,
+        "-m",
+        "scoring",
+        "estimate",
+        "--responses",
+        str(responses),
+        "--questionnaires",
+        str(REPO / "questionnaires"),
+        "--margins",
+        str(margins),
+        "--strata",
+        "town",
+        "--cluster",
+        "point",
+        "--json",
+        str(out),
+    ]
     wrapper = (
         "import resource, subprocess, sys, time, json\n"
         "t = time.perf_counter()\n"
@@ -168,7 +212,9 @@ def measure_r(responses: Path, margins: Path) -> dict:
         return {"skipped": "Rscript not installed"}
     script = REPO / "benchmarks" / "r_scoring.R"
     started = time.perf_counter()
-    completed = subprocess.run(["Rscript", str(script), str(responses), str(margins)], cwd=REPO, capture_output=True, text=True)
+    completed = subprocess.run(
+        ["Rscript", str(script), str(responses), str(margins)], cwd=REPO, capture_output=True, text=True
+    )
     wall = time.perf_counter() - started
     if completed.returncode != 0:
         return {"error": completed.stderr.strip().splitlines()[-1] if completed.stderr.strip() else "failed"}
@@ -208,12 +254,18 @@ def markdown(report: dict) -> str:
             f"{estimate.get('peak_rss_mb', '—')} | {cli.get('seconds', '—')} | {cli.get('peak_rss_mb', '—')} | "
             f"{jackknife.get('seconds', '—')} |"
         )
-    lines += ["", f"Growth (slope of log time on log n), estimate step: {report['slope_estimate']}; "
-              f"CLI run: {report['slope_cli']}.", ""]
+    lines += [
+        "",
+        f"Growth (slope of log time on log n), estimate step: {report['slope_estimate']}; "
+        f"CLI run: {report['slope_cli']}.",
+        "",
+    ]
     for row in report["sizes"]:
         if "phases" in row.get("estimate", {}):
-            lines.append(f"- {row['n']:,}: phases {row['estimate']['phases']}, CSV parse {row['estimate']['parse_seconds']} s, "
-                         f"{row['estimate']['cells']} cells, {row['estimate']['psus']} PSUs")
+            lines.append(
+                f"- {row['n']:,}: phases {row['estimate']['phases']}, CSV parse {row['estimate']['parse_seconds']} s, "
+                f"{row['estimate']['cells']} cells, {row['estimate']['psus']} PSUs"
+            )
     r = report.get("r")
     if r:
         lines += ["", f"R side by side at {R_SIZE:,}: {json.dumps(r)}"]

@@ -5,6 +5,7 @@ to the scoring engine's DataFrame (``survey.adapter.wave_responses_frame``).
 
 Prints the figures; never fails a test run.
 """
+
 from __future__ import annotations
 
 import argparse

@@ -23,6 +23,7 @@ With the shipped settings (``RESPOND_RATE_LIMIT`` = "120 per minute;1500 per hou
 
 Prints and writes ``benchmarks/output/bot_flood.json``; never fails a test run.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -61,8 +62,16 @@ async def _flood(port: int, token: str, *, bots: int, duration: float, recorder:
         for survey in range(1_000_000):
             if recorder.now() >= deadline:
                 break
-            walker = Resident("127.0.0.1", port, token, source_ip=BOT_ADDRESS, marker=f"bot b{number} s{survey}",
-                              rng=rng, recorder=recorder, should_stop=lambda: recorder.now() >= deadline)
+            walker = Resident(
+                "127.0.0.1",
+                port,
+                token,
+                source_ip=BOT_ADDRESS,
+                marker=f"bot b{number} s{survey}",
+                rng=rng,
+                recorder=recorder,
+                should_stop=lambda: recorder.now() >= deadline,
+            )
             if keeps_cookies:
                 walker.browser.cookies = session.cookies  # one scripted browser session, survey after survey
             outcomes.append(await walker.run())
@@ -78,8 +87,16 @@ def _flood_run(site: Site, storage: str, *, workers: int, bots: int, duration: f
     bot_recorder, honest_recorder = Recorder(), Recorder()
 
     async def scenario() -> list[FlowOutcome]:
-        honest_spec = LoadSpec("127.0.0.1", server.port, honest_tokens, residents=honest, duration_s=duration,
-                               think=(0.2, 0.6), seed=21, marker_prefix=f"honest-{storage.split(':')[0]}")
+        honest_spec = LoadSpec(
+            "127.0.0.1",
+            server.port,
+            honest_tokens,
+            residents=honest,
+            duration_s=duration,
+            think=(0.2, 0.6),
+            seed=21,
+            marker_prefix=f"honest-{storage.split(':')[0]}",
+        )
         flood, _ = await asyncio.gather(
             _flood(server.port, token, bots=bots, duration=duration, recorder=bot_recorder),
             run_residents(honest_spec, honest_recorder),
@@ -158,10 +175,21 @@ def _screen(site: Site, outcomes: list[FlowOutcome]) -> dict[str, Any]:
     }
 
 
-def run(workspace: Workspace, *, workers: int = 4, bots: int = 2, duration: float = 15.0,
-        contrast_duration: float = 8.0, honest: int = 10) -> dict[str, Any]:
-    results: dict[str, Any] = {"settings": {"RESPOND_RATE_LIMIT": "120 per minute;1500 per hour (shipped default)",
-                                            "RESPOND_IP_BURST_PER_HOUR": "20 (shipped default)"}}
+def run(
+    workspace: Workspace,
+    *,
+    workers: int = 4,
+    bots: int = 2,
+    duration: float = 15.0,
+    contrast_duration: float = 8.0,
+    honest: int = 10,
+) -> dict[str, Any]:
+    results: dict[str, Any] = {
+        "settings": {
+            "RESPOND_RATE_LIMIT": "120 per minute;1500 per hour (shipped default)",
+            "RESPOND_IP_BURST_PER_HOUR": "20 (shipped default)",
+        }
+    }
     try:
         site = workspace.site("sqlite", "flood_redis")
         write_config(site.instance, {})
@@ -170,7 +198,7 @@ def run(workspace: Workspace, *, workers: int = 4, bots: int = 2, duration: floa
         redis_run["limit_held"] = redis_run["bot_requests_through"] <= RATE_LIMIT_PER_MINUTE
         results["redis"] = redis_run
         results["screen"] = screen(site, outcomes)
-    except Exception as error:  # noqa: BLE001 - a failed measurement is reported, not raised
+    except Exception as error:
         results["redis"] = {"error": f"{type(error).__name__}: {error}"}
     if contrast_duration > 0:
         try:
@@ -180,7 +208,7 @@ def run(workspace: Workspace, *, workers: int = 4, bots: int = 2, duration: floa
             memory_run.pop("_outcomes")
             memory_run["limit_held"] = memory_run["bot_requests_through"] <= RATE_LIMIT_PER_MINUTE
             results["memory"] = memory_run
-        except Exception as error:  # noqa: BLE001
+        except Exception as error:
             results["memory"] = {"error": f"{type(error).__name__}: {error}"}
     return results
 
@@ -194,8 +222,13 @@ def main() -> int:
     parser.add_argument("--json", type=Path)
     options = parser.parse_args()
     with Workspace() as workspace:
-        results = run(workspace, workers=options.workers, bots=options.bots, duration=options.duration,
-                      contrast_duration=options.contrast_duration)
+        results = run(
+            workspace,
+            workers=options.workers,
+            bots=options.bots,
+            duration=options.duration,
+            contrast_duration=options.contrast_duration,
+        )
     print(json.dumps(results, indent=2, ensure_ascii=False, default=str))
     write_json("bot_flood", results, options.json)
     return 0

@@ -15,9 +15,11 @@ shares the machine's cores with the server it measures.  Every request is record
 the final page was acknowledged (303 to ``/thanks``) and by which keys it can be found in
 the database (see :mod:`benchmarks.verify`).
 """
+
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import html
 import itertools
 import random
@@ -63,6 +65,7 @@ def run_async(coroutine):
         raise outcome["error"]  # type: ignore[misc]
     return outcome["value"]
 
+
 _TAG = re.compile(r"<(form|input|textarea|button)\b([^>]*)>|</(form|textarea)>", re.IGNORECASE)
 _ATTRIBUTE = re.compile(r"""([a-zA-Z_:][-a-zA-Z0-9_:.]*)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+)))?""")
 
@@ -103,7 +106,9 @@ class Browser:
     ``Max-Age=0`` or a past expiry is removed, as a browser does.
     """
 
-    def __init__(self, host: str, port: int, *, source_ip: str | None = None, timeout: float = REQUEST_TIMEOUT_S) -> None:
+    def __init__(
+        self, host: str, port: int, *, source_ip: str | None = None, timeout: float = REQUEST_TIMEOUT_S
+    ) -> None:
         self.host = host
         self.port = port
         self.source_ip = source_ip
@@ -122,10 +127,8 @@ class Browser:
         writer, self._reader, self._writer = self._writer, None, None
         if writer is not None:
             writer.close()
-            try:
+            with contextlib.suppress(TimeoutError, OSError):
                 await writer.wait_closed()
-            except (OSError, asyncio.TimeoutError):
-                pass
 
     async def _connect(self) -> None:
         local = (self.source_ip, 0) if self.source_ip else None
@@ -142,9 +145,17 @@ class Browser:
         cookies: bool = True,
     ) -> Reply:
         """Send one request and read the whole reply; raise :class:`HttpError` on failure."""
-        payload = body if body is not None else (urlencode(list(form), encoding="utf-8").encode("ascii") if form is not None else b"")
-        lines = [f"{method} {path} HTTP/1.1", f"Host: {self.host}:{self.port}", "User-Agent: manyi-bench/1",
-                 "Accept-Encoding: identity"]
+        payload = (
+            body
+            if body is not None
+            else (urlencode(list(form), encoding="utf-8").encode("ascii") if form is not None else b"")
+        )
+        lines = [
+            f"{method} {path} HTTP/1.1",
+            f"Host: {self.host}:{self.port}",
+            "User-Agent: manyi-bench/1",
+            "Accept-Encoding: identity",
+        ]
         if method == "POST":
             lines.append(f"Content-Length: {len(payload)}")
             if form is not None:
@@ -160,7 +171,7 @@ class Browser:
         except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError) as error:
             await self.close()
             raise HttpError(f"{type(error).__name__}: {error}") from error
-        except asyncio.TimeoutError as error:
+        except TimeoutError as error:
             await self.close()
             raise HttpError(f"timeout after {self.timeout:.0f} s") from error
         reply.seconds = time.perf_counter() - started
@@ -410,8 +421,14 @@ class Resident:
         #: The next step: ("get", path, None, None) or ("post", path, form, body).
         self.pending: tuple[str, str, Form | None, list[tuple[str, str]] | None] | None = None
 
-    async def _send(self, kind: str, method: str, path: str, form: Sequence[tuple[str, str]] | None = None,
-                    browser: Browser | None = None) -> Reply:
+    async def _send(
+        self,
+        kind: str,
+        method: str,
+        path: str,
+        form: Sequence[tuple[str, str]] | None = None,
+        browser: Browser | None = None,
+    ) -> Reply:
         started = self.recorder.now()
         clock = time.perf_counter()
         try:
@@ -446,7 +463,8 @@ class Resident:
             twin = self.browser.twin()
             try:
                 first, second = await asyncio.gather(
-                    self._send("post", "POST", form.action, body), self._send("twin", "POST", form.action, body, twin),
+                    self._send("post", "POST", form.action, body),
+                    self._send("twin", "POST", form.action, body, twin),
                     return_exceptions=True,
                 )
             finally:
@@ -574,7 +592,9 @@ class LoadSpec:
     timeout: float = REQUEST_TIMEOUT_S
 
 
-async def run_residents(spec: LoadSpec, recorder: Recorder | None = None, *, stop: asyncio.Event | None = None) -> Recorder:
+async def run_residents(
+    spec: LoadSpec, recorder: Recorder | None = None, *, stop: asyncio.Event | None = None
+) -> Recorder:
     """``spec.residents`` concurrent residents, each walking surveys one after another
     (a fresh phone and address per survey) until the duration or flow count is reached
     or ``stop`` is set.  Residents who pause on pages (``spec.think``) also arrive at a
@@ -596,9 +616,17 @@ async def run_residents(spec: LoadSpec, recorder: Recorder | None = None, *, sto
                 return
             token = spec.tokens[(number + flow_number) % len(spec.tokens)]
             walker = Resident(
-                spec.host, spec.port, token, source_ip=next_source_ip(),
-                marker=f"{spec.marker_prefix} r{number} f{flow_number}", rng=rng, recorder=recorder,
-                think=spec.think, retry=RetryPolicy(spec.retry_fraction), should_stop=should_stop, timeout=spec.timeout,
+                spec.host,
+                spec.port,
+                token,
+                source_ip=next_source_ip(),
+                marker=f"{spec.marker_prefix} r{number} f{flow_number}",
+                rng=rng,
+                recorder=recorder,
+                think=spec.think,
+                retry=RetryPolicy(spec.retry_fraction),
+                should_stop=should_stop,
+                timeout=spec.timeout,
             )
             recorder.flows.append(await walker.run())
             if walker.pending is not None:
@@ -608,8 +636,15 @@ async def run_residents(spec: LoadSpec, recorder: Recorder | None = None, *, sto
     return recorder
 
 
-async def run_bare(host: str, port: int, *, connections: int = 100, duration_s: float = 10.0, path: str = "/healthz",
-                   recorder: Recorder | None = None) -> Recorder:
+async def run_bare(
+    host: str,
+    port: int,
+    *,
+    connections: int = 100,
+    duration_s: float = 10.0,
+    path: str = "/healthz",
+    recorder: Recorder | None = None,
+) -> Recorder:
     """``connections`` clients requesting ``path`` back to back for ``duration_s``."""
     recorder = recorder or Recorder()
     deadline = recorder.now() + duration_s

@@ -15,6 +15,7 @@ acknowledged before or after the crash stored exactly once, every submitted resp
 complete, no stray responses, and on SQLite ``PRAGMA integrity_check`` = ``ok``.
 Prints and writes ``benchmarks/output/crash.json``; never fails a test run.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -54,14 +55,29 @@ async def _resume(recorder: Recorder) -> None:
     await asyncio.gather(*(walker.resume() for walker in recorder.unfinished))
 
 
-def crash_once(site: Site, *, residents: int = 50, kill_after: float = 8.0, workers: int = 4,
-               ratelimit_storage: str | None = None, think: tuple[float, float] = (0.0, 0.0)) -> dict[str, Any]:
+def crash_once(
+    site: Site,
+    *,
+    residents: int = 50,
+    kill_after: float = 8.0,
+    workers: int = 4,
+    ratelimit_storage: str | None = None,
+    think: tuple[float, float] = (0.0, 0.0),
+) -> dict[str, Any]:
     """One crash-and-recover cycle on ``site``; returns the figures and the verdict."""
     write_config(site.instance, {})
     server = Gunicorn(site.instance, site.database_url, workers=workers, ratelimit_storage=ratelimit_storage).start()
     first_new_id = max_response_id(site.database_url) + 1
-    spec = LoadSpec("127.0.0.1", server.port, list(site.tokens.values()), residents=residents, duration_s=None,
-                    think=think, seed=11, marker_prefix="crash")
+    spec = LoadSpec(
+        "127.0.0.1",
+        server.port,
+        list(site.tokens.values()),
+        residents=residents,
+        duration_s=None,
+        think=think,
+        seed=11,
+        marker_prefix="crash",
+    )
     try:
         recorder, pids, killed_at = run_async(_load_and_kill(server, spec, kill_after))
         acknowledged_before = sum(flow.acknowledged for flow in recorder.flows)
@@ -104,7 +120,7 @@ def run(workspace: Workspace, databases: tuple[str, ...] = DATABASE_KINDS, **opt
         try:
             site = workspace.site(kind, f"crash_{kind}")
             results[kind] = crash_once(site, ratelimit_storage=workspace.redis.url, **options)
-        except Exception as error:  # noqa: BLE001 - a failed measurement is reported, not raised
+        except Exception as error:
             results[kind] = {"error": f"{type(error).__name__}: {error}", "ok": False}
     return results
 
@@ -119,8 +135,9 @@ def main() -> int:
     options = parser.parse_args()
     databases = DATABASE_KINDS if options.database == "both" else (options.database,)
     with Workspace() as workspace:
-        results = run(workspace, databases, residents=options.residents, kill_after=options.kill_after,
-                      workers=options.workers)
+        results = run(
+            workspace, databases, residents=options.residents, kill_after=options.kill_after, workers=options.workers
+        )
     print(json.dumps(results, indent=2, ensure_ascii=False))
     write_json("crash", results, options.json)
     return 0

@@ -6,6 +6,7 @@ work may be running too; :class:`CpuMeter` therefore measures, over a phase, the
 seconds of this process (the client), of the processes it names (gunicorn, Redis,
 PostgreSQL) and of the whole machine, so that a report can say who used what.
 """
+
 from __future__ import annotations
 
 import json
@@ -126,9 +127,12 @@ class CpuMeter:
 
 def git_commit() -> str:
     try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True, check=True)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO, capture_output=True,
-                               text=True).stdout.strip()
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True, check=True
+        )
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO, capture_output=True, text=True
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return commit.stdout.strip() + (" (with uncommitted changes)" if dirty else "")

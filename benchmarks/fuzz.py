@@ -13,6 +13,7 @@ hypothesis seed is chosen per run and reported, so that a failure can be replaye
 ``pytest tests/survey/test_fuzz.py --hypothesis-seed=SEED`` and the same settings.
 Prints and writes ``benchmarks/output/fuzz.json``; never fails a test run.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -44,8 +45,20 @@ def run_hypothesis(examples: int, seed: int, *, timeout: float = 900.0) -> dict[
     """Run the fuzz tests in a child pytest with ``examples`` per test and database."""
     log = Path(tempfile.mkstemp(prefix="manyi-fuzz-", suffix=".jsonl")[1])
     env = dict(os.environ, MANYI_FUZZ_RANDOM="1", MANYI_FUZZ_EXAMPLES=str(examples), MANYI_FUZZ_LOG=str(log))
-    command = [sys.executable, "-m", "pytest", TEST_FILE, "-q", "-p", "no:cacheprovider", f"--hypothesis-seed={seed}",
-               "-o", "addopts=", "--tb=line", "-rfExX"]
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        TEST_FILE,
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        f"--hypothesis-seed={seed}",
+        "-o",
+        "addopts=",
+        "--tb=line",
+        "-rfExX",
+    ]
     started = time.perf_counter()
     try:
         completed = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)
@@ -63,7 +76,9 @@ def run_hypothesis(examples: int, seed: int, *, timeout: float = 900.0) -> dict[
         statuses.update({key: value for key, value in counts.items() if key != "examples"})
     failures = [line for line in output.splitlines() if line.startswith("FAILED")]
     known = [line.removeprefix("XFAIL ").strip() for line in output.splitlines() if line.startswith("XFAIL")]
-    errors = [line.strip() for line in output.splitlines() if "Error" in line and ("E " in line or line.startswith("/"))]
+    errors = [
+        line.strip() for line in output.splitlines() if "Error" in line and ("E " in line or line.startswith("/"))
+    ]
     return {
         "command": " ".join(["MANYI_FUZZ_RANDOM=1", f"MANYI_FUZZ_EXAMPLES={examples}", *command[2:]]),
         "seed": seed,
@@ -95,7 +110,7 @@ def _raw_post(port: int, head: str, body_chunks: list[bytes]) -> int:
                 if not piece:
                     break
                 data += piece
-        except (ConnectionResetError, socket.timeout):
+        except (TimeoutError, ConnectionResetError):
             return 0
     try:
         return int(data.split(b" ", 2)[1])
@@ -114,19 +129,35 @@ def oversized_on_gunicorn(workspace: Workspace) -> dict[str, Any]:
         for path in (f"/s/{token}", f"/s/{token}/services", "/admin/login"):
             for size in (MAX_CONTENT_LENGTH + 1, 1024 * 1024, 20 * 1024 * 1024):
                 body = b"comment=" + b"x" * (size - 8)
-                head = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n"
-                        f"Content-Length: {size}\r\nConnection: close\r\n\r\n")
+                head = (
+                    f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+                    f"Content-Length: {size}\r\nConnection: close\r\n\r\n"
+                )
                 status = _raw_post(server.port, head, [body])
-                results.append({"path": path.replace(token, "<token>"), "bytes": size, "framing": "content-length",
-                                "status": status})
+                results.append(
+                    {
+                        "path": path.replace(token, "<token>"),
+                        "bytes": size,
+                        "framing": "content-length",
+                        "status": status,
+                    }
+                )
                 chunk = b"x" * 8192
                 count = size // len(chunk) + 1
                 chunks = [f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n" for _ in range(count)] + [b"0\r\n\r\n"]
-                head = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n"
-                        "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n")
+                head = (
+                    f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+                    "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+                )
                 status = _raw_post(server.port, head, chunks)
-                results.append({"path": path.replace(token, "<token>"), "bytes": count * len(chunk), "framing": "chunked",
-                                "status": status})
+                results.append(
+                    {
+                        "path": path.replace(token, "<token>"),
+                        "bytes": count * len(chunk),
+                        "framing": "chunked",
+                        "status": status,
+                    }
+                )
         results.append(_chunked_after_a_valid_form(server.port, token))
     finally:
         server.stop()
@@ -150,10 +181,14 @@ def _chunked_after_a_valid_form(port: int, token: str) -> dict[str, Any]:
 
     cookies, form = run_async(landing())
     body = urlencode(list(form.hidden) + [("padding", "x" * 100_000)]).encode("ascii")
-    chunks = [f"{len(body[i:i + 8192]):x}\r\n".encode() + body[i:i + 8192] + b"\r\n" for i in range(0, len(body), 8192)]
+    chunks = [
+        f"{len(body[i : i + 8192]):x}\r\n".encode() + body[i : i + 8192] + b"\r\n" for i in range(0, len(body), 8192)
+    ]
     cookie = "; ".join(f"{name}={value}" for name, value in cookies.items())
-    head = (f"POST {form.action} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n"
-            f"Cookie: {cookie}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n")
+    head = (
+        f"POST {form.action} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+        f"Cookie: {cookie}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    )
     status = _raw_post(port, head, [*chunks, b"0\r\n\r\n"])
     return {"path": "/s/<token> (valid form first)", "bytes": len(body), "framing": "chunked", "status": status}
 
@@ -163,11 +198,11 @@ def run(workspace: Workspace, *, examples: int = 450, seed: int | None = None) -
     results: dict[str, Any] = {}
     try:
         results["hypothesis"] = run_hypothesis(examples, seed)
-    except Exception as error:  # noqa: BLE001 - a failed measurement is reported, not raised
+    except Exception as error:
         results["hypothesis"] = {"error": f"{type(error).__name__}: {error}", "ok": False}
     try:
         results["oversized_on_gunicorn"] = oversized_on_gunicorn(workspace)
-    except Exception as error:  # noqa: BLE001
+    except Exception as error:
         results["oversized_on_gunicorn"] = {"error": f"{type(error).__name__}: {error}", "ok": False}
     results["ok"] = all(part.get("ok") for part in results.values() if isinstance(part, dict))
     return results

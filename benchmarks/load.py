@@ -22,6 +22,7 @@ survey stored exactly once, nothing else created.  Every phase reports throughpu
 p50/p95/p99 latency, errors and who used the CPU (the load generator shares the cores).
 Prints and writes ``benchmarks/output/load.json``; never fails a test run.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -75,8 +76,11 @@ def _phase_residents(spec: LoadSpec, meter: CpuMeter) -> tuple[Recorder, dict[st
             "surveys_started": sum(flow.started for flow in recorder.flows),
             "surveys_acknowledged": acknowledged,
             "submissions_per_s": round(acknowledged / elapsed, 2) if elapsed else 0.0,
-            "pages_per_survey": round(sum(flow.pages_sent for flow in recorder.flows if flow.acknowledged) / acknowledged, 1)
-            if acknowledged else 0.0,
+            "pages_per_survey": round(
+                sum(flow.pages_sent for flow in recorder.flows if flow.acknowledged) / acknowledged, 1
+            )
+            if acknowledged
+            else 0.0,
             "flow_errors": sum(1 for flow in recorder.flows if flow.error),
             "flow_error_examples": sorted({flow.error for flow in recorder.flows if flow.error})[:5],
             "resends": sum(flow.resends for flow in recorder.flows),
@@ -108,30 +112,64 @@ def measure_database(
     first_new_id = max_response_id(site.database_url) + 1
     figures: dict[str, Any] = {
         "database": kind,
-        "server": {"workers": workers, "worker_class": server.worker_class, "ratelimit_storage": "redis",
-                   "command": " ".join(server.command()[2:])},
+        "server": {
+            "workers": workers,
+            "worker_class": server.worker_class,
+            "ratelimit_storage": "redis",
+            "command": " ".join(server.command()[2:]),
+        },
     }
     flows = []
     try:
-        warm = run_async(run_residents(LoadSpec("127.0.0.1", server.port, tokens, residents=10, duration_s=warmup,
-                                                  seed=1, marker_prefix=f"warm-{kind}")))
+        warm = run_async(
+            run_residents(
+                LoadSpec(
+                    "127.0.0.1",
+                    server.port,
+                    tokens,
+                    residents=10,
+                    duration_s=warmup,
+                    seed=1,
+                    marker_prefix=f"warm-{kind}",
+                )
+            )
+        )
         flows += warm.flows
 
         meter = _meter(server, workspace, kind).start()
         started = time.perf_counter()
         bare = run_async(run_bare("127.0.0.1", server.port, connections=residents, duration_s=bare_duration))
         bare_elapsed = time.perf_counter() - started
-        figures["bare"] = request_summary(bare, bare_elapsed, expected=bare_expected) | {"cpu": meter.stop(),
-                                                                                           "connections": residents}
+        figures["bare"] = request_summary(bare, bare_elapsed, expected=bare_expected) | {
+            "cpu": meter.stop(),
+            "connections": residents,
+        }
 
-        saturated_spec = LoadSpec("127.0.0.1", server.port, tokens, residents=residents, duration_s=duration, seed=2,
-                                  marker_prefix=f"sat-{kind}", retry_fraction=retry_fraction)
+        saturated_spec = LoadSpec(
+            "127.0.0.1",
+            server.port,
+            tokens,
+            residents=residents,
+            duration_s=duration,
+            seed=2,
+            marker_prefix=f"sat-{kind}",
+            retry_fraction=retry_fraction,
+        )
         recorder, figures["saturated"] = _phase_residents(saturated_spec, _meter(server, workspace, kind))
         flows += recorder.flows
 
         if paced_duration > 0:
-            paced_spec = LoadSpec("127.0.0.1", server.port, tokens, residents=residents, duration_s=paced_duration,
-                                  think=think, seed=3, marker_prefix=f"paced-{kind}", retry_fraction=retry_fraction)
+            paced_spec = LoadSpec(
+                "127.0.0.1",
+                server.port,
+                tokens,
+                residents=residents,
+                duration_s=paced_duration,
+                think=think,
+                seed=3,
+                marker_prefix=f"paced-{kind}",
+                retry_fraction=retry_fraction,
+            )
             recorder, figures["paced"] = _phase_residents(paced_spec, _meter(server, workspace, kind))
             flows += recorder.flows
     finally:
@@ -153,28 +191,40 @@ def evaluate(figures: dict[str, Any]) -> dict[str, Any]:
     if paced:
         errors += paced["errors"] + paced["flow_errors"]
     goals = {
-        "ratio_to_bare": {"value": round(ratio, 3), "goal": f">= {GOALS['ratio_to_bare']}",
-                          "met": ratio >= GOALS["ratio_to_bare"]},
-        "p99_ms_saturated": {"value": saturated["latency"]["p99_ms"], "goal": f"< {GOALS['p99_ms']:.0f}",
-                             "met": saturated["latency"]["p99_ms"] < GOALS["p99_ms"]},
+        "ratio_to_bare": {
+            "value": round(ratio, 3),
+            "goal": f">= {GOALS['ratio_to_bare']}",
+            "met": ratio >= GOALS["ratio_to_bare"],
+        },
+        "p99_ms_saturated": {
+            "value": saturated["latency"]["p99_ms"],
+            "goal": f"< {GOALS['p99_ms']:.0f}",
+            "met": saturated["latency"]["p99_ms"] < GOALS["p99_ms"],
+        },
         "errors": {"value": errors, "goal": "0", "met": errors == 0},
-        "stored_exactly_once": {"value": f"{figures['verification']['stored_exactly_once']}/"
-                                         f"{figures['verification']['acknowledged']}",
-                                "goal": "all, checked by keys", "met": bool(figures["verification"]["ok"])},
+        "stored_exactly_once": {
+            "value": f"{figures['verification']['stored_exactly_once']}/{figures['verification']['acknowledged']}",
+            "goal": "all, checked by keys",
+            "met": bool(figures["verification"]["ok"]),
+        },
     }
     if paced:
-        goals["p99_ms_paced"] = {"value": paced["latency"]["p99_ms"], "goal": f"< {GOALS['p99_ms']:.0f}",
-                                 "met": paced["latency"]["p99_ms"] < GOALS["p99_ms"]}
+        goals["p99_ms_paced"] = {
+            "value": paced["latency"]["p99_ms"],
+            "goal": f"< {GOALS['p99_ms']:.0f}",
+            "met": paced["latency"]["p99_ms"] < GOALS["p99_ms"],
+        }
     return goals
 
 
 def run(workspace: Workspace, databases: tuple[str, ...] = DATABASE_KINDS, **options: Any) -> dict[str, Any]:
-    results: dict[str, Any] = {"options": {key: list(value) if isinstance(value, tuple) else value
-                                           for key, value in options.items()}}
+    results: dict[str, Any] = {
+        "options": {key: list(value) if isinstance(value, tuple) else value for key, value in options.items()}
+    }
     for kind in databases:
         try:
             results[kind] = measure_database(workspace, kind, **options)
-        except Exception as error:  # noqa: BLE001 - a failed measurement is reported, not raised
+        except Exception as error:
             results[kind] = {"error": f"{type(error).__name__}: {error}"}
     return results
 
@@ -193,9 +243,17 @@ def main() -> int:
     options = parser.parse_args()
     databases = DATABASE_KINDS if options.database == "both" else (options.database,)
     with Workspace() as workspace:
-        results = run(workspace, databases, residents=options.residents, duration=options.duration,
-                      bare_duration=options.bare_duration, paced_duration=options.paced_duration,
-                      think=tuple(options.think), workers=options.workers, retry_fraction=options.retry_fraction)
+        results = run(
+            workspace,
+            databases,
+            residents=options.residents,
+            duration=options.duration,
+            bare_duration=options.bare_duration,
+            paced_duration=options.paced_duration,
+            think=tuple(options.think),
+            workers=options.workers,
+            retry_fraction=options.retry_fraction,
+        )
     print(json.dumps(results, indent=2, ensure_ascii=False))
     write_json("load", results, options.json)
     return 0

@@ -13,6 +13,7 @@ the machine: a reference to another host (a CDN) is listed as external and fails
 budget.  Prints and writes
 ``benchmarks/output/page_weight.json``; never fails a test run.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -70,8 +71,13 @@ class Weigher:
 
     def weigh(self, name: str, reply: Any, *, resident: bool) -> dict[str, Any]:
         body = reply.get_data()
-        entry: dict[str, Any] = {"page": name, "status": reply.status_code, "html_raw": len(body),
-                                 "html_gzip": gzip_size(body), "subresources": []}
+        entry: dict[str, Any] = {
+            "page": name,
+            "status": reply.status_code,
+            "html_raw": len(body),
+            "html_gzip": gzip_size(body),
+            "subresources": [],
+        }
         raw, packed, external = len(body), entry["html_gzip"], []
         if "html" in (reply.content_type or ""):
             for url in self.subresources(body.decode("utf-8", errors="replace")):
@@ -143,13 +149,23 @@ def _weigh_site(site: Site) -> dict[str, Any]:
             path = reply.headers["Location"]
         pages.append(weigher.weigh(f"thanks{suffix}", client.get(path), resident=True))
         if language == "zh":
-            stale = [(name, "unknown-key-" + "x" * 20 if name == "submission_key" else value) for name, value in form.hidden]
-            pages.append(weigher.weigh("stale form (409)", client.post(form.action, data=MultiDict(stale)), resident=True))
+            stale = [
+                (name, "unknown-key-" + "x" * 20 if name == "submission_key" else value) for name, value in form.hidden
+            ]
+            pages.append(
+                weigher.weigh("stale form (409)", client.post(form.action, data=MultiDict(stale)), resident=True)
+            )
             pages.append(weigher.weigh("unknown point (404)", client.get("/s/not-a-real-token-123"), resident=True))
             pages.append(weigher.weigh("survey closed", client.get(f"/s/{closed_token}"), resident=True))
-            for name, url in (("home", "/"), ("results index", "/results"), ("results 2025", "/results/2025"),
-                              ("results 2025 JSON", "/results/2025.json"), ("results 2025 (en)", "/results/2025?lang=en"),
-                              ("admin sign-in", "/admin/login"), ("results: unknown year (404)", "/results/1999")):
+            for name, url in (
+                ("home", "/"),
+                ("results index", "/results"),
+                ("results 2025", "/results/2025"),
+                ("results 2025 JSON", "/results/2025.json"),
+                ("results 2025 (en)", "/results/2025?lang=en"),
+                ("admin sign-in", "/admin/login"),
+                ("results: unknown year (404)", "/results/1999"),
+            ):
                 pages.append(weigher.weigh(name, client.get(url), resident=False))
     app.extensions["manyi_db"].engine.dispose()
     resident = [page for page in pages if "within_budget" in page]
@@ -168,7 +184,7 @@ def _weigh_site(site: Site) -> dict[str, Any]:
 def run(workspace: Workspace) -> dict[str, Any]:
     try:
         return weigh_site(workspace.site("sqlite", "weight"))
-    except Exception as error:  # noqa: BLE001 - a failed measurement is reported, not raised
+    except Exception as error:
         return {"error": f"{type(error).__name__}: {error}", "ok": False}
 
 
@@ -180,7 +196,9 @@ def main() -> int:
         results = run(workspace)
     for page in results.get("pages", []):
         budget = {True: "ok", False: "OVER", None: ""}[page.get("within_budget")]
-        print(f"{page['page']:<34} {page['status']:>3} {page['total_raw']:>8,} raw {page['total_gzip']:>7,} gzip  {budget}")
+        print(
+            f"{page['page']:<34} {page['status']:>3} {page['total_raw']:>8,} raw {page['total_gzip']:>7,} gzip  {budget}"
+        )
     if "error" in results:
         print(results["error"])
     write_json("page_weight", results, options.json)

@@ -7,6 +7,7 @@ rate limiting): the cost the app itself adds to a page GET and POST.
 ``--profile`` prints where the time goes (cProfile, cumulative, resident code paths).
 Prints figures only; never fails a test run.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,8 +35,9 @@ def main() -> int:
     from survey.services.setup import initialise
     from tests.survey.respond_support import fill_all, location, make_wave, only_form, start
 
-    app = create_app({"DATABASE_URL": f"sqlite:///{instance}/profile.sqlite3", "SECRET_KEY": "profile",
-                      "RATELIMIT_ENABLED": False})
+    app = create_app(
+        {"DATABASE_URL": f"sqlite:///{instance}/profile.sqlite3", "SECRET_KEY": "profile", "RATELIMIT_ENABLED": False}
+    )
     with app.app_context():
         initialise(app)
     token = make_wave(app)
@@ -74,7 +76,9 @@ def main() -> int:
             r"claim_key|submit|page_form_class_for|form.py.*\(validate\)"
         )
     for kind, values in timings.items():
-        print(f"{kind}: {len(values)} requests, mean CPU {1000 * sum(values) / len(values):.2f} ms (client time excluded)")
+        print(
+            f"{kind}: {len(values)} requests, mean CPU {1000 * sum(values) / len(values):.2f} ms (client time excluded)"
+        )
     return 0
 
 

@@ -4,6 +4,7 @@ Every goal of issue 7 gets a line with its figure and whether it is met; every g
 missed gets a paragraph saying what limits it, worked out from the figures of the same
 run (server CPU per request, Little's law, who else used the cores).
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -56,7 +57,12 @@ class Report:
         command = self.data.get("commands", {}).get(name)
         seconds = self.data.get("seconds", {}).get(name)
         if command:
-            self.add("", f"Command: `{command}` ({seconds:.0f} s in this run)." if seconds is not None else f"Command: `{command}`.")
+            self.add(
+                "",
+                f"Command: `{command}` ({seconds:.0f} s in this run)."
+                if seconds is not None
+                else f"Command: `{command}`.",
+            )
 
     # ------------------------------------------------------------------ sections
 
@@ -91,8 +97,11 @@ class Report:
             if "error" in figures:
                 self.add(f"| {DATABASE_NAMES[kind]} | failed: {figures['error']} | | | | | | | | |")
                 continue
-            for phase_name, label in (("bare", "bare `/healthz`"), ("saturated", "residents, saturated"),
-                                      ("paced", "residents, paced")):
+            for phase_name, label in (
+                ("bare", "bare `/healthz`"),
+                ("saturated", "residents, saturated"),
+                ("paced", "residents, paced"),
+            ):
                 phase = figures.get(phase_name)
                 if not phase:
                     continue
@@ -107,13 +116,20 @@ class Report:
         for kind in ("sqlite", "postgresql"):
             saturated, paced = _get(load, kind, "saturated"), _get(load, kind, "paced")
             if saturated and paced and saturated.get("requests_per_s"):
-                self.add("", f"{DATABASE_NAMES[kind]}: the paced residents offered {paced['requests_per_s']:,.0f} "
-                         f"requests/s, {paced['requests_per_s'] / saturated['requests_per_s']:.0%} of the saturated "
-                         "throughput.")
-        self.add("", "Who used the two cores in each phase (share of the machine's capacity over the phase; "
-                 "*client* is the load generator, *other* is everything else on this shared machine):", "",
-                 "| database | phase | client | server (gunicorn) | Redis | PostgreSQL | other | idle |",
-                 "|---|---|---:|---:|---:|---:|---:|---:|")
+                self.add(
+                    "",
+                    f"{DATABASE_NAMES[kind]}: the paced residents offered {paced['requests_per_s']:,.0f} "
+                    f"requests/s, {paced['requests_per_s'] / saturated['requests_per_s']:.0%} of the saturated "
+                    "throughput.",
+                )
+        self.add(
+            "",
+            "Who used the two cores in each phase (share of the machine's capacity over the phase; "
+            "*client* is the load generator, *other* is everything else on this shared machine):",
+            "",
+            "| database | phase | client | server (gunicorn) | Redis | PostgreSQL | other | idle |",
+            "|---|---|---:|---:|---:|---:|---:|---:|",
+        )
         for kind in ("sqlite", "postgresql"):
             figures = load.get(kind) or {}
             for phase_name in ("bare", "saturated", "paced"):
@@ -121,21 +137,30 @@ class Report:
                 if not share:
                     continue
                 idle = max(0.0, 1 - share.get("machine", 0))
-                self.add(f"| {DATABASE_NAMES[kind]} | {phase_name} | {share.get('client', 0):.0%} | "
-                         f"{share.get('server', 0):.0%} | {share.get('redis', 0):.0%} | {share.get('postgresql', 0):.0%} | "
-                         f"{share.get('other', 0):.0%} | {idle:.0%} |")
-        self.add("", "Stored exactly once, checked by keys (each acknowledged survey's marker, its final page's "
-                 "one-time key and the response id its start key turns into; and exactly one response per survey "
-                 "that tapped start):", "")
+                self.add(
+                    f"| {DATABASE_NAMES[kind]} | {phase_name} | {share.get('client', 0):.0%} | "
+                    f"{share.get('server', 0):.0%} | {share.get('redis', 0):.0%} | {share.get('postgresql', 0):.0%} | "
+                    f"{share.get('other', 0):.0%} | {idle:.0%} |"
+                )
+        self.add(
+            "",
+            "Stored exactly once, checked by keys (each acknowledged survey's marker, its final page's "
+            "one-time key and the response id its start key turns into; and exactly one response per survey "
+            "that tapped start):",
+            "",
+        )
         for kind in ("sqlite", "postgresql"):
             verification = _get(load, kind, "verification")
             if verification:
-                self.add(f"- {DATABASE_NAMES[kind]}: {verification['stored_exactly_once']:,} of "
-                         f"{verification['acknowledged']:,} acknowledged surveys stored exactly once; "
-                         f"{verification['responses_created']:,} responses created for {verification['responses_expected']:,} "
-                         f"surveys started; missing {verification['missing']}, duplicated {verification['duplicated']}, "
-                         f"half-written visible as submitted {verification['incomplete_submitted']}"
-                         + (f"; `integrity_check` {verification['integrity_check']}" if kind == "sqlite" else "") + ".")
+                self.add(
+                    f"- {DATABASE_NAMES[kind]}: {verification['stored_exactly_once']:,} of "
+                    f"{verification['acknowledged']:,} acknowledged surveys stored exactly once; "
+                    f"{verification['responses_created']:,} responses created for {verification['responses_expected']:,} "
+                    f"surveys started; missing {verification['missing']}, duplicated {verification['duplicated']}, "
+                    f"half-written visible as submitted {verification['incomplete_submitted']}"
+                    + (f"; `integrity_check` {verification['integrity_check']}" if kind == "sqlite" else "")
+                    + "."
+                )
         self.command("load")
         for kind in ("sqlite", "postgresql"):
             figures = load.get(kind)
@@ -143,17 +168,41 @@ class Report:
                 continue
             goals = figures["goals"]
             name = DATABASE_NAMES[kind]
-            self.goals.append((f"Load {name}: residents' requests/s ÷ bare endpoint's", str(goals["ratio_to_bare"]["value"]),
-                               "≥ 0.5", goals["ratio_to_bare"]["met"]))
+            self.goals.append(
+                (
+                    f"Load {name}: residents' requests/s ÷ bare endpoint's",
+                    str(goals["ratio_to_bare"]["value"]),
+                    "≥ 0.5",
+                    goals["ratio_to_bare"]["met"],
+                )
+            )
             residents = _get(figures, "saturated", "residents", default=100)
-            self.goals.append((f"Load {name}: p99 at {residents} residents, saturated", f"{goals['p99_ms_saturated']['value']:,.0f} ms",
-                               "< 150 ms", goals["p99_ms_saturated"]["met"]))
+            self.goals.append(
+                (
+                    f"Load {name}: p99 at {residents} residents, saturated",
+                    f"{goals['p99_ms_saturated']['value']:,.0f} ms",
+                    "< 150 ms",
+                    goals["p99_ms_saturated"]["met"],
+                )
+            )
             if "p99_ms_paced" in goals:
-                self.goals.append((f"Load {name}: p99 at {residents} residents, paced", f"{goals['p99_ms_paced']['value']:,.0f} ms",
-                                   "< 150 ms", goals["p99_ms_paced"]["met"]))
+                self.goals.append(
+                    (
+                        f"Load {name}: p99 at {residents} residents, paced",
+                        f"{goals['p99_ms_paced']['value']:,.0f} ms",
+                        "< 150 ms",
+                        goals["p99_ms_paced"]["met"],
+                    )
+                )
             self.goals.append((f"Load {name}: errors", str(goals["errors"]["value"]), "0", goals["errors"]["met"]))
-            self.goals.append((f"Load {name}: acknowledged surveys stored exactly once (by keys)",
-                               goals["stored_exactly_once"]["value"], "all", goals["stored_exactly_once"]["met"]))
+            self.goals.append(
+                (
+                    f"Load {name}: acknowledged surveys stored exactly once (by keys)",
+                    goals["stored_exactly_once"]["value"],
+                    "all",
+                    goals["stored_exactly_once"]["met"],
+                )
+            )
             self._explain_load(kind, figures)
 
     def _explain_load(self, kind: str, figures: dict[str, Any]) -> None:
@@ -193,13 +242,17 @@ class Report:
             paced_other = _get(paced, "cpu", "share_of_capacity", "other", default=0)
             busy = _get(paced, "cpu", "share_of_capacity", "machine", default=0)
             if paced_other >= 0.1:
-                cause = (f"{paced_other:.0%} of the machine went to other work on this shared machine, so requests "
-                         "queued behind CPU they could not get")
+                cause = (
+                    f"{paced_other:.0%} of the machine went to other work on this shared machine, so requests "
+                    "queued behind CPU they could not get"
+                )
             else:
-                cause = ("the machine was not short of CPU on average, so the tail is requests that arrive together and "
-                         f"wait for one of the {_get(figures, 'server', 'workers', default=4)} sync workers, each busy "
-                         f"about {_server_ms_per_request(paced) or 0:.0f} ms per request (GET p99 "
-                         f"{paced['latency_get']['p99_ms']:,.0f} ms, POST p99 {paced['latency_post']['p99_ms']:,.0f} ms)")
+                cause = (
+                    "the machine was not short of CPU on average, so the tail is requests that arrive together and "
+                    f"wait for one of the {_get(figures, 'server', 'workers', default=4)} sync workers, each busy "
+                    f"about {_server_ms_per_request(paced) or 0:.0f} ms per request (GET p99 "
+                    f"{paced['latency_get']['p99_ms']:,.0f} ms, POST p99 {paced['latency_post']['p99_ms']:,.0f} ms)"
+                )
             self.misses.append(
                 f"**p99 paced, {name}: {goals['p99_ms_paced']['value']:,.0f} ms (goal < 150 ms; p50 "
                 f"{paced['latency']['p50_ms']:,.0f} ms, p95 {paced['latency']['p95_ms']:,.0f} ms).** At "
@@ -208,7 +261,11 @@ class Report:
                 f"{busy:.0%} busy; {cause}."
             )
         if not goals["errors"]["met"]:
-            examples = bare.get("error_examples", []) + saturated.get("error_examples", []) + saturated.get("flow_error_examples", [])
+            examples = (
+                bare.get("error_examples", [])
+                + saturated.get("error_examples", [])
+                + saturated.get("flow_error_examples", [])
+            )
             self.misses.append(f"**Errors, {name}: {goals['errors']['value']}.** Examples: {examples[:5]}.")
         if not goals["stored_exactly_once"]["met"]:
             self.misses.append(f"**Stored exactly once, {name}:** {figures.get('verification_problems')}.")
@@ -217,13 +274,18 @@ class Report:
         crash = self.steps.get("crash")
         if not crash:
             return
-        self.add("", "## Crash: `kill -9` of master and workers mid-load, restart, resume", "",
-                 "Residents walk surveys back to back; the whole gunicorn process group gets SIGKILL at once; the "
-                 "server restarts on the same port; every interrupted resident carries on as a phone would (the same "
-                 "GET, or the same POST with the same one-time key). Then the database is checked by keys.", "",
-                 "| database | killed after | processes killed | requests cut | acknowledged before kill | interrupted | "
-                 "acknowledged after resume | stored exactly once | half-written visible | `integrity_check` |",
-                 "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+        self.add(
+            "",
+            "## Crash: `kill -9` of master and workers mid-load, restart, resume",
+            "",
+            "Residents walk surveys back to back; the whole gunicorn process group gets SIGKILL at once; the "
+            "server restarts on the same port; every interrupted resident carries on as a phone would (the same "
+            "GET, or the same POST with the same one-time key). Then the database is checked by keys.",
+            "",
+            "| database | killed after | processes killed | requests cut | acknowledged before kill | interrupted | "
+            "acknowledged after resume | stored exactly once | half-written visible | `integrity_check` |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        )
         for kind in ("sqlite", "postgresql"):
             result = crash.get(kind)
             if not result:
@@ -240,27 +302,39 @@ class Report:
                 f"{verification['stored_exactly_once']}/{verification['acknowledged']} | "
                 f"{verification['incomplete_submitted']} | {verification['integrity_check']} |"
             )
-            self.goals.append((f"Crash {DATABASE_NAMES[kind]}: every acknowledged survey present once, none half-written"
-                               + (", integrity_check ok" if kind == "sqlite" else ""),
-                               f"{verification['stored_exactly_once']}/{verification['acknowledged']}, "
-                               f"{verification['incomplete_submitted']} half-written"
-                               + (f", {verification['integrity_check']}" if kind == "sqlite" else ""),
-                               "all, 0" + (", ok" if kind == "sqlite" else ""), bool(result.get("ok"))))
+            self.goals.append(
+                (
+                    f"Crash {DATABASE_NAMES[kind]}: every acknowledged survey present once, none half-written"
+                    + (", integrity_check ok" if kind == "sqlite" else ""),
+                    f"{verification['stored_exactly_once']}/{verification['acknowledged']}, "
+                    f"{verification['incomplete_submitted']} half-written"
+                    + (f", {verification['integrity_check']}" if kind == "sqlite" else ""),
+                    "all, 0" + (", ok" if kind == "sqlite" else ""),
+                    bool(result.get("ok")),
+                )
+            )
             if not result.get("ok"):
-                self.misses.append(f"**Crash, {DATABASE_NAMES[kind]}:** {result.get('verification_problems')} "
-                                   f"{result.get('unfinished_errors')}")
+                self.misses.append(
+                    f"**Crash, {DATABASE_NAMES[kind]}:** {result.get('verification_problems')} "
+                    f"{result.get('unfinished_errors')}"
+                )
         self.command("crash")
 
     def retry_storm(self) -> None:
         storm = self.steps.get("retry_storm")
         if not storm:
             return
-        self.add("", "## Retry storm: 20% of POSTs sent twice with the same key", "",
-                 "Half of the repeats follow the first reply with the cookies from before it (a browser retrying when "
-                 "the reply was lost), half go at the same moment on a second connection (a double tap).", "",
-                 "| database | POSTs | repeats after reply | repeats at once | share repeated | repeats leading elsewhere | "
-                 "surveys | duplicates | errors | p99 ms |",
-                 "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        self.add(
+            "",
+            "## Retry storm: 20% of POSTs sent twice with the same key",
+            "",
+            "Half of the repeats follow the first reply with the cookies from before it (a browser retrying when "
+            "the reply was lost), half go at the same moment on a second connection (a double tap).",
+            "",
+            "| database | POSTs | repeats after reply | repeats at once | share repeated | repeats leading elsewhere | "
+            "surveys | duplicates | errors | p99 ms |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        )
         for kind in ("sqlite", "postgresql"):
             result = storm.get(kind)
             if not result:
@@ -268,15 +342,25 @@ class Report:
             if "error" in result:
                 self.add(f"| {DATABASE_NAMES[kind]} | failed: {result['error']} |||||||||")
                 continue
-            self.add(f"| {DATABASE_NAMES[kind]} | {result['posts']:,} | {result['repeats_after_reply']:,} | "
-                     f"{result['repeats_at_same_time']:,} | {result['repeat_share']:.1%} | {result['repeats_leading_elsewhere']} | "
-                     f"{result['surveys_acknowledged']:,} | {result['duplicates']} | {result['errors']} | "
-                     f"{_ms(result['latency']['p99_ms'])} |")
-            self.goals.append((f"Retry storm {DATABASE_NAMES[kind]}: duplicates", str(result["duplicates"]), "0",
-                               bool(result.get("ok"))))
+            self.add(
+                f"| {DATABASE_NAMES[kind]} | {result['posts']:,} | {result['repeats_after_reply']:,} | "
+                f"{result['repeats_at_same_time']:,} | {result['repeat_share']:.1%} | {result['repeats_leading_elsewhere']} | "
+                f"{result['surveys_acknowledged']:,} | {result['duplicates']} | {result['errors']} | "
+                f"{_ms(result['latency']['p99_ms'])} |"
+            )
+            self.goals.append(
+                (
+                    f"Retry storm {DATABASE_NAMES[kind]}: duplicates",
+                    str(result["duplicates"]),
+                    "0",
+                    bool(result.get("ok")),
+                )
+            )
             if not result.get("ok"):
-                self.misses.append(f"**Retry storm, {DATABASE_NAMES[kind]}:** {result.get('verification_problems')} "
-                                   f"{result.get('error_examples')}")
+                self.misses.append(
+                    f"**Retry storm, {DATABASE_NAMES[kind]}:** {result.get('verification_problems')} "
+                    f"{result.get('error_examples')}"
+                )
         self.command("retry_storm")
 
     def bot_flood(self) -> None:
@@ -284,38 +368,71 @@ class Report:
         if not flood:
             return
         redis_run, memory_run, screen = flood.get("redis", {}), flood.get("memory", {}), flood.get("screen", {})
-        self.add("", "## Shared rate-limit state and bot flood", "",
-                 f"Settings: {flood.get('settings')}. One bot (one address, {redis_run.get('bot_connections', '?')} "
-                 "parallel connections, one point: one connection keeps its cookies between surveys, the other starts "
-                 "each survey without cookies) walks surveys as fast as the server answers, while 10 honest residents "
-                 "answer at other points from their own addresses.", "")
+        self.add(
+            "",
+            "## Shared rate-limit state and bot flood",
+            "",
+            f"Settings: {flood.get('settings')}. One bot (one address, {redis_run.get('bot_connections', '?')} "
+            "parallel connections, one point: one connection keeps its cookies between surveys, the other starts "
+            "each survey without cookies) walks surveys as fast as the server answers, while 10 honest residents "
+            "answer at other points from their own addresses.",
+            "",
+        )
         if "error" in redis_run:
             self.add(f"Redis run failed: {redis_run['error']}")
         else:
-            self.add("| storage | workers | flood s | bot requests | got through | 429 | bot surveys submitted | "
-                     "honest surveys | honest errors | limit held |",
-                     "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+            self.add(
+                "| storage | workers | flood s | bot requests | got through | 429 | bot surveys submitted | "
+                "honest surveys | honest errors | limit held |",
+                "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+            )
             for run in (redis_run, memory_run):
                 if run and "error" not in run:
-                    self.add(f"| {run['storage']} | {run['workers']} | {run['flood_s']} | {run['bot_requests']:,} | "
-                             f"{run['bot_requests_through']} | {run['bot_requests_429']:,} | {run['bot_surveys_submitted']} | "
-                             f"{run['honest_surveys_submitted']} | {run['honest_errors']} | {run['limit_held']} |")
-            self.add("", f"With Redis the {redis_run.get('workers')} workers share one counter: "
-                     f"{redis_run.get('bot_requests_through')} of the bot's requests got through (limit 120 per minute). "
-                     + (f"With `memory://` each worker counts alone: {memory_run.get('bot_requests_through')} got through "
-                        f"in {memory_run.get('flood_s')} s." if memory_run and "error" not in memory_run else ""))
-            self.goals.append(("Shared limit (Redis): bot requests through per minute, 4 workers",
-                               str(redis_run.get("bot_requests_through")), "≤ 120", redis_run.get("limit_held")))
+                    self.add(
+                        f"| {run['storage']} | {run['workers']} | {run['flood_s']} | {run['bot_requests']:,} | "
+                        f"{run['bot_requests_through']} | {run['bot_requests_429']:,} | {run['bot_surveys_submitted']} | "
+                        f"{run['honest_surveys_submitted']} | {run['honest_errors']} | {run['limit_held']} |"
+                    )
+            self.add(
+                "",
+                f"With Redis the {redis_run.get('workers')} workers share one counter: "
+                f"{redis_run.get('bot_requests_through')} of the bot's requests got through (limit 120 per minute). "
+                + (
+                    f"With `memory://` each worker counts alone: {memory_run.get('bot_requests_through')} got through "
+                    f"in {memory_run.get('flood_s')} s."
+                    if memory_run and "error" not in memory_run
+                    else ""
+                ),
+            )
+            self.goals.append(
+                (
+                    "Shared limit (Redis): bot requests through per minute, 4 workers",
+                    str(redis_run.get("bot_requests_through")),
+                    "≤ 120",
+                    redis_run.get("limit_held"),
+                )
+            )
         if screen and "error" not in screen:
             submitted = screen.get("bot_surveys_screened", 0)
             caught = screen.get("flagged_or_excluded", 0)
-            self.add("", f"The bot's {submitted} submitted surveys, exported through the app's adapter and put through "
-                     f"the scoring screen (`scoring.screening.screen_responses`): flags at collection "
-                     f"{screen.get('flags_at_collection')}; screen verdict {screen.get('screen_verdict')} (median "
-                     f"duration of the kept responses {screen.get('median_duration_s_of_kept')} s).")
-            flagged = sum(count for flag, count in (screen.get("flags_at_collection") or {}).items() if flag != "(none)")
-            self.goals.append(("Bot flood: surveys that got through flagged or screened out", f"{caught}/{submitted} "
-                               f"({flagged} flagged at collection)", "all", caught == submitted if submitted else None))
+            self.add(
+                "",
+                f"The bot's {submitted} submitted surveys, exported through the app's adapter and put through "
+                f"the scoring screen (`scoring.screening.screen_responses`): flags at collection "
+                f"{screen.get('flags_at_collection')}; screen verdict {screen.get('screen_verdict')} (median "
+                f"duration of the kept responses {screen.get('median_duration_s_of_kept')} s).",
+            )
+            flagged = sum(
+                count for flag, count in (screen.get("flags_at_collection") or {}).items() if flag != "(none)"
+            )
+            self.goals.append(
+                (
+                    "Bot flood: surveys that got through flagged or screened out",
+                    f"{caught}/{submitted} ({flagged} flagged at collection)",
+                    "all",
+                    caught == submitted if submitted else None,
+                )
+            )
             if flagged < submitted:
                 self.misses.append(
                     f"**Bot flood, flags at collection: {flagged} of {submitted} bot surveys flagged.** The cookie-keeping "
@@ -339,47 +456,85 @@ class Report:
         if "error" in hypothesis:
             self.add(f"The hypothesis run failed to start: {hypothesis['error']}")
         else:
-            self.add(f"hypothesis, {hypothesis.get('examples', 0):,} examples on SQLite and PostgreSQL in "
-                     f"{hypothesis.get('seconds', 0):.0f} s (seed {hypothesis.get('seed')}): {hypothesis.get('summary')}.", "",
-                     "| test (database) | examples |", "|---|---:|")
+            self.add(
+                f"hypothesis, {hypothesis.get('examples', 0):,} examples on SQLite and PostgreSQL in "
+                f"{hypothesis.get('seconds', 0):.0f} s (seed {hypothesis.get('seed')}): {hypothesis.get('summary')}.",
+                "",
+                "| test (database) | examples |",
+                "|---|---:|",
+            )
             for name, count in hypothesis.get("per_test", {}).items():
                 self.add(f"| `{name}` | {count:,} |")
             self.add("", f"Reply statuses over all examples: {hypothesis.get('statuses')}.")
             if hypothesis.get("failures"):
-                self.add("", "Failures:", "", *[f"- `{line}`" for line in hypothesis["failures"]],
-                         *[f"- `{line}`" for line in hypothesis.get("failure_details", [])])
+                self.add(
+                    "",
+                    "Failures:",
+                    "",
+                    *[f"- `{line}`" for line in hypothesis["failures"]],
+                    *[f"- `{line}`" for line in hypothesis.get("failure_details", [])],
+                )
             if hypothesis.get("known_failures"):
-                self.add("", "Known failures (fixed cases in the test file, marked as expected to fail until fixed):", "",
-                         *[f"- `{line}`" for line in hypothesis["known_failures"]])
+                self.add(
+                    "",
+                    "Known failures (fixed cases in the test file, marked as expected to fail until fixed):",
+                    "",
+                    *[f"- `{line}`" for line in hypothesis["known_failures"]],
+                )
             self.add("", f"Replay: `{hypothesis.get('command')}`.")
         if oversized and "error" not in oversized:
             statuses = sorted({(entry["framing"], entry["status"]) for entry in oversized.get("requests", [])})
-            self.add("", f"Oversized bodies on a real gunicorn ({len(oversized.get('requests', []))} requests to the "
-                     f"start, question-page and sign-in routes, 64 KB + 1 to 20 MB, with a Content-Length and chunked, "
-                     f"and a valid start form followed by 100 KB sent chunked): (framing, status) = {statuses}.")
+            self.add(
+                "",
+                f"Oversized bodies on a real gunicorn ({len(oversized.get('requests', []))} requests to the "
+                f"start, question-page and sign-in routes, 64 KB + 1 to 20 MB, with a Content-Length and chunked, "
+                f"and a valid start form followed by 100 KB sent chunked): (framing, status) = {statuses}.",
+            )
         examples = hypothesis.get("examples", 0)
         failed_tests = len(hypothesis.get("failures", []))
         known = len(hypothesis.get("known_failures", []))
-        self.goals.append(("Hostile input: hypothesis examples run (both databases)", f"{examples:,}", "≥ 5,000",
-                           examples >= 5000 if "error" not in hypothesis else None))
-        self.goals.append(("Hostile input: no 500, nothing stored from invalid input, tampered tokens and cookies refused",
-                           "all passed" if hypothesis.get("ok") else
-                           f"{failed_tests} fuzz tests failed, {known} known cases fail (500 on PostgreSQL)",
-                           "all pass", bool(hypothesis.get("ok")) if "error" not in hypothesis else None))
-        self.goals.append(("Oversized bodies on gunicorn → 413", "all 413" if oversized.get("ok") else "not all 413",
-                           "413", oversized.get("ok")))
+        self.goals.append(
+            (
+                "Hostile input: hypothesis examples run (both databases)",
+                f"{examples:,}",
+                "≥ 5,000",
+                examples >= 5000 if "error" not in hypothesis else None,
+            )
+        )
+        self.goals.append(
+            (
+                "Hostile input: no 500, nothing stored from invalid input, tampered tokens and cookies refused",
+                "all passed"
+                if hypothesis.get("ok")
+                else f"{failed_tests} fuzz tests failed, {known} known cases fail (500 on PostgreSQL)",
+                "all pass",
+                bool(hypothesis.get("ok")) if "error" not in hypothesis else None,
+            )
+        )
+        self.goals.append(
+            (
+                "Oversized bodies on gunicorn → 413",
+                "all 413" if oversized.get("ok") else "not all 413",
+                "413",
+                oversized.get("ok"),
+            )
+        )
         if not hypothesis.get("ok"):
             problems = hypothesis.get("failures", [])[:5] + hypothesis.get("failure_details", [])[:2]
             known = hypothesis.get("known_failures", [])
             self.misses.append(
                 "**Hostile input: not every request answered below 500.** "
                 + ("; ".join(f"`{line}`" for line in problems) + ". " if problems else "")
-                + (f"Known: {len(known)} fixed cases still answer 500 on PostgreSQL: "
-                   + ", ".join(f"`{_case(line)}`" for line in known)
-                   + ". PostgreSQL refuses what SQLite accepts (integers beyond 32 bits, NUL in text), and these "
-                   "routes pass the value to a query unchecked; they are the office's results routes "
-                   "(`survey/results/routes.py`). Fix: refuse the value (a revision above any stored one) before "
-                   "the query." if known else "")
+                + (
+                    f"Known: {len(known)} fixed cases still answer 500 on PostgreSQL: "
+                    + ", ".join(f"`{_case(line)}`" for line in known)
+                    + ". PostgreSQL refuses what SQLite accepts (integers beyond 32 bits, NUL in text), and these "
+                    "routes pass the value to a query unchecked; they are the office's results routes "
+                    "(`survey/results/routes.py`). Fix: refuse the value (a revision above any stored one) before "
+                    "the query."
+                    if known
+                    else ""
+                )
             )
         self.command("fuzz")
 
@@ -391,19 +546,29 @@ class Report:
         if "error" in weight:
             self.add(f"Failed: {weight['error']}")
             return
-        self.add("Bytes of each page and everything it loads from the site (stylesheet, script; no CDN), raw and gzip "
-                 "(level 6). Budget for resident pages (issue 3): ≤ 30,000 bytes gzip, ≤ 100,000 bytes raw.", "",
-                 "| page | status | HTML raw | HTML gzip | total raw | total gzip | budget |",
-                 "|---|---:|---:|---:|---:|---:|---|")
+        self.add(
+            "Bytes of each page and everything it loads from the site (stylesheet, script; no CDN), raw and gzip "
+            "(level 6). Budget for resident pages (issue 3): ≤ 30,000 bytes gzip, ≤ 100,000 bytes raw.",
+            "",
+            "| page | status | HTML raw | HTML gzip | total raw | total gzip | budget |",
+            "|---|---:|---:|---:|---:|---:|---|",
+        )
         for page in weight["pages"]:
             budget = {True: "ok", False: "**over**"}.get(page.get("within_budget"), "(public)")
-            self.add(f"| {page['page']} | {page['status']} | {page['html_raw']:,} | {page['html_gzip']:,} | "
-                     f"{page['total_raw']:,} | {page['total_gzip']:,} | {budget} |")
+            self.add(
+                f"| {page['page']} | {page['status']} | {page['html_raw']:,} | {page['html_gzip']:,} | "
+                f"{page['total_raw']:,} | {page['total_gzip']:,} | {budget} |"
+            )
         heaviest = weight["heaviest_resident_page"]
-        self.goals.append(("Page weight: every resident page ≤ 30 KB gzip, ≤ 100 KB raw",
-                           f"{weight['resident_within_budget']}/{weight['resident_pages']} within; heaviest "
-                           f"{heaviest['page']} {heaviest['total_gzip']:,} B gzip / {weight['max_resident_raw']:,} B raw",
-                           "all", weight.get("ok")))
+        self.goals.append(
+            (
+                "Page weight: every resident page ≤ 30 KB gzip, ≤ 100 KB raw",
+                f"{weight['resident_within_budget']}/{weight['resident_pages']} within; heaviest "
+                f"{heaviest['page']} {heaviest['total_gzip']:,} B gzip / {weight['max_resident_raw']:,} B raw",
+                "all",
+                weight.get("ok"),
+            )
+        )
         self.command("page_weight")
 
     def scoring(self) -> None:
@@ -417,34 +582,59 @@ class Report:
             return
         figures = scoring.get("figures")
         if not figures:
-            self.add(f"The script did not write its figures (exit {scoring.get('returncode')}):", "", "```",
-                     *scoring.get("stdout_tail", [])[-15:], *scoring.get("stderr_tail", []), "```")
+            self.add(
+                f"The script did not write its figures (exit {scoring.get('returncode')}):",
+                "",
+                "```",
+                *scoring.get("stdout_tail", [])[-15:],
+                *scoring.get("stderr_tail", []),
+                "```",
+            )
             self.goals.append(("Scoring scale 10k/100k/1M", "failed", "≤ 5 s at 1M", None))
             return
-        self.add("| responses | estimate step s | CPU s | peak RSS MB | CLI run s | CLI peak RSS MB | jackknife s |",
-                 "|---:|---:|---:|---:|---:|---:|---:|")
+        self.add(
+            "| responses | estimate step s | CPU s | peak RSS MB | CLI run s | CLI peak RSS MB | jackknife s |",
+            "|---:|---:|---:|---:|---:|---:|---:|",
+        )
         million = None
         for row in figures.get("sizes", []):
             estimate, cli, jack = row.get("estimate", {}), row.get("cli", {}), row.get("jackknife", {})
-            self.add(f"| {row['n']:,} | {estimate.get('seconds', estimate.get('error', '—'))} | {estimate.get('cpu_seconds', '—')} | "
-                     f"{estimate.get('peak_rss_mb', '—')} | {cli.get('seconds', cli.get('error', '—'))} | "
-                     f"{cli.get('peak_rss_mb', '—')} | {jack.get('seconds', '—') if jack else '—'} |")
+            self.add(
+                f"| {row['n']:,} | {estimate.get('seconds', estimate.get('error', '—'))} | {estimate.get('cpu_seconds', '—')} | "
+                f"{estimate.get('peak_rss_mb', '—')} | {cli.get('seconds', cli.get('error', '—'))} | "
+                f"{cli.get('peak_rss_mb', '—')} | {jack.get('seconds', '—') if jack else '—'} |"
+            )
             if row["n"] == 1_000_000:
                 million = estimate
-        self.add("", f"Slope of log(time) on log(n): estimate step {figures.get('slope_estimate')}, "
-                 f"CLI run {figures.get('slope_cli')}.")
+        self.add(
+            "",
+            f"Slope of log(time) on log(n): estimate step {figures.get('slope_estimate')}, "
+            f"CLI run {figures.get('slope_cli')}.",
+        )
         if figures.get("r"):
-            self.add("", f"R's survey package at 100,000 responses: {figures['r']}; speed-up of the CLI run over R: "
-                     f"{figures.get('r_speedup')}×.")
+            self.add(
+                "",
+                f"R's survey package at 100,000 responses: {figures['r']}; speed-up of the CLI run over R: "
+                f"{figures.get('r_speedup')}×.",
+            )
         if million and "seconds" in million:
-            self.goals.append(("Scoring 1M responses: estimate step", f"{million['seconds']} s", "≤ 5 s",
-                               million["seconds"] <= 5.0))
-            self.goals.append(("Scoring 1M responses: peak memory", f"{million['peak_rss_mb'] / 1024:.2f} GB", "≤ 3 GB",
-                               million["peak_rss_mb"] <= 3 * 1024))
+            self.goals.append(
+                ("Scoring 1M responses: estimate step", f"{million['seconds']} s", "≤ 5 s", million["seconds"] <= 5.0)
+            )
+            self.goals.append(
+                (
+                    "Scoring 1M responses: peak memory",
+                    f"{million['peak_rss_mb'] / 1024:.2f} GB",
+                    "≤ 3 GB",
+                    million["peak_rss_mb"] <= 3 * 1024,
+                )
+            )
             if million["seconds"] > 5.0:
-                self.misses.append(f"**Scoring 1M: {million['seconds']} s (goal ≤ 5 s).** Measured by the scoring "
-                                   f"engineer's script on this shared machine; phases {million.get('phases')} — see their "
-                                   "notes in `benchmarks/output/scoring.md`.")
+                self.misses.append(
+                    f"**Scoring 1M: {million['seconds']} s (goal ≤ 5 s).** Measured by the scoring "
+                    f"engineer's script on this shared machine; phases {million.get('phases')} — see their "
+                    "notes in `benchmarks/output/scoring.md`."
+                )
         self.command("scoring")
 
     def storage_and_report(self) -> None:
@@ -456,8 +646,14 @@ class Report:
             elif storage.get("figures"):
                 self.add(f"Figures: {storage['figures']}.")
             else:
-                self.add("No figures written:", "", "```", *storage.get("stdout_tail", [])[-10:],
-                         *storage.get("stderr_tail", []), "```")
+                self.add(
+                    "No figures written:",
+                    "",
+                    "```",
+                    *storage.get("stdout_tail", [])[-10:],
+                    *storage.get("stderr_tail", []),
+                    "```",
+                )
             self.command("storage")
         report = self.steps.get("report")
         if report:
@@ -473,8 +669,16 @@ class Report:
     def render(self) -> str:
         data = self.data
         machine = data.get("machine", {})
-        for section in (self.load, self.crash, self.retry_storm, self.bot_flood, self.fuzz, self.page_weight,
-                        self.scoring, self.storage_and_report):
+        for section in (
+            self.load,
+            self.crash,
+            self.retry_storm,
+            self.bot_flood,
+            self.fuzz,
+            self.page_weight,
+            self.scoring,
+            self.storage_and_report,
+        ):
             section()
         total = data.get("total_seconds", 0)
         if not data.get("quick") and not data.get("partial"):
@@ -483,7 +687,8 @@ class Report:
             "# Benchmark results",
             "",
             "Generated by `make bench` (`benchmarks/run_all.py`); do not edit by hand. Figures in "
-            "`benchmarks/output/*.json`." + (" **Quick run: short phases, figures not comparable.**" if data.get("quick") else ""),
+            "`benchmarks/output/*.json`."
+            + (" **Quick run: short phases, figures not comparable.**" if data.get("quick") else ""),
             "",
             f"- Date: {data.get('date')}",
             f"- Commit: {data.get('commit')}",
@@ -498,20 +703,26 @@ class Report:
             "PostgreSQL and everything else; throughput and latency are what the server achieved with the CPU it got.",
         ]
         if data.get("missing"):
-            head += ["", "Missing on this machine (those steps were skipped): "
-                     + ", ".join(f"{name} (`{how}`)" for name, how in data["missing"].items())]
+            head += [
+                "",
+                "Missing on this machine (those steps were skipped): "
+                + ", ".join(f"{name} (`{how}`)" for name, how in data["missing"].items()),
+            ]
         head += ["", "## Goals", "", "| goal | figure | target | verdict |", "|---|---|---|---|"]
         head += [f"| {goal} | {figure} | {target} | {_mark(met)} |" for goal, figure, target, met in self.goals]
         if self.misses:
             head += ["", "## Goals missed, and what limits them", ""]
             for paragraph in self.misses:
                 head += [f"- {paragraph}"]
-            head += ["", "Profile note (in-process, one resident request at a time, no HTTP server or Redis: "
-                     "`.venv/bin/python benchmarks/profile_respond.py [--profile]`): a page GET costs about 3.7 ms "
-                     "of CPU and a POST 4.8 ms (before the one-read-per-request rework of 2026-11-30: 9.1 and 8.1 ms). "
-                     "About a quarter goes to SQLAlchemy reading the visit (point, wave, draft, answers and keys in "
-                     "one statement), a sixth to Jinja rendering the page, a tenth to the commit; the rest is spread "
-                     "over Flask, Werkzeug, Babel and the flow logic. `/healthz` does none of this."]
+            head += [
+                "",
+                "Profile note (in-process, one resident request at a time, no HTTP server or Redis: "
+                "`.venv/bin/python benchmarks/profile_respond.py [--profile]`): a page GET costs about 3.7 ms "
+                "of CPU and a POST 4.8 ms (before the one-read-per-request rework of 2026-11-30: 9.1 and 8.1 ms). "
+                "About a quarter goes to SQLAlchemy reading the visit (point, wave, draft, answers and keys in "
+                "one statement), a sixth to Jinja rendering the page, a tenth to the commit; the rest is spread "
+                "over Flask, Werkzeug, Babel and the flow logic. `/healthz` does none of this.",
+            ]
         return "\n".join(head + [""] + self.lines) + "\n"
 
 
@@ -528,10 +739,15 @@ def headline(data: dict[str, Any]) -> str:
     """The goals table alone (figure, target, verdict), for the README."""
     report = Report(data)
     report.render()
-    lines = [HEADLINE_START, "",
-             f"From the run of {data.get('date', '?')[:10]} (commit {data.get('commit')}), "
-             f"{data.get('machine', {}).get('cores')} shared cores; details in [RESULTS.md](RESULTS.md).", "",
-             "| goal | figure | target | verdict |", "|---|---|---|---|"]
+    lines = [
+        HEADLINE_START,
+        "",
+        f"From the run of {data.get('date', '?')[:10]} (commit {data.get('commit')}), "
+        f"{data.get('machine', {}).get('cores')} shared cores; details in [RESULTS.md](RESULTS.md).",
+        "",
+        "| goal | figure | target | verdict |",
+        "|---|---|---|---|",
+    ]
     lines += [f"| {goal} | {figure} | {target} | {_mark(met)} |" for goal, figure, target, met in report.goals]
     return "\n".join([*lines, "", HEADLINE_END])
 

@@ -13,6 +13,7 @@ response per survey that tapped "start", no half-written response visible as
 submitted.  Prints and writes ``benchmarks/output/retry_storm.json``; never fails a
 test run.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,14 +36,31 @@ from benchmarks.workspace import DATABASE_KINDS, Workspace
 RETRY_FRACTION = 0.2
 
 
-def storm(site: Site, *, residents: int = 100, duration: float | None = 20.0, flows_per_resident: int | None = None,
-          retry_fraction: float = RETRY_FRACTION, workers: int = 4, ratelimit_storage: str | None = None) -> dict[str, Any]:
+def storm(
+    site: Site,
+    *,
+    residents: int = 100,
+    duration: float | None = 20.0,
+    flows_per_resident: int | None = None,
+    retry_fraction: float = RETRY_FRACTION,
+    workers: int = 4,
+    ratelimit_storage: str | None = None,
+) -> dict[str, Any]:
     """One retry storm on ``site``; returns the figures and the verdict."""
     write_config(site.instance, {})
     server = Gunicorn(site.instance, site.database_url, workers=workers, ratelimit_storage=ratelimit_storage).start()
     first_new_id = max_response_id(site.database_url) + 1
-    spec = LoadSpec("127.0.0.1", server.port, list(site.tokens.values()), residents=residents, duration_s=duration,
-                    flows_per_resident=flows_per_resident, retry_fraction=retry_fraction, seed=5, marker_prefix="storm")
+    spec = LoadSpec(
+        "127.0.0.1",
+        server.port,
+        list(site.tokens.values()),
+        residents=residents,
+        duration_s=duration,
+        flows_per_resident=flows_per_resident,
+        retry_fraction=retry_fraction,
+        seed=5,
+        marker_prefix="storm",
+    )
     try:
         started = time.perf_counter()
         recorder: Recorder = run_async(run_residents(spec))
@@ -65,12 +83,14 @@ def storm(site: Site, *, residents: int = 100, duration: float | None = 20.0, fl
         "repeats_leading_elsewhere": mismatches,
         "surveys_acknowledged": sum(flow.acknowledged for flow in recorder.flows),
         "errors": requests["errors"] + flow_errors,
-        "error_examples": requests["error_examples"] + sorted({flow.error for flow in recorder.flows if flow.error})[:3],
+        "error_examples": requests["error_examples"]
+        + sorted({flow.error for flow in recorder.flows if flow.error})[:3],
         "requests_per_s": requests["requests_per_s"],
         "latency": requests["latency"],
         "verification": verification.summary(),
         "verification_problems": verification.problems(),
-        "duplicates": len(verification.duplicated) + verification.surveys_with_two_responses
+        "duplicates": len(verification.duplicated)
+        + verification.surveys_with_two_responses
         + verification.unexpected_responses,
         "ok": verification.ok and mismatches == 0 and requests["errors"] == 0 and flow_errors == 0,
     }
@@ -80,8 +100,10 @@ def run(workspace: Workspace, databases: tuple[str, ...] = DATABASE_KINDS, **opt
     results: dict[str, Any] = {}
     for kind in databases:
         try:
-            results[kind] = storm(workspace.site(kind, f"storm_{kind}"), ratelimit_storage=workspace.redis.url, **options)
-        except Exception as error:  # noqa: BLE001 - a failed measurement is reported, not raised
+            results[kind] = storm(
+                workspace.site(kind, f"storm_{kind}"), ratelimit_storage=workspace.redis.url, **options
+            )
+        except Exception as error:
             results[kind] = {"error": f"{type(error).__name__}: {error}", "ok": False}
     return results
 
@@ -96,8 +118,13 @@ def main() -> int:
     options = parser.parse_args()
     databases = DATABASE_KINDS if options.database == "both" else (options.database,)
     with Workspace() as workspace:
-        results = run(workspace, databases, residents=options.residents, duration=options.duration,
-                      retry_fraction=options.retry_fraction)
+        results = run(
+            workspace,
+            databases,
+            residents=options.residents,
+            duration=options.duration,
+            retry_fraction=options.retry_fraction,
+        )
     print(json.dumps(results, indent=2, ensure_ascii=False))
     write_json("retry_storm", results, options.json)
     return 0

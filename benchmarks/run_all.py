@@ -15,6 +15,7 @@ postgresql redis-server``; ``.ci/run`` installs both).  A missing one is reporte
 RESULTS.md, not raised.  Never fails: a benchmark measures, it does not judge the build
 (the exit status is 0 unless the script itself is broken).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,7 +28,7 @@ import tempfile
 import time
 import traceback
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -84,14 +85,24 @@ def run_child(script: str, arguments: list[str], *, timeout: float = 900.0) -> d
         return {"missing": f"benchmarks/{script} is not in the tree yet"}
     started = time.perf_counter()
     try:
-        completed = subprocess.run([sys.executable, str(path), *arguments], cwd=REPO, capture_output=True, text=True,
-                                   timeout=timeout, env={**os.environ, "PYTHONPATH": str(REPO)})
+        completed = subprocess.run(
+            [sys.executable, str(path), *arguments],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env={**os.environ, "PYTHONPATH": str(REPO)},
+        )
         output, code = completed.stdout, completed.returncode
         errors = completed.stderr
     except subprocess.TimeoutExpired as error:
         output, code, errors = str(error.stdout or ""), -1, f"timed out after {timeout:.0f} s"
-    return {"seconds": round(time.perf_counter() - started, 1), "returncode": code,
-            "stdout_tail": output.strip().splitlines()[-40:], "stderr_tail": errors.strip().splitlines()[-10:]}
+    return {
+        "seconds": round(time.perf_counter() - started, 1),
+        "returncode": code,
+        "stdout_tail": output.strip().splitlines()[-40:],
+        "stderr_tail": errors.strip().splitlines()[-10:],
+    }
 
 
 def prerequisites() -> dict[str, str]:
@@ -108,14 +119,22 @@ def prerequisites() -> dict[str, str]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="short phases (tries the pipeline; figures not comparable)")
-    parser.add_argument("--only", nargs="+", metavar="STEP",
-                        choices=("load", "crash", "retry_storm", "bot_flood", "fuzz", "page_weight", "scoring", "storage",
-                                 "report"),
-                        help="run only these steps (RESULTS.md then shows only them)")
+    parser.add_argument(
+        "--quick", action="store_true", help="short phases (tries the pipeline; figures not comparable)"
+    )
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        metavar="STEP",
+        choices=("load", "crash", "retry_storm", "bot_flood", "fuzz", "page_weight", "scoring", "storage", "report"),
+        help="run only these steps (RESULTS.md then shows only them)",
+    )
     parser.add_argument("--results", type=Path, default=RESULTS, help="where to write the Markdown report")
-    parser.add_argument("--render-only", action="store_true",
-                        help="run nothing: write the report again from the last run's benchmarks/output/all.json")
+    parser.add_argument(
+        "--render-only",
+        action="store_true",
+        help="run nothing: write the report again from the last run's benchmarks/output/all.json",
+    )
     options = parser.parse_args()
     if options.render_only:
         report = json.loads((OUTPUT / "all.json").read_text(encoding="utf-8"))
@@ -123,23 +142,31 @@ def main() -> int:
         print(f"wrote {options.results} from the run of {report['date']} (commit {report['commit']})")
         return 0
     settings = QUICK if options.quick else FULL
-    wanted = set(options.only or ("load", "crash", "retry_storm", "bot_flood", "fuzz", "page_weight", "scoring",
-                                  "storage", "report"))
+    wanted = set(
+        options.only
+        or ("load", "crash", "retry_storm", "bot_flood", "fuzz", "page_weight", "scoring", "storage", "report")
+    )
     started = time.perf_counter()
     report: dict[str, Any] = {
-        "date": datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds"),
+        "date": datetime.now(UTC).astimezone().isoformat(timespec="seconds"),
         "commit": git_commit(),
         "machine": machine(),
         "quick": options.quick,
         "partial": bool(options.only),
-        "command": " ".join(["make bench" if not options.quick and not options.only else PYTHON,
-                             *([] if not options.quick and not options.only else ["benchmarks/run_all.py", *sys.argv[1:]])]),
+        "command": " ".join(
+            [
+                "make bench" if not options.quick and not options.only else PYTHON,
+                *([] if not options.quick and not options.only else ["benchmarks/run_all.py", *sys.argv[1:]]),
+            ]
+        ),
         "missing": prerequisites(),
         "steps": {},
         "commands": {},
         "seconds": {},
     }
-    databases = tuple(kind for kind in ("sqlite", "postgresql") if kind != "postgresql" or "postgresql" not in report["missing"])
+    databases = tuple(
+        kind for kind in ("sqlite", "postgresql") if kind != "postgresql" or "postgresql" not in report["missing"]
+    )
     print(f"make bench: {', '.join(sorted(wanted))} (quick={options.quick}); machine {report['machine']}", flush=True)
 
     def step(name: str, script: str, action: Callable[[], Any], options_for_command: Any, *, save: bool = True) -> None:
@@ -149,8 +176,11 @@ def main() -> int:
         clock = time.perf_counter()
         try:
             report["steps"][name] = action()
-        except Exception as error:  # noqa: BLE001 - a benchmark reports, it never fails
-            report["steps"][name] = {"error": f"{type(error).__name__}: {error}", "traceback": traceback.format_exc()[-2000:]}
+        except Exception as error:
+            report["steps"][name] = {
+                "error": f"{type(error).__name__}: {error}",
+                "traceback": traceback.format_exc()[-2000:],
+            }
         report["seconds"][name] = round(time.perf_counter() - clock, 1)
         report["commands"][name] = _command(script, options_for_command)
         if save:  # the other scripts write their own files
@@ -165,26 +195,51 @@ def main() -> int:
             report["seconds"]["seed"] = round(time.perf_counter() - clock, 1)
             step("load", "load.py", lambda: load.run(workspace, databases, **settings["load"]), settings["load"])
             step("crash", "crash.py", lambda: crash.run(workspace, databases, **settings["crash"]), settings["crash"])
-            step("retry_storm", "retry_storm.py", lambda: retry_storm.run(workspace, databases, **settings["retry_storm"]),
-                 settings["retry_storm"])
-            step("bot_flood", "bot_flood.py", lambda: bot_flood.run(workspace, **settings["bot_flood"]),
-                 settings["bot_flood"])
+            step(
+                "retry_storm",
+                "retry_storm.py",
+                lambda: retry_storm.run(workspace, databases, **settings["retry_storm"]),
+                settings["retry_storm"],
+            )
+            step(
+                "bot_flood",
+                "bot_flood.py",
+                lambda: bot_flood.run(workspace, **settings["bot_flood"]),
+                settings["bot_flood"],
+            )
         step("fuzz", "fuzz.py", lambda: fuzz.run(workspace, **settings["fuzz"]), settings["fuzz"])
         step("page_weight", "page_weight.py", lambda: page_weight.run(workspace), {})
     # A quick run must not overwrite the scoring figures of a full one.
     scoring_output = OUTPUT if not options.quick else Path(tempfile.mkdtemp(prefix="manyi-bench-scoring-out-"))
     scoring_arguments = [*settings["scoring"], *([] if not options.quick else ["--output", str(scoring_output)])]
-    step("scoring", "bench_scoring.py", lambda: run_child("bench_scoring.py", scoring_arguments), settings["scoring"],
-         save=False)
+    step(
+        "scoring",
+        "bench_scoring.py",
+        lambda: run_child("bench_scoring.py", scoring_arguments),
+        settings["scoring"],
+        save=False,
+    )
     if "scoring" in report["steps"] and (scoring_output / "scoring.json").exists():
-        report["steps"]["scoring"]["figures"] = json.loads((scoring_output / "scoring.json").read_text(encoding="utf-8"))
+        report["steps"]["scoring"]["figures"] = json.loads(
+            (scoring_output / "scoring.json").read_text(encoding="utf-8")
+        )
     storage_json = scoring_output / "storage.json"
-    step("storage", "bench_storage.py", lambda: run_child("bench_storage.py", [*settings["storage"], "--json", str(storage_json)]),
-         settings["storage"], save=False)
+    step(
+        "storage",
+        "bench_storage.py",
+        lambda: run_child("bench_storage.py", [*settings["storage"], "--json", str(storage_json)]),
+        settings["storage"],
+        save=False,
+    )
     if "storage" in report["steps"] and storage_json.exists():
         report["steps"]["storage"]["figures"] = json.loads(storage_json.read_text(encoding="utf-8"))
-    step("report", "bench_report.py", lambda: run_child("bench_report.py", settings["report"]), settings["report"],
-         save=False)
+    step(
+        "report",
+        "bench_report.py",
+        lambda: run_child("bench_report.py", settings["report"]),
+        settings["report"],
+        save=False,
+    )
 
     report["total_seconds"] = round(time.perf_counter() - started, 1)
     report["load_average_end"] = [round(value, 2) for value in os.getloadavg()]
@@ -193,8 +248,11 @@ def main() -> int:
     if not options.quick and not options.only and options.results == RESULTS:
         readme = REPO / "benchmarks" / "README.md"
         readme.write_text(replace_headline(readme.read_text(encoding="utf-8"), report), encoding="utf-8")
-    print(f"wrote {options.results.relative_to(REPO) if options.results.is_relative_to(REPO) else options.results} "
-          f"in {report['total_seconds'] / 60:.1f} min", flush=True)
+    print(
+        f"wrote {options.results.relative_to(REPO) if options.results.is_relative_to(REPO) else options.results} "
+        f"in {report['total_seconds'] / 60:.1f} min",
+        flush=True,
+    )
     return 0
 
 

@@ -12,12 +12,11 @@
 
 Only processes started here are ever signalled, by their own ids.
 """
+
 from __future__ import annotations
 
 import http.client
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 import shutil
 import signal
 import socket
@@ -25,6 +24,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -100,9 +101,26 @@ class RedisServer:
         for _ in range(3):
             self.port = free_port()
             self.process = subprocess.Popen(
-                [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                 "--dir", str(self.directory), "--daemonize", "no", "--loglevel", "warning"],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+                [
+                    binary,
+                    "--port",
+                    str(self.port),
+                    "--bind",
+                    "127.0.0.1",
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                    "--dir",
+                    str(self.directory),
+                    "--daemonize",
+                    "no",
+                    "--loglevel",
+                    "warning",
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
             )
             if self._wait():
                 return self
@@ -154,17 +172,39 @@ class Gunicorn:
     log_path: Path | None = None
 
     def command(self) -> list[str]:
-        command = [sys.executable, "-m", "gunicorn", "survey.wsgi:app", "--bind", f"127.0.0.1:{self.port}",
-                   "--workers", str(self.workers), "--worker-class", self.worker_class, "--backlog", "2048",
-                   "--timeout", "60", "--graceful-timeout", "5", "--log-level", "warning"]
+        command = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "survey.wsgi:app",
+            "--bind",
+            f"127.0.0.1:{self.port}",
+            "--workers",
+            str(self.workers),
+            "--worker-class",
+            self.worker_class,
+            "--backlog",
+            "2048",
+            "--timeout",
+            "60",
+            "--graceful-timeout",
+            "5",
+            "--log-level",
+            "warning",
+        ]
         if self.worker_class == "gthread":
             command += ["--threads", str(self.threads)]
         return command
 
     def environment(self) -> dict[str, str]:
         env = dict(os.environ)
-        env.update({"MANYI_INSTANCE_PATH": str(self.instance), "MANYI_DATABASE_URL": self.database_url,
-                    "PYTHONDONTWRITEBYTECODE": "1"})
+        env.update(
+            {
+                "MANYI_INSTANCE_PATH": str(self.instance),
+                "MANYI_DATABASE_URL": self.database_url,
+                "PYTHONDONTWRITEBYTECODE": "1",
+            }
+        )
         if self.ratelimit_storage:
             env["MANYI_RATELIMIT_STORAGE_URI"] = self.ratelimit_storage
         env.update(self.extra_env)
@@ -176,8 +216,9 @@ class Gunicorn:
         self.log_path = self.instance / "gunicorn.log"
         log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child process
         try:
-            self.process = subprocess.Popen(self.command(), cwd=REPO, env=self.environment(), stdout=log, stderr=log,
-                                            start_new_session=True)
+            self.process = subprocess.Popen(
+                self.command(), cwd=REPO, env=self.environment(), stdout=log, stderr=log, start_new_session=True
+            )
         finally:
             log.close()
         self._wait_ready()

@@ -16,6 +16,7 @@ Checked by keys, not only by counts:
 * SQLite: ``PRAGMA integrity_check`` says ``ok`` and ``PRAGMA foreign_key_check`` finds
   nothing.
 """
+
 from __future__ import annotations
 
 from collections import Counter, defaultdict
@@ -154,15 +155,18 @@ def verify_run(
             final_keys = [flow.final_key for flow in flows if flow.final_key]
             key_rows = {}
             for chunk_start in range(0, len(final_keys), 500):
-                chunk = final_keys[chunk_start:chunk_start + 500]
+                chunk = final_keys[chunk_start : chunk_start + 500]
                 params = {f"k{index}": key for index, key in enumerate(chunk)}
                 placeholders = ", ".join(f":k{index}" for index in range(len(chunk)))
                 for key, response_id, page, used_at in connection.execute(
-                    text(f"SELECT key, response_id, page, used_at FROM submission_keys WHERE key IN ({placeholders})"), params
+                    text(f"SELECT key, response_id, page, used_at FROM submission_keys WHERE key IN ({placeholders})"),
+                    params,
                 ):
                     key_rows[key] = (response_id, page, used_at)
             if database_url.startswith("sqlite"):
-                result.integrity_check = "; ".join(row[0] for row in connection.exec_driver_sql("PRAGMA integrity_check"))
+                result.integrity_check = "; ".join(
+                    row[0] for row in connection.exec_driver_sql("PRAGMA integrity_check")
+                )
                 result.foreign_key_violations = len(connection.exec_driver_sql("PRAGMA foreign_key_check").all())
     finally:
         engine.dispose()
@@ -179,7 +183,11 @@ def verify_run(
         if row.state == "submitted":
             services = {domain for domain in (row.services_used or "").split(";") if domain}
             complete = (
-                bool(services) and row.sex and row.age_group and row.town_code and row.submitted_at is not None
+                bool(services)
+                and row.sex
+                and row.age_group
+                and row.town_code
+                and row.submitted_at is not None
                 and sets_of[row.id] == services | {"common"}
             )
             if not complete:
@@ -200,13 +208,20 @@ def verify_run(
             continue
         row = stored[0]
         key = key_rows.get(flow.final_key)
-        if row.uid != uids.get(flow.start_key) or key is None or key[0] != row.id or key[1] != "final" or key[2] is None:
+        if (
+            row.uid != uids.get(flow.start_key)
+            or key is None
+            or key[0] != row.id
+            or key[1] != "final"
+            or key[2] is None
+        ):
             result.key_mismatches.append(flow.marker)
             continue
         result.stored_exactly_once += 1
     acknowledged_markers = {flow.marker for flow in flows if flow.acknowledged}
     result.stored_unacknowledged = sum(
-        1 for marker, stored in by_marker.items()
+        1
+        for marker, stored in by_marker.items()
         if marker not in acknowledged_markers and any(row.state == "submitted" for row in stored)
     )
     # The exact set of responses created: one per survey that tapped "start".

@@ -5,6 +5,7 @@ server, and one seeded instance per database kind, all started lazily and stoppe
 Every scenario gets its own copy of the seed (:meth:`Workspace.site`), so scenarios
 never see each other's responses.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -34,7 +35,9 @@ class Workspace:
     def __enter__(self) -> Workspace:
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
         self.close()
 
     @property

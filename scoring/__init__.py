@@ -15,6 +15,7 @@ and the whole estimate step is :func:`run_estimate` (``python -m scoring estimat
 Names are imported lazily on first use, so ``import scoring.questionnaire`` (the web
 app) does not load pandas or scipy.
 """
+
 from __future__ import annotations
 
 import importlib

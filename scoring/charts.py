@@ -11,15 +11,16 @@ files display the same everywhere.  Colours are the Okabe–Ito palette, safe fo
 common forms of colour blindness, and every colour-coded meaning is also written out
 (legend or label).
 """
+
 from __future__ import annotations
 
 import math
 import textwrap
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any
 
 from scipy import stats
 
@@ -103,7 +104,7 @@ def chart_style() -> Iterator[None]:
         yield
 
 
-def _figure(height: float, width: float = WIDTH_IN) -> "Figure":
+def _figure(height: float, width: float = WIDTH_IN) -> Figure:
     from matplotlib.figure import Figure
 
     return Figure(figsize=(width, height), layout="constrained")
@@ -119,22 +120,30 @@ def _t_quantile(df: Any) -> float:
     return float(stats.norm.ppf(0.975))
 
 
-def _reserve_bottom(figure: "Figure", inches: float = 0.28) -> None:
+def _reserve_bottom(figure: Figure, inches: float = 0.28) -> None:
     """Keep a strip at the bottom free of axes for footnotes (constrained layout ignores fig.text)."""
     share = inches / figure.get_figheight()
     figure.get_layout_engine().set(rect=(0.0, share, 1.0, 1.0 - share))
 
 
-def _footnote(figure: "Figure", text: str) -> None:
+def _footnote(figure: Figure, text: str) -> None:
     _reserve_bottom(figure)
     figure.text(0.005, 0.004, text, fontsize=7.5, color=GREY, ha="left", va="bottom")
 
 
-def _illustrative_mark(figure: "Figure", illustrative: bool) -> None:
+def _illustrative_mark(figure: Figure, illustrative: bool) -> None:
     if illustrative:
         _reserve_bottom(figure)
-        figure.text(0.995, 0.004, "示意数据，非正式结果", fontsize=8, color=OKABE_ITO["vermillion"],
-                    ha="right", va="bottom", fontweight="bold")
+        figure.text(
+            0.995,
+            0.004,
+            "示意数据，非正式结果",
+            fontsize=8,
+            color=OKABE_ITO["vermillion"],
+            ha="right",
+            va="bottom",
+            fontweight="bold",
+        )
 
 
 #: A white box behind value labels, so that reference lines do not cross the digits.
@@ -168,7 +177,7 @@ def shorten(text: str, limit: int = 16) -> str:
 # Domains
 
 
-def domain_index_chart(results: Mapping[str, Any], *, target: float = 85.0, illustrative: bool = False) -> "Figure":
+def domain_index_chart(results: Mapping[str, Any], *, target: float = 85.0, illustrative: bool = False) -> Figure:
     """Domain indices with 95% CI bars and the target line, highest first.
 
     Each point is coloured by how its interval lies against the target (two-sided 95%
@@ -183,16 +192,32 @@ def domain_index_chart(results: Mapping[str, Any], *, target: float = 85.0, illu
     axes = figure.add_subplot()
     seen: set[str] = set()
     lows = []
-    for y, (domain, values) in enumerate(rows):
+    for y, (_domain, values) in enumerate(rows):
         index, low, high = values["index"], values.get("ci_low", math.nan), values.get("ci_high", math.nan)
         verdict = _verdict_of(low, high, target)
         colour = VERDICT_COLOURS[verdict]
-        label = None if verdict in seen else {
-            "met": f"区间整体高于{target:g}", "not_met": f"区间整体低于{target:g}", "inconclusive": f"区间跨越{target:g}"
-        }[verdict]
+        label = (
+            None
+            if verdict in seen
+            else {
+                "met": f"区间整体高于{target:g}",
+                "not_met": f"区间整体低于{target:g}",
+                "inconclusive": f"区间跨越{target:g}",
+            }[verdict]
+        )
         seen.add(verdict)
-        axes.errorbar(index, y, xerr=[[index - low], [high - index]], fmt=VERDICT_MARKERS[verdict], color=colour,
-                      ecolor=colour, elinewidth=2, capsize=4, markersize=6, label=label)
+        axes.errorbar(
+            index,
+            y,
+            xerr=[[index - low], [high - index]],
+            fmt=VERDICT_MARKERS[verdict],
+            color=colour,
+            ecolor=colour,
+            elinewidth=2,
+            capsize=4,
+            markersize=6,
+            label=label,
+        )
         axes.text(high + 0.4, y, f"{index:.1f}", va="center", fontsize=9, bbox=_LABEL_BOX)
         lows.append(low)
     axes.axvline(target, color=OKABE_ITO["black"], linestyle="--", linewidth=1)
@@ -200,7 +225,9 @@ def domain_index_chart(results: Mapping[str, Any], *, target: float = 85.0, illu
     axes.set_yticks(range(len(rows)), [DOMAIN_LABELS_ZH.get(d, d) for d, _ in rows])
     axes.set_ylim(-0.7, len(rows) - 0.1)
     left = min([*lows, target]) if lows else target - 10
-    axes.set_xlim(max(0.0, math.floor((left - 5) / 5) * 5), min(100.0, max(target, *(v.get("ci_high", 0) for _, v in rows)) + 6))
+    axes.set_xlim(
+        max(0.0, math.floor((left - 5) / 5) * 5), min(100.0, max(target, *(v.get("ci_high", 0) for _, v in rows)) + 6)
+    )
     axes.set_xlabel("满意度指数（0–100），线段为95%置信区间")
     axes.set_title("各领域满意度指数")
     axes.legend(loc="lower right", fontsize=8, frameon=False)
@@ -210,22 +237,32 @@ def domain_index_chart(results: Mapping[str, Any], *, target: float = 85.0, illu
     return figure
 
 
-def satisfied_rate_chart(results: Mapping[str, Any], *, target: float = 85.0, illustrative: bool = False) -> "Figure":
+def satisfied_rate_chart(results: Mapping[str, Any], *, target: float = 85.0, illustrative: bool = False) -> Figure:
     """Domain satisfied rates (answering 4 or 5 on the domain's overall item) with 95% CIs."""
     domains = results.get("domains") or {}
     rows = sorted(
-        ((d, v["satisfied_rate"]) for d, v in domains.items()
-         if _finite((v.get("satisfied_rate") or {}).get("estimate"))),
+        (
+            (d, v["satisfied_rate"])
+            for d, v in domains.items()
+            if _finite((v.get("satisfied_rate") or {}).get("estimate"))
+        ),
         key=lambda item: item[1]["estimate"],
     )
     figure = _figure(0.42 * max(len(rows), 3) + 1.3)
     axes = figure.add_subplot()
-    for y, (domain, rate) in enumerate(rows):
+    for y, (_domain, rate) in enumerate(rows):
         estimate = 100 * rate["estimate"]
         low, high = 100 * rate.get("ci_low", math.nan), 100 * rate.get("ci_high", math.nan)
         axes.barh(y, estimate, color=OKABE_ITO["sky_blue"], height=0.6)
-        axes.errorbar(estimate, y, xerr=[[estimate - low], [high - estimate]], fmt="none",
-                      ecolor=OKABE_ITO["black"], elinewidth=1.2, capsize=3)
+        axes.errorbar(
+            estimate,
+            y,
+            xerr=[[estimate - low], [high - estimate]],
+            fmt="none",
+            ecolor=OKABE_ITO["black"],
+            elinewidth=1.2,
+            capsize=3,
+        )
         axes.text(high + 0.8, y, f"{estimate:.1f}%", va="center", fontsize=9, bbox=_LABEL_BOX)
     axes.axvline(target, color=OKABE_ITO["vermillion"], linestyle="--", linewidth=1.2)
     axes.text(target, len(rows) - 0.4, f" 目标 {target:g}%", fontsize=9, va="bottom", color=OKABE_ITO["vermillion"])
@@ -238,7 +275,7 @@ def satisfied_rate_chart(results: Mapping[str, Any], *, target: float = 85.0, il
     return figure
 
 
-def overall_target_chart(results: Mapping[str, Any], *, illustrative: bool = False) -> "Figure":
+def overall_target_chart(results: Mapping[str, Any], *, illustrative: bool = False) -> Figure:
     """The overall index and overall satisfied rate against the target, with the verdict."""
     overall = results.get("overall") or {}
     target_info = results.get("target") or {}
@@ -248,17 +285,30 @@ def overall_target_chart(results: Mapping[str, Any], *, illustrative: bool = Fal
     rate = overall.get("satisfied_rate") or {}
     rows = [
         ("总体满意度指数", overall.get("index"), overall.get("ci_low"), overall.get("ci_high"), metric == "index"),
-        ("总体满意率（%）", 100 * rate["estimate"] if _finite(rate.get("estimate")) else None,
-         100 * rate["ci_low"] if _finite(rate.get("ci_low")) else None,
-         100 * rate["ci_high"] if _finite(rate.get("ci_high")) else None, metric == "satisfied_rate"),
+        (
+            "总体满意率（%）",
+            100 * rate["estimate"] if _finite(rate.get("estimate")) else None,
+            100 * rate["ci_low"] if _finite(rate.get("ci_low")) else None,
+            100 * rate["ci_high"] if _finite(rate.get("ci_high")) else None,
+            metric == "satisfied_rate",
+        ),
     ]
     rows = [row for row in rows if _finite(row[1])]
     figure = _figure(2.6)
     axes = figure.add_subplot()
-    for y, (label, value, low, high, tested) in enumerate(reversed(rows)):
+    for y, (_label, value, low, high, tested) in enumerate(reversed(rows)):
         colour = VERDICT_COLOURS.get(verdict, GREY) if tested else GREY
-        axes.errorbar(value, y, xerr=[[value - low], [high - value]], fmt="D", color=colour, ecolor=colour,
-                      elinewidth=3, capsize=6, markersize=8)
+        axes.errorbar(
+            value,
+            y,
+            xerr=[[value - low], [high - value]],
+            fmt="D",
+            color=colour,
+            ecolor=colour,
+            elinewidth=3,
+            capsize=6,
+            markersize=8,
+        )
         note = "（检验对象）" if tested else ""
         axes.text(value, y + 0.2, f"{value:.1f}  [{low:.1f}, {high:.1f}]{note}", ha="center", fontsize=9)
     axes.axvline(target, color=OKABE_ITO["black"], linestyle="--", linewidth=1)
@@ -289,12 +339,12 @@ def town_chart(
     min_n: int = 30,
     max_cv: float = 0.3,
     illustrative: bool = False,
-) -> "Figure":
+) -> Figure:
     """Overall index by town with 95% CIs; suppressed towns are shown as such, without a value.
 
     ``min_n`` and ``max_cv`` are the suppression rule the estimates used (for the note).
     """
-    towns = ((results.get("subgroups") or {}).get("town") or {})
+    towns = (results.get("subgroups") or {}).get("town") or {}
     labels = town_labels or {}
     t = _t_quantile((results.get("design") or {}).get("df"))
     shown, hidden = [], []
@@ -310,7 +360,7 @@ def town_chart(
     axes = figure.add_subplot()
     district = (results.get("overall") or {}).get("index")
     lows, highs = [], []
-    for y, (code, cell, suppressed) in enumerate(rows):
+    for y, (_code, cell, suppressed) in enumerate(rows):
         if suppressed:
             axes.axhspan(y - 0.3, y + 0.3, facecolor="none", edgecolor=LIGHT_GREY, hatch="///", linewidth=0)
             n, cv = cell.get("n"), cell.get("cv")
@@ -320,15 +370,33 @@ def town_chart(
                 reason = f"精度不足（变异系数 {cv:.2f}）"
             else:
                 reason = "样本不足"
-            axes.text(0.5, y, f"{reason}，不予公布", transform=axes.get_yaxis_transform(), ha="center",
-                      va="center", fontsize=9, color=GREY, bbox={"facecolor": "white", "edgecolor": "none", "pad": 1})
+            axes.text(
+                0.5,
+                y,
+                f"{reason}，不予公布",
+                transform=axes.get_yaxis_transform(),
+                ha="center",
+                va="center",
+                fontsize=9,
+                color=GREY,
+                bbox={"facecolor": "white", "edgecolor": "none", "pad": 1},
+            )
             continue
         index, se = cell["index"], cell.get("se", math.nan)
         low, high = index - t * se, index + t * se
         lows.append(low)
         highs.append(high)
-        axes.errorbar(index, y, xerr=[[index - low], [high - index]], fmt="o", color=OKABE_ITO["blue"],
-                      ecolor=OKABE_ITO["blue"], elinewidth=2, capsize=3, markersize=5)
+        axes.errorbar(
+            index,
+            y,
+            xerr=[[index - low], [high - index]],
+            fmt="o",
+            color=OKABE_ITO["blue"],
+            ecolor=OKABE_ITO["blue"],
+            elinewidth=2,
+            capsize=3,
+            markersize=5,
+        )
         axes.text(high + 0.4, y, f"{index:.1f}（n={cell.get('n', '')}）", va="center", fontsize=8.5, bbox=_LABEL_BOX)
     axes.axvline(target, color=OKABE_ITO["black"], linestyle="--", linewidth=1)
     axes.text(target, len(rows) - 0.45, f" 目标 {target:g}", fontsize=9)
@@ -351,7 +419,7 @@ def town_chart(
 # Trend
 
 
-def trend_chart(trend: Sequence[Mapping[str, Any]], *, target: float = 85.0, illustrative: bool = False) -> "Figure":
+def trend_chart(trend: Sequence[Mapping[str, Any]], *, target: float = 85.0, illustrative: bool = False) -> Figure:
     """Overall index across waves with 95% CIs and the target line.
 
     ``trend`` holds one mapping per wave, oldest first: ``wave``, ``index``, ``ci_low``,
@@ -365,19 +433,31 @@ def trend_chart(trend: Sequence[Mapping[str, Any]], *, target: float = 85.0, ill
     lows = [p.get("ci_low", p["index"]) for p in points]
     highs = [p.get("ci_high", p["index"]) for p in points]
     if points:
-        axes.fill_between(x, lows, highs, color=OKABE_ITO["sky_blue"], alpha=0.3, linewidth=0,
-                          label="95%置信区间")
+        axes.fill_between(x, lows, highs, color=OKABE_ITO["sky_blue"], alpha=0.3, linewidth=0, label="95%置信区间")
         axes.plot(x, values, "-o", color=OKABE_ITO["blue"], linewidth=2, label="总体满意度指数")
         for xi, p in zip(x, points):
-            axes.errorbar(xi, p["index"], yerr=[[p["index"] - p.get("ci_low", p["index"])],
-                                                [p.get("ci_high", p["index"]) - p["index"]]],
-                          fmt="none", ecolor=OKABE_ITO["blue"], capsize=4)
-            axes.text(xi, p.get("ci_high", p["index"]) + 0.5, f"{p['index']:.1f}", ha="center", fontsize=9,
-                      bbox=_LABEL_BOX)
+            axes.errorbar(
+                xi,
+                p["index"],
+                yerr=[[p["index"] - p.get("ci_low", p["index"])], [p.get("ci_high", p["index"]) - p["index"]]],
+                fmt="none",
+                ecolor=OKABE_ITO["blue"],
+                capsize=4,
+            )
+            axes.text(
+                xi, p.get("ci_high", p["index"]) + 0.5, f"{p['index']:.1f}", ha="center", fontsize=9, bbox=_LABEL_BOX
+            )
         rates = [(xi, 100 * p["satisfied_rate"]) for xi, p in zip(x, points) if _finite(p.get("satisfied_rate"))]
         if rates:
-            axes.plot([r[0] for r in rates], [r[1] for r in rates], "--s", color=OKABE_ITO["orange"],
-                      linewidth=1.5, markersize=5, label="总体满意率（%）")
+            axes.plot(
+                [r[0] for r in rates],
+                [r[1] for r in rates],
+                "--s",
+                color=OKABE_ITO["orange"],
+                linewidth=1.5,
+                markersize=5,
+                label="总体满意率（%）",
+            )
     axes.axhline(target, color=OKABE_ITO["black"], linestyle="--", linewidth=1)
     axes.text(-0.45, target, f"目标 {target:g}", fontsize=9, va="bottom", ha="left", bbox=_LABEL_BOX)
     axes.set_xticks(x, [str(p.get("wave", "")) for p in points])
@@ -399,7 +479,7 @@ def trend_chart(trend: Sequence[Mapping[str, Any]], *, target: float = 85.0, ill
 # Rankings
 
 
-def rank_chart(placement: "Placement", *, level_label: str, district: str = "荆州区") -> "Figure":
+def rank_chart(placement: Placement, *, level_label: str, district: str = "荆州区") -> Figure:
     """Probability of each rank, the 95% rank interval shaded and the median marked."""
     probabilities = placement.rank_probabilities
     ranks = list(range(1, len(probabilities) + 1))
@@ -411,16 +491,30 @@ def rank_chart(placement: "Placement", *, level_label: str, district: str = "荆
     for k, p in zip(ranks, probabilities):
         if p >= 0.005:
             axes.text(k, 100 * p + 1, f"{100 * p:.0f}%", ha="center", fontsize=8.5)
-    axes.plot([placement.median_rank], [0], marker="^", markersize=11, color=OKABE_ITO["vermillion"],
-              clip_on=False, zorder=5, label=f"排名中位数：第{placement.median_rank}名")
+    axes.plot(
+        [placement.median_rank],
+        [0],
+        marker="^",
+        markersize=11,
+        color=OKABE_ITO["vermillion"],
+        clip_on=False,
+        zorder=5,
+        label=f"排名中位数：第{placement.median_rank}名",
+    )
     axes.legend(loc="upper left", fontsize=9, frameon=False)
-    axes.set_xticks(ranks, [f"第{k}名" for k in ranks], fontsize=8.5 if len(ranks) <= 12 else 7,
-                    rotation=0 if len(ranks) <= 12 else 45)
+    axes.set_xticks(
+        ranks,
+        [f"第{k}名" for k in ranks],
+        fontsize=8.5 if len(ranks) <= 12 else 7,
+        rotation=0 if len(ranks) <= 12 else 45,
+    )
     axes.set_ylim(0, 112)
     axes.set_ylabel("概率（%）")
     axes.set_xlabel(f"{district}的名次（蓝色为95%排名区间：第{low}–{high}名）")
-    axes.set_title(f"{district}{placement.year}年得分在{placement.benchmark_year}年{level_label}"
-                   f"{placement.n_ranked - 1}个单位中的名次概率")
+    axes.set_title(
+        f"{district}{placement.year}年得分在{placement.benchmark_year}年{level_label}"
+        f"{placement.n_ranked - 1}个单位中的名次概率"
+    )
     scope = "" if placement.complete_list else "名单不完整，名次仅指所列单位之间；"
     _footnote(figure, f"{scope}本区得分按抽样分布模拟{placement.draws:,}次，公布得分视为固定值（给出标准误者除外）。")
     _illustrative_mark(figure, placement.illustrative)
@@ -431,7 +525,7 @@ def rank_chart(placement: "Placement", *, level_label: str, district: str = "荆
 # Key drivers
 
 
-def ipa_chart(drivers: "DomainDrivers", *, illustrative: bool = False) -> "Figure":
+def ipa_chart(drivers: DomainDrivers, *, illustrative: bool = False) -> Figure:
     """Importance–performance quadrant of one domain.
 
     x: the item's share of the explained variance (relative weight / R², %), y: the
@@ -449,10 +543,17 @@ def ipa_chart(drivers: "DomainDrivers", *, illustrative: bool = False) -> "Figur
         colour = QUADRANT_COLOURS[item.quadrant]
         x, y = 100 * item.importance_share, item.performance
         axes.errorbar(
-            x, y,
+            x,
+            y,
             xerr=[[x - 100 * item.share_ci_low], [100 * item.share_ci_high - x]],
             yerr=[[y - item.performance_ci_low], [item.performance_ci_high - y]],
-            fmt="o", color=colour, ecolor=colour, elinewidth=1, alpha=0.9, markersize=12, capsize=0,
+            fmt="o",
+            color=colour,
+            ecolor=colour,
+            elinewidth=1,
+            alpha=0.9,
+            markersize=12,
+            capsize=0,
         )
         axes.text(x, y, str(number), ha="center", va="center", fontsize=8, color="white", fontweight="bold")
     axes.axvline(mean_share, color=GREY, linestyle="--", linewidth=1)
@@ -472,8 +573,17 @@ def ipa_chart(drivers: "DomainDrivers", *, illustrative: bool = False) -> "Figur
         "possible_overkill": (0.02, 0.98, "left", "top"),
     }
     for quadrant, (cx, cy, ha, va) in corners.items():
-        axes.text(cx, cy, QUADRANT_LABELS_ZH[quadrant], transform=axes.transAxes, ha=ha, va=va, fontsize=9,
-                  color=QUADRANT_COLOURS[quadrant], fontweight="bold")
+        axes.text(
+            cx,
+            cy,
+            QUADRANT_LABELS_ZH[quadrant],
+            transform=axes.transAxes,
+            ha=ha,
+            va=va,
+            fontsize=9,
+            color=QUADRANT_COLOURS[quadrant],
+            fontweight="bold",
+        )
     axes.set_xlabel("重要性：对本领域总体满意度的解释份额（%）")
     axes.set_ylabel("表现：题目满意度指数（0–100）")
     axes.set_title(f"{drivers.label}：重要性—表现分析")
@@ -483,18 +593,34 @@ def ipa_chart(drivers: "DomainDrivers", *, illustrative: bool = False) -> "Figur
         lines.append((number, wrapped[:2] if len(wrapped) <= 2 else [wrapped[0], shorten(wrapped[1], 17)], item))
     y = 0.98
     for number, wrapped, item in lines:
-        key_axes.text(0.0, y, f"{number}", transform=key_axes.transAxes, fontsize=8.5, va="top",
-                      color=QUADRANT_COLOURS[item.quadrant], fontweight="bold")
+        key_axes.text(
+            0.0,
+            y,
+            f"{number}",
+            transform=key_axes.transAxes,
+            fontsize=8.5,
+            va="top",
+            color=QUADRANT_COLOURS[item.quadrant],
+            fontweight="bold",
+        )
         key_axes.text(0.07, y, "\n".join(wrapped), transform=key_axes.transAxes, fontsize=8.5, va="top")
         y -= 0.055 * len(wrapped) + 0.03
-    key_axes.text(0.0, max(y - 0.02, 0.0), f"R² = {drivers.r_squared:.2f}，n = {drivers.n:,}",
-                  transform=key_axes.transAxes, fontsize=8.5, va="top", color=GREY)
+    key_axes.text(
+        0.0,
+        max(y - 0.02, 0.0),
+        f"R² = {drivers.r_squared:.2f}，n = {drivers.n:,}",
+        transform=key_axes.transAxes,
+        fontsize=8.5,
+        va="top",
+        color=GREY,
+    )
     _illustrative_mark(figure, illustrative)
     return figure
 
 
-def priority_chart(priorities: Sequence["Priority"], *, top: int = 12, target: float = 85.0,
-                   illustrative: bool = False) -> "Figure":
+def priority_chart(
+    priorities: Sequence[Priority], *, top: int = 12, target: float = 85.0, illustrative: bool = False
+) -> Figure:
     """The cross-domain "concentrate here" list (急难愁盼), most urgent at the top."""
     shown = list(priorities[:top])
     figure = _figure(0.45 * max(len(shown), 3) + 1.5)
@@ -502,10 +628,16 @@ def priority_chart(priorities: Sequence["Priority"], *, top: int = 12, target: f
     rows = list(reversed(shown))
     for y, priority in enumerate(rows):
         axes.barh(y, priority.score, color=OKABE_ITO["vermillion"], height=0.6)
-        axes.text(priority.score, y, f"  表现 {priority.performance:.1f}，重要性 {priority.relative_importance:.2f}",
-                  va="center", fontsize=8.5)
-    axes.set_yticks(range(len(rows)), [f"{p.rank}. {p.domain_label}｜{shorten(p.label, 18)}" for p in rows],
-                    fontsize=8.5)
+        axes.text(
+            priority.score,
+            y,
+            f"  表现 {priority.performance:.1f}，重要性 {priority.relative_importance:.2f}",
+            va="center",
+            fontsize=8.5,
+        )
+    axes.set_yticks(
+        range(len(rows)), [f"{p.rank}. {p.domain_label}｜{shorten(p.label, 18)}" for p in rows], fontsize=8.5
+    )
     axes.set_ylim(-0.7, max(len(rows), 1) - 0.3)
     if rows:
         axes.set_xlim(0, max(p.score for p in rows) * 1.6)
@@ -523,7 +655,7 @@ def priority_chart(priorities: Sequence["Priority"], *, top: int = 12, target: f
 # Writing
 
 
-def save_chart(figure: "Figure", directory: Path, name: str, *, title: str = "", description: str = "") -> Chart:
+def save_chart(figure: Figure, directory: Path, name: str, *, title: str = "", description: str = "") -> Chart:
     """Write ``figure`` as ``<name>.png`` and ``<name>.svg`` in ``directory``."""
     directory.mkdir(parents=True, exist_ok=True)
     png, svg = directory / f"{name}.png", directory / f"{name}.svg"
@@ -535,7 +667,7 @@ def save_chart(figure: "Figure", directory: Path, name: str, *, title: str = "",
     return Chart(name=name, title=title, png=png, svg=svg, description=description)
 
 
-def draw(builder: Callable[..., "Figure"], *args: Any, **kwargs: Any) -> "Figure":
+def draw(builder: Callable[..., Figure], *args: Any, **kwargs: Any) -> Figure:
     """Call a chart ``builder`` inside :func:`chart_style` (fonts are resolved at draw time)."""
     with chart_style():
         return builder(*args, **kwargs)

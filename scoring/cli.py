@@ -28,6 +28,7 @@ For other commands (``report``, ``plan``)
 * If the module ``scoring.report_cli`` exists, its ``register_commands(subparsers)`` is
   called, so its commands appear next to ``estimate``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -48,7 +49,15 @@ from .proportions import INTERVAL_METHODS
 from .questionnaire import QuestionnaireError
 from .target import TARGET_METRICS
 
-__all__ = ["EstimateOptions", "EstimateRun", "add_estimate_options", "build_parser", "main", "run_estimate", "write_atomically"]
+__all__ = [
+    "EstimateOptions",
+    "EstimateRun",
+    "add_estimate_options",
+    "build_parser",
+    "main",
+    "run_estimate",
+    "write_atomically",
+]
 
 #: Errors that are the user's input, reported as a message and exit status 2.
 INPUT_ERRORS: tuple[type[Exception], ...] = (ScoringInputError, QuestionnaireError)
@@ -60,30 +69,60 @@ def add_estimate_options(parser: argparse.ArgumentParser) -> argparse.ArgumentPa
     inputs.add_argument("--responses", required=True, metavar="FILE", help="responses CSV (docs/contracts.md)")
     inputs.add_argument("--questionnaires", metavar="DIR", help="questionnaire folder (item weights, scales, codes)")
     inputs.add_argument("--margins", metavar="FILE", help="population margins CSV: variable,level,population")
-    inputs.add_argument("--domain-weights", metavar="FILE|derived",
-                        help="domain,weight CSV, or 'derived' (relative importance for 'overall'); default equal")
+    inputs.add_argument(
+        "--domain-weights",
+        metavar="FILE|derived",
+        help="domain,weight CSV, or 'derived' (relative importance for 'overall'); default equal",
+    )
     design = parser.add_argument_group("design and variance")
     design.add_argument("--strata", metavar="COL", help="stratum column, e.g. town")
     design.add_argument("--cluster", metavar="COL", help="cluster (PSU) column, e.g. point")
     design.add_argument("--variance", choices=VARIANCE_METHODS, default="linearization")
     design.add_argument("--replicates", type=int, metavar="N", help="bootstrap replicates (default 500)")
     design.add_argument("--seed", type=int, default=0, metavar="S", help="bootstrap seed (default 0)")
-    design.add_argument("--lonely-psu", choices=("fail", "adjust"), default="fail",
-                        help="a stratum with one PSU: fail (default) or adjust as R's survey.lonely.psu")
-    design.add_argument("--trim", type=float, nargs=2, metavar=("LOWER", "UPPER"),
-                        help="keep weight adjustments within LOWER..UPPER times their mean, re-raking")
+    design.add_argument(
+        "--lonely-psu",
+        choices=("fail", "adjust"),
+        default="fail",
+        help="a stratum with one PSU: fail (default) or adjust as R's survey.lonely.psu",
+    )
+    design.add_argument(
+        "--trim",
+        type=float,
+        nargs=2,
+        metavar=("LOWER", "UPPER"),
+        help="keep weight adjustments within LOWER..UPPER times their mean, re-raking",
+    )
     estimates = parser.add_argument_group("estimates")
     estimates.add_argument("--target", type=float, default=85.0, help="target as said: 85 (default 85)")
     estimates.add_argument("--target-metric", choices=TARGET_METRICS, default="index")
-    estimates.add_argument("--rate-interval", choices=INTERVAL_METHODS, default="logit",
-                           help="interval for satisfied rates (default logit)")
+    estimates.add_argument(
+        "--rate-interval",
+        choices=INTERVAL_METHODS,
+        default="logit",
+        help="interval for satisfied rates (default logit)",
+    )
     estimates.add_argument("--level", type=float, default=0.95, help="confidence level (default 0.95)")
-    estimates.add_argument("--no-screening", dest="screening", action="store_false",
-                           help="keep speeders, straight-liners and duplicates (partial responses are always left out)")
-    estimates.add_argument("--suppress-min-n", type=int, default=30, metavar="N",
-                           help="suppress subgroup cells with fewer respondents (default 30)")
-    estimates.add_argument("--suppress-max-cv", type=float, default=0.3, metavar="CV",
-                           help="suppress subgroup cells with a larger CV (default 0.3)")
+    estimates.add_argument(
+        "--no-screening",
+        dest="screening",
+        action="store_false",
+        help="keep speeders, straight-liners and duplicates (partial responses are always left out)",
+    )
+    estimates.add_argument(
+        "--suppress-min-n",
+        type=int,
+        default=30,
+        metavar="N",
+        help="suppress subgroup cells with fewer respondents (default 30)",
+    )
+    estimates.add_argument(
+        "--suppress-max-cv",
+        type=float,
+        default=0.3,
+        metavar="CV",
+        help="suppress subgroup cells with a larger CV (default 0.3)",
+    )
     return parser
 
 
@@ -91,8 +130,15 @@ def write_atomically(path: str | Path, write: Callable[[Any], None], *, mode: st
     """Write a file through ``write(handle)`` into a temporary file, then rename it."""
     target = Path(path)
     directory = target.parent if str(target.parent) else Path(".")
-    handle = tempfile.NamedTemporaryFile(mode, dir=directory, prefix=f".{target.name}.", suffix=".tmp",
-                                         delete=False, encoding="utf-8" if "b" not in mode else None, newline="" if "b" not in mode else None)
+    handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed and renamed below
+        mode,
+        dir=directory,
+        prefix=f".{target.name}.",
+        suffix=".tmp",
+        delete=False,
+        encoding="utf-8" if "b" not in mode else None,
+        newline="" if "b" not in mode else None,
+    )
     try:
         with handle:
             write(handle)
@@ -110,12 +156,18 @@ def summary_text(run: EstimateRun) -> str:
     """The readable summary the command prints."""
     results = run.results
     level = round(run.estimates.level * 100)
-    lines = [f"{'domain':<22}{'index':>7}  {f'{level}% CI':<15}{'SE':>6}{'n':>8}{'deff':>6}{'alpha':>7}  satisfied (CI)"]
+    lines = [
+        f"{'domain':<22}{'index':>7}  {f'{level}% CI':<15}{'SE':>6}{'n':>8}{'deff':>6}{'alpha':>7}  satisfied (CI)"
+    ]
     for domain, r in results["domains"].items():
         rate = r["satisfied_rate"]
-        rate_text = "—" if rate is None else (
-            f"{_format(rate['estimate'] and rate['estimate'] * 100)}% "
-            f"({_format(rate['ci_low'] and rate['ci_low'] * 100)}–{_format(rate['ci_high'] and rate['ci_high'] * 100)})"
+        rate_text = (
+            "—"
+            if rate is None
+            else (
+                f"{_format(rate['estimate'] and rate['estimate'] * 100)}% "
+                f"({_format(rate['ci_low'] and rate['ci_low'] * 100)}–{_format(rate['ci_high'] and rate['ci_high'] * 100)})"
+            )
         )
         lines.append(
             f"{domain:<22}{_format(r['index']):>7}  {_format(r['ci_low']) + '–' + _format(r['ci_high']):<15}"
@@ -128,13 +180,17 @@ def summary_text(run: EstimateRun) -> str:
     )
     rate = overall["satisfied_rate"]
     if rate is not None:
-        lines.append(f"overall satisfied rate: {_format(rate['estimate'] * 100)}% "
-                     f"({_format(rate['ci_low'] * 100)}–{_format(rate['ci_high'] * 100)}), {run.estimates.interval_method} interval")
+        lines.append(
+            f"overall satisfied rate: {_format(rate['estimate'] * 100)}% "
+            f"({_format(rate['ci_low'] * 100)}–{_format(rate['ci_high'] * 100)}), {run.estimates.interval_method} interval"
+        )
     target = results["target"]
     if target is not None:
         shown = target["value"] * 100 if target["metric"] == "satisfied_rate" else target["value"]
-        lines.append(f"target {_format(shown)} ({target['metric']}): {target['verdict']} "
-                     f"(t = {_format(target['statistic'], 2)}, one-sided p = {_format(target['p_value'], 4)})")
+        lines.append(
+            f"target {_format(shown)} ({target['metric']}): {target['verdict']} "
+            f"(t = {_format(target['statistic'], 2)}, one-sided p = {_format(target['p_value'], 4)})"
+        )
     design = results["design"]
     weights = results["weights"]
     lines.append(
@@ -142,8 +198,10 @@ def summary_text(run: EstimateRun) -> str:
         f"variance {design['variance']}"
         + (f" ({run.variance_design.n_replicates} replicates)" if design["variance"] != "linearization" else "")
     )
-    lines.append(f"weights: {weights['method']}, effective n {_format(weights['effective_n'], 0)}, "
-                 f"deff {_format(weights['deff'], 2)}, range {_format(weights['min'], 2)}–{_format(weights['max'], 2)}")
+    lines.append(
+        f"weights: {weights['method']}, effective n {_format(weights['effective_n'], 0)}, "
+        f"deff {_format(weights['deff'], 2)}, range {_format(weights['min'], 2)}–{_format(weights['max'], 2)}"
+    )
     excluded = ", ".join(f"{k} {v}" for k, v in results["excluded"].items())
     lines.append(f"excluded: {excluded} (analysed {overall['n']})")
     return "\n".join(lines)
@@ -156,7 +214,10 @@ def _estimate_command(options: argparse.Namespace) -> int:
         write_atomically(options.json, lambda handle: handle.write(json_text))
     if options.weights_out:
         frame = run.weights_frame()
-        write_atomically(options.weights_out, lambda handle: frame.to_csv(handle, index=False, float_format="%.17g", lineterminator="\n"))
+        write_atomically(
+            options.weights_out,
+            lambda handle: frame.to_csv(handle, index=False, float_format="%.17g", lineterminator="\n"),
+        )
     print(summary_text(run))
     return 0
 
@@ -166,7 +227,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m scoring", description="Manyi scoring engine")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     estimate = subparsers.add_parser(
-        "estimate", help="weights, domain and overall indices with confidence intervals, the target test",
+        "estimate",
+        help="weights, domain and overall indices with confidence intervals, the target test",
         description="Estimate the satisfaction indices of a responses table (see docs/contracts.md).",
     )
     add_estimate_options(estimate)

@@ -17,6 +17,7 @@ adapter — and returns :class:`Responses`: the answers as one numeric matrix an
 other columns.  Every problem raises a :class:`~scoring.errors.ScoringInputError` naming
 the column, the level or the row (rows count from 1, after the header).
 """
+
 from __future__ import annotations
 
 import csv
@@ -25,7 +26,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Union
+from typing import IO
 
 import numpy as np
 import pandas as pd
@@ -48,11 +49,19 @@ __all__ = [
     "validate_responses",
 ]
 
-Source = Union[str, Path, IO[str], IO[bytes]]
+Source = str | Path | IO[str] | IO[bytes]
 
 #: The fixed leading columns of the responses contract, in order.
 FIXED_COLUMNS: tuple[str, ...] = (
-    "response_id", "wave", "channel", "point", "town", "sex", "age_group", "duration_s", "submitted_at",
+    "response_id",
+    "wave",
+    "channel",
+    "point",
+    "town",
+    "sex",
+    "age_group",
+    "duration_s",
+    "submitted_at",
 )
 #: Declared optional columns: recognised, never an "unknown column" error.
 OPTIONAL_COLUMNS: tuple[str, ...] = ("state", "flags", "comment", "services_used", "base_weight")
@@ -135,7 +144,7 @@ class Instrument:
         raise KeyError(f"no domain {domain_id!r}; domains: {', '.join(self.domain_ids)}")
 
     @classmethod
-    def from_questionnaires(cls, questionnaires: QuestionnaireSet) -> "Instrument":
+    def from_questionnaires(cls, questionnaires: QuestionnaireSet) -> Instrument:
         """Items, weights, scale lengths and demographic codes from the questionnaire set."""
         domains, lengths = [], {}
         for domain_id, questionnaire in questionnaires.domains.items():
@@ -144,7 +153,9 @@ class Instrument:
             overall = next((item.code for item in likert if item.role == "overall"), None)
             for item in likert:
                 lengths[item.code] = questionnaires.scale_length(item.code)
-            domains.append(DomainItems(domain_id, tuple(i.code for i in aspects), tuple(i.weight for i in aspects), overall))
+            domains.append(
+                DomainItems(domain_id, tuple(i.code for i in aspects), tuple(i.weight for i in aspects), overall)
+            )
         overall = None
         common_codes = {item.code: item for item in questionnaires.common.items}
         if GLOBAL_OVERALL in common_codes and common_codes[GLOBAL_OVERALL].kind == "likert":
@@ -156,13 +167,17 @@ class Instrument:
             return tuple(c.value for c in item.choices) if item is not None and item.choices else default
 
         return cls(
-            domains=tuple(domains), overall=overall, scale_lengths=lengths,
-            towns=choices("town", None), sexes=choices("sex", DEFAULT_SEXES),
-            age_groups=choices("age_group", DEFAULT_AGE_GROUPS), source="questionnaires",
+            domains=tuple(domains),
+            overall=overall,
+            scale_lengths=lengths,
+            towns=choices("town", None),
+            sexes=choices("sex", DEFAULT_SEXES),
+            age_groups=choices("age_group", DEFAULT_AGE_GROUPS),
+            source="questionnaires",
         )
 
     @classmethod
-    def from_columns(cls, columns: Iterable[str]) -> "Instrument":
+    def from_columns(cls, columns: Iterable[str]) -> Instrument:
         """Domains from the ``<domain>.`` prefixes: weights 1, five-point items.
 
         Raises
@@ -197,13 +212,22 @@ class Instrument:
                     f"domain {domain!r} has only the column '{domain}.overall' and no aspect items; "
                     "its index needs at least one aspect item column"
                 )
-            domains.append(DomainItems(domain, aspects, (1.0,) * len(aspects), f"{domain}.overall" if f"{domain}.overall" in codes else None))
+            domains.append(
+                DomainItems(
+                    domain,
+                    aspects,
+                    (1.0,) * len(aspects),
+                    f"{domain}.overall" if f"{domain}.overall" in codes else None,
+                )
+            )
         if not domains:
             raise ResponsesError(
                 "the responses table has no item columns (<domain>.<item>, e.g. education.school_places); "
                 "nothing to score"
             )
-        lengths = {code: DEFAULT_SCALE_LENGTH for d in domains for code in (*d.aspects, *([d.overall] if d.overall else []))}
+        lengths = {
+            code: DEFAULT_SCALE_LENGTH for d in domains for code in (*d.aspects, *([d.overall] if d.overall else []))
+        }
         if overall:
             lengths[overall] = DEFAULT_SCALE_LENGTH
         return cls(domains=tuple(domains), overall=overall, scale_lengths=lengths, source="columns")
@@ -242,7 +266,7 @@ class Responses:
         """The codes of one item (int8, 0 = missing)."""
         return self.answers[:, self.item_codes.index(code)]
 
-    def subset(self, keep: np.ndarray) -> "Responses":
+    def subset(self, keep: np.ndarray) -> Responses:
         """The rows where ``keep`` is true."""
         keep = np.asarray(keep, dtype=bool)
         if keep.all():
@@ -309,7 +333,9 @@ def read_responses(source: Source, *, columns: Sequence[str] = ()) -> pd.DataFra
     try:
         header = _header(source)
     except UnicodeDecodeError as error:
-        raise ResponsesError(f"the responses file is not UTF-8 ({error.reason} at byte {error.start}); save it as UTF-8") from None
+        raise ResponsesError(
+            f"the responses file is not UTF-8 ({error.reason} at byte {error.start}); save it as UTF-8"
+        ) from None
     except FileNotFoundError:
         raise ResponsesError(f"responses file not found: {source}") from None
     seen = set()
@@ -562,7 +588,9 @@ def read_domain_weights(source: Source | pd.DataFrame | Mapping[str, float]) -> 
         frame = _read_small_csv(source, "domain-weights", DomainWeightsError)
         columns = [str(c).strip() for c in frame.columns]
         if columns != ["domain", "weight"]:
-            raise DomainWeightsError(f"the domain-weights file must have exactly the columns domain, weight; got {', '.join(columns)}")
+            raise DomainWeightsError(
+                f"the domain-weights file must have exactly the columns domain, weight; got {', '.join(columns)}"
+            )
         rows = list(frame.itertuples(index=False, name=None))
         where = f"domain-weights file {source}" if not isinstance(source, pd.DataFrame) else "domain weights"
     weights: dict[str, float] = {}
@@ -574,7 +602,9 @@ def read_domain_weights(source: Source | pd.DataFrame | Mapping[str, float]) -> 
             raise DomainWeightsError(f"{where}, row {row}: domain {domain!r} is listed twice")
         value = pd.to_numeric(pd.Series([weight]), errors="coerce").iloc[0]
         if pd.isna(value) or not np.isfinite(value) or value <= 0:
-            raise DomainWeightsError(f"{where}, row {row}: the weight of {domain!r} must be a positive number, got {weight!r}")
+            raise DomainWeightsError(
+                f"{where}, row {row}: the weight of {domain!r} must be a positive number, got {weight!r}"
+            )
         weights[domain] = float(value)
     if not weights:
         raise DomainWeightsError(f"{where} lists no domain")
@@ -589,5 +619,3 @@ def file_sha256(path: str | Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-

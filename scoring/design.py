@@ -20,6 +20,7 @@ responses fall into a few thousand cells; that is what makes the engine fast.
 Clusters are nested in strata (R's ``nest=TRUE``): a PSU is a (stratum, cluster) pair,
 so a collection point whose respondents live in several towns counts as one PSU per town.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
@@ -55,7 +56,7 @@ class Factor:
         return len(self.levels)
 
     @classmethod
-    def from_values(cls, values: Any, *, name: str, sort: bool = True) -> "Factor":
+    def from_values(cls, values: Any, *, name: str, sort: bool = True) -> Factor:
         """Factorize ``values`` (missing values are an error naming ``name`` and the row)."""
         series = values if isinstance(values, pd.Series) else pd.Series(np.asarray(values))
         codes, uniques = pd.factorize(series, sort=sort, use_na_sentinel=True)
@@ -103,7 +104,9 @@ class Cells:
         )
 
 
-def build_cells(psu: np.ndarray, base_weights: np.ndarray, level_codes: np.ndarray, level_sizes: tuple[int, ...]) -> Cells:
+def build_cells(
+    psu: np.ndarray, base_weights: np.ndarray, level_codes: np.ndarray, level_sizes: tuple[int, ...]
+) -> Cells:
     """Group rows by PSU and calibration level codes (``level_codes`` is n × M)."""
     key = psu.astype(np.int64)
     for m, size in enumerate(level_sizes):
@@ -166,7 +169,7 @@ class SurveyDesign:
     cluster_variable: str | None
     cells: Cells = field(repr=False)
     cell_adjustment: np.ndarray = field(repr=False)
-    calibration: "Calibration | None" = field(default=None, repr=False)
+    calibration: Calibration | None = field(default=None, repr=False)
 
     @cached_property
     def weights(self) -> np.ndarray:
@@ -199,7 +202,7 @@ class SurveyDesign:
         return self.calibration is not None
 
     @cached_property
-    def aggregator(self) -> "sparse.csr_matrix":
+    def aggregator(self) -> sparse.csr_matrix:
         """Sparse cells × rows matrix of ``d_k``: ``aggregator @ y`` gives cell totals."""
         return self.cells.aggregator(self.base_weights)
 
@@ -208,7 +211,7 @@ class SurveyDesign:
         """``Σ w_k`` per cell."""
         return self.cell_adjustment * self.cells.base_total
 
-    def with_cells(self, cells: Cells, cell_adjustment: np.ndarray, calibration: "Calibration | None") -> "SurveyDesign":
+    def with_cells(self, cells: Cells, cell_adjustment: np.ndarray, calibration: Calibration | None) -> SurveyDesign:
         """A copy on new cells with new adjustments (used by calibration)."""
         return replace(self, cells=cells, cell_adjustment=cell_adjustment, calibration=calibration)
 
@@ -361,7 +364,9 @@ def _population_psus(data: pd.DataFrame, fpc: str | np.ndarray, strata: Factor, 
     np.maximum.at(high, strata.codes, values)
     varying = np.flatnonzero(low != high)
     if varying.size:
-        raise DesignError(f"{name} varies within stratum {strata.levels[varying[0]]!r}; it must be constant per stratum")
+        raise DesignError(
+            f"{name} varies within stratum {strata.levels[varying[0]]!r}; it must be constant per stratum"
+        )
     sampled = np.bincount(psu_stratum, minlength=strata.n_levels)
     # As R's as.fpc: values > 1 are population sizes, otherwise sampling fractions.
     population = low if (values > 1).any() else sampled / low

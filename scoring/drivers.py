@@ -45,6 +45,7 @@ Marketing*, 41(1), 77–79.
 Kott, P. S. (2001). The delete-a-group jackknife. *Journal of Official Statistics*,
 17(4), 521–526.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
@@ -304,7 +305,7 @@ class DriverDomain:
 
 def driver_domains(
     columns: Sequence[str],
-    questionnaires: "QuestionnaireSet | None" = None,
+    questionnaires: QuestionnaireSet | None = None,
 ) -> dict[str, DriverDomain]:
     """The domains of a table of item columns: aspect items and ``<domain>.overall``.
 
@@ -361,7 +362,7 @@ def driver_domains(
     return found
 
 
-def item_score_frame(responses: "pd.DataFrame", *, questionnaires: "QuestionnaireSet | None" = None) -> "pd.DataFrame":
+def item_score_frame(responses: pd.DataFrame, *, questionnaires: QuestionnaireSet | None = None) -> pd.DataFrame:
     """Item scores 0–100 of the ``<domain>.<item>`` columns of a responses table.
 
     ``s = (x − 1)/(K − 1) × 100`` with K the item's scale length (from ``questionnaires``,
@@ -519,11 +520,11 @@ def _quadrant(importance: float, performance: float, importance_mean: float, per
 
 
 def key_drivers(
-    item_scores: "pd.DataFrame",
+    item_scores: pd.DataFrame,
     weights: Any,
     *,
     domains: Mapping[str, DriverDomain] | None = None,
-    questionnaires: "QuestionnaireSet | None" = None,
+    questionnaires: QuestionnaireSet | None = None,
     strata: Any = None,
     clusters: Any = None,
     target: float = 85.0,
@@ -589,7 +590,9 @@ def key_drivers(
         answered_overall = ~np.isnan(scores[:, -1])
         respondents = int(np.count_nonzero(answered_overall & (~np.isnan(scores[:, :-1])).any(axis=1)))
         if respondents < min_respondents:
-            notes.append(f"{spec.label}：仅 {respondents} 人回答了总体满意度题，少于 {min_respondents} 人，未做驱动因素分析")
+            notes.append(
+                f"{spec.label}：仅 {respondents} 人回答了总体满意度题，少于 {min_respondents} 人，未做驱动因素分析"
+            )
             if progress:
                 progress(done, total)
             continue

@@ -5,6 +5,7 @@ file, an option — raises a subclass of :class:`ScoringInputError` (itself a
 ``ValueError``).  The message names the column, level or row at fault and says how to
 fix it; the command line prints it and exits with status 2, writing nothing.
 """
+
 from __future__ import annotations
 
 __all__ = [

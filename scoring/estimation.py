@@ -22,12 +22,12 @@ stratum (statistics.md, "Domain index").
 Missing values: ``na_rm=True`` treats rows with a missing value as outside the domain
 (R's ``na.rm=TRUE`` on a calibrated design); otherwise they are an error.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Union
 
 import numpy as np
 import pandas as pd
@@ -39,8 +39,8 @@ from .errors import ScoringInputError
 from .variance import ReplicateDesign, linearized_variance
 
 __all__ = [
-    "Design",
     "CellGroups",
+    "Design",
     "SurveyEstimate",
     "cell_groups",
     "cell_totals",
@@ -51,7 +51,7 @@ __all__ = [
     "survey_total",
 ]
 
-Design = Union[SurveyDesign, ReplicateDesign]
+Design = SurveyDesign | ReplicateDesign
 
 
 def full_sample_design(design: Design) -> SurveyDesign:
@@ -159,7 +159,7 @@ class SurveyEstimate:
         except ValueError:
             raise KeyError(f"no estimate named {name!r}; have {', '.join(self.names[:10])}") from None
 
-    def select(self, names: Sequence[str]) -> "SurveyEstimate":
+    def select(self, names: Sequence[str]) -> SurveyEstimate:
         """The estimates named ``names``, in that order."""
         positions = [self.index(n) for n in names]
         return _take(self, positions)
@@ -178,8 +178,13 @@ def _variance_dropping_nan(design: ReplicateDesign, values: np.ndarray, estimate
     if not keep.any():
         return np.nan
     trimmed = ReplicateDesign(
-        design=design.design, method=design.method, psu_factors=design.psu_factors[:, keep], scale=design.scale,
-        rscales=design.rscales[keep], mse=design.mse, cell_adjustments=design.cell_adjustments[:, keep],
+        design=design.design,
+        method=design.method,
+        psu_factors=design.psu_factors[:, keep],
+        scale=design.scale,
+        rscales=design.rscales[keep],
+        mse=design.mse,
+        cell_adjustments=design.cell_adjustments[:, keep],
     )
     return float(trimmed.variance(values[keep, None], np.array([estimate]))[0])
 
@@ -266,10 +271,12 @@ class CellGroups:
         weights = self.design.base_weights
         if values.ndim == 1:
             return np.bincount(self.of_row, weights=weights * values, minlength=self.n_refined)
-        return np.column_stack([
-            np.bincount(self.of_row, weights=weights * values[:, k], minlength=self.n_refined)
-            for k in range(values.shape[1])
-        ])
+        return np.column_stack(
+            [
+                np.bincount(self.of_row, weights=weights * values[:, k], minlength=self.n_refined)
+                for k in range(values.shape[1])
+            ]
+        )
 
     def counts(self, indicator: np.ndarray) -> np.ndarray:
         """Unweighted row counts per refined cell where ``indicator`` holds."""
@@ -288,7 +295,10 @@ class CellGroups:
         factor = self.groups[variable]
         n_cells = self.design.cells.n_cells
         summer = sparse.csr_matrix(
-            (np.ones(self.n_refined), (self.cell * factor.n_levels + self.group_codes[variable], np.arange(self.n_refined))),
+            (
+                np.ones(self.n_refined),
+                (self.cell * factor.n_levels + self.group_codes[variable], np.arange(self.n_refined)),
+            ),
             shape=(n_cells * factor.n_levels, self.n_refined),
         )
         return np.asarray(summer @ refined).reshape(n_cells, factor.n_levels, -1)
@@ -379,8 +389,13 @@ def ratio_from_totals(
             srs_variance = population_variance * (denominator_total - n) / (denominator_total * n)
             srs_variance = np.where(denominator_total >= n, srs_variance, np.nan)
     return SurveyEstimate(
-        names=tuple(names), estimate=np.asarray(estimate, dtype=np.float64), design=design, statistic=statistic,
-        influence=influence, replicates=replicates, srs_variance=srs_variance,
+        names=tuple(names),
+        estimate=np.asarray(estimate, dtype=np.float64),
+        design=design,
+        statistic=statistic,
+        influence=influence,
+        replicates=replicates,
+        srs_variance=srs_variance,
         counts=None if counts is None else np.asarray(counts),
     )
 
@@ -422,15 +437,21 @@ def linear_combination(
     if estimate.replicates is not None:
         replicates = np.where(used[None, :], estimate.replicates, 0.0) @ matrix
     return SurveyEstimate(
-        names=tuple(names), estimate=combined, design=estimate.design, statistic="contrast",
-        influence=influence, replicates=replicates,
+        names=tuple(names),
+        estimate=combined,
+        design=estimate.design,
+        statistic="contrast",
+        influence=influence,
+        replicates=replicates,
     )
 
 
 # ---------------------------------------------------------------------------- public estimators
 
 
-def _values(design: Design, values: str | Sequence[str] | np.ndarray, names: Sequence[str] | None) -> tuple[np.ndarray, tuple[str, ...]]:
+def _values(
+    design: Design, values: str | Sequence[str] | np.ndarray, names: Sequence[str] | None
+) -> tuple[np.ndarray, tuple[str, ...]]:
     data = full_sample_design(design).data
     if isinstance(values, str):
         values = [values]
@@ -450,7 +471,9 @@ def _missing(array: np.ndarray, na_rm: bool, what: str) -> np.ndarray:
     missing = np.isnan(array)
     if missing.any() and not na_rm:
         row = int(np.flatnonzero(missing.any(axis=1))[0])
-        raise ScoringInputError(f"{what} has missing values (first in row {row + 1}); pass na_rm=True to leave them out")
+        raise ScoringInputError(
+            f"{what} has missing values (first in row {row + 1}); pass na_rm=True to leave them out"
+        )
     return missing
 
 
@@ -476,7 +499,10 @@ def _flatten(totals: np.ndarray, by: Factor | None) -> np.ndarray:
 def _row_counts(indicator: np.ndarray, by: Factor | None) -> np.ndarray:
     if by is None:
         return indicator.sum(axis=0)
-    return np.stack([np.bincount(by.codes, weights=indicator[:, k], minlength=by.n_levels) for k in range(indicator.shape[1])], axis=1).ravel()
+    return np.stack(
+        [np.bincount(by.codes, weights=indicator[:, k], minlength=by.n_levels) for k in range(indicator.shape[1])],
+        axis=1,
+    ).ravel()
 
 
 def survey_total(
@@ -507,8 +533,12 @@ def survey_total(
     totals = _flatten(cell_totals(design, array, by=factor), factor)
     counts = _row_counts((~missing).astype(np.float64), factor)
     return ratio_from_totals(
-        design, totals, None, names=_by_names(labels, factor, by if isinstance(by, str) else None),
-        statistic="total", counts=counts,
+        design,
+        totals,
+        None,
+        names=_by_names(labels, factor, by if isinstance(by, str) else None),
+        statistic="total",
+        counts=counts,
     )
 
 
@@ -560,8 +590,13 @@ def survey_mean(
         parts = (totals[..., :k], totals[..., k : 2 * k], totals[..., 2 * k :])
         parts = tuple(_flatten(p, factor) for p in parts)
     return ratio_from_totals(
-        design, parts[0], parts[1], names=_by_names(labels, factor, by if isinstance(by, str) else None),
-        statistic="mean", counts=_row_counts(indicator, factor), squares=parts[2],
+        design,
+        parts[0],
+        parts[1],
+        names=_by_names(labels, factor, by if isinstance(by, str) else None),
+        statistic="mean",
+        counts=_row_counts(indicator, factor),
+        squares=parts[2],
     )
 
 
@@ -589,15 +624,25 @@ def survey_ratio(
     top, top_names = _values(design, numerator, None)
     bottom, bottom_names = _values(design, denominator, None)
     if top.shape != bottom.shape:
-        raise ScoringInputError(f"numerator has {top.shape[1]} column(s) and denominator {bottom.shape[1]}; they pair up")
+        raise ScoringInputError(
+            f"numerator has {top.shape[1]} column(s) and denominator {bottom.shape[1]}; they pair up"
+        )
     missing = _missing(top, na_rm, "numerator") | _missing(bottom, na_rm, "denominator")
     top, bottom = np.where(missing, 0.0, top), np.where(missing, 0.0, bottom)
     labels = tuple(names or (f"{a}/{b}" for a, b in zip(top_names, bottom_names)))
     factor = _by_factor(design, by)
     totals = cell_totals(design, np.concatenate([top, bottom], axis=1), by=factor)
     k = top.shape[1]
-    upper, lower = (totals[:, :k], totals[:, k:]) if factor is None else (_flatten(totals[..., :k], factor), _flatten(totals[..., k:], factor))
+    upper, lower = (
+        (totals[:, :k], totals[:, k:])
+        if factor is None
+        else (_flatten(totals[..., :k], factor), _flatten(totals[..., k:], factor))
+    )
     return ratio_from_totals(
-        design, upper, lower, names=_by_names(labels, factor, by if isinstance(by, str) else None),
-        statistic="ratio", counts=_row_counts((~missing).astype(np.float64), factor),
+        design,
+        upper,
+        lower,
+        names=_by_names(labels, factor, by if isinstance(by, str) else None),
+        statistic="ratio",
+        counts=_row_counts((~missing).astype(np.float64), factor),
     )

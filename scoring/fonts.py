@@ -7,6 +7,7 @@ and Microsoft YaHei among the fonts matplotlib knows, and warns clearly when non
 installed.  The same family name is given to the HTML/PDF stylesheet, so the charts and
 the report text use one face.
 """
+
 from __future__ import annotations
 
 import warnings
@@ -109,8 +110,10 @@ def cjk_font_or_warn() -> CJKFont | None:
     font = find_cjk_font()
     if font is None:
         warnings.warn(
-            "no Chinese (CJK) font found — tried " + ", ".join(PREFERRED_FAMILIES)
-            + "; Chinese text in charts and the PDF will show as empty boxes. To fix: " + INSTALL_HINT,
+            "no Chinese (CJK) font found — tried "
+            + ", ".join(PREFERRED_FAMILIES)
+            + "; Chinese text in charts and the PDF will show as empty boxes. To fix: "
+            + INSTALL_HINT,
             MissingCJKFontWarning,
             stacklevel=2,
         )

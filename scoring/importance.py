@@ -16,6 +16,7 @@ References
 Johnson, J. W. (2000). A heuristic method for estimating the relative weight of
 predictor variables in multiple regression. *Multivariate Behavioral Research* 35, 1–19.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -66,10 +67,10 @@ def pairwise_weighted_correlation(values: np.ndarray, weights: np.ndarray) -> np
     x = np.where(present > 0, values, 0.0)
     weighted_present = present * weights[:, None]
     weighted_x = x * weights[:, None]
-    pair_weight = present.T @ weighted_present                # Σ w over rows with i and j
-    sum_i = weighted_x.T @ present                             # Σ w x_i over rows with i and j
-    square_i = (weighted_x * x).T @ present                    # Σ w x_i² over rows with i and j
-    cross = weighted_x.T @ x                                   # Σ w x_i x_j
+    pair_weight = present.T @ weighted_present  # Σ w over rows with i and j
+    sum_i = weighted_x.T @ present  # Σ w x_i over rows with i and j
+    square_i = (weighted_x * x).T @ present  # Σ w x_i² over rows with i and j
+    cross = weighted_x.T @ x  # Σ w x_i x_j
     with np.errstate(invalid="ignore", divide="ignore"):
         mean_i = sum_i / pair_weight
         mean_j = mean_i.T

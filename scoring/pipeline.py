@@ -9,6 +9,7 @@ analysis table with scores and weights.
 
 Nothing is written here; :mod:`scoring.cli` writes the files, atomically, after success.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -17,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -59,7 +60,7 @@ def _engine_version() -> str:
 #: Version string written to every results file.
 ENGINE_VERSION = f"manyi-scoring {_engine_version()}"
 
-ResponsesSource = Union[str, Path, pd.DataFrame]
+ResponsesSource = str | Path | pd.DataFrame
 
 
 @dataclass(frozen=True)
@@ -122,7 +123,7 @@ class EstimateOptions:
     mse: bool = True
 
     @classmethod
-    def from_namespace(cls, namespace: argparse.Namespace | Mapping[str, Any]) -> "EstimateOptions":
+    def from_namespace(cls, namespace: argparse.Namespace | Mapping[str, Any]) -> EstimateOptions:
         """Options from parsed command-line arguments (unknown attributes are ignored)."""
         values = vars(namespace) if isinstance(namespace, argparse.Namespace) else dict(namespace)
         names = {f.name for f in fields(cls)}
@@ -133,13 +134,21 @@ class EstimateOptions:
         if self.variance not in VARIANCE_METHODS:
             raise ScoringInputError(f"--variance must be one of {', '.join(VARIANCE_METHODS)}, got {self.variance!r}")
         if self.target_metric not in TARGET_METRICS:
-            raise ScoringInputError(f"--target-metric must be one of {', '.join(TARGET_METRICS)}, got {self.target_metric!r}")
+            raise ScoringInputError(
+                f"--target-metric must be one of {', '.join(TARGET_METRICS)}, got {self.target_metric!r}"
+            )
         if self.lonely_psu not in LONELY_PSU_OPTIONS:
-            raise ScoringInputError(f"--lonely-psu must be one of {', '.join(LONELY_PSU_OPTIONS)}, got {self.lonely_psu!r}")
+            raise ScoringInputError(
+                f"--lonely-psu must be one of {', '.join(LONELY_PSU_OPTIONS)}, got {self.lonely_psu!r}"
+            )
         if self.rate_interval not in INTERVAL_METHODS:
-            raise ScoringInputError(f"--rate-interval must be one of {', '.join(INTERVAL_METHODS)}, got {self.rate_interval!r}")
+            raise ScoringInputError(
+                f"--rate-interval must be one of {', '.join(INTERVAL_METHODS)}, got {self.rate_interval!r}"
+            )
         if self.replicates is not None and self.variance != "bootstrap":
-            raise ScoringInputError("--replicates applies to --variance bootstrap (the jackknife has one replicate per PSU)")
+            raise ScoringInputError(
+                "--replicates applies to --variance bootstrap (the jackknife has one replicate per PSU)"
+            )
         if self.replicates is not None and self.replicates < 2:
             raise ScoringInputError(f"--replicates must be at least 2 (500 or more recommended), got {self.replicates}")
         if not 0 < self.level < 1:
@@ -194,7 +203,9 @@ class EstimateRun:
 
     def weights_frame(self) -> pd.DataFrame:
         """``response_id, weight`` (what ``--weights-out`` writes)."""
-        return pd.DataFrame({"response_id": self.table.frame["response_id"].astype(str).to_numpy(), "weight": self.weights})
+        return pd.DataFrame(
+            {"response_id": self.table.frame["response_id"].astype(str).to_numpy(), "weight": self.weights}
+        )
 
 
 def _questionnaires(source: str | Path | QuestionnaireSet | None) -> tuple[QuestionnaireSet | None, dict[str, str]]:
@@ -280,7 +291,11 @@ def run_estimate(options: EstimateOptions | argparse.Namespace | Mapping[str, An
 
     weights_column = "base_weight" if "base_weight" in table.frame.columns else None
     design = survey_design(
-        table.frame, strata=options.strata, cluster=options.cluster, weights=weights_column, lonely_psu=options.lonely_psu
+        table.frame,
+        strata=options.strata,
+        cluster=options.cluster,
+        weights=weights_column,
+        lonely_psu=options.lonely_psu,
     )
     if margins is not None:
         trimming = Trimming(*options.trim) if options.trim else None
@@ -307,15 +322,30 @@ def run_estimate(options: EstimateOptions | argparse.Namespace | Mapping[str, An
     summary = weight_diagnostics(design)
     results = results_dict(
         estimates,
-        weights={"method": summary.method, "effective_n": summary.effective_n, "deff": summary.deff,
-                 "min": summary.min, "max": summary.max},
-        design={"strata": options.strata, "clusters": options.cluster, "df": design.degrees_of_freedom,
-                "variance": options.variance},
+        weights={
+            "method": summary.method,
+            "effective_n": summary.effective_n,
+            "deff": summary.deff,
+            "min": summary.min,
+            "max": summary.max,
+        },
+        design={
+            "strata": options.strata,
+            "clusters": options.cluster,
+            "df": design.degrees_of_freedom,
+            "variance": options.variance,
+        },
         excluded=screening.excluded,
         inputs=inputs,
         version=ENGINE_VERSION,
     )
     return EstimateRun(
-        results=results, estimates=estimates, design=design, variance_design=variance_design, table=table,
-        screening=screening, weight_summary=summary, options=options,
+        results=results,
+        estimates=estimates,
+        design=design,
+        variance_design=variance_design,
+        table=table,
+        screening=screening,
+        weight_summary=summary,
+        options=options,
     )

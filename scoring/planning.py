@@ -13,6 +13,7 @@ respondents must answer the domain.  From a previous wave's results the product
 ``deff × σ²`` is read directly as ``n × SE²`` (its effective variance per respondent),
 which carries that wave's clustering and weighting into the plan.
 """
+
 from __future__ import annotations
 
 import math
@@ -192,18 +193,42 @@ def compare_waves(
         if any(value is None or not math.isfinite(float(value)) for value in values):
             return
         difference, se, df, low, high, p_value = change(
-            float(values[0]), float(values[1]), float(values[2]), float(values[3]),
-            current_df=df_current, previous_df=df_previous, confidence=confidence,
+            float(values[0]),
+            float(values[1]),
+            float(values[2]),
+            float(values[3]),
+            current_df=df_current,
+            previous_df=df_previous,
+            confidence=confidence,
         )
         changes.append(
-            Change(key, scope, label, metric, float(values[0]), float(values[2]), difference, se, df,
-                   low, high, p_value, bool(low > 0 or high < 0))
+            Change(
+                key,
+                scope,
+                label,
+                metric,
+                float(values[0]),
+                float(values[2]),
+                difference,
+                se,
+                df,
+                low,
+                high,
+                p_value,
+                bool(low > 0 or high < 0),
+            )
         )
 
     now_overall, before_overall = current.get("overall") or {}, previous.get("overall") or {}
     add("overall.index", "overall", "总体", "index", now_overall, before_overall)
-    add("overall.satisfied_rate", "overall", "总体", "satisfied_rate",
-        now_overall.get("satisfied_rate") or {}, before_overall.get("satisfied_rate") or {})
+    add(
+        "overall.satisfied_rate",
+        "overall",
+        "总体",
+        "satisfied_rate",
+        now_overall.get("satisfied_rate") or {},
+        before_overall.get("satisfied_rate") or {},
+    )
     now_domains, before_domains = current.get("domains") or {}, previous.get("domains") or {}
     for domain, now in now_domains.items():
         before = before_domains.get(domain)
@@ -211,8 +236,14 @@ def compare_waves(
             continue
         label = _domain_label(domain)
         add(f"domains.{domain}.index", domain, label, "index", now, before)
-        add(f"domains.{domain}.satisfied_rate", domain, label, "satisfied_rate",
-            now.get("satisfied_rate") or {}, before.get("satisfied_rate") or {})
+        add(
+            f"domains.{domain}.satisfied_rate",
+            domain,
+            label,
+            "satisfied_rate",
+            now.get("satisfied_rate") or {},
+            before.get("satisfied_rate") or {},
+        )
     return WaveComparison(previous_label, tuple(changes))
 
 
@@ -410,8 +441,15 @@ def plan_sample_sizes(
             share = min(1.0, float(n_d) / float(total_n))
             respondents = _needed(use_deff * use_sd**2, z, half_width)
             plans.append(
-                DomainPlan(domain, _domain_label(domain), use_sd, use_deff, share, respondents,
-                           math.ceil(respondents / share - 1e-9))
+                DomainPlan(
+                    domain,
+                    _domain_label(domain),
+                    use_sd,
+                    use_deff,
+                    share,
+                    respondents,
+                    math.ceil(respondents / share - 1e-9),
+                )
             )
         se_o = overall_results.get("se")
         if se_o is None:
@@ -423,7 +461,7 @@ def plan_sample_sizes(
             use_sd = float(sd) if sd is not None else math.sqrt(overall_variance / weights_deff)
             overall_variance = use_deff * use_sd**2
         overall = _needed(overall_variance, z, half_width)
-        town_groups = ((results.get("subgroups") or {}).get("town") or {})
+        town_groups = (results.get("subgroups") or {}).get("town") or {}
         for town, cells in town_groups.items():
             cell = (cells or {}).get("overall") or {}
             n_t, se_t = cell.get("n"), cell.get("se")

@@ -24,6 +24,7 @@ expected number of positive counts estimated from survey data. *Survey Methodolo
 Wilson, E. B. (1927). Probable inference, the law of succession, and statistical
 inference. *JASA* 22, 209–212.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -61,7 +62,9 @@ class ProportionIntervals:
     counts: np.ndarray | None = field(default=None, repr=False)
 
 
-def logit_interval(p: np.ndarray, logit_variance: np.ndarray, df: float, *, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+def logit_interval(
+    p: np.ndarray, logit_variance: np.ndarray, df: float, *, level: float = 0.95
+) -> tuple[np.ndarray, np.ndarray]:
     """``expit(logit(p) ± t_df √Var(logit p))``."""
     p = np.asarray(p, dtype=np.float64)
     quantile = t_quantile(level, df)

@@ -10,14 +10,16 @@ It is pure: no Flask, no SQLAlchemy, no database.  The web app stores what
 :func:`load_questionnaires` returns; the scoring engine reads item weights, scale
 lengths and labels from it.
 """
+
 from __future__ import annotations
 
 import hashlib
 import json
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import yaml
 
@@ -83,7 +85,7 @@ class QuestionnaireError(ValueError):
     single run reports them all.
     """
 
-    def __init__(self, problems: list["Problem"]):
+    def __init__(self, problems: list[Problem]):
         self.problems = problems
         super().__init__("\n".join(str(p) for p in problems))
 
@@ -239,9 +241,7 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> _LineDict
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
         if key in mapping:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r}", key_node.start_mark
-            )
+            raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
         mapping[key] = loader.construct_object(value_node, deep=True)
     mapping.line = node.start_mark.line + 1
     return mapping
@@ -280,7 +280,9 @@ class _Checker:
 
     def text(self, value: Any, what: str, node: Any, item: str | None) -> Text | None:
         if not isinstance(value, dict):
-            self.add(f"{what} must be a mapping with 'zh' and 'en' strings, e.g. {{zh: 满意, en: Satisfied}}", node, item)
+            self.add(
+                f"{what} must be a mapping with 'zh' and 'en' strings, e.g. {{zh: 满意, en: Satisfied}}", node, item
+            )
             return None
         unknown = set(value) - set(LANGUAGES)
         if unknown:
@@ -338,7 +340,10 @@ def _validate_scales(checker: _Checker, raw: Any, node: Any) -> dict[str, Scale]
         parsed = []
         for position, point in enumerate(points, start=1):
             if not isinstance(point, dict) or point.get("value") != position:
-                checker.add(f"scale {name!r} point {position} must have value: {position} (codes run 1..K)", point if isinstance(point, dict) else spec)
+                checker.add(
+                    f"scale {name!r} point {position} must have value: {position} (codes run 1..K)",
+                    point if isinstance(point, dict) else spec,
+                )
                 continue
             unknown = set(point) - {"value", *LANGUAGES}
             if unknown:
@@ -371,7 +376,9 @@ def _validate_item(
     if is_domain:
         match = _DOMAIN_CODE.match(code)
         if not match:
-            checker.add(f"code must look like '{questionnaire_id}.<item>' in lower-case ASCII (a-z, 0-9, _)", raw, label_code)
+            checker.add(
+                f"code must look like '{questionnaire_id}.<item>' in lower-case ASCII (a-z, 0-9, _)", raw, label_code
+            )
             return None
         if match["domain"] != questionnaire_id:
             checker.add(f"code must start with the file's domain id '{questionnaire_id}.'", raw, label_code)
@@ -386,7 +393,11 @@ def _validate_item(
         return None
     unknown = set(raw) - _ITEM_KEYS[kind]
     if unknown:
-        checker.add(f"unknown key(s) {sorted(unknown)} for a {kind} item; allowed: {', '.join(sorted(_ITEM_KEYS[kind]))}", raw, code)
+        checker.add(
+            f"unknown key(s) {sorted(unknown)} for a {kind} item; allowed: {', '.join(sorted(_ITEM_KEYS[kind]))}",
+            raw,
+            code,
+        )
 
     label = checker.text(raw.get("label"), "label", raw, code)
     help_text = checker.text(raw["help"], "help", raw, code) if "help" in raw else None
@@ -413,7 +424,9 @@ def _validate_item(
         task = raw["plan_task"]
         tasks = task if isinstance(task, list) else [task]
         if not tasks or not all(isinstance(t, int) and not isinstance(t, bool) and 1 <= t <= 45 for t in tasks):
-            checker.add(f"plan_task must be a task number 1–45 of the plan (or a list of them), got {task!r}", raw, code)
+            checker.add(
+                f"plan_task must be a task number 1–45 of the plan (or a list of them), got {task!r}", raw, code
+            )
         else:
             plan_tasks = tuple(tasks)
         if role != "aspect":
@@ -474,7 +487,7 @@ def _read_yaml(path: Path, checker: _Checker) -> Any:
         checker.add(f"not valid UTF-8 ({exc.reason} at byte {exc.start}); save the file as UTF-8")
         return None
     try:
-        return yaml.load(text, Loader=_LineLoader)  # noqa: S506 - _LineLoader is a SafeLoader
+        return yaml.load(text, Loader=_LineLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = mark.line + 1 if mark else None
@@ -573,17 +586,26 @@ def load_questionnaires(directory: str | Path) -> QuestionnaireSet:
     """
     folder = Path(directory)
     if not folder.is_dir():
-        raise QuestionnaireError([Problem(str(folder), "not a folder; give the questionnaires folder, e.g. 'questionnaires'")])
+        raise QuestionnaireError(
+            [Problem(str(folder), "not a folder; give the questionnaires folder, e.g. 'questionnaires'")]
+        )
     problems: list[Problem] = []
 
     expected = {COMMON_ID, *DOMAIN_IDS}
     present = {p.stem: p for p in sorted(folder.glob("*.yaml"))}
     for stem, path in present.items():
         if stem not in expected:
-            problems.append(Problem(str(path), f"unknown questionnaire file; file names are the domain ids ({', '.join(DOMAIN_IDS)}) or common"))
+            problems.append(
+                Problem(
+                    str(path),
+                    f"unknown questionnaire file; file names are the domain ids ({', '.join(DOMAIN_IDS)}) or common",
+                )
+            )
     for stem in [COMMON_ID, *DOMAIN_IDS]:
         if stem not in present:
-            problems.append(Problem(str(folder / f"{stem}.yaml"), "file is missing; every domain and the common block need one"))
+            problems.append(
+                Problem(str(folder / f"{stem}.yaml"), "file is missing; every domain and the common block need one")
+            )
 
     scales: dict[str, Scale] = {}
     common: Questionnaire | None = None

@@ -21,6 +21,7 @@ with applications to mobility across neighbourhoods and academic achievement acr
 countries. *Review of Economic Studies*.  (Simultaneous rank sets; R package
 ``csranks``.  The intervals here are marginal, for one district.)
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -162,7 +163,9 @@ def validate_benchmarks(text: str, *, name: str = "benchmarks") -> BenchmarkTabl
     missing = [column for column in BENCHMARK_COLUMNS if column not in header]
     unknown = [column for column in header if column not in BENCHMARK_COLUMNS]
     if missing:
-        problems.append(f"line 1: missing column(s) {', '.join(missing)}; the header must be {','.join(BENCHMARK_COLUMNS)}")
+        problems.append(
+            f"line 1: missing column(s) {', '.join(missing)}; the header must be {','.join(BENCHMARK_COLUMNS)}"
+        )
     if unknown:
         problems.append(f"line 1: unknown column(s) {', '.join(unknown)}; allowed: {','.join(BENCHMARK_COLUMNS)}")
     if problems:
@@ -174,12 +177,14 @@ def validate_benchmarks(text: str, *, name: str = "benchmarks") -> BenchmarkTabl
     seen: dict[tuple[int, str, str], int] = {}
     for line, record in records:
         if len(record) != len(header):
-            problems.append(f"line {line}: {len(record)} fields, expected {len(header)} (quote values that contain commas)")
+            problems.append(
+                f"line {line}: {len(record)} fields, expected {len(header)} (quote values that contain commas)"
+            )
             continue
         cell = {column: record[position[column]].strip() for column in BENCHMARK_COLUMNS}
         before = len(problems)
 
-        def bad(column: str, why: str) -> None:
+        def bad(column: str, why: str, line: int = line) -> None:
             problems.append(f"line {line}, column {column}: {why}")
 
         year = None
@@ -222,7 +227,9 @@ def validate_benchmarks(text: str, *, name: str = "benchmarks") -> BenchmarkTabl
             continue
         key = (year, cell["level"], cell["unit"])
         if key in seen:
-            problems.append(f"line {line}: {cell['unit']!r} appears twice for {year} {cell['level']} (also line {seen[key]})")
+            problems.append(
+                f"line {line}: {cell['unit']!r} appears twice for {year} {cell['level']} (also line {seen[key]})"
+            )
             continue
         seen[key] = line
         rows.append(Benchmark(year, cell["level"], cell["unit"], score, rank, se, cell["source"], line))
@@ -508,7 +515,9 @@ def place_among(
     """
     _validate_draws(draws)
     if not math.isfinite(district.estimate) or not (district.se >= 0):
-        raise ValueError(f"the district's estimate must be finite with se ≥ 0, got {district.estimate!r} ± {district.se!r}")
+        raise ValueError(
+            f"the district's estimate must be finite with se ≥ 0, got {district.estimate!r} ± {district.se!r}"
+        )
     rng = np.random.default_rng(seed)
     theta = district.estimate + district.se * rng.standard_normal(draws)
     ordered = sorted(units, key=lambda row: (-row.score, row.unit))
@@ -670,4 +679,3 @@ def describe_placement(placement: Placement) -> str:
     else:
         interval = f"95%区间为第{low}–{high}名"
     return f"与{where}相比{scope}，排名中位数为第{placement.median_rank}名（共{placement.n_ranked}名），{interval}。"
-

@@ -25,6 +25,7 @@ and writes, into one folder:
 The PDF is rendered by WeasyPrint from the same HTML: it embeds the CJK font as a
 subset with extractable text, which matplotlib's PDF backend cannot do for CFF CJK fonts.
 """
+
 from __future__ import annotations
 
 import base64
@@ -207,7 +208,7 @@ def wave_year(wave: str | None) -> int | None:
     return None
 
 
-def town_labels(questionnaires: "QuestionnaireSet | None") -> dict[str, str]:
+def town_labels(questionnaires: QuestionnaireSet | None) -> dict[str, str]:
     """Town code → Chinese name, from the ``town`` item of the common questionnaire."""
     if questionnaires is not None:
         try:
@@ -221,7 +222,7 @@ def town_labels(questionnaires: "QuestionnaireSet | None") -> dict[str, str]:
     return dict(DEFAULT_TOWNS)
 
 
-def _domain_label(domain: str, questionnaires: "QuestionnaireSet | None" = None) -> str:
+def _domain_label(domain: str, questionnaires: QuestionnaireSet | None = None) -> str:
     if questionnaires is not None and domain in questionnaires.domains:
         return questionnaires.domains[domain].title.zh
     return DOMAIN_LABELS_ZH.get(domain, domain)
@@ -249,13 +250,21 @@ class ReportTable:
     name: str
     sheet: str
     caption: str
-    frame: "pd.DataFrame"
+    frame: pd.DataFrame
     formats: Mapping[str, str] = field(default_factory=dict)
     wrap: bool = False  # long text (paths, hashes, citations) may break anywhere
 
 
-def _table(name: str, sheet: str, caption: str, rows: list[dict[str, Any]], formats: Mapping[str, str] | None = None,
-           columns: Sequence[str] | None = None, *, wrap: bool = False) -> ReportTable:
+def _table(
+    name: str,
+    sheet: str,
+    caption: str,
+    rows: list[dict[str, Any]],
+    formats: Mapping[str, str] | None = None,
+    columns: Sequence[str] | None = None,
+    *,
+    wrap: bool = False,
+) -> ReportTable:
     import pandas as pd
 
     frame = pd.DataFrame(rows, columns=list(columns) if columns else None)
@@ -269,9 +278,9 @@ def _suppressed_flag(value: Any) -> str:
 def result_tables(
     results: Mapping[str, Any],
     *,
-    questionnaires: "QuestionnaireSet | None" = None,
+    questionnaires: QuestionnaireSet | None = None,
     rankings: Rankings | None = None,
-    drivers: "DriverAnalysis | None" = None,
+    drivers: DriverAnalysis | None = None,
     comparison: Any = None,
     quality: Sequence[dict[str, Any]] = (),
     methodology: Sequence[dict[str, Any]] = (),
@@ -282,41 +291,85 @@ def result_tables(
     rate = overall.get("satisfied_rate") or {}
     target = results.get("target") or {}
     tables["overall"] = _table(
-        "overall", "总体结果", "总体满意度",
+        "overall",
+        "总体结果",
+        "总体满意度",
         [
-            {"指标": "总体满意度指数", "估计值": _number(overall.get("index")), "标准误": _number(overall.get("se")),
-             "95%下限": _number(overall.get("ci_low")), "95%上限": _number(overall.get("ci_high")),
-             "自由度": overall.get("df"), "样本量": overall.get("n")},
-            {"指标": "总体满意率（%）", "估计值": 100 * _number(rate.get("estimate")), "标准误": 100 * _number(rate.get("se")),
-             "95%下限": 100 * _number(rate.get("ci_low")), "95%上限": 100 * _number(rate.get("ci_high")),
-             "自由度": overall.get("df"), "样本量": overall.get("n")},
+            {
+                "指标": "总体满意度指数",
+                "估计值": _number(overall.get("index")),
+                "标准误": _number(overall.get("se")),
+                "95%下限": _number(overall.get("ci_low")),
+                "95%上限": _number(overall.get("ci_high")),
+                "自由度": overall.get("df"),
+                "样本量": overall.get("n"),
+            },
+            {
+                "指标": "总体满意率（%）",
+                "估计值": 100 * _number(rate.get("estimate")),
+                "标准误": 100 * _number(rate.get("se")),
+                "95%下限": 100 * _number(rate.get("ci_low")),
+                "95%上限": 100 * _number(rate.get("ci_high")),
+                "自由度": overall.get("df"),
+                "样本量": overall.get("n"),
+            },
         ],
         {"估计值": ".1f", "标准误": ".2f", "95%下限": ".1f", "95%上限": ".1f", "样本量": ","},
     )
     tables["target"] = _table(
-        "target", "目标检验", "85目标的单侧检验",
-        [{"检验对象": "满意度指数" if target.get("metric") == "index" else "满意率",
-          "目标值": target.get("value"), "估计值": _number(target.get("estimate")),
-          "检验统计量t": _number(target.get("statistic")), "单侧p值": _number(target.get("p_value")),
-          "结论": {"met": "已达到", "not_met": "未达到", "inconclusive": "尚无法判断"}.get(target.get("verdict"), target.get("verdict"))}],
+        "target",
+        "目标检验",
+        "85目标的单侧检验",
+        [
+            {
+                "检验对象": "满意度指数" if target.get("metric") == "index" else "满意率",
+                "目标值": target.get("value"),
+                "估计值": _number(target.get("estimate")),
+                "检验统计量t": _number(target.get("statistic")),
+                "单侧p值": _number(target.get("p_value")),
+                "结论": {"met": "已达到", "not_met": "未达到", "inconclusive": "尚无法判断"}.get(
+                    target.get("verdict"), target.get("verdict")
+                ),
+            }
+        ],
         {"估计值": ".2f", "检验统计量t": ".2f", "单侧p值": ".3g"},
     )
     domain_rows = []
     for domain, values in (results.get("domains") or {}).items():
         domain_rate = values.get("satisfied_rate") or {}
-        domain_rows.append({
-            "领域": _domain_label(domain, questionnaires), "代码": domain,
-            "满意度指数": _number(values.get("index")), "标准误": _number(values.get("se")),
-            "95%下限": _number(values.get("ci_low")), "95%上限": _number(values.get("ci_high")),
-            "样本量": values.get("n"), "设计效应": _number(values.get("deff")), "克朗巴赫α": _number(values.get("alpha")),
-            "满意率（%）": 100 * _number(domain_rate.get("estimate")),
-            "满意率95%下限": 100 * _number(domain_rate.get("ci_low")),
-            "满意率95%上限": 100 * _number(domain_rate.get("ci_high")),
-        })
+        domain_rows.append(
+            {
+                "领域": _domain_label(domain, questionnaires),
+                "代码": domain,
+                "满意度指数": _number(values.get("index")),
+                "标准误": _number(values.get("se")),
+                "95%下限": _number(values.get("ci_low")),
+                "95%上限": _number(values.get("ci_high")),
+                "样本量": values.get("n"),
+                "设计效应": _number(values.get("deff")),
+                "克朗巴赫α": _number(values.get("alpha")),
+                "满意率（%）": 100 * _number(domain_rate.get("estimate")),
+                "满意率95%下限": 100 * _number(domain_rate.get("ci_low")),
+                "满意率95%上限": 100 * _number(domain_rate.get("ci_high")),
+            }
+        )
     tables["domains"] = _table(
-        "domains", "各领域", "各领域满意度指数与满意率", domain_rows,
-        {"满意度指数": ".1f", "标准误": ".2f", "95%下限": ".1f", "95%上限": ".1f", "样本量": ",", "设计效应": ".2f",
-         "克朗巴赫α": ".2f", "满意率（%）": ".1f", "满意率95%下限": ".1f", "满意率95%上限": ".1f"},
+        "domains",
+        "各领域",
+        "各领域满意度指数与满意率",
+        domain_rows,
+        {
+            "满意度指数": ".1f",
+            "标准误": ".2f",
+            "95%下限": ".1f",
+            "95%上限": ".1f",
+            "样本量": ",",
+            "设计效应": ".2f",
+            "克朗巴赫α": ".2f",
+            "满意率（%）": ".1f",
+            "满意率95%下限": ".1f",
+            "满意率95%上限": ".1f",
+        },
     )
     towns = town_labels(questionnaires)
     group_names = {"town": "镇街", "sex": "性别", "age_group": "年龄组"}
@@ -341,56 +394,123 @@ def result_tables(
                 }
                 subgroup_rows.append(row)
                 if variable == "town" and scope == "overall":
-                    town_overall_rows.append({k: row[k] for k in ("组别", "组别代码", "满意度指数", "标准误", "样本量", "变异系数", "不予公布")})
+                    town_overall_rows.append(
+                        {
+                            k: row[k]
+                            for k in ("组别", "组别代码", "满意度指数", "标准误", "样本量", "变异系数", "不予公布")
+                        }
+                    )
     subgroup_formats = {"满意度指数": ".1f", "标准误": ".2f", "样本量": ",", "变异系数": ".3f"}
     tables["subgroups"] = _table(
-        "subgroups", "分组结果", "分组结果（镇街、性别、年龄组）", subgroup_rows, subgroup_formats,
+        "subgroups",
+        "分组结果",
+        "分组结果（镇街、性别、年龄组）",
+        subgroup_rows,
+        subgroup_formats,
         columns=["分组变量", "组别", "组别代码", "领域", "满意度指数", "标准误", "样本量", "变异系数", "不予公布"],
     )
     tables["towns_overall"] = _table(
-        "towns_overall", "镇街总体", "各镇街总体满意度指数（不予公布者不列数值）", town_overall_rows, subgroup_formats,
+        "towns_overall",
+        "镇街总体",
+        "各镇街总体满意度指数（不予公布者不列数值）",
+        town_overall_rows,
+        subgroup_formats,
         columns=["组别", "组别代码", "满意度指数", "标准误", "样本量", "变异系数", "不予公布"],
     )
     if comparison is not None:
         rows = []
         for item in comparison.changes:
             scale = 100.0 if item.metric == "satisfied_rate" else 1.0
-            rows.append({
-                "范围": item.label, "指标": "满意度指数" if item.metric == "index" else "满意率（百分点）",
-                "本期": scale * item.current, "上期": scale * item.previous, "变化": scale * item.difference,
-                "标准误": scale * item.se, "95%下限": scale * item.ci_low, "95%上限": scale * item.ci_high,
-                "双侧p值": item.p_value, "是否显著": "是" if item.significant else "否",
-            })
+            rows.append(
+                {
+                    "范围": item.label,
+                    "指标": "满意度指数" if item.metric == "index" else "满意率（百分点）",
+                    "本期": scale * item.current,
+                    "上期": scale * item.previous,
+                    "变化": scale * item.difference,
+                    "标准误": scale * item.se,
+                    "95%下限": scale * item.ci_low,
+                    "95%上限": scale * item.ci_high,
+                    "双侧p值": item.p_value,
+                    "是否显著": "是" if item.significant else "否",
+                }
+            )
         tables["change"] = _table(
-            "change", "与上期比较", f"与{comparison.previous_label}相比", rows,
-            {"本期": ".1f", "上期": ".1f", "变化": "+.1f", "标准误": ".2f", "95%下限": "+.1f", "95%上限": "+.1f", "双侧p值": ".3g"},
+            "change",
+            "与上期比较",
+            f"与{comparison.previous_label}相比",
+            rows,
+            {
+                "本期": ".1f",
+                "上期": ".1f",
+                "变化": "+.1f",
+                "标准误": ".2f",
+                "95%下限": "+.1f",
+                "95%上限": "+.1f",
+                "双侧p值": ".3g",
+            },
         )
     if drivers is not None:
         from .drivers import QUADRANT_LABELS_ZH
 
         item_rows = []
-        for domain, analysis in drivers.domains.items():
+        for analysis in drivers.domains.values():
             for item in analysis.items:
-                item_rows.append({
-                    "领域": analysis.label, "题目代码": item.item, "题目": item.label,
-                    "相对权重ε": item.importance, "ε标准误": item.importance_se,
-                    "解释份额（%）": 100 * item.importance_share,
-                    "份额95%下限": 100 * item.share_ci_low, "份额95%上限": 100 * item.share_ci_high,
-                    "相对重要性": item.relative_importance,
-                    "表现指数": item.performance, "表现95%下限": item.performance_ci_low,
-                    "表现95%上限": item.performance_ci_high, "样本量": item.n,
-                    "象限": QUADRANT_LABELS_ZH[item.quadrant], "领域R²": analysis.r_squared,
-                })
+                item_rows.append(
+                    {
+                        "领域": analysis.label,
+                        "题目代码": item.item,
+                        "题目": item.label,
+                        "相对权重ε": item.importance,
+                        "ε标准误": item.importance_se,
+                        "解释份额（%）": 100 * item.importance_share,
+                        "份额95%下限": 100 * item.share_ci_low,
+                        "份额95%上限": 100 * item.share_ci_high,
+                        "相对重要性": item.relative_importance,
+                        "表现指数": item.performance,
+                        "表现95%下限": item.performance_ci_low,
+                        "表现95%上限": item.performance_ci_high,
+                        "样本量": item.n,
+                        "象限": QUADRANT_LABELS_ZH[item.quadrant],
+                        "领域R²": analysis.r_squared,
+                    }
+                )
         tables["drivers"] = _table(
-            "drivers", "关键驱动因素", "各领域题目的重要性与表现", item_rows,
-            {"相对权重ε": ".3f", "ε标准误": ".3f", "解释份额（%）": ".1f", "份额95%下限": ".1f", "份额95%上限": ".1f",
-             "相对重要性": ".2f", "表现指数": ".1f", "表现95%下限": ".1f", "表现95%上限": ".1f", "样本量": ",", "领域R²": ".2f"},
+            "drivers",
+            "关键驱动因素",
+            "各领域题目的重要性与表现",
+            item_rows,
+            {
+                "相对权重ε": ".3f",
+                "ε标准误": ".3f",
+                "解释份额（%）": ".1f",
+                "份额95%下限": ".1f",
+                "份额95%上限": ".1f",
+                "相对重要性": ".2f",
+                "表现指数": ".1f",
+                "表现95%下限": ".1f",
+                "表现95%上限": ".1f",
+                "样本量": ",",
+                "领域R²": ".2f",
+            },
         )
         tables["priorities"] = _table(
-            "priorities", "重点改进事项", "重点改进事项（急难愁盼）",
-            [{"序号": p.rank, "领域": p.domain_label, "题目": p.label, "相对重要性": p.relative_importance,
-              "表现指数": p.performance, "表现95%区间": f"{p.performance_ci_low:.1f}–{p.performance_ci_high:.1f}",
-              "距目标差距": p.gap, "优先度": p.score} for p in drivers.priorities],
+            "priorities",
+            "重点改进事项",
+            "重点改进事项（急难愁盼）",
+            [
+                {
+                    "序号": p.rank,
+                    "领域": p.domain_label,
+                    "题目": p.label,
+                    "相对重要性": p.relative_importance,
+                    "表现指数": p.performance,
+                    "表现95%区间": f"{p.performance_ci_low:.1f}–{p.performance_ci_high:.1f}",
+                    "距目标差距": p.gap,
+                    "优先度": p.score,
+                }
+                for p in drivers.priorities
+            ],
             {"相对重要性": ".2f", "表现指数": ".1f", "距目标差距": ".1f", "优先度": ".1f"},
             columns=["序号", "领域", "题目", "相对重要性", "表现指数", "表现95%区间", "距目标差距", "优先度"],
         )
@@ -399,59 +519,112 @@ def result_tables(
         for placement in rankings.placements:
             level = LEVEL_LABELS_ZH.get(placement.level, placement.level)
             origin = {"survey": "本次调查", "previous": "往期调查", "published": "公布得分"}.get(
-                placement.district.origin, placement.district.origin)
-            placement_rows.append({
-                "层级": level, "本区得分年份": placement.year, "对比单位年份": placement.benchmark_year,
-                "本区得分": placement.district.estimate, "本区标准误": placement.district.se, "本区得分来源": origin,
-                "参与排名数": placement.n_ranked, "排名中位数": placement.median_rank,
-                "95%排名区间": f"第{placement.rank_interval[0]}–{placement.rank_interval[1]}名",
-                "第1名概率": placement.rank_probabilities[0],
-                "名单完整": "是" if placement.complete_list else "否（仅在所列单位中排名）",
-                "示意数据": "是" if placement.illustrative else "否",
-            })
+                placement.district.origin, placement.district.origin
+            )
+            placement_rows.append(
+                {
+                    "层级": level,
+                    "本区得分年份": placement.year,
+                    "对比单位年份": placement.benchmark_year,
+                    "本区得分": placement.district.estimate,
+                    "本区标准误": placement.district.se,
+                    "本区得分来源": origin,
+                    "参与排名数": placement.n_ranked,
+                    "排名中位数": placement.median_rank,
+                    "95%排名区间": f"第{placement.rank_interval[0]}–{placement.rank_interval[1]}名",
+                    "第1名概率": placement.rank_probabilities[0],
+                    "名单完整": "是" if placement.complete_list else "否（仅在所列单位中排名）",
+                    "示意数据": "是" if placement.illustrative else "否",
+                }
+            )
             for unit in placement.units:
-                unit_rows.append({
-                    "层级": level, "本区得分年份": placement.year, "单位": unit.unit, "公布年份": placement.benchmark_year,
-                    "公布得分": unit.score, "公布名次": unit.published_rank, "本区得分更高的概率": unit.probability_above,
-                    "来源": unit.source,
-                })
+                unit_rows.append(
+                    {
+                        "层级": level,
+                        "本区得分年份": placement.year,
+                        "单位": unit.unit,
+                        "公布年份": placement.benchmark_year,
+                        "公布得分": unit.score,
+                        "公布名次": unit.published_rank,
+                        "本区得分更高的概率": unit.probability_above,
+                        "来源": unit.source,
+                    }
+                )
         tables["rankings"] = _table(
-            "rankings", "排名", "排名概率与95%排名区间", placement_rows,
+            "rankings",
+            "排名",
+            "排名概率与95%排名区间",
+            placement_rows,
             {"本区得分": ".1f", "本区标准误": ".2f", "第1名概率": ".0%"},
         )
         tables["rank_units"] = _table(
-            "rank_units", "对标单位", "与各对标单位的比较", unit_rows,
+            "rank_units",
+            "对标单位",
+            "与各对标单位的比较",
+            unit_rows,
             {"公布得分": ".2f", "公布名次": ".0f", "本区得分更高的概率": ".0%"},
             columns=["层级", "本区得分年份", "单位", "公布年份", "公布得分", "公布名次", "本区得分更高的概率", "来源"],
             wrap=True,
         )
         if rankings.changes:
             tables["rank_changes"] = _table(
-                "rank_changes", "名次变化", "名次变化（负数表示名次上升）",
-                [{"层级": LEVEL_LABELS_ZH.get(c.level, c.level), "从": c.from_year, "到": c.to_year,
-                  "原排名中位数": f"第{c.from_median_rank}名（共{c.from_n_ranked}）",
-                  "现排名中位数": f"第{c.to_median_rank}名（共{c.to_n_ranked}）",
-                  "名次变化中位数": c.median_change, "95%区间": f"{c.interval[0]:+d} 至 {c.interval[1]:+d}",
-                  "名次上升概率": c.probability_improved, "名次不变概率": c.probability_unchanged,
-                  "名次下降概率": c.probability_worse} for c in rankings.changes],
+                "rank_changes",
+                "名次变化",
+                "名次变化（负数表示名次上升）",
+                [
+                    {
+                        "层级": LEVEL_LABELS_ZH.get(c.level, c.level),
+                        "从": c.from_year,
+                        "到": c.to_year,
+                        "原排名中位数": f"第{c.from_median_rank}名（共{c.from_n_ranked}）",
+                        "现排名中位数": f"第{c.to_median_rank}名（共{c.to_n_ranked}）",
+                        "名次变化中位数": c.median_change,
+                        "95%区间": f"{c.interval[0]:+d} 至 {c.interval[1]:+d}",
+                        "名次上升概率": c.probability_improved,
+                        "名次不变概率": c.probability_unchanged,
+                        "名次下降概率": c.probability_worse,
+                    }
+                    for c in rankings.changes
+                ],
                 {"名次上升概率": ".0%", "名次不变概率": ".0%", "名次下降概率": ".0%", "名次变化中位数": "+d"},
             )
-    tables["methodology"] = _table("methodology", "方法说明", "本次运行的方法与设置", list(methodology),
-                                   columns=["项目", "内容"], wrap=True)
+    tables["methodology"] = _table(
+        "methodology", "方法说明", "本次运行的方法与设置", list(methodology), columns=["项目", "内容"], wrap=True
+    )
     inputs = results.get("inputs") or {}
     tables["inputs"] = _table(
-        "inputs", "输入文件", "输入文件及其SHA-256校验值",
-        [{"文件": name, "SHA-256": digest} for name, digest in inputs.items()], columns=["文件", "SHA-256"], wrap=True,
+        "inputs",
+        "输入文件",
+        "输入文件及其SHA-256校验值",
+        [{"文件": name, "SHA-256": digest} for name, digest in inputs.items()],
+        columns=["文件", "SHA-256"],
+        wrap=True,
     )
     excluded = results.get("excluded") or {}
     tables["exclusions"] = _table(
-        "exclusions", "剔除记录", "质量筛查剔除的问卷",
-        [{"原因": EXCLUSION_LABELS_ZH.get(reason, reason), "代码": reason, "份数": count} for reason, count in excluded.items()],
-        {"份数": ","}, columns=["原因", "代码", "份数"],
+        "exclusions",
+        "剔除记录",
+        "质量筛查剔除的问卷",
+        [
+            {"原因": EXCLUSION_LABELS_ZH.get(reason, reason), "代码": reason, "份数": count}
+            for reason, count in excluded.items()
+        ],
+        {"份数": ","},
+        columns=["原因", "代码", "份数"],
     )
-    tables["quality"] = _table("quality", "数据质量", "各领域作答情况", list(quality),
-                               {"回答该领域的比例（%）": ".1f", "题目平均缺失率（%）": ".1f", "克朗巴赫α": ".2f",
-                                "样本量": ",", "设计效应": ".2f"})
+    tables["quality"] = _table(
+        "quality",
+        "数据质量",
+        "各领域作答情况",
+        list(quality),
+        {
+            "回答该领域的比例（%）": ".1f",
+            "题目平均缺失率（%）": ".1f",
+            "克朗巴赫α": ".2f",
+            "样本量": ",",
+            "设计效应": ".2f",
+        },
+    )
     return tables
 
 
@@ -527,10 +700,12 @@ def table_html(table: ReportTable | None) -> str:
         body_rows.append("<tr>" + "".join(cells) + "</tr>")
     caption = f"<caption>{_html.escape(table.caption)}</caption>" if table.caption else ""
     css_class = ' class="wrap"' if table.wrap else ""
-    return Markup(f"<table{css_class}>{caption}<thead><tr>{head}</tr></thead><tbody>{''.join(body_rows)}</tbody></table>")
+    return Markup(
+        f"<table{css_class}>{caption}<thead><tr>{head}</tr></thead><tbody>{''.join(body_rows)}</tbody></table>"
+    )
 
 
-def _image_html(chart: "Chart | None") -> str:
+def _image_html(chart: Chart | None) -> str:
     from markupsafe import Markup
 
     if chart is None:
@@ -558,9 +733,9 @@ def summary_points(
     *,
     district: str,
     rankings: Rankings | None,
-    drivers: "DriverAnalysis | None",
+    drivers: DriverAnalysis | None,
     comparison: Any,
-    questionnaires: "QuestionnaireSet | None" = None,
+    questionnaires: QuestionnaireSet | None = None,
 ) -> list[str]:
     """The sentences of the leaders' summary, in plain Chinese."""
     overall = results.get("overall") or {}
@@ -575,8 +750,10 @@ def summary_points(
     )
     rate = overall.get("satisfied_rate") or {}
     if not math.isnan(_number(rate.get("estimate"))):
-        index_sentence += (f"回答“满意”或“非常满意”的居民占{_fmt(100 * _number(rate.get('estimate')))}%"
-                           f"（95%置信区间{_fmt(100 * _number(rate.get('ci_low')))}%–{_fmt(100 * _number(rate.get('ci_high')))}%）。")
+        index_sentence += (
+            f"回答“满意”或“非常满意”的居民占{_fmt(100 * _number(rate.get('estimate')))}%"
+            f"（95%置信区间{_fmt(100 * _number(rate.get('ci_low')))}%–{_fmt(100 * _number(rate.get('ci_high')))}%）。"
+        )
     points.append(index_sentence)
     verdict = target.get("verdict", "inconclusive")
     measured = "满意度指数" if metric == "index" else "满意率"
@@ -586,8 +763,11 @@ def summary_points(
     p_text = f"（以{measured}检验，单侧{_p_text(p_value)}）" if not math.isnan(p_value) else f"（以{measured}检验）"
     points.append(f"关于“{target_text}{unit}以上”的目标：{sentence}{p_text}")
     domains = results.get("domains") or {}
-    ranked = sorted(((d, v) for d, v in domains.items() if not math.isnan(_number(v.get("index")))),
-                    key=lambda item: item[1]["index"], reverse=True)
+    ranked = sorted(
+        ((d, v) for d, v in domains.items() if not math.isnan(_number(v.get("index")))),
+        key=lambda item: item[1]["index"],
+        reverse=True,
+    )
     if len(ranked) >= 2:
         best = "、".join(f"{_domain_label(d, questionnaires)}（{_fmt(v['index'])}）" for d, v in ranked[:2])
         worst = "、".join(f"{_domain_label(d, questionnaires)}（{_fmt(v['index'])}）" for d, v in ranked[-2:][::-1])
@@ -611,10 +791,13 @@ def summary_points(
             else:
                 # The published list is partial (ranks from other lists): a rank among the
                 # listed units would mislead; say how likely the district is above each.
-                above = "；".join(f"高于{u.unit}（{u.score:g}）的概率为{100 * u.probability_above:.0f}%"
-                                 for u in placement.units[:4])
-                text = (f"与{placement.benchmark_year}年{LEVEL_LABELS_ZH.get(placement.level, placement.level)}"
-                        f"公布的数字相比：本区{placement.year}年得分{above}。")
+                above = "；".join(
+                    f"高于{u.unit}（{u.score:g}）的概率为{100 * u.probability_above:.0f}%" for u in placement.units[:4]
+                )
+                text = (
+                    f"与{placement.benchmark_year}年{LEVEL_LABELS_ZH.get(placement.level, placement.level)}"
+                    f"公布的数字相比：本区{placement.year}年得分{above}。"
+                )
             if placement.illustrative:
                 text += "（对标数据为示意数据）"
             points.append(text)
@@ -628,7 +811,7 @@ def _methodology_rows(
     results: Mapping[str, Any],
     *,
     run: Mapping[str, Any],
-    drivers: "DriverAnalysis | None",
+    drivers: DriverAnalysis | None,
     rankings: Rankings | None,
 ) -> list[dict[str, str]]:
     weights = results.get("weights") or {}
@@ -659,18 +842,31 @@ def _methodology_rows(
     add("领域指数", "比率估计，按子总体在全样本设计上估计方差（未回答该领域者贡献0）")
     add("总体指数", run.get("domain_weights", "各领域等权平均，方差含领域间协方差"))
     rule = run.get("suppression") or {}
-    add("分组结果公布规则", f"样本量小于{rule.get('min_n', 30)}或变异系数大于{rule.get('max_cv', 0.3)}的分组估计不予公布")
+    add(
+        "分组结果公布规则",
+        f"样本量小于{rule.get('min_n', 30)}或变异系数大于{rule.get('max_cv', 0.3)}的分组估计不予公布",
+    )
     target_value = target.get("value", 85)
     target_text = f"{target_value:g}" if isinstance(target_value, (int, float)) else str(target_value)
-    add("目标检验", f"单侧t检验，目标{target_text}，检验{'满意度指数' if target.get('metric', 'index') == 'index' else '满意率'}；"
-                    "单侧95%下限高于目标为“已达到”，上限低于目标为“未达到”，否则“尚无法判断”")
+    add(
+        "目标检验",
+        f"单侧t检验，目标{target_text}，检验{'满意度指数' if target.get('metric', 'index') == 'index' else '满意率'}；"
+        "单侧95%下限高于目标为“已达到”，上限低于目标为“未达到”，否则“尚无法判断”",
+    )
     add("有效问卷", _fmt(overall.get("n"), ",.0f"))
     if drivers is not None:
-        add("关键驱动因素", "Johnson相对权重（加权成对相关矩阵），重要性与表现的置信区间："
-                        + drivers.description + "；象限以本领域均值划分")
+        add(
+            "关键驱动因素",
+            "Johnson相对权重（加权成对相关矩阵），重要性与表现的置信区间："
+            + drivers.description
+            + "；象限以本领域均值划分",
+        )
     if rankings is not None:
-        add("排名模拟", f"本区得分 θ* ~ N(θ̂, SE²) 模拟{rankings.draws:,}次，随机种子{rankings.seed}；"
-                    "公布得分视为固定值（给出标准误者除外）；文件：" + (rankings.benchmarks or "—"))
+        add(
+            "排名模拟",
+            f"本区得分 θ* ~ N(θ̂, SE²) 模拟{rankings.draws:,}次，随机种子{rankings.seed}；"
+            "公布得分视为固定值（给出标准误者除外）；文件：" + (rankings.benchmarks or "—"),
+        )
     if run.get("previous"):
         add("上期结果", run["previous"])
     add("软件", f"Manyi scoring {results.get('version', '')}，报告格式 {REPORT_VERSION}")
@@ -679,8 +875,9 @@ def _methodology_rows(
     return rows
 
 
-def _quality_rows(results: Mapping[str, Any], item_scores: "pd.DataFrame | None",
-                  questionnaires: "QuestionnaireSet | None") -> list[dict[str, Any]]:
+def _quality_rows(
+    results: Mapping[str, Any], item_scores: pd.DataFrame | None, questionnaires: QuestionnaireSet | None
+) -> list[dict[str, Any]]:
     domains = results.get("domains") or {}
     overall_n = _number((results.get("overall") or {}).get("n"))
     rows = []
@@ -761,7 +958,7 @@ class ChartJob:
     kwargs: Mapping[str, Any] = field(default_factory=dict)
 
 
-def _render_chart(job: ChartJob, directory: Path) -> "Chart":
+def _render_chart(job: ChartJob, directory: Path) -> Chart:
     from . import charts as chart_module
 
     figure = chart_module.draw(getattr(chart_module, job.builder), *job.args, **job.kwargs)
@@ -774,7 +971,7 @@ def render_charts(
     *,
     workers: int = 1,
     progress: Callable[[int, int], None] | None = None,
-) -> dict[str, "Chart"]:
+) -> dict[str, Chart]:
     """Draw and save every chart (PNG and SVG); ``workers > 1`` uses that many processes.
 
     Charts are independent and matplotlib spends its time in Python, so processes (not
@@ -814,7 +1011,7 @@ class ReportFiles:
     results_json: Path
     tables_xlsx: Path
     tables_csv: tuple[Path, ...]
-    charts: tuple["Chart", ...]
+    charts: tuple[Chart, ...]
     html: Path
     pdf: Path | None
     results: Mapping[str, Any] = field(repr=False)
@@ -829,7 +1026,9 @@ class ReportFiles:
         return tuple(files)
 
 
-def _trend(results: Mapping[str, Any], wave: str, previous: Sequence[tuple[str, Mapping[str, Any]]]) -> list[dict[str, Any]]:
+def _trend(
+    results: Mapping[str, Any], wave: str, previous: Sequence[tuple[str, Mapping[str, Any]]]
+) -> list[dict[str, Any]]:
     points: dict[str, dict[str, Any]] = {}
     order: list[str] = []
 
@@ -843,13 +1042,29 @@ def _trend(results: Mapping[str, Any], wave: str, previous: Sequence[tuple[str, 
             if earlier.get("wave") is not None:
                 add(str(earlier["wave"]), earlier)
         overall = data.get("overall") or {}
-        add(label, {"wave": label, "index": overall.get("index"), "ci_low": overall.get("ci_low"),
-                    "ci_high": overall.get("ci_high"), "se": overall.get("se"),
-                    "satisfied_rate": (overall.get("satisfied_rate") or {}).get("estimate")})
+        add(
+            label,
+            {
+                "wave": label,
+                "index": overall.get("index"),
+                "ci_low": overall.get("ci_low"),
+                "ci_high": overall.get("ci_high"),
+                "se": overall.get("se"),
+                "satisfied_rate": (overall.get("satisfied_rate") or {}).get("estimate"),
+            },
+        )
     overall = results.get("overall") or {}
-    add(wave, {"wave": wave, "index": overall.get("index"), "ci_low": overall.get("ci_low"),
-               "ci_high": overall.get("ci_high"), "se": overall.get("se"),
-               "satisfied_rate": (overall.get("satisfied_rate") or {}).get("estimate")})
+    add(
+        wave,
+        {
+            "wave": wave,
+            "index": overall.get("index"),
+            "ci_low": overall.get("ci_low"),
+            "ci_high": overall.get("ci_high"),
+            "se": overall.get("se"),
+            "satisfied_rate": (overall.get("satisfied_rate") or {}).get("estimate"),
+        },
+    )
 
     def sort_key(label: str) -> tuple[int, str]:
         year = wave_year(label)
@@ -862,11 +1077,11 @@ def build_report(
     results: Mapping[str, Any],
     *,
     out_dir: str | Path,
-    item_scores: "pd.DataFrame | None" = None,
+    item_scores: pd.DataFrame | None = None,
     weights: Any = None,
     strata: Any = None,
     clusters: Any = None,
-    questionnaires: "QuestionnaireSet | None" = None,
+    questionnaires: QuestionnaireSet | None = None,
     benchmarks: BenchmarkTable | None = None,
     previous: Sequence[tuple[str, Mapping[str, Any]]] = (),
     wave: str | None = None,
@@ -963,7 +1178,7 @@ def build_report(
         if not (math.isnan(estimate) or math.isnan(se)):
             scores.append(DistrictScore(year, estimate, se, "survey"))
         for label, data in previous:
-            previous_wave, previous_year = _previous_meta(data, label)
+            _previous_wave, previous_year = _previous_meta(data, label)
             previous_overall = data.get("overall") or {}
             p_estimate, p_se = _number(previous_overall.get("index")), _number(previous_overall.get("se"))
             if previous_year and previous_year != year and not (math.isnan(p_estimate) or math.isnan(p_se)):
@@ -976,9 +1191,16 @@ def build_report(
     if item_scores is not None:
         use_weights = np.ones(len(item_scores)) if weights is None else np.asarray(weights, dtype=np.float64)
         with progress.step("关键驱动因素", total=len(DOMAIN_IDS)) as advance:
-            drivers = key_drivers(item_scores, use_weights, questionnaires=questionnaires, strata=strata,
-                                  clusters=clusters, target=float((results.get("target") or {}).get("value") or 85.0),
-                                  seed=seed, progress=advance)
+            drivers = key_drivers(
+                item_scores,
+                use_weights,
+                questionnaires=questionnaires,
+                strata=strata,
+                clusters=clusters,
+                target=float((results.get("target") or {}).get("value") or 85.0),
+                seed=seed,
+                progress=advance,
+            )
 
     full: dict[str, Any] = dict(results)
     full["rankings"] = rankings.to_dict() if rankings is not None else None
@@ -992,7 +1214,7 @@ def build_report(
         "district": district,
         "illustrative": bool(illustrative or (benchmarks is not None and benchmarks.illustrative)),
         "illustrative_data": bool(illustrative),
-        "generated": _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),
+        "generated": _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat(),
         "format": REPORT_VERSION,
     }
     full = _json_safe(full)
@@ -1011,24 +1233,57 @@ def build_report(
         labels = town_labels(questionnaires)
         methodology = _methodology_rows(results, run=run, drivers=drivers, rankings=rankings)
         quality = _quality_rows(results, item_scores, questionnaires)
-        tables = result_tables(results, questionnaires=questionnaires, rankings=rankings, drivers=drivers,
-                               comparison=comparison, quality=quality, methodology=methodology)
+        tables = result_tables(
+            results,
+            questionnaires=questionnaires,
+            rankings=rankings,
+            drivers=drivers,
+            comparison=comparison,
+            quality=quality,
+            methodology=methodology,
+        )
         with progress.step("表格", total=1) as advance:
             xlsx, csv_paths = write_tables(tables, out)
             advance(1)
 
         jobs: list[ChartJob] = [
-            ChartJob("overall_target", "总体满意度与目标", "overall_target_chart", (results,),
-                     {"illustrative": illustrative}),
-            ChartJob("domain_index", "各领域满意度指数", "domain_index_chart", (results,),
-                     {"target": target_value, "illustrative": illustrative}),
-            ChartJob("satisfied_rates", "各领域满意率", "satisfied_rate_chart", (results,),
-                     {"target": target_value, "illustrative": illustrative}),
-            ChartJob("towns", "各镇街总体满意度指数", "town_chart", (results,),
-                     {"town_labels": labels, "target": target_value, "min_n": int(suppression.get("min_n", 30)),
-                      "max_cv": float(suppression.get("max_cv", 0.3)), "illustrative": illustrative}),
-            ChartJob("trend", "总体满意度历年变化", "trend_chart", (trend,),
-                     {"target": target_value, "illustrative": illustrative}),
+            ChartJob(
+                "overall_target", "总体满意度与目标", "overall_target_chart", (results,), {"illustrative": illustrative}
+            ),
+            ChartJob(
+                "domain_index",
+                "各领域满意度指数",
+                "domain_index_chart",
+                (results,),
+                {"target": target_value, "illustrative": illustrative},
+            ),
+            ChartJob(
+                "satisfied_rates",
+                "各领域满意率",
+                "satisfied_rate_chart",
+                (results,),
+                {"target": target_value, "illustrative": illustrative},
+            ),
+            ChartJob(
+                "towns",
+                "各镇街总体满意度指数",
+                "town_chart",
+                (results,),
+                {
+                    "town_labels": labels,
+                    "target": target_value,
+                    "min_n": int(suppression.get("min_n", 30)),
+                    "max_cv": float(suppression.get("max_cv", 0.3)),
+                    "illustrative": illustrative,
+                },
+            ),
+            ChartJob(
+                "trend",
+                "总体满意度历年变化",
+                "trend_chart",
+                (trend,),
+                {"target": target_value, "illustrative": illustrative},
+            ),
         ]
         rank_jobs: list[tuple[str, Any]] = []
         if rankings is not None:
@@ -1037,14 +1292,35 @@ def build_report(
                 if placement is not None:
                     name = f"rank_{level}"
                     rank_jobs.append((name, placement))
-                    jobs.append(ChartJob(name, f"{LEVEL_LABELS_ZH[level]}名次概率", "rank_chart", (placement,),
-                                         {"level_label": LEVEL_LABELS_ZH[level], "district": district}))
+                    jobs.append(
+                        ChartJob(
+                            name,
+                            f"{LEVEL_LABELS_ZH[level]}名次概率",
+                            "rank_chart",
+                            (placement,),
+                            {"level_label": LEVEL_LABELS_ZH[level], "district": district},
+                        )
+                    )
         if drivers is not None:
-            jobs.append(ChartJob("priorities", "重点改进事项", "priority_chart", (drivers.priorities,),
-                                 {"target": target_value, "illustrative": illustrative}))
+            jobs.append(
+                ChartJob(
+                    "priorities",
+                    "重点改进事项",
+                    "priority_chart",
+                    (drivers.priorities,),
+                    {"target": target_value, "illustrative": illustrative},
+                )
+            )
             for domain, analysis in drivers.domains.items():
-                jobs.append(ChartJob(f"ipa_{domain}", f"{analysis.label}重要性—表现分析", "ipa_chart", (analysis,),
-                                     {"illustrative": illustrative}))
+                jobs.append(
+                    ChartJob(
+                        f"ipa_{domain}",
+                        f"{analysis.label}重要性—表现分析",
+                        "ipa_chart",
+                        (analysis,),
+                        {"illustrative": illustrative},
+                    )
+                )
         font = cjk_font_or_warn()
         with progress.step("图表", total=len(jobs)) as advance:
             charts = render_charts(jobs, out / "charts", workers=chart_workers, progress=advance)
@@ -1063,21 +1339,28 @@ def build_report(
             for name, placement in rank_jobs:
                 level_label = LEVEL_LABELS_ZH.get(placement.level, placement.level)
                 unit_table = ReportTable(
-                    f"rank_units_{placement.level}", "", f"{level_label}：与各单位的比较",
-                    tables["rank_units"].frame[
+                    f"rank_units_{placement.level}",
+                    "",
+                    f"{level_label}：与各单位的比较",
+                    tables["rank_units"]
+                    .frame[
                         (tables["rank_units"].frame["层级"] == level_label)
                         & (tables["rank_units"].frame["本区得分年份"] == placement.year)
-                    ].drop(columns=["层级", "本区得分年份"]),
+                    ]
+                    .drop(columns=["层级", "本区得分年份"]),
                     tables["rank_units"].formats,
                     wrap=True,
                 )
-                placements_context.append({
-                    "title": f"{level_label}（{placement.benchmark_year}年公布结果）",
-                    "sentence": f"本区{placement.year}年得分（{placement.district.estimate:.1f}）" + describe_placement(placement),
-                    "illustrative": placement.illustrative,
-                    "chart": charts.get(name),
-                    "table": unit_table,
-                })
+                placements_context.append(
+                    {
+                        "title": f"{level_label}（{placement.benchmark_year}年公布结果）",
+                        "sentence": f"本区{placement.year}年得分（{placement.district.estimate:.1f}）"
+                        + describe_placement(placement),
+                        "illustrative": placement.illustrative,
+                        "chart": charts.get(name),
+                        "table": unit_table,
+                    }
+                )
         notes = list(drivers.notes if drivers else ()) + list(rankings.notes if rankings else ())
         for problem in ("duplicate_browser", "ip_burst", "partial"):
             count = (results.get("excluded") or {}).get(problem)
@@ -1095,8 +1378,14 @@ def build_report(
             "target": {"verdict": verdict},
             "target_value": f"{target_value:g}",
             "verdict_label": chart_module.VERDICT_LABELS_ZH.get(verdict, verdict),
-            "summary_points": summary_points(results, district=district, rankings=rankings, drivers=drivers,
-                                             comparison=comparison, questionnaires=questionnaires),
+            "summary_points": summary_points(
+                results,
+                district=district,
+                rankings=rankings,
+                drivers=drivers,
+                comparison=comparison,
+                questionnaires=questionnaires,
+            ),
             "charts": {name: chart for name, chart in charts.items()},
             "ipa_charts": [chart for name, chart in charts.items() if name.startswith("ipa_")],
             "sections": sections,

@@ -16,6 +16,7 @@ the estimate options and the report options); ``manyi score`` (``survey/score.py
 calls it with the responses of a wave read from the database, so a CSV and the database
 go through the same computation.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -73,7 +74,7 @@ class ReportOptions:
     command: str = field(default="", compare=False)
 
     @classmethod
-    def from_namespace(cls, namespace: argparse.Namespace | Mapping[str, Any]) -> "ReportOptions":
+    def from_namespace(cls, namespace: argparse.Namespace | Mapping[str, Any]) -> ReportOptions:
         values = vars(namespace) if isinstance(namespace, argparse.Namespace) else dict(namespace)
         names = set(cls.__dataclass_fields__)
         chosen = {k: v for k, v in values.items() if k in names and v is not None}
@@ -135,7 +136,11 @@ def run_report(
     from .rankings import combine_benchmarks, read_benchmarks
     from .report import Progress, ReportInputError, build_report, check_out_dir, read_results
 
-    options = estimate_options if isinstance(estimate_options, EstimateOptions) else EstimateOptions.from_namespace(estimate_options)
+    options = (
+        estimate_options
+        if isinstance(estimate_options, EstimateOptions)
+        else EstimateOptions.from_namespace(estimate_options)
+    )
     progress = Progress(enabled=not report_options.quiet)
     # Every input is read and checked before anything is computed or written.
     check_out_dir(report_options.out)
@@ -171,12 +176,14 @@ def run_report(
         "previous": "、".join(str(p) for p in report_options.previous),
         "proportion_interval": {
             "logit": "logit区间（与R survey包svyciprop默认一致）",
-            "korn_graubard": "Korn–Graubard区间（svyciprop method=\"beta\"）",
+            "korn_graubard": 'Korn–Graubard区间（svyciprop method="beta"）',
             "wilson": "Wilson区间（以有效样本量计算）",
         }.get(options.rate_interval, options.rate_interval),
         "domain_weights": (
-            "各领域等权平均，方差含领域间协方差" if options.domain_weights is None
-            else "领域权重由各领域得分对总体满意度题的相对重要性导出" if options.domain_weights == "derived"
+            "各领域等权平均，方差含领域间协方差"
+            if options.domain_weights is None
+            else "领域权重由各领域得分对总体满意度题的相对重要性导出"
+            if options.domain_weights == "derived"
             else f"领域权重文件 {options.domain_weights}"
         ),
         "command": report_options.command,
@@ -211,16 +218,27 @@ def add_report_options(parser: argparse.ArgumentParser) -> argparse.ArgumentPars
     """The report's own options (outputs, benchmarks, previous waves, labels)."""
     group = parser.add_argument_group("report")
     group.add_argument("--out", required=True, metavar="DIR", help="folder to write the report into")
-    group.add_argument("--benchmarks", action="append", default=[], metavar="FILE",
-                       help="benchmarks CSV (year,level,unit,score,rank,se,source); may be given several times")
-    group.add_argument("--previous", action="append", default=[], metavar="FILE",
-                       help="an earlier wave's results.json, oldest first; may be given several times")
+    group.add_argument(
+        "--benchmarks",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="benchmarks CSV (year,level,unit,score,rank,se,source); may be given several times",
+    )
+    group.add_argument(
+        "--previous",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="an earlier wave's results.json, oldest first; may be given several times",
+    )
     group.add_argument("--wave", metavar="CODE", help="wave code (default: the responses' wave column)")
     group.add_argument("--year", type=int, metavar="YYYY", help="year of this wave's score in the rankings")
     group.add_argument("--district", default="荆州区", help="the district's name in the benchmarks (default 荆州区)")
     group.add_argument("--title", help="report title")
-    group.add_argument("--illustrative", action="store_true",
-                       help="mark every page and chart as illustrative (demo or synthetic data)")
+    group.add_argument(
+        "--illustrative", action="store_true", help="mark every page and chart as illustrative (demo or synthetic data)"
+    )
     group.add_argument("--draws", type=int, default=10_000, metavar="N", help="rank simulation draws (default 10000)")
     group.add_argument("--no-pdf", dest="pdf", action="store_false", help="skip report.pdf")
     group.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -234,14 +252,18 @@ def _report_command(options: argparse.Namespace) -> int:
     files = run_report(options, report_options)
     overall = files.results["overall"]
     target = files.results.get("target") or {}
-    print(f"overall index {overall['index']:.1f} (95% CI {overall['ci_low']:.1f}–{overall['ci_high']:.1f}), "
-          f"target {target.get('value')}: {target.get('verdict')}")
+    print(
+        f"overall index {overall['index']:.1f} (95% CI {overall['ci_low']:.1f}–{overall['ci_high']:.1f}), "
+        f"target {target.get('value')}: {target.get('verdict')}"
+    )
     print(f"wrote {len(files.all_files)} files to {files.directory}:")
     for path in (files.results_json, files.tables_xlsx, files.html, files.pdf):
         if path is not None:
             print(f"  {path}")
-    print(f"  {len(files.tables_csv)} CSV tables in {files.directory / 'tables'}, "
-          f"{len(files.charts)} charts (PNG and SVG) in {files.directory / 'charts'}")
+    print(
+        f"  {len(files.tables_csv)} CSV tables in {files.directory / 'tables'}, "
+        f"{len(files.charts)} charts (PNG and SVG) in {files.directory / 'charts'}"
+    )
     return 0
 
 
@@ -258,8 +280,13 @@ def _plan_command(options: argparse.Namespace) -> int:
         towns = tuple(town_labels(load_questionnaires(options.questionnaires)))
     try:
         plan = plan_sample_sizes(
-            half_width=options.half_width, confidence=options.confidence, deff=options.deff, sd=options.sd,
-            results=results, results_name=str(options.from_results or "results"), towns=towns or None,
+            half_width=options.half_width,
+            confidence=options.confidence,
+            deff=options.deff,
+            sd=options.sd,
+            results=results,
+            results_name=str(options.from_results or "results"),
+            towns=towns or None,
         )
     except ValueError as error:
         raise ScoringInputError(str(error)) from error
@@ -292,8 +319,12 @@ def register_commands(subparsers: Any) -> None:
     )
     plan.add_argument("--half-width", type=float, required=True, metavar="H", help="half-width in index points, e.g. 2")
     plan.add_argument("--deff", type=float, metavar="D", help="design effect (default: from --from-results, else 1.5)")
-    plan.add_argument("--sd", type=float, metavar="S", help="SD of domain scores (default: from --from-results, else 20)")
-    plan.add_argument("--from-results", metavar="FILE", help="a previous wave's results.json (measured SDs, deffs, towns)")
+    plan.add_argument(
+        "--sd", type=float, metavar="S", help="SD of domain scores (default: from --from-results, else 20)"
+    )
+    plan.add_argument(
+        "--from-results", metavar="FILE", help="a previous wave's results.json (measured SDs, deffs, towns)"
+    )
     plan.add_argument("--questionnaires", metavar="DIR", help="questionnaire folder (towns, without --from-results)")
     plan.add_argument("--confidence", type=float, default=0.95, help="interval level (default 0.95)")
     plan.add_argument("--json", metavar="OUT", help="write the plan and the wave targets as JSON")

@@ -19,6 +19,7 @@ Everything is computed from the design cells' weighted totals in a few matrix pr
 so a million responses take about a second (benchmarks/bench_scoring.py).
 :func:`results_dict` turns the result into the JSON contract of the scoring issue.
 """
+
 from __future__ import annotations
 
 import math
@@ -233,8 +234,12 @@ def _group_factor(frame: pd.DataFrame, variable: str) -> Factor:
 
 def _index_result(estimate: SurveyEstimate, k: int, low: np.ndarray, high: np.ndarray, n: int) -> IndexResult:
     return IndexResult(
-        index=float(estimate.estimate[k]), se=float(estimate.se[k]), ci_low=float(low[k]), ci_high=float(high[k]),
-        n=int(n), deff=float(estimate.deff[k]),
+        index=float(estimate.estimate[k]),
+        se=float(estimate.se[k]),
+        ci_low=float(low[k]),
+        ci_high=float(high[k]),
+        n=int(n),
+        deff=float(estimate.deff[k]),
     )
 
 
@@ -283,7 +288,9 @@ def estimate_satisfaction(
         the ``overall`` item.
     """
     if interval_method not in INTERVAL_METHODS:
-        raise ScoringInputError(f"interval method must be one of {', '.join(INTERVAL_METHODS)}, got {interval_method!r}")
+        raise ScoringInputError(
+            f"interval method must be one of {', '.join(INTERVAL_METHODS)}, got {interval_method!r}"
+        )
     base = full_sample_design(design)
     if base.n_rows != table.n:
         raise ScoringInputError(f"the design has {base.n_rows} rows but the analysis table {table.n}")
@@ -295,7 +302,9 @@ def estimate_satisfaction(
 
     scores = table.domain_scores
     has_score = ~np.isnan(scores)
-    rate_codes = [d.overall for d in instrument.domains if d.overall] + ([instrument.overall] if instrument.overall else [])
+    rate_codes = [d.overall for d in instrument.domains if d.overall] + (
+        [instrument.overall] if instrument.overall else []
+    )
 
     # One pass over the rows per value column, on cells refined by the subgroup variables.
     groups = {v: _group_factor(table.frame, v) for v in subgroup_variables if v in table.frame.columns}
@@ -337,10 +346,15 @@ def estimate_satisfaction(
 
     rates = proportion_intervals(
         ratio_from_totals(
-            design, grouping.cell_totals(rate_satisfied), grouping.cell_totals(rate_answered),
-            names=tuple(rate_codes), statistic="mean", counts=rate_counts,
+            design,
+            grouping.cell_totals(rate_satisfied),
+            grouping.cell_totals(rate_answered),
+            names=tuple(rate_codes),
+            statistic="mean",
+            counts=rate_counts,
         ),
-        method=interval_method, level=level,
+        method=interval_method,
+        level=level,
     )
 
     def rate(code: str | None) -> RateResult | None:
@@ -348,7 +362,10 @@ def estimate_satisfaction(
             return None
         j = rate_codes.index(code)
         return RateResult(
-            float(rates.estimate[j]), float(rates.se[j]), float(rates.ci_low[j]), float(rates.ci_high[j]),
+            float(rates.estimate[j]),
+            float(rates.se[j]),
+            float(rates.ci_low[j]),
+            float(rates.ci_high[j]),
             int(rates.counts[j]),
         )
 
@@ -371,25 +388,41 @@ def estimate_satisfaction(
     )
 
     subgroups = _subgroup_results(
-        design, grouping, np.concatenate([refined_numerator, refined_denominator], axis=1), refined_counts,
-        domains, coefficients, suppression,
+        design,
+        grouping,
+        np.concatenate([refined_numerator, refined_denominator], axis=1),
+        refined_counts,
+        domains,
+        coefficients,
+        suppression,
     )
 
     target_result = None
     if target is not None:
         if target_metric == "index":
-            target_result = target_test(overall.index.index, overall.index.se, overall.df, target=target, metric="index")
+            target_result = target_test(
+                overall.index.index, overall.index.se, overall.df, target=target, metric="index"
+            )
         else:
             if overall.satisfied_rate is None:
                 raise ScoringInputError("the satisfied-rate target needs the global 'overall' item column")
             target_result = target_test(
-                overall.satisfied_rate.estimate, overall.satisfied_rate.se, overall.df, target=target,
+                overall.satisfied_rate.estimate,
+                overall.satisfied_rate.se,
+                overall.df,
+                target=target,
                 metric=target_metric,
             )
     return SatisfactionEstimates(
-        domains=domain_results, overall=overall, subgroups=subgroups, target=target_result,
-        df=base.degrees_of_freedom, level=level, interval_method=interval_method,
-        domain_index=domain_index, rates=rates,
+        domains=domain_results,
+        overall=overall,
+        subgroups=subgroups,
+        target=target_result,
+        df=base.degrees_of_freedom,
+        level=level,
+        interval_method=interval_method,
+        domain_index=domain_index,
+        rates=rates,
     )
 
 
@@ -415,23 +448,38 @@ def _subgroup_results(
         shape = (n_cells, factor.n_levels * n_domains)
         counts = np.rint(grouping.group_totals(refined_counts, variable).sum(axis=0)).astype(np.int64)
         estimate = ratio_from_totals(
-            design, totals[:, :, :n_domains].reshape(shape), totals[:, :, n_domains:].reshape(shape),
-            names=tuple(f"{level}:{d}" for level in factor.levels for d in domains), counts=counts.ravel(),
+            design,
+            totals[:, :, :n_domains].reshape(shape),
+            totals[:, :, n_domains:].reshape(shape),
+            names=tuple(f"{level}:{d}" for level in factor.levels for d in domains),
+            counts=counts.ravel(),
         )
         # Undefined when a domain with a weight has no respondent in the level.
-        overall = linear_combination(estimate, np.kron(np.eye(factor.n_levels), coefficients[:, None]), names=factor.levels)
+        overall = linear_combination(
+            estimate, np.kron(np.eye(factor.n_levels), coefficients[:, None]), names=factor.levels
+        )
         level_sizes = np.bincount(factor.codes, minlength=factor.n_levels)
         for g, level in enumerate(factor.levels):
             if level == _MISSING_LEVEL:
                 continue
             for d, domain in enumerate(domains):
                 j = g * n_domains + d
-                results.append(_subgroup(variable, level, domain, estimate.estimate[j], estimate.se[j], int(counts[g, d]), suppression))
-            results.append(_subgroup(variable, level, OVERALL, overall.estimate[g], overall.se[g], int(level_sizes[g]), suppression))
+                results.append(
+                    _subgroup(
+                        variable, level, domain, estimate.estimate[j], estimate.se[j], int(counts[g, d]), suppression
+                    )
+                )
+            results.append(
+                _subgroup(
+                    variable, level, OVERALL, overall.estimate[g], overall.se[g], int(level_sizes[g]), suppression
+                )
+            )
     return tuple(results)
 
 
-def _subgroup(variable: str, level: str, domain: str, index: float, se: float, n: int, suppression: Suppression) -> SubgroupResult:
+def _subgroup(
+    variable: str, level: str, domain: str, index: float, se: float, n: int, suppression: Suppression
+) -> SubgroupResult:
     index, se = float(index), float(se)
     if not math.isfinite(index):
         se = math.nan
@@ -455,8 +503,12 @@ def _number(value: float | int | None) -> float | int | None:
 def _rate_dict(rate: RateResult | None) -> dict[str, Any] | None:
     if rate is None:
         return None
-    return {"estimate": _number(rate.estimate), "se": _number(rate.se), "ci_low": _number(rate.ci_low),
-            "ci_high": _number(rate.ci_high)}
+    return {
+        "estimate": _number(rate.estimate),
+        "se": _number(rate.se),
+        "ci_low": _number(rate.ci_low),
+        "ci_high": _number(rate.ci_high),
+    }
 
 
 def results_dict(
@@ -509,13 +561,20 @@ def results_dict(
     if estimates.target is not None:
         t = estimates.target
         result["target"] = {
-            "metric": t.metric, "value": _number(t.value), "estimate": _number(t.estimate),
-            "statistic": _number(t.statistic), "p_value": _number(t.p_value), "verdict": t.verdict,
+            "metric": t.metric,
+            "value": _number(t.value),
+            "estimate": _number(t.estimate),
+            "statistic": _number(t.statistic),
+            "p_value": _number(t.p_value),
+            "verdict": t.verdict,
         }
     subgroups: dict[str, dict[str, dict[str, Any]]] = {v: {} for v in SUBGROUP_VARIABLES}
     for s in estimates.subgroups:
         subgroups.setdefault(s.variable, {}).setdefault(s.level, {})[s.domain] = {
-            "index": _number(s.index), "se": _number(s.se), "n": int(s.n), "cv": _number(s.cv),
+            "index": _number(s.index),
+            "se": _number(s.se),
+            "n": int(s.n),
+            "cv": _number(s.cv),
             "suppressed": bool(s.suppressed),
         }
     result["subgroups"] = subgroups

@@ -15,6 +15,7 @@ and satisfied indicators are computed from the codes when asked for.  Once weigh
 :meth:`AnalysisTable.to_frame` gives one analysis table for other modules (reports, key
 drivers).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -135,10 +136,12 @@ class AnalysisTable:
         lengths = {self.instrument.scale_lengths[code] for code in aspects}
         if len(lengths) > 1:
             # Scores are codes times 100/(K − 1) plus a constant, which leaves alpha alone.
-            return _alpha_of_columns([
-                column[complete] * (100.0 / (self.instrument.scale_lengths[code] - 1))
-                for code, column in zip(aspects, columns)
-            ])
+            return _alpha_of_columns(
+                [
+                    column[complete] * (100.0 / (self.instrument.scale_lengths[code] - 1))
+                    for code, column in zip(aspects, columns)
+                ]
+            )
         # One scale: alpha of the codes, from their counts among the complete rows.
         n = int(complete.sum())
         if len(columns) < 2 or n < 3:

@@ -22,6 +22,7 @@ applies, so the counts add up to the number excluded):
 Screening is on by default; ``enabled=False`` (``--no-screening``) keeps everything but
 the partial responses.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping

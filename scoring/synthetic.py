@@ -100,13 +100,14 @@ For the scoring engine's consistency tests take every point
 confidence-interval coverage keep the default (4 of 8 points per town) and repeat over
 sample seeds.
 """
+
 from __future__ import annotations
 
 import datetime as _dt
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
 
 import numpy as np
 import pandas as pd
@@ -137,7 +138,15 @@ SEXES: tuple[str, ...] = ("male", "female")
 AGE_GROUPS: tuple[str, ...] = ("18-29", "30-44", "45-59", "60+")
 #: The fixed leading columns of the responses contract (docs/contracts.md), in order.
 RESPONSE_FIXED_COLUMNS: tuple[str, ...] = (
-    "response_id", "wave", "channel", "point", "town", "sex", "age_group", "duration_s", "submitted_at",
+    "response_id",
+    "wave",
+    "channel",
+    "point",
+    "town",
+    "sex",
+    "age_group",
+    "duration_s",
+    "submitted_at",
 )
 CONTAMINATION_KINDS: tuple[str, ...] = ("speeders", "straight_liners", "duplicate_browser", "partial")
 #: A straight-liner gives the same answer to at least this many answered aspect items.
@@ -162,9 +171,18 @@ DEFAULT_TOWNS: tuple[tuple[str, str], ...] = (
 
 # --- Illustrative population structure (not census figures) -------------------------
 _TOWN_RELATIVE_SIZE = {
-    "xicheng": 1.6, "dongcheng": 1.5, "chengnan": 1.3, "yingcheng": 1.0, "jinan": 0.9,
-    "chuandian": 0.7, "mashan": 0.8, "balingshan": 0.6, "libu": 0.8, "mishi": 0.6,
-    "taihugang": 0.35, "lingjiaohu": 0.3,
+    "xicheng": 1.6,
+    "dongcheng": 1.5,
+    "chengnan": 1.3,
+    "yingcheng": 1.0,
+    "jinan": 0.9,
+    "chuandian": 0.7,
+    "mashan": 0.8,
+    "balingshan": 0.6,
+    "libu": 0.8,
+    "mishi": 0.6,
+    "taihugang": 0.35,
+    "lingjiaohu": 0.3,
 }
 _AGE_SHARES_URBAN = (0.20, 0.28, 0.28, 0.24)
 _AGE_SHARES_RURAL = (0.13, 0.22, 0.32, 0.33)
@@ -172,21 +190,37 @@ _MALE_SHARE = 0.51
 
 # --- Satisfaction model ---------------------------------------------------------------
 _DOMAIN_BASE_LATENT = {
-    "education": 0.55, "employment": 0.15, "healthcare": 0.30, "social_security": 0.45,
-    "utilities": 0.60, "environment": 0.40, "transport": 0.25, "public_safety": 0.70,
-    "culture": 0.50, "sports": 0.35, "elderly_care": 0.20, "government_services": 0.75,
+    "education": 0.55,
+    "employment": 0.15,
+    "healthcare": 0.30,
+    "social_security": 0.45,
+    "utilities": 0.60,
+    "environment": 0.40,
+    "transport": 0.25,
+    "public_safety": 0.70,
+    "culture": 0.50,
+    "sports": 0.35,
+    "elderly_care": 0.20,
+    "government_services": 0.75,
 }
 _AGE_EFFECT = (-0.25, -0.12, 0.0, 0.30)  # older residents are more satisfied
 _SEX_EFFECT = (0.0, 0.04)
 _CUTPOINTS_5 = (-2.3, -1.6, -0.7, 0.8)
 _SD = {
-    "town": 0.15, "town_domain": 0.08, "sex_domain": 0.04, "age_domain": 0.08,
-    "point": 0.22, "person": 0.8, "item_noise": 1.0, "item_offset": 0.3,
-    "domain_overall_noise": 0.6, "overall_noise": 0.7,
+    "town": 0.15,
+    "town_domain": 0.08,
+    "sex_domain": 0.04,
+    "age_domain": 0.08,
+    "point": 0.22,
+    "person": 0.8,
+    "item_noise": 1.0,
+    "item_offset": 0.3,
+    "domain_overall_noise": 0.6,
+    "overall_noise": 0.7,
 }
-_POINT_SHARED_SHARE = 0.5     # share of the point effect's variance common to all domains
-_PERSON_GENERAL_SHARE = 0.4   # ρ: share of the personal variance common to all domains
-_DRIVER_STRENGTH = 1.5        # λ: how strongly <domain>.overall follows the aspect items
+_POINT_SHARED_SHARE = 0.5  # share of the point effect's variance common to all domains
+_PERSON_GENERAL_SHARE = 0.4  # ρ: share of the personal variance common to all domains
+_DRIVER_STRENGTH = 1.5  # λ: how strongly <domain>.overall follows the aspect items
 _OVERALL_OFFSET = 0.0
 
 # --- Usage: P(used domain in last 12 months | age group), illustrative ----------------
@@ -215,7 +249,7 @@ _TOWN_ALLOCATION_POWER = 0.5  # n_town ∝ population ** power
 _DURATION_BASE_S = 45.0
 _DURATION_PER_DOMAIN_S = 30.0
 _DURATION_LOG_SD = 0.35
-_DURATION_FLOOR_SHARE = 0.4      # clean durations stay above 0.4 × median …
+_DURATION_FLOOR_SHARE = 0.4  # clean durations stay above 0.4 × median …
 _SPEEDER_SHARE_RANGE = (0.08, 0.25)  # … speeders fall below 0.25 × median (rule: 1/3)
 
 
@@ -232,19 +266,51 @@ class _PointKind:
 
 # The first four kinds are present in every town; the others are drawn per town.
 _POINT_KINDS: tuple[_PointKind, ...] = (
-    _PointKind("hosp", "hospital", "healthcare", "{town}社区卫生服务中心", "{town}卫生院门诊大厅", 1.5, (0.6, 0.8, 1.1, 1.8)),
-    _PointKind("school", "school", "education", "{town}实验小学校门口", "{town}中心小学校门口", 1.0, (0.5, 2.2, 0.8, 0.4)),
-    _PointKind("hall", "service_hall", "government_services", "{town}党群服务中心便民大厅", "{town}便民服务中心", 1.2, (0.9, 1.2, 1.1, 0.8)),
+    _PointKind(
+        "hosp", "hospital", "healthcare", "{town}社区卫生服务中心", "{town}卫生院门诊大厅", 1.5, (0.6, 0.8, 1.1, 1.8)
+    ),
+    _PointKind(
+        "school", "school", "education", "{town}实验小学校门口", "{town}中心小学校门口", 1.0, (0.5, 2.2, 0.8, 0.4)
+    ),
+    _PointKind(
+        "hall",
+        "service_hall",
+        "government_services",
+        "{town}党群服务中心便民大厅",
+        "{town}便民服务中心",
+        1.2,
+        (0.9, 1.2, 1.1, 0.8),
+    ),
     _PointKind("bus", "bus_stop", "transport", "{town}公交站台", "{town}客运站候车室", 1.0, (1.8, 1.0, 0.8, 0.9)),
-    _PointKind("elder", "elderly_care", "elderly_care", "{town}社区养老服务中心", "{town}敬老院", 0.6, (0.2, 0.4, 0.9, 3.0)),
+    _PointKind(
+        "elder", "elderly_care", "elderly_care", "{town}社区养老服务中心", "{town}敬老院", 0.6, (0.2, 0.4, 0.9, 3.0)
+    ),
     _PointKind("market", "market", None, "{town}农贸市场", "{town}农贸市场", 1.2, (0.6, 0.9, 1.2, 1.4)),
-    _PointKind("social", "social_security", "social_security", "{town}社保服务窗口", "{town}社保服务站", 0.7, (0.6, 0.9, 1.3, 1.4)),
+    _PointKind(
+        "social",
+        "social_security",
+        "social_security",
+        "{town}社保服务窗口",
+        "{town}社保服务站",
+        0.7,
+        (0.6, 0.9, 1.3, 1.4),
+    ),
     _PointKind("job", "employment", "employment", "{town}就业服务站", "{town}劳动保障所", 0.6, (2.2, 1.4, 0.7, 0.2)),
     _PointKind("culture", "culture", "culture", "{town}图书馆分馆", "{town}综合文化站", 0.6, (1.0, 0.9, 1.0, 1.2)),
     _PointKind("sports", "sports", "sports", "{town}全民健身广场", "{town}全民健身中心", 0.6, (1.4, 1.0, 0.9, 1.0)),
     _PointKind("park", "park", "environment", "{town}滨河公园", "{town}湿地公园", 0.7, (1.1, 1.1, 0.9, 1.0)),
-    _PointKind("water", "utility_office", "utilities", "{town}供水供电营业厅", "{town}供电所营业厅", 0.6, (0.8, 1.1, 1.1, 1.0)),
-    _PointKind("police", "police_station", "public_safety", "{town}派出所户籍窗口", "{town}派出所户籍窗口", 0.6, (1.2, 1.1, 0.9, 0.8)),
+    _PointKind(
+        "water", "utility_office", "utilities", "{town}供水供电营业厅", "{town}供电所营业厅", 0.6, (0.8, 1.1, 1.1, 1.0)
+    ),
+    _PointKind(
+        "police",
+        "police_station",
+        "public_safety",
+        "{town}派出所户籍窗口",
+        "{town}派出所户籍窗口",
+        0.6,
+        (1.2, 1.1, 0.9, 0.8),
+    ),
     _PointKind("square", "community", None, "{town}社区居委会", "{town}村民广场", 0.8, (0.8, 0.9, 1.0, 1.4)),
 )
 _ALWAYS_PRESENT_KINDS = 4
@@ -381,7 +447,7 @@ class SurveyTruth:
     item_index: Mapping[str, float]
     domain_users: Mapping[str, int]
     population: int
-    by_group: Mapping[tuple[str, str], "SurveyTruth"] = field(default_factory=dict, repr=False)
+    by_group: Mapping[tuple[str, str], SurveyTruth] = field(default_factory=dict, repr=False)
 
     def table(self) -> pd.DataFrame:
         """All truths as a tidy table: ``variable, level, statistic, domain, value``.
@@ -404,7 +470,7 @@ class SurveyTruth:
 @dataclass(frozen=True)
 class _DomainLayout:
     domain: str
-    item_codes: tuple[str, ...]            # questionnaire order, aspects and overall
+    item_codes: tuple[str, ...]  # questionnaire order, aspects and overall
     aspect_codes: tuple[str, ...]
     aspect_weights: tuple[float, ...]
     overall_code: str
@@ -431,21 +497,21 @@ class _Layout:
 class _PopulationArrays:
     """The finite population, cell by cell (cell = point × sex × age group)."""
 
-    cell_point: np.ndarray       # (C,) point index of each cell
-    cell_town: np.ndarray        # (C,)
-    cell_sex: np.ndarray         # (C,)
-    cell_age: np.ndarray         # (C,)
-    cell_size: np.ndarray        # (C,) residents
-    cell_start: np.ndarray       # (C,) first resident of the cell (residents sorted by cell)
-    cell_latent: np.ndarray      # (C, D) fixed part F of the latent satisfaction
-    usage: np.ndarray            # (N, D) bool: resident used the domain
-    point_town: np.ndarray       # (P,)
-    point_focus: np.ndarray      # (P,) domain index of the focus domain, −1 for none
-    item_offset: tuple[np.ndarray, ...]       # per domain, (J_d,) aspect offsets δ
+    cell_point: np.ndarray  # (C,) point index of each cell
+    cell_town: np.ndarray  # (C,)
+    cell_sex: np.ndarray  # (C,)
+    cell_age: np.ndarray  # (C,)
+    cell_size: np.ndarray  # (C,) residents
+    cell_start: np.ndarray  # (C,) first resident of the cell (residents sorted by cell)
+    cell_latent: np.ndarray  # (C, D) fixed part F of the latent satisfaction
+    usage: np.ndarray  # (N, D) bool: resident used the domain
+    point_town: np.ndarray  # (P,)
+    point_focus: np.ndarray  # (P,) domain index of the focus domain, −1 for none
+    item_offset: tuple[np.ndarray, ...]  # per domain, (J_d,) aspect offsets δ
     aspect_importance: tuple[np.ndarray, ...]  # per domain, (J_d,) β
-    domain_overall_offset: np.ndarray          # (D,) c_d
-    domain_importance: np.ndarray              # (D,) a_d
-    missing_rate: np.ndarray                   # (D,)
+    domain_overall_offset: np.ndarray  # (D,) c_d
+    domain_importance: np.ndarray  # (D,) a_d
+    missing_rate: np.ndarray  # (D,)
     overall_missing_rate: float
 
 
@@ -563,9 +629,7 @@ def _validate_period(period: tuple[str, str] | None, wave: str) -> tuple[_dt.dat
     if period is None:
         match = re.match(r"^(\d{4})", wave)
         if not match:
-            raise ValueError(
-                f"wave {wave!r} does not start with a year; give period=('YYYY-MM-DD', 'YYYY-MM-DD')"
-            )
+            raise ValueError(f"wave {wave!r} does not start with a year; give period=('YYYY-MM-DD', 'YYYY-MM-DD')")
         year = int(match.group(1))
         return _dt.date(year, 4, 1), _dt.date(year, 6, 30)
     try:
@@ -585,7 +649,9 @@ def _default_layout() -> _Layout:
     domains = []
     for domain in DOMAIN_IDS:
         aspects = tuple(f"{domain}.q{k}" for k in range(1, 6))
-        domains.append(_DomainLayout(domain, aspects + (f"{domain}.overall",), aspects, (1.0,) * 5, f"{domain}.overall", 5))
+        domains.append(
+            _DomainLayout(domain, aspects + (f"{domain}.overall",), aspects, (1.0,) * 5, f"{domain}.overall", 5)
+        )
     return _Layout(tuple(domains), "overall", 5, DEFAULT_TOWNS)
 
 
@@ -736,9 +802,13 @@ def make_population(
     for town in range(n_towns):
         town_points = np.flatnonzero(point_town == town)
         for age in range(len(AGE_GROUPS)):
-            attraction = catchment_weight[town_points] * np.array([point_kind[p].age_attraction[age] for p in town_points])
+            attraction = catchment_weight[town_points] * np.array(
+                [point_kind[p].age_attraction[age] for p in town_points]
+            )
             for sex in range(len(SEXES)):
-                counts[town_points, sex, age] = people_rng.multinomial(town_counts[town, sex, age], attraction / attraction.sum())
+                counts[town_points, sex, age] = people_rng.multinomial(
+                    town_counts[town, sex, age], attraction / attraction.sum()
+                )
     cell_point, cell_sex, cell_age = (a.ravel() for a in np.indices(counts.shape))
     cell_size = counts.ravel()
     cell_start = np.cumsum(cell_size) - cell_size
@@ -761,9 +831,17 @@ def make_population(
         usage[unused, np.minimum((cumulative < pick[:, None]).sum(axis=1), n_domains - 1)] = True
 
     arrays = _PopulationArrays(
-        cell_point=cell_point, cell_town=cell_town, cell_sex=cell_sex, cell_age=cell_age,
-        cell_size=cell_size, cell_start=cell_start, cell_latent=cell_latent, usage=usage,
-        point_town=point_town, point_focus=point_focus, **model,
+        cell_point=cell_point,
+        cell_town=cell_town,
+        cell_sex=cell_sex,
+        cell_age=cell_age,
+        cell_size=cell_size,
+        cell_start=cell_start,
+        cell_latent=cell_latent,
+        usage=usage,
+        point_town=point_town,
+        point_focus=point_focus,
+        **model,
     )
     truth = _compute_truth(layout, arrays, resident_cell)
     points["catchment"] = np.bincount(cell_point, weights=cell_size, minlength=n_points).astype(np.int64)
@@ -773,17 +851,28 @@ def make_population(
         + [("age_group", age, int(town_counts[:, :, a].sum())) for a, age in enumerate(AGE_GROUPS)],
         columns=["variable", "level", "population"],
     )
-    cells = pd.DataFrame({
-        "point": points["code"].to_numpy()[cell_point],
-        "town": np.asarray(town_codes, dtype=object)[cell_town],
-        "sex": np.asarray(SEXES, dtype=object)[cell_sex],
-        "age_group": np.asarray(AGE_GROUPS, dtype=object)[cell_age],
-        "population": cell_size,
-    })
+    cells = pd.DataFrame(
+        {
+            "point": points["code"].to_numpy()[cell_point],
+            "town": np.asarray(town_codes, dtype=object)[cell_town],
+            "sex": np.asarray(SEXES, dtype=object)[cell_sex],
+            "age_group": np.asarray(AGE_GROUPS, dtype=object)[cell_age],
+            "population": cell_size,
+        }
+    )
     return SyntheticPopulation(
-        seed=seed, size=size, domains=domain_ids, item_columns=layout.item_columns, towns=town_codes,
-        points=points, margins=margins, cells=cells, truth=truth, parameters=parameters,
-        _layout=layout, _arrays=arrays,
+        seed=seed,
+        size=size,
+        domains=domain_ids,
+        item_columns=layout.item_columns,
+        towns=town_codes,
+        points=points,
+        margins=margins,
+        cells=cells,
+        truth=truth,
+        parameters=parameters,
+        _layout=layout,
+        _arrays=arrays,
     )
 
 
@@ -853,9 +942,12 @@ def _draw_model(layout: _Layout, rng: np.random.Generator) -> tuple[ModelParamet
         standard_deviations=dict(_SD),
     )
     model = dict(
-        item_offset=tuple(offsets), aspect_importance=tuple(importances),
-        domain_overall_offset=domain_overall_offset, domain_importance=domain_importance,
-        missing_rate=missing_rate, overall_missing_rate=overall_missing_rate,
+        item_offset=tuple(offsets),
+        aspect_importance=tuple(importances),
+        domain_overall_offset=domain_overall_offset,
+        domain_importance=domain_importance,
+        missing_rate=missing_rate,
+        overall_missing_rate=overall_missing_rate,
     )
     return parameters, model
 
@@ -913,7 +1005,9 @@ def _compute_truth(layout: _Layout, arrays: _PopulationArrays, resident_cell: np
     importance = arrays.domain_importance
     weight_total = used @ importance
     mean = _OVERALL_OFFSET + (used * arrays.cell_latent[resident_cell]) @ importance / weight_total
-    spread = person_sd**2 * (_PERSON_GENERAL_SHARE + (1 - _PERSON_GENERAL_SHARE) * (used @ importance**2) / weight_total**2)
+    spread = person_sd**2 * (
+        _PERSON_GENERAL_SHARE + (1 - _PERSON_GENERAL_SHARE) * (used @ importance**2) / weight_total**2
+    )
     sd = np.sqrt(spread + _SD["overall_noise"] ** 2)
     cutpoints = _cutpoints(layout.overall_scale_length)
     overall_satisfied = np.bincount(resident_cell, _satisfied_probability(mean, sd, cutpoints), arrays.cell_size.size)
@@ -1015,12 +1109,15 @@ def draw_sample(
     start, end = _validate_period(period, wave)
     contamination = _validate_contamination(contamination)
     layout, arrays = population._layout, population._arrays
-    if contamination and contamination.straight_liners > 0:
-        if sum(len(d.aspect_codes) for d in layout.domains) < STRAIGHT_LINE_MIN_ITEMS:
-            raise ValueError(
-                f"straight-liners need at least {STRAIGHT_LINE_MIN_ITEMS} aspect items in the questionnaires; "
-                "set contamination straight_liners=0"
-            )
+    if (
+        contamination
+        and contamination.straight_liners > 0
+        and sum(len(d.aspect_codes) for d in layout.domains) < STRAIGHT_LINE_MIN_ITEMS
+    ):
+        raise ValueError(
+            f"straight-liners need at least {STRAIGHT_LINE_MIN_ITEMS} aspect items in the questionnaires; "
+            "set contamination straight_liners=0"
+        )
 
     design_rng, answers_rng, missing_rng, duration_rng, time_rng, contamination_rng = (
         np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(6)
@@ -1050,14 +1147,35 @@ def draw_sample(
 
     if contamination:
         _plant_contamination(
-            layout, arrays, planted, answers, column_of, row_usage, cell_of_row, person_index,
-            selection_weights, durations, typical, contamination_rng,
+            layout,
+            arrays,
+            planted,
+            answers,
+            column_of,
+            row_usage,
+            cell_of_row,
+            person_index,
+            selection_weights,
+            durations,
+            typical,
+            contamination_rng,
         )
     durations = np.round(durations, 1)
 
     responses = _assemble_responses(
-        population, layout, answers, row_usage, cell_of_row, durations, planted,
-        wave=wave, channel=channel, seed=seed, start=start, end=end, time_rng=time_rng,
+        population,
+        layout,
+        answers,
+        row_usage,
+        cell_of_row,
+        durations,
+        planted,
+        wave=wave,
+        channel=channel,
+        seed=seed,
+        start=start,
+        end=end,
+        time_rng=time_rng,
         with_quality_columns=contamination is not None,
     )
     sampled_points = population.points.iloc[sampled_point_ids].reset_index(drop=True)
@@ -1105,7 +1223,9 @@ def _draw_design(population: SyntheticPopulation, n: int, points_per_town: int |
     selection_weights = np.concatenate(weights_drawn)
     order = rng.permutation(n)  # rows in (random) submission order
     cell_of_row, selection_weights = cell_of_row[order], selection_weights[order]
-    person_index = arrays.cell_start[cell_of_row] + np.floor(rng.random(n) * arrays.cell_size[cell_of_row]).astype(np.int64)
+    person_index = arrays.cell_start[cell_of_row] + np.floor(rng.random(n) * arrays.cell_size[cell_of_row]).astype(
+        np.int64
+    )
     return cell_of_row, person_index, selection_weights, np.concatenate(point_ids), allocation
 
 
@@ -1147,7 +1267,9 @@ def _draw_answers(layout, arrays, cell_of_row, row_usage, answers_rng, missing_r
         aspect_latent = latent + offsets[:, None] + noise
         overall_latent = latent + np.float32(arrays.domain_overall_offset[d] + float(importance @ offsets))
         overall_latent += np.float32(_DRIVER_STRENGTH) * (importance @ noise)
-        overall_latent += np.float32(_SD["domain_overall_noise"]) * answers_rng.standard_normal(rows.size, dtype=np.float32)
+        overall_latent += np.float32(_SD["domain_overall_noise"]) * answers_rng.standard_normal(
+            rows.size, dtype=np.float32
+        )
         missing = missing_rng.random((offsets.size + 1, rows.size), dtype=np.float32) < arrays.missing_rate[d]
         for j, code in enumerate(domain.aspect_codes):
             values = np.searchsorted(cutpoints, aspect_latent[j]).astype(np.float64) + 1.0
@@ -1170,8 +1292,18 @@ def _draw_answers(layout, arrays, cell_of_row, row_usage, answers_rng, missing_r
 
 
 def _plant_contamination(
-    layout, arrays, planted, answers, column_of, row_usage, cell_of_row, person_index,
-    selection_weights, durations, typical_duration, rng,
+    layout,
+    arrays,
+    planted,
+    answers,
+    column_of,
+    row_usage,
+    cell_of_row,
+    person_index,
+    selection_weights,
+    durations,
+    typical_duration,
+    rng,
 ) -> None:
     """Overwrite the planted rows in place (answers, usage, cells, durations)."""
     overall_column = column_of[layout.overall_code]
@@ -1260,7 +1392,9 @@ def _submission_times(start: _dt.date, end: _dt.date, n: int, rng: np.random.Gen
     opening, closing = 7 * 3600 + 1800, 21 * 3600 + 1800
     moments = np.sort(rng.integers(0, days, n) * 86400 + rng.integers(opening, closing, n))
     day, second = np.divmod(moments, 86400)
-    dates = np.array([list((start + _dt.timedelta(days=k)).isoformat().encode() + b"T") for k in range(days)], dtype=np.uint8)
+    dates = np.array(
+        [list((start + _dt.timedelta(days=k)).isoformat().encode() + b"T") for k in range(days)], dtype=np.uint8
+    )
     buffer = np.empty((n, 25), dtype=np.uint8)
     buffer[:, :11] = dates[day]
     _ascii_digits(buffer, 11, second // 3600, 2)
@@ -1273,8 +1407,21 @@ def _submission_times(start: _dt.date, end: _dt.date, n: int, rng: np.random.Gen
 
 
 def _assemble_responses(
-    population, layout, answers, row_usage, cell_of_row, durations, planted, *,
-    wave, channel, seed, start, end, time_rng, with_quality_columns,
+    population,
+    layout,
+    answers,
+    row_usage,
+    cell_of_row,
+    durations,
+    planted,
+    *,
+    wave,
+    channel,
+    seed,
+    start,
+    end,
+    time_rng,
+    with_quality_columns,
 ) -> pd.DataFrame:
     arrays = population._arrays
     n = cell_of_row.size
@@ -1345,8 +1492,12 @@ def generate_survey(
         questionnaires, seed=population_seed, size=population_size, points_per_town=points_per_town
     )
     sample = draw_sample(
-        population, n_responses, seed=seed, sampled_points_per_town=sampled_points_per_town,
-        wave=wave, contamination=contamination,
+        population,
+        n_responses,
+        seed=seed,
+        sampled_points_per_town=sampled_points_per_town,
+        wave=wave,
+        contamination=contamination,
     )
     return population, sample
 
@@ -1376,7 +1527,8 @@ def write_responses_csv(responses: pd.DataFrame, path: str | Path, *, chunk_rows
         raise ValueError(f"responses lack the contract's column(s) {missing}; pass a table from draw_sample")
     target = Path(path)
     answer_columns = [
-        column for column in responses.columns
+        column
+        for column in responses.columns
         if column not in RESPONSE_FIXED_COLUMNS and pd.api.types.is_float_dtype(responses[column])
     ]
     with target.open("w", encoding="utf-8", newline="") as handle:

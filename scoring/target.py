@@ -10,6 +10,7 @@ The verdict is ``met`` when the one-sided 95% lower bound ``θ̂ − t_{df,0.95}
 the target, ``not_met`` when the upper bound ``θ̂ + t_{df,0.95} SE`` is below it, and
 ``inconclusive`` otherwise.
 """
+
 from __future__ import annotations
 
 import math
@@ -109,8 +110,20 @@ def target_test(
     """
     value = target_value(target, metric)
     if not (math.isfinite(estimate) and math.isfinite(se) and se > 0):
-        return TargetTest(metric, float(target), value, float(estimate), float(se), df, math.nan, math.nan,
-                          math.nan, math.nan, "inconclusive", level)
+        return TargetTest(
+            metric,
+            float(target),
+            value,
+            float(estimate),
+            float(se),
+            df,
+            math.nan,
+            math.nan,
+            math.nan,
+            math.nan,
+            "inconclusive",
+            level,
+        )
     statistic = (estimate - value) / se
     if math.isfinite(df):
         p_value, quantile = float(special.stdtr(df, -statistic)), float(special.stdtrit(df, level))
@@ -119,7 +132,16 @@ def target_test(
     lower, upper = estimate - quantile * se, estimate + quantile * se
     verdict = "met" if lower > value else "not_met" if upper < value else "inconclusive"
     return TargetTest(
-        metric=metric, target=float(target), value=value, estimate=float(estimate), se=float(se), df=df,
-        statistic=float(statistic), p_value=p_value, lower_bound=float(lower), upper_bound=float(upper),
-        verdict=verdict, level=level,
+        metric=metric,
+        target=float(target),
+        value=value,
+        estimate=float(estimate),
+        se=float(se),
+        df=df,
+        statistic=float(statistic),
+        p_value=p_value,
+        lower_bound=float(lower),
+        upper_bound=float(upper),
+        verdict=verdict,
+        level=level,
     )

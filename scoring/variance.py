@@ -36,6 +36,7 @@ Rao, J. N. K. and Wu, C. F. J. (1988). Resampling inference with complex survey 
 *JASA* 83, 231–241.
 Lumley, T. (2010). *Complex Surveys: A Guide to Analysis Using R*. Wiley.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -275,13 +276,24 @@ def replicate_design(
             return f"the {method} {name}"
 
         weights, _ = calibrate_cells(
-            start, start, cells.level_codes, calibration.margins, trimming=calibration.trimming,
-            tolerance=calibration.tolerance, max_iterations=calibration.max_iterations, describe_column=describe,
+            start,
+            start,
+            cells.level_codes,
+            calibration.margins,
+            trimming=calibration.trimming,
+            tolerance=calibration.tolerance,
+            max_iterations=calibration.max_iterations,
+            describe_column=describe,
         )
         with np.errstate(divide="ignore", invalid="ignore"):
             adjustments = np.where(cells.base_total[:, None] > 0, weights / cells.base_total[:, None], 0.0)
     return ReplicateDesign(
-        design=design, method=method, psu_factors=factors, scale=float(scale), rscales=rscales, mse=bool(mse),
+        design=design,
+        method=method,
+        psu_factors=factors,
+        scale=float(scale),
+        rscales=rscales,
+        mse=bool(mse),
         cell_adjustments=adjustments,
     )
 
@@ -325,7 +337,12 @@ def jackknife_design(design: SurveyDesign, *, mse: bool = True) -> ReplicateDesi
         factors[psu, psu] = 0.0
         rscales[psu] = keep[h] * (n_h[h] - 1) / n_h[h]
     return replicate_design(
-        design, factors, scale=1.0, rscales=rscales, mse=mse, method="jackknife",
+        design,
+        factors,
+        scale=1.0,
+        rscales=rscales,
+        mse=mse,
+        method="jackknife",
         replicate_names=[f"replicate without PSU {name!r}" for name in design.clusters.levels],
     )
 
@@ -368,6 +385,11 @@ def bootstrap_design(
         counts = rng.multinomial(size - 1, np.full(size, 1.0 / size), size=int(replicates))
         factors[members] = counts.T * (size / (size - 1))
     return replicate_design(
-        design, factors, scale=1.0 / (int(replicates) - 1), rscales=1.0, mse=mse, method="bootstrap",
+        design,
+        factors,
+        scale=1.0 / (int(replicates) - 1),
+        rscales=1.0,
+        mse=mse,
+        method="bootstrap",
         replicate_names=[f"replicate {r + 1}" for r in range(int(replicates))],
     )

@@ -26,6 +26,7 @@ Deville, J.-C. and Särndal, C.-E. (1992). Calibration estimators in survey samp
 Kalton, G. and Flores-Cervantes, I. (2003). Weighting methods. *Journal of Official
 Statistics* 19, 81–97.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
@@ -162,7 +163,9 @@ def margins_from_frame(frame: pd.DataFrame, *, name: str = "margins") -> tuple[M
     expected = ["variable", "level", "population"]
     columns = [str(c).strip() for c in frame.columns]
     if columns != expected:
-        raise MarginsError(f"{name} must have exactly the columns {', '.join(expected)} (in that order); got {', '.join(columns)}")
+        raise MarginsError(
+            f"{name} must have exactly the columns {', '.join(expected)} (in that order); got {', '.join(columns)}"
+        )
     margins: dict[str, dict[str, float]] = {}
     for row, (variable, level, population) in enumerate(frame.itertuples(index=False, name=None), start=1):
         where = f"{name} row {row}"
@@ -207,7 +210,9 @@ def margin_codes(data: pd.DataFrame, margin: Margin) -> np.ndarray:
             )
     component_levels = [sorted({level.split(CROSS)[j] for level in margin.levels}) for j in range(len(variables))]
     if any(len(level.split(CROSS)) != len(variables) for level in margin.levels):
-        raise MarginsError(f"margin {margin.variable!r}: every level must have {len(variables)} parts joined by '{CROSS}'")
+        raise MarginsError(
+            f"margin {margin.variable!r}: every level must have {len(variables)} parts joined by '{CROSS}'"
+        )
     n = len(data)
     key = np.zeros(n, dtype=np.int64)
     unknown = np.zeros(n, dtype=bool)
@@ -286,7 +291,9 @@ def _prepare_margins(
         if not keep.all():
             remap = np.cumsum(keep) - 1
             codes = remap[codes]
-            margin = Margin(margin.variable, tuple(np.asarray(margin.levels, dtype=object)[keep]), tuple(population[keep]))
+            margin = Margin(
+                margin.variable, tuple(np.asarray(margin.levels, dtype=object)[keep]), tuple(population[keep])
+            )
         kept_margins.append(margin)
         columns.append(codes)
     return tuple(kept_margins), np.column_stack(columns).astype(np.int64)
@@ -395,7 +402,11 @@ def calibrate_cells(
                 return weights, iterations
             clipped = np.clip(ratio, trimming.lower, trimming.upper) * mean_adjustment * base
             weights, more = rake_cells(
-                clipped, level_codes, margins, tolerance=tolerance, max_iterations=max_iterations,
+                clipped,
+                level_codes,
+                margins,
+                tolerance=tolerance,
+                max_iterations=max_iterations,
                 describe_column=describe_column,
             )
             iterations += more
@@ -462,8 +473,12 @@ def rake(
         base, base, cells.level_codes, kept, trimming=trimming, tolerance=tolerance, max_iterations=max_iterations
     )
     calibration = Calibration(
-        method=method, margins=kept, trimming=trimming, tolerance=tolerance,
-        max_iterations=max_iterations, iterations=iterations,
+        method=method,
+        margins=kept,
+        trimming=trimming,
+        tolerance=tolerance,
+        max_iterations=max_iterations,
+        iterations=iterations,
     )
     return design.with_cells(cells, weights[:, 0] / cells.base_total, calibration)
 

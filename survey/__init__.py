@@ -3,12 +3,14 @@
 ``create_app(test_config=None)`` follows Flask's tutorial: defaults, then the instance
 folder's ``config.py`` (or the test config), then environment overrides.
 """
+
 from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from flask import Flask
 
@@ -75,10 +77,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _load_or_create_secret_key(app.instance_path)
 
-    from survey import auth, db, web
+    from survey import admin, auth, db, respond, results, web
     from survey.extensions import babel, csrf, limiter, login_manager
-    from survey import respond
-    from survey import admin, results
 
     db.init_app(app)
     csrf.init_app(app)

@@ -4,6 +4,7 @@
 the responses contract (``docs/contracts.md``) — exactly what ``python -m scoring`` reads
 from a CSV — so that scoring the database and scoring a file are the same computation.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -170,5 +171,5 @@ def _iso_timestamps(values: Iterable[object]) -> list[str]:
         elif isinstance(value, str):
             out.append(value[:10] + "T" + value[11:19] + "+00:00")
         else:
-            out.append(value.astimezone(dt.timezone.utc).isoformat(timespec="seconds"))
+            out.append(value.astimezone(dt.UTC).isoformat(timespec="seconds"))
     return out

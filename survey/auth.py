@@ -3,6 +3,7 @@
 The session stores ``"<user id>:<session version>"``; resetting a password or disabling
 an account bumps the version, which signs out every existing session of that account.
 """
+
 from __future__ import annotations
 
 from flask import Flask

@@ -2,6 +2,7 @@
 
 ``manyi run``, ``manyi shell`` and ``manyi routes`` work as with ``flask``.
 """
+
 from __future__ import annotations
 
 import sys
@@ -10,8 +11,8 @@ from typing import NoReturn
 
 import click
 from flask import current_app, has_app_context
-from sqlalchemy import select
 from flask.cli import AppGroup, FlaskGroup
+from sqlalchemy import select
 
 from scoring.questionnaire import QuestionnaireError, load_questionnaires
 from survey import DEFAULT_QUESTIONNAIRES_DIR, create_app
@@ -52,7 +53,12 @@ def require_schema() -> None:
 
 
 @main.command("init")
-@click.option("--questionnaires", "questionnaires_dir", type=click.Path(file_okay=False), help="Questionnaire folder (default: the repository's questionnaires/).")
+@click.option(
+    "--questionnaires",
+    "questionnaires_dir",
+    type=click.Path(file_okay=False),
+    help="Questionnaire folder (default: the repository's questionnaires/).",
+)
 def init_command(questionnaires_dir: str | None) -> None:
     """Create or upgrade the schema, load the questionnaires, create the first admin.
 
@@ -70,17 +76,27 @@ def init_command(questionnaires_dir: str | None) -> None:
         click.echo(f"schema up to date ({report.revision_after})")
     loaded = report.questionnaires
     if loaded.new_versions:
-        click.echo(f"questionnaires loaded: {len(loaded.new_versions)} new version(s): {', '.join(loaded.new_versions)}")
+        click.echo(
+            f"questionnaires loaded: {len(loaded.new_versions)} new version(s): {', '.join(loaded.new_versions)}"
+        )
     else:
         click.echo(f"questionnaires up to date ({len(loaded.unchanged)} files)")
     if report.admin_password:
         click.echo("first admin account created:")
         click.echo("  user name: admin")
-        click.echo(f"  password:  {report.admin_password}   (shown once; change it with 'manyi users reset-password admin')")
+        click.echo(
+            f"  password:  {report.admin_password}   (shown once; change it with 'manyi users reset-password admin')"
+        )
 
 
 @main.command("demo")
-@click.option("--responses", default=3000, show_default=True, type=click.IntRange(0, 2_000_000), help="Synthetic responses to generate.")
+@click.option(
+    "--responses",
+    default=3000,
+    show_default=True,
+    type=click.IntRange(0, 2_000_000),
+    help="Synthetic responses to generate.",
+)
 @click.option("--seed", default=2025, show_default=True, type=int, help="Seed of the synthetic generator.")
 @click.option("--no-serve", is_flag=True, help="Create the data and stop (for scripts and tests).")
 @click.option("--host", default="127.0.0.1", show_default=True)
@@ -99,7 +115,9 @@ def demo_command(responses: int, seed: int, no_serve: bool, host: str, port: int
         fail(f"the questionnaires are invalid:\n{error}")
     base = f"http://{host}:{port}"
     if report.created:
-        click.echo(f"demo wave {report.wave_code} created with {report.responses} synthetic responses (illustrative data)")
+        click.echo(
+            f"demo wave {report.wave_code} created with {report.responses} synthetic responses (illustrative data)"
+        )
     else:
         click.echo(f"demo wave {report.wave_code} already exists ({report.responses} responses); nothing added")
     click.echo("")
@@ -179,7 +197,12 @@ def questionnaires_load(directory: str | None) -> None:
 
 
 @main.command("purge-expired")
-@click.option("--years", type=click.IntRange(1, 100), default=None, help="Retention period (default: RESPONSE_RETENTION_YEARS, 3).")
+@click.option(
+    "--years",
+    type=click.IntRange(1, 100),
+    default=None,
+    help="Retention period (default: RESPONSE_RETENTION_YEARS, 3).",
+)
 @click.option("--dry-run", is_flag=True, help="List what would be deleted; delete nothing.")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 def purge_expired_command(years: int | None, dry_run: bool, yes: bool) -> None:
@@ -200,7 +223,9 @@ def purge_expired_command(years: int | None, dry_run: bool, yes: bool) -> None:
         click.echo(f"nothing to delete: no wave ended more than {years} year(s) ago still has responses")
         return
     for item in expired:
-        click.echo(f"wave {item.code}: ended {item.ended_at:%Y-%m-%d}, retention ended {item.expires_at:%Y-%m-%d}, {item.responses} responses")
+        click.echo(
+            f"wave {item.code}: ended {item.ended_at:%Y-%m-%d}, retention ended {item.expires_at:%Y-%m-%d}, {item.responses} responses"
+        )
     if dry_run:
         click.echo("dry run: nothing deleted")
         return
@@ -209,9 +234,16 @@ def purge_expired_command(years: int | None, dry_run: bool, yes: bool) -> None:
     for item in expired:
         wave = session.scalar(select(Wave).where(Wave.code == item.code))
         deleted = purge_wave_responses(session, wave)
-        audit.record(session, "retention.purge", username=audit.CLI_ACTOR, target=f"wave {item.code}", detail={"responses": deleted, "years": years})
+        audit.record(
+            session,
+            "retention.purge",
+            username=audit.CLI_ACTOR,
+            target=f"wave {item.code}",
+            detail={"responses": deleted, "years": years},
+        )
         click.echo(f"wave {item.code}: {deleted} responses deleted")
     session.commit()
+
 
 # --------------------------------------------------------------------------- waves, points, QR posters
 

@@ -3,6 +3,7 @@
 One engine per app, a session per app context (closed at teardown).  SQLite gets WAL,
 foreign keys and a busy timeout so that several gunicorn workers can share the file.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -12,7 +13,6 @@ from flask import Flask, current_app, g
 from sqlalchemy import Engine, MetaData, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import StaticPool
-
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",

@@ -6,6 +6,7 @@ Likert answers are stored per questionnaire version as a packed byte string
 million responses exports to the scoring engine as a handful of ``numpy.frombuffer``
 calls instead of tens of millions of rows.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -31,14 +32,14 @@ from survey.db import Base
 
 def utcnow() -> dt.datetime:
     """Timezone-aware UTC now (stored as UTC; SQLite keeps it naive, see ``as_utc``)."""
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def as_utc(value: dt.datetime | None) -> dt.datetime | None:
     """Read back a stored timestamp as aware UTC (SQLite drops the zone)."""
     if value is None or value.tzinfo is not None:
         return value
-    return value.replace(tzinfo=dt.timezone.utc)
+    return value.replace(tzinfo=dt.UTC)
 
 
 class UTCDateTime(DateTime):

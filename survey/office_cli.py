@@ -4,6 +4,7 @@ Each goes through the same service functions as the admin screens and is written
 audit log as ``cli:<login name>``.  Bad input prints what was wrong and how to fix it,
 exits with status 2 and changes nothing.
 """
+
 from __future__ import annotations
 
 import json
@@ -124,8 +125,14 @@ def _write_atomically(path: Path, data: bytes) -> None:
 
 @click.command("export")
 @click.argument("wave_code", metavar="WAVE")
-@click.option("--format", "format_", type=click.Choice(FORMATS), default="csv", show_default=True,
-              help="csv (responses contract), long, xlsx, sav (SPSS with Chinese labels) or codebook.")
+@click.option(
+    "--format",
+    "format_",
+    type=click.Choice(FORMATS),
+    default="csv",
+    show_default=True,
+    help="csv (responses contract), long, xlsx, sav (SPSS with Chinese labels) or codebook.",
+)
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, writable=True), help="File to write.")
 @click.option("--partial", is_flag=True, help="Include unfinished (partial) responses.")
 @click.option("--comments", is_flag=True, help="Include residents' comments (office use only; never publish them).")
@@ -152,7 +159,9 @@ def export_command(wave_code: str, format_: str, out: str, partial: bool, commen
         detail={"format": format_, "rows": exported.rows, "partial": partial, "comments": comments, "file": path.name},
     )
     session.commit()
-    click.echo(f"{exported.rows} response(s) of wave {wave.code} written to {path} ({format_}, {len(exported.data):,} bytes)")
+    click.echo(
+        f"{exported.rows} response(s) of wave {wave.code} written to {path} ({format_}, {len(exported.data):,} bytes)"
+    )
 
 
 @click.command("import")
@@ -176,16 +185,26 @@ def import_command(wave_code: str, file: str, channel: str, new_ids: bool) -> No
     click.echo(report.summary())
 
 
-
 # --------------------------------------------------------------------------- publish
 
 
 @click.command("publish")
 @click.argument("wave_code", metavar="WAVE")
 @click.option("--reason", default="", help="Why (required when the wave was published before; shown to the public).")
-@click.option("--margins", type=click.Path(exists=True, dir_okay=False), help="Population margins CSV for raking (default: none, unweighted).")
-@click.option("--benchmarks", multiple=True, type=click.Path(exists=True, dir_okay=False), help="Benchmarks CSV (repeatable).")
-@click.option("--variance", type=click.Choice(("linearization", "jackknife", "bootstrap")), default="linearization", show_default=True)
+@click.option(
+    "--margins",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Population margins CSV for raking (default: none, unweighted).",
+)
+@click.option(
+    "--benchmarks", multiple=True, type=click.Path(exists=True, dir_okay=False), help="Benchmarks CSV (repeatable)."
+)
+@click.option(
+    "--variance",
+    type=click.Choice(("linearization", "jackknife", "bootstrap")),
+    default="linearization",
+    show_default=True,
+)
 @click.option("--no-pdf", is_flag=True, help="Skip report.pdf (faster; for tests and drafts).")
 @with_appcontext
 def publish_command(

@@ -6,6 +6,7 @@ poster is rendered from HTML by WeasyPrint: the QR code as a vector image, a one
 invitation in Chinese and English, the place and the wave, in a CJK font (Noto Sans CJK
 SC, embedded), so it prints the same on any office printer.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -95,7 +96,9 @@ def poster_pdf(point: CollectionPoint, wave: Wave, url: str) -> bytes:
             f"WeasyPrint cannot start ({error}); install Pango, e.g. 'apt-get install libpango-1.0-0 libpangoft2-1.0-0'"
         ) from error
     html = poster_html(point, wave, url)
-    return HTML(string=html, base_url=current_app.root_path).write_pdf(stylesheets=[CSS(filename=str(POSTER_STYLESHEET))])
+    return HTML(string=html, base_url=current_app.root_path).write_pdf(
+        stylesheets=[CSS(filename=str(POSTER_STYLESHEET))]
+    )
 
 
 def write_point_files(point: CollectionPoint, wave: Wave, url: str, out_dir: Path, fmt: str) -> list[Path]:

@@ -4,6 +4,7 @@ Raw IP addresses and browser ids are never stored: only HMAC-SHA256 digests unde
 derived from the app's secret, so they cannot be reversed by a dictionary of addresses
 without the key, and they change when the key changes.
 """
+
 from __future__ import annotations
 
 import hashlib

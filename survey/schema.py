@@ -1,4 +1,5 @@
 """Create or upgrade the database schema with Alembic (never ``create_all``)."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -10,6 +10,7 @@ estimates with design-based intervals, rankings, key drivers, charts, results.js
 tables.xlsx/CSV, report.html and report.pdf.  The questionnaire versions the wave served
 give the item weights, scales and labels.
 """
+
 from __future__ import annotations
 
 import shlex
@@ -22,11 +23,10 @@ import click
 from flask.cli import with_appcontext
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
+    import pandas as pd
     from sqlalchemy.orm import Session
 
     from scoring.report import ReportFiles
-    import pandas as pd
-
     from survey.models import Wave
 
 #: Options shared with ``python -m scoring estimate`` (same names, same meaning).
@@ -59,8 +59,8 @@ def _command_line(context: click.Context) -> str:
 
 
 def score_wave(
-    session: "Session",
-    wave: "Wave",
+    session: Session,
+    wave: Wave,
     *,
     out: str | Path,
     estimate: Mapping[str, Any] | None = None,
@@ -74,8 +74,8 @@ def score_wave(
     quiet: bool = True,
     command: str = "",
     source: str | None = None,
-    frame: "pd.DataFrame | None" = None,
-) -> "ReportFiles":
+    frame: pd.DataFrame | None = None,
+) -> ReportFiles:
     """Score a wave from the database and write the full report into ``out``.
 
     Parameters
@@ -139,19 +139,44 @@ def score_wave(
 
 @click.command("score")
 @click.argument("wave")
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Folder to write the report into.")
-@click.option("--margins", type=click.Path(exists=True, dir_okay=False), help="Population margins CSV (variable,level,population) for raking.")
-@click.option("--benchmarks", multiple=True, type=click.Path(exists=True, dir_okay=False),
-              help="Benchmarks CSV (year,level,unit,score,rank,se,source); may be given several times.")
-@click.option("--previous", multiple=True, type=click.Path(exists=True, dir_okay=False),
-              help="An earlier wave's results.json, oldest first; may be given several times.")
+@click.option(
+    "--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Folder to write the report into."
+)
+@click.option(
+    "--margins",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Population margins CSV (variable,level,population) for raking.",
+)
+@click.option(
+    "--benchmarks",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="Benchmarks CSV (year,level,unit,score,rank,se,source); may be given several times.",
+)
+@click.option(
+    "--previous",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="An earlier wave's results.json, oldest first; may be given several times.",
+)
 @click.option("--variance", type=click.Choice(VARIANCE_METHODS), default="linearization", show_default=True)
 @click.option("--replicates", type=int, help="Bootstrap replicates (default 500).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstrap, the rank simulation and the drivers' jackknife groups.")
+@click.option(
+    "--seed",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Seed of the bootstrap, the rank simulation and the drivers' jackknife groups.",
+)
 @click.option("--strata", default="town", show_default=True, help="Stratum column ('none' for no strata).")
 @click.option("--cluster", default="point", show_default=True, help="Cluster (PSU) column ('none' for no clusters).")
-@click.option("--lonely-psu", type=click.Choice(("fail", "adjust")), default="adjust", show_default=True,
-              help="A town with a single collection point: fail, or adjust as R's survey.lonely.psu.")
+@click.option(
+    "--lonely-psu",
+    type=click.Choice(("fail", "adjust")),
+    default="adjust",
+    show_default=True,
+    help="A town with a single collection point: fail, or adjust as R's survey.lonely.psu.",
+)
 @click.option("--domain-weights", help="domain,weight CSV, or 'derived' (default: equal weights).")
 @click.option("--target", type=float, default=85.0, show_default=True, help="Target as people say it (85).")
 @click.option("--target-metric", type=click.Choice(TARGET_METRICS), default="index", show_default=True)
@@ -236,8 +261,10 @@ def score_command(
         fail(str(error))
     overall = files.results["overall"]
     verdict = (files.results.get("target") or {}).get("verdict")
-    click.echo(f"wave {found.code}: {overall['n']} responses scored; overall index {overall['index']:.1f} "
-               f"(95% CI {overall['ci_low']:.1f}–{overall['ci_high']:.1f}), target {target:g}: {verdict}")
+    click.echo(
+        f"wave {found.code}: {overall['n']} responses scored; overall index {overall['index']:.1f} "
+        f"(95% CI {overall['ci_low']:.1f}–{overall['ci_high']:.1f}), target {target:g}: {verdict}"
+    )
     click.echo(f"wrote {len(files.all_files)} files to {files.directory}")
     for path in (files.results_json, files.tables_xlsx, files.html, files.pdf):
         if path is not None:

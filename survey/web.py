@@ -1,4 +1,5 @@
 """App-wide web wiring: locale choice, error pages, security headers, the home page."""
+
 from __future__ import annotations
 
 from flask import Blueprint, Flask, abort, current_app, render_template, request

@@ -12,6 +12,7 @@ enforces ``MAX_CONTENT_LENGTH`` up front when the length is declared; a chunked 
 is cut at the limit instead, so an oversized one would be read as a shorter form rather
 than refused with 413 (found by ``benchmarks/fuzz.py``).
 """
+
 from __future__ import annotations
 
 import io

@@ -4,6 +4,7 @@ Every app fixture runs on SQLite *and* on a throwaway PostgreSQL server.  Under
 ``CI=true`` a missing PostgreSQL (or Chromium, see tests/browser) fails instead of
 skipping.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -167,7 +168,9 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     for outcome in ("passed", "failed", "skipped", "error"):
         for report in terminalreporter.stats.get(outcome, []):
             nodeid = getattr(report, "nodeid", "")
-            if getattr(report, "when", "call") not in ("call", "setup") or (outcome == "passed" and report.when != "call"):
+            if getattr(report, "when", "call") not in ("call", "setup") or (
+                outcome == "passed" and report.when != "call"
+            ):
                 continue
             if "[postgresql" in nodeid or "-postgresql" in nodeid:
                 group = "postgresql"

@@ -3,6 +3,7 @@
 PostgreSQL refuses to run as root, so when the tests run as root the server runs as
 Debian's ``postgres`` user (``runuser``) on a directory it owns.
 """
+
 from __future__ import annotations
 
 import glob
@@ -58,16 +59,53 @@ class PostgresServer:
         return f"postgresql+psycopg://{self.user}@127.0.0.1:{self.port}/{database}"
 
     def start(self) -> None:
-        self._run(str(self.bin_dir / "initdb"), "-D", str(self.data_dir), "-A", "trust", "-U", self.user, "-E", "UTF8", "--no-locale", "--no-sync")
+        self._run(
+            str(self.bin_dir / "initdb"),
+            "-D",
+            str(self.data_dir),
+            "-A",
+            "trust",
+            "-U",
+            self.user,
+            "-E",
+            "UTF8",
+            "--no-locale",
+            "--no-sync",
+        )
         options = f"-p {self.port} -k {self.base_dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
-        self._run(str(self.bin_dir / "pg_ctl"), "-D", str(self.data_dir), "-o", options, "-l", str(self.base_dir / "log"), "-w", "-t", "60", "start")
+        self._run(
+            str(self.bin_dir / "pg_ctl"),
+            "-D",
+            str(self.data_dir),
+            "-o",
+            options,
+            "-l",
+            str(self.base_dir / "log"),
+            "-w",
+            "-t",
+            "60",
+            "start",
+        )
 
     def stop(self) -> None:
         self._run(str(self.bin_dir / "pg_ctl"), "-D", str(self.data_dir), "-m", "immediate", "-w", "stop", check=False)
 
     def psql(self, sql: str, database: str = "postgres") -> None:
-        self._run(str(self.bin_dir.parent / "bin" / "psql") if (self.bin_dir / "psql").exists() else "psql",
-                  "-h", "127.0.0.1", "-p", str(self.port), "-U", self.user, "-d", database, "-v", "ON_ERROR_STOP=1", "-c", sql)
+        self._run(
+            str(self.bin_dir.parent / "bin" / "psql") if (self.bin_dir / "psql").exists() else "psql",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "-U",
+            self.user,
+            "-d",
+            database,
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-c",
+            sql,
+        )
 
 
 def start_postgres() -> PostgresServer:

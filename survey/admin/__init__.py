@@ -19,6 +19,7 @@ publication                                        ✓
 Every view states its roles with :func:`roles_required`; ``tests/survey/test_security.py``
 walks the URL map and holds the app to this table.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable

@@ -3,6 +3,7 @@
 The drawing is :mod:`survey.posters` (shared with ``manyi qr``); this module only turns
 its output into bytes for a download.
 """
+
 from __future__ import annotations
 
 import io

@@ -1,4 +1,5 @@
 """The office's forms (Flask-WTF: every one carries the CSRF token)."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -29,13 +30,14 @@ try:
     from wtforms.fields.choices import SelectChoice
 except ImportError:  # WTForms < 3.3 takes (value, label) pairs
 
-    def SelectChoice(value: str, label: object = None) -> tuple[str, object]:  # type: ignore[no-redef]  # noqa: N802
+    def SelectChoice(value: str, label: object = None) -> tuple[str, object]:  # type: ignore[no-redef]
         return value, value if label is None else label
 
 
 def choices(pairs: Iterable[tuple[str, object]]) -> list:
     """Select options from (value, label) pairs."""
     return [SelectChoice(value, label) for value, label in pairs]
+
 
 #: Export formats offered on the screen and by ``manyi export --format``.
 EXPORT_FORMATS = {
@@ -48,8 +50,12 @@ EXPORT_FORMATS = {
 
 
 class LoginForm(FlaskForm):
-    username = StringField(_l("User name"), validators=[DataRequired(), Length(max=80)], render_kw={"autocomplete": "username"})
-    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)], render_kw={"autocomplete": "current-password"})
+    username = StringField(
+        _l("User name"), validators=[DataRequired(), Length(max=80)], render_kw={"autocomplete": "username"}
+    )
+    password = PasswordField(
+        _l("Password"), validators=[DataRequired(), Length(max=200)], render_kw={"autocomplete": "current-password"}
+    )
 
 
 class ActionForm(FlaskForm):
@@ -64,11 +70,15 @@ class CreateAccountForm(FlaskForm):
             Regexp(r"^[A-Za-z0-9_.\-]{2,80}$", message=_l("Use 2–80 letters, digits, '_', '.' or '-'.")),
         ],
     )
-    role = SelectField(_l("Role"), choices=choices((role, ROLE_LABELS[role]) for role in ROLES), validators=[InputRequired()])
+    role = SelectField(
+        _l("Role"), choices=choices((role, ROLE_LABELS[role]) for role in ROLES), validators=[InputRequired()]
+    )
 
 
 class PasswordForm(FlaskForm):
-    current = PasswordField(_l("Current password"), validators=[DataRequired()], render_kw={"autocomplete": "current-password"})
+    current = PasswordField(
+        _l("Current password"), validators=[DataRequired()], render_kw={"autocomplete": "current-password"}
+    )
     new = PasswordField(
         _l("New password"),
         validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=200)],
@@ -96,7 +106,9 @@ class WaveForm(FlaskForm):
 
 
 class WaveStateForm(FlaskForm):
-    state = SelectField(choices=choices((state, state) for state in ("open", "closed", "draft")), validators=[InputRequired()])
+    state = SelectField(
+        choices=choices((state, state) for state in ("open", "closed", "draft")), validators=[InputRequired()]
+    )
 
 
 class PlanForm(FlaskForm):
@@ -109,8 +121,14 @@ class PlanForm(FlaskForm):
         validators=[InputRequired(), NumberRange(min=0.1, max=50)],
     )
     deff = DecimalField(_l("Design effect"), places=2, validators=[Optional(), NumberRange(min=0.5, max=20)])
-    sd = DecimalField(_l("Standard deviation of an index"), places=2, validators=[Optional(), NumberRange(min=1, max=60)])
-    previous_wave = SelectField(_l("Measure SD and design effect from the published wave"), choices=choices([("", "—")]), validators=[Optional()])
+    sd = DecimalField(
+        _l("Standard deviation of an index"), places=2, validators=[Optional(), NumberRange(min=1, max=60)]
+    )
+    previous_wave = SelectField(
+        _l("Measure SD and design effect from the published wave"),
+        choices=choices([("", "—")]),
+        validators=[Optional()],
+    )
 
 
 def targets_form_class(towns: Iterable[tuple[str, str]]) -> type[FlaskForm]:
@@ -137,7 +155,9 @@ def targets_form_class(towns: Iterable[tuple[str, str]]) -> type[FlaskForm]:
 
 def point_form_class(towns: Iterable[tuple[str, str]], *, new: bool) -> type[FlaskForm]:
     """The form of a collection point; the code only when creating (it never changes)."""
-    domain_choices = choices([("", _l("— none —"))] + [(domain, f"{DOMAIN_LABELS_ZH[domain]} ({domain})") for domain in DOMAIN_IDS])
+    domain_choices = choices(
+        [("", _l("— none —"))] + [(domain, f"{DOMAIN_LABELS_ZH[domain]} ({domain})") for domain in DOMAIN_IDS]
+    )
 
     class PointForm(FlaskForm):
         town = SelectField(_l("Town / street / management area"), choices=choices(towns), validators=[InputRequired()])
@@ -195,7 +215,9 @@ class ScoringForm(FlaskForm):
     )
     variance = SelectField(
         _l("Variance method"),
-        choices=choices([("linearization", _l("linearization")), ("jackknife", _l("jackknife")), ("bootstrap", _l("bootstrap"))]),
+        choices=choices(
+            [("linearization", _l("linearization")), ("jackknife", _l("jackknife")), ("bootstrap", _l("bootstrap"))]
+        ),
         default="linearization",
     )
 
@@ -203,5 +225,11 @@ class ScoringForm(FlaskForm):
 class PublishForm(ScoringForm):
     """Publish a wave: the scoring inputs, a reason (required for a new revision) and a confirmation."""
 
-    reason = TextAreaField(_l("Reason (required when the wave was published before; shown to the public)"), validators=[Optional(), Length(max=2000)])
-    confirm = BooleanField(_l("I have checked these results with the statistician; publish them to the public"), validators=[DataRequired()])
+    reason = TextAreaField(
+        _l("Reason (required when the wave was published before; shown to the public)"),
+        validators=[Optional(), Length(max=2000)],
+    )
+    confirm = BooleanField(
+        _l("I have checked these results with the statistician; publish them to the public"),
+        validators=[DataRequired()],
+    )

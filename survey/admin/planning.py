@@ -4,6 +4,7 @@ Without a previous wave the planner assumes an SD and a design effect; with a pu
 earlier wave it reads them from that wave's frozen ``results.json``, which carries the
 clustering and weighting the district actually had.
 """
+
 from __future__ import annotations
 
 import json

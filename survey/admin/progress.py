@@ -4,6 +4,7 @@ completion (submitted vs partial), data-quality flags, the last hour and the las
 Everything is counted in the database with grouped queries, so the page stays quick for
 a wave of a million responses.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -151,8 +152,15 @@ def wave_progress(session: Session, wave: Wave, *, now: dt.datetime | None = Non
         per_point.setdefault(
             point.code,
             {
-                "code": point.code, "place": point.place, "town": point.town_code, "active": point.active,
-                "submitted": 0, "partial": 0, "last_hour": 0, "last_day": 0, "last_submitted_at": None,
+                "code": point.code,
+                "place": point.place,
+                "town": point.town_code,
+                "active": point.active,
+                "submitted": 0,
+                "partial": 0,
+                "last_hour": 0,
+                "last_day": 0,
+                "last_submitted_at": None,
             },
         )
 

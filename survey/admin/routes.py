@@ -1,4 +1,5 @@
 """The office's views.  Roles per view: see the table in :mod:`survey.admin`."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -9,6 +10,8 @@ from zoneinfo import ZoneInfo
 
 from flask import (
     Response as FlaskResponse,
+)
+from flask import (
     abort,
     current_app,
     flash,
@@ -16,8 +19,10 @@ from flask import (
     redirect,
     render_template,
     request,
-    session as cookie_session,
     url_for,
+)
+from flask import (
+    session as cookie_session,
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
@@ -26,8 +31,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.security import check_password_hash
 
 from scoring.questionnaire import DOMAIN_IDS
-from survey.admin import ADMIN, ALL_ROLES, PUBLISHER, STATISTICIAN, bp, roles_required
-from survey.admin import forms
+from survey.admin import ADMIN, ALL_ROLES, PUBLISHER, STATISTICIAN, bp, forms, roles_required
 from survey.admin.planning import PlanningError, plan_targets, published_waves
 from survey.admin.progress import wave_progress
 from survey.admin.services import (
@@ -46,7 +50,6 @@ from survey.results.view import build_page
 from survey.services import accounts, audit
 from survey.services.accounts import AccountError
 from survey.services.exports import ExportError, export_wave
-from survey.services.questionnaires import wave_questionnaires
 from survey.services.imports import import_responses
 from survey.services.publication import (
     PublicationError,
@@ -60,6 +63,7 @@ from survey.services.publication import (
     revisions,
     scoring_inputs,
 )
+from survey.services.questionnaires import wave_questionnaires
 from survey.services.waves import (
     WaveError,
     add_point,
@@ -91,10 +95,14 @@ def _no_store(response: FlaskResponse) -> FlaskResponse:
 def _allow_large_import(endpoint: str | None, _values: dict[str, Any] | None) -> None:
     """Raise the body limit for the import upload only, and only for those allowed to
     import.  (URL preprocessors run before the CSRF check reads the body.)"""
-    if endpoint == "admin.imports" and request.method == "POST":
-        if current_user.is_authenticated and current_user.role in (ADMIN, STATISTICIAN):
-            request.max_content_length = current_app.config.get("MANYI_IMPORT_MAX_BYTES", IMPORT_MAX_BYTES)
-            request.max_form_memory_size = 1024 * 1024
+    if (
+        endpoint == "admin.imports"
+        and request.method == "POST"
+        and current_user.is_authenticated
+        and current_user.role in (ADMIN, STATISTICIAN)
+    ):
+        request.max_content_length = current_app.config.get("MANYI_IMPORT_MAX_BYTES", IMPORT_MAX_BYTES)
+        request.max_form_memory_size = 1024 * 1024
 
 
 @bp.app_template_filter("local_time")
@@ -131,11 +139,13 @@ def _point_or_404(wave: Wave, point_code: str) -> CollectionPoint:
 
 
 def _towns() -> list[tuple[str, str]]:
-    return [(town.code, town.name_zh) for town in get_session().scalars(select(Town).order_by(Town.sort_order, Town.code))]
+    return [
+        (town.code, town.name_zh) for town in get_session().scalars(select(Town).order_by(Town.sort_order, Town.code))
+    ]
 
 
 def _local_to_utc(value: dt.datetime | None) -> dt.datetime | None:
-    return None if value is None else value.replace(tzinfo=LOCAL_ZONE).astimezone(dt.timezone.utc)
+    return None if value is None else value.replace(tzinfo=LOCAL_ZONE).astimezone(dt.UTC)
 
 
 def _safe_next(target: str | None) -> str | None:
@@ -259,7 +269,9 @@ def _wave_rows() -> list[dict[str, Any]]:
             select(Response.wave_id, func.count()).where(Response.state == "submitted").group_by(Response.wave_id)
         ).all()
     )
-    revisions = dict(db.execute(select(Publication.wave_id, func.max(Publication.revision)).group_by(Publication.wave_id)).all())
+    revisions = dict(
+        db.execute(select(Publication.wave_id, func.max(Publication.revision)).group_by(Publication.wave_id)).all()
+    )
     return [
         {"wave": wave, "submitted": int(counts.get(wave.id, 0)), "revision": revisions.get(wave.id)}
         for wave in db.scalars(select(Wave).order_by(Wave.code.desc()))
@@ -275,7 +287,9 @@ def dashboard():
 # --------------------------------------------------------------------------- accounts
 
 
-def _accounts_page(form: forms.CreateAccountForm | None = None, *, shown: tuple[str, str] | None = None, status: int = 200):
+def _accounts_page(
+    form: forms.CreateAccountForm | None = None, *, shown: tuple[str, str] | None = None, status: int = 200
+):
     users = get_session().scalars(select(User).order_by(User.username)).all()
     return (
         render_template(
@@ -341,7 +355,9 @@ def _set_active(user_id: int, active: bool):
         return redirect(url_for(".accounts_list")), 303
     db.commit()
     flash(
-        _("Account %(name)s enabled.", name=user.username) if active else _("Account %(name)s disabled; its sessions are signed out.", name=user.username),
+        _("Account %(name)s enabled.", name=user.username)
+        if active
+        else _("Account %(name)s disabled; its sessions are signed out.", name=user.username),
         "success",
     )
     return redirect(url_for(".accounts_list")), 303
@@ -396,7 +412,9 @@ def waves_create():
 
 def _plan_form(wave: Wave, **kwargs: Any) -> forms.PlanForm:
     form = forms.PlanForm(**kwargs)
-    form.previous_wave.choices = forms.choices([("", "—")]) + forms.wave_choices(published_waves(get_session(), before=wave))
+    form.previous_wave.choices = forms.choices([("", "—")]) + forms.wave_choices(
+        published_waves(get_session(), before=wave)
+    )
     return form
 
 
@@ -561,8 +579,16 @@ def point_edit(code: str, point_code: str):
     wave = _wave_or_404(code)
     point = _point_or_404(wave, point_code)
     form_class = forms.point_form_class(_towns(), new=False)
-    form = form_class(obj=None) if request.method == "POST" else form_class(
-        formdata=None, town=point.town_code, place=point.place, focus_domain=point.focus_domain or "", active=point.active
+    form = (
+        form_class(obj=None)
+        if request.method == "POST"
+        else form_class(
+            formdata=None,
+            town=point.town_code,
+            place=point.place,
+            focus_domain=point.focus_domain or "",
+            active=point.active,
+        )
     )
     status = 200
     if form.validate_on_submit():
@@ -838,7 +864,9 @@ def preview(code: str):
         history=[],
         language=language,
         domain_titles={domain: q.title.get(language) for domain, q in questionnaires.domains.items()},
-        town_names={town.code: (town.name_en if language == "en" else town.name_zh) for town in db.scalars(select(Town))},
+        town_names={
+            town.code: (town.name_en if language == "en" else town.name_zh) for town in db.scalars(select(Town))
+        },
     )
     return _publication_page(wave, preview_form=form, preview=page)
 
@@ -853,13 +881,17 @@ def publish(code: str):
         return _publication_page(wave, form=form, status=400)
     db = get_session()
     try:
-        publication = publish_wave(db, wave, actor=_user(), reason=form.reason.data or "", options=_scoring_options(form))
+        publication = publish_wave(
+            db, wave, actor=_user(), reason=form.reason.data or "", options=_scoring_options(form)
+        )
     except PublicationError as error:
         db.rollback()
         form.reason.errors.append(str(error))
         return _publication_page(wave, form=form, status=400)
     db.commit()
-    flash(_("Wave %(code)s published (revision %(revision)s).", code=wave.code, revision=publication.revision), "success")
+    flash(
+        _("Wave %(code)s published (revision %(revision)s).", code=wave.code, revision=publication.revision), "success"
+    )
     return redirect(url_for(".publication", code=wave.code), 303)
 
 

@@ -4,6 +4,7 @@ Each wraps the shared service layer (``survey.services.accounts``, ``survey.serv
 with the audit record and the checks the office needs (the last administrator cannot be
 disabled; a point edit is validated like a new point).  The caller commits.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -19,7 +20,6 @@ from survey.services.accounts import MIN_PASSWORD_LENGTH, AccountError
 from survey.services.waves import WaveError
 
 
-
 def _actor_fields(actor: User | str) -> dict[str, Any]:
     return {"user": actor} if isinstance(actor, User) else {"username": actor}
 
@@ -31,7 +31,9 @@ def add_account(session: Session, username: str, role: str, *, actor: User | str
     """Create an account with a generated password; returns the user and the password
     (to be shown once, never stored or logged in clear)."""
     user, password = accounts.create_user(session, username, role)
-    audit.record(session, "account.create", target=f"account {user.username}", detail={"role": role}, **_actor_fields(actor))
+    audit.record(
+        session, "account.create", target=f"account {user.username}", detail={"role": role}, **_actor_fields(actor)
+    )
     return user, password
 
 
@@ -43,7 +45,9 @@ def reset_account_password(session: Session, username: str, *, actor: User | str
 
 
 def _active_admins(session: Session) -> int:
-    return session.scalar(select(func.count()).select_from(User).where(User.role == "admin", User.active.is_(True))) or 0
+    return (
+        session.scalar(select(func.count()).select_from(User).where(User.role == "admin", User.active.is_(True))) or 0
+    )
 
 
 def set_account_active(session: Session, username: str, active: bool, *, actor: User | str) -> User:
@@ -179,6 +183,8 @@ def set_targets(session: Session, wave: Wave, targets: Mapping[str, Any], *, act
     """Store a wave's target sample sizes (validated) and audit the change."""
     cleaned = validate_targets(session, targets)
     wave.targets = cleaned or None
-    audit.record(session, "wave.targets", target=f"wave {wave.code}", detail={"targets": cleaned}, **_actor_fields(actor))
+    audit.record(
+        session, "wave.targets", target=f"wave {wave.code}", detail={"targets": cleaned}, **_actor_fields(actor)
+    )
     session.flush()
     return wave

@@ -1,4 +1,5 @@
 """Alembic environment: run with the app's engine (see ``survey.schema``)."""
+
 from __future__ import annotations
 
 from alembic import context

@@ -5,6 +5,7 @@ questionnaire files, ``flow`` the page order and completeness rules (pure), ``dr
 the database side (drafts, one-time keys, submission and flags) and ``cli`` the
 ``manyi wave``, ``manyi points`` and ``manyi qr`` commands.
 """
+
 from __future__ import annotations
 
 from flask import Blueprint, Flask

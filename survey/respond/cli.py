@@ -5,6 +5,7 @@ Every command goes through the shared service layer (:mod:`survey.services.waves
 same one the admin screens use) and records its change in the audit log.  Bad input
 prints what was wrong and how to fix it, exits with status 2 and stores nothing.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -58,7 +59,7 @@ def parse_when(value: str | None, *, option: str, end_of_day: bool = False) -> d
         pass
     else:
         start = dt.datetime.combine(day, dt.time(), tzinfo=zone)
-        return (start + dt.timedelta(days=1) if end_of_day else start).astimezone(dt.timezone.utc)
+        return (start + dt.timedelta(days=1) if end_of_day else start).astimezone(dt.UTC)
     try:
         moment = dt.datetime.fromisoformat(text)
     except ValueError:
@@ -76,7 +77,7 @@ def parse_when(value: str | None, *, option: str, end_of_day: bool = False) -> d
         )
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=zone)
-    return moment.astimezone(dt.timezone.utc)
+    return moment.astimezone(dt.UTC)
 
 
 def _local(moment: dt.datetime | None, *, closing: bool = False) -> str:
@@ -118,7 +119,10 @@ def wave_create(code: str, opens: str | None, closes: str | None, title_zh: str,
     except (WaveError, click.BadParameter) as error:
         fail(error.format_message() if isinstance(error, click.BadParameter) else str(error))
     audit.record(
-        session, "wave.create", username=audit.cli_actor(), target=f"wave {wave.code}",
+        session,
+        "wave.create",
+        username=audit.cli_actor(),
+        target=f"wave {wave.code}",
         detail={"opens_at": _local(wave.opens_at), "closes_at": _local(wave.closes_at, closing=True)},
     )
     session.commit()
@@ -148,13 +152,18 @@ def wave_open(code: str, opens: str | None, closes: str | None) -> None:
     except (WaveError, click.BadParameter) as error:
         fail(error.format_message() if isinstance(error, click.BadParameter) else str(error))
     audit.record(
-        session, "wave.state", username=audit.cli_actor(), target=f"wave {wave.code}",
+        session,
+        "wave.state",
+        username=audit.cli_actor(),
+        target=f"wave {wave.code}",
         detail={"state": "open", "opens_at": _local(wave.opens_at), "closes_at": _local(wave.closes_at, closing=True)},
     )
     session.commit()
     click.echo(_describe(wave))
     if not wave.points:
-        click.echo(f"note: wave {wave.code} has no collection points yet; add one with 'manyi points add {wave.code} …'")
+        click.echo(
+            f"note: wave {wave.code} has no collection points yet; add one with 'manyi points add {wave.code} …'"
+        )
 
 
 @wave_group.command("close")
@@ -167,7 +176,9 @@ def wave_close(code: str) -> None:
         wave = close_wave(session, get_wave(session, code))
     except WaveError as error:
         fail(str(error))
-    audit.record(session, "wave.state", username=audit.cli_actor(), target=f"wave {wave.code}", detail={"state": "closed"})
+    audit.record(
+        session, "wave.state", username=audit.cli_actor(), target=f"wave {wave.code}", detail={"state": "closed"}
+    )
     session.commit()
     click.echo(_describe(wave))
 
@@ -205,11 +216,16 @@ def points_add(wave_code: str, code: str, town: str, place: str, focus_domain: s
     except WaveError as error:
         fail(str(error))
     audit.record(
-        session, "point.create", username=audit.cli_actor(), target=f"point {wave.code}/{point.code}",
+        session,
+        "point.create",
+        username=audit.cli_actor(),
+        target=f"point {wave.code}/{point.code}",
         detail={"town": point.town_code, "place": point.place, "focus_domain": point.focus_domain},
     )
     session.commit()
-    click.echo(f"added point {point.code} to wave {wave.code}: {survey_url(current_app.config['PUBLIC_BASE_URL'], point)}")
+    click.echo(
+        f"added point {point.code} to wave {wave.code}: {survey_url(current_app.config['PUBLIC_BASE_URL'], point)}"
+    )
 
 
 @points_group.command("list")
@@ -224,7 +240,10 @@ def points_list(wave_code: str) -> None:
         fail(str(error))
     points = list_points(session, wave)
     if not points:
-        click.echo(f"wave {wave.code} has no collection points; add one with 'manyi points add {wave.code} --code … --town … --place …'", err=True)
+        click.echo(
+            f"wave {wave.code} has no collection points; add one with 'manyi points add {wave.code} --code … --town … --place …'",
+            err=True,
+        )
         return
     base = current_app.config["PUBLIC_BASE_URL"]
     click.echo("code\ttown\tplace\turl")
@@ -238,8 +257,21 @@ def points_list(wave_code: str) -> None:
 @click.command("qr")
 @with_appcontext
 @click.argument("wave_code", metavar="WAVE")
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path), help="Folder to write into (created if missing).")
-@click.option("--format", "fmt", type=click.Choice(["png", "svg", "pdf"]), default="png", show_default=True, help="Format of the QR code files.")
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder to write into (created if missing).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["png", "svg", "pdf"]),
+    default="png",
+    show_default=True,
+    help="Format of the QR code files.",
+)
 @click.option("--point", "point_codes", multiple=True, help="Only this point (repeatable); default: every point.")
 def qr_command(wave_code: str, out_dir: Path, fmt: str, point_codes: tuple[str, ...]) -> None:
     """Write a QR code and a printable A4 poster (PDF) for each point of WAVE.
@@ -264,7 +296,9 @@ def qr_command(wave_code: str, out_dir: Path, fmt: str, point_codes: tuple[str, 
             fail(f"wave {wave.code} has no point(s) {', '.join(unknown)}; see 'manyi points list {wave.code}'")
         points = [point for point in points if point.code in point_codes]
     if not points:
-        fail(f"wave {wave.code} has no collection points; add one with 'manyi points add {wave.code} --code … --town … --place …'")
+        fail(
+            f"wave {wave.code} has no collection points; add one with 'manyi points add {wave.code} --code … --town … --place …'"
+        )
     base = current_app.config["PUBLIC_BASE_URL"]
     if base.startswith(("http://127.", "http://localhost")):
         click.echo(f"warning: the QR codes point to {base}, which phones cannot reach; set PUBLIC_BASE_URL", err=True)

@@ -19,6 +19,7 @@ Integrity rules implemented here:
   wave is stored and flagged ``duplicate_browser``; unusually many completions from one
   address at one point within an hour are flagged ``ip_burst``.  Scoring screens them.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -114,7 +115,9 @@ def pinned_survey(session: Session, wave: Wave, pins: PinnedVersions | None = No
     """
     if pins is None:
         rows = session.execute(
-            select(WaveQuestionnaire.questionnaire_id, WaveQuestionnaire.version_id).where(WaveQuestionnaire.wave_id == wave.id)
+            select(WaveQuestionnaire.questionnaire_id, WaveQuestionnaire.version_id).where(
+                WaveQuestionnaire.wave_id == wave.id
+            )
         ).all()
         pins = tuple(sorted((questionnaire_id, version_id) for questionnaire_id, version_id in rows))
     cache_key = pins
@@ -129,7 +132,9 @@ def pinned_survey(session: Session, wave: Wave, pins: PinnedVersions | None = No
         )
     }
     if COMMON_ID not in versions:
-        raise SurveyDefinitionError(f"wave {wave.code} pins no common questionnaire; recreate the wave after 'manyi init'")
+        raise SurveyDefinitionError(
+            f"wave {wave.code} pins no common questionnaire; recreate the wave after 'manyi init'"
+        )
     questionnaires = build_questionnaire_set(versions)
     for item in questionnaires.common.items:
         if item.kind != "likert" and item.code != flow.SERVICES_ITEM and item.code not in COMMON_COLUMNS:
@@ -296,7 +301,7 @@ def _unused_key_query(response_id: Any, page_id: Any) -> Any:
     )
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _visit_statement(with_response: bool, with_key: bool, with_page: bool, with_unused_key: bool) -> Any:
     """The statement of :func:`read_visit` for one combination of what it reads.
 
@@ -405,7 +410,9 @@ def load_answers(
             answers[code] = value
     if answer_rows is None:
         answer_rows = tuple(
-            session.execute(select(AnswerSet.version_id, AnswerSet.answers).where(AnswerSet.response_id == response.id)).tuples()
+            session.execute(
+                select(AnswerSet.version_id, AnswerSet.answers).where(AnswerSet.response_id == response.id)
+            ).tuples()
         )
     for version_id, packed in answer_rows:
         found = survey.layout_of_version(version_id)
@@ -449,7 +456,8 @@ _DELETE_ANSWER_SET = _ANSWER_SETS.delete().where(
     _ANSWER_SETS.c.response_id == bindparam("owner"), _ANSWER_SETS.c.version_id == bindparam("version")
 )
 _DELETE_ANSWER_SETS = _ANSWER_SETS.delete().where(
-    _ANSWER_SETS.c.response_id == bindparam("owner"), _ANSWER_SETS.c.version_id.in_(bindparam("versions", expanding=True))
+    _ANSWER_SETS.c.response_id == bindparam("owner"),
+    _ANSWER_SETS.c.version_id.in_(bindparam("versions", expanding=True)),
 )
 
 
@@ -507,7 +515,7 @@ def record_result(session: Session, key: str, result_url: str) -> None:
 # --------------------------------------------------------------------------- saving
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _upsert_answer_set(dialect_name: str) -> Any:
     """``INSERT … ON CONFLICT (response_id, version_id) DO UPDATE`` for the dialect.
 

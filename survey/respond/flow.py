@@ -7,6 +7,7 @@ domain ids; ``comment`` a string).  :func:`build_pages` turns the questionnaire 
 services the resident ticked and the collection point's focus domain into the ordered
 pages; :func:`first_incomplete` says where the resident must go next.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence

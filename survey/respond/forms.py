@@ -9,6 +9,7 @@ question).
 Field names are the item codes with ``.`` replaced by ``__`` (``healthcare.overall`` →
 ``healthcare__overall``), because WTForms binds fields as attributes.
 """
+
 from __future__ import annotations
 
 import re
@@ -26,7 +27,7 @@ try:
     from wtforms.fields.choices import SelectChoice
 except ImportError:  # WTForms < 3.3 takes (value, label) pairs
 
-    def SelectChoice(value: str, label: str) -> tuple[str, str]:  # type: ignore[no-redef]  # noqa: N802
+    def SelectChoice(value: str, label: str) -> tuple[str, str]:  # type: ignore[no-redef]
         return (value, label)
 
 
@@ -163,7 +164,9 @@ def page_form_class(page: Page, context: FieldContext) -> type[PageForm]:
     for item in page.items:
         builder = FIELD_BUILDERS.get(item.kind)
         if builder is None:
-            raise ValueError(f"item {item.code}: no form field for kind {item.kind!r}; known kinds: {', '.join(FIELD_BUILDERS)}")
+            raise ValueError(
+                f"item {item.code}: no form field for kind {item.kind!r}; known kinds: {', '.join(FIELD_BUILDERS)}"
+            )
         setattr(QuestionPageForm, field_name(item.code), builder(item, context))
     return QuestionPageForm
 

@@ -5,6 +5,7 @@ are stored page by page in a server-side draft (see :mod:`survey.respond.drafts`
 browser keeps only a signed HttpOnly cookie naming it, and a random browser id whose
 keyed hash marks repeat responses.
 """
+
 from __future__ import annotations
 
 import re
@@ -137,7 +138,9 @@ def _set_draft_cookie(response: HTTPResponse, token: str, uid: str) -> None:
 
 
 def _clear_draft_cookie(response: HTTPResponse, token: str) -> None:
-    response.delete_cookie(DRAFT_COOKIE, path=_cookie_path(token), httponly=True, samesite="Lax", secure=request.is_secure)
+    response.delete_cookie(
+        DRAFT_COOKIE, path=_cookie_path(token), httponly=True, samesite="Lax", secure=request.is_secure
+    )
 
 
 def _browser_id() -> tuple[str, bool]:
@@ -186,7 +189,10 @@ def _closed(point: CollectionPoint, status: str) -> tuple[str, int]:
 def _stale(point: CollectionPoint, status: int) -> tuple[str, int]:
     """A form that cannot be used any more (unknown key, finished survey, lost draft)."""
     return _message(
-        "respond/stale.html", status, wave_title=_wave_title(point.wave), landing_url=_page_url(point.token, flow.LANDING)
+        "respond/stale.html",
+        status,
+        wave_title=_wave_title(point.wave),
+        landing_url=_page_url(point.token, flow.LANDING),
     )
 
 
@@ -206,7 +212,9 @@ def _remember_language(response: HTTPResponse) -> HTTPResponse:
     """The language switch is a plain link (``?lang=en``); remember the choice."""
     asked = request.args.get("lang")
     if asked in current_app.config["LANGUAGES"] and request.cookies.get(LANGUAGE_COOKIE) != asked:
-        response.set_cookie(LANGUAGE_COOKIE, asked, max_age=365 * 86400, httponly=True, samesite="Lax", secure=request.is_secure)
+        response.set_cookie(
+            LANGUAGE_COOKIE, asked, max_age=365 * 86400, httponly=True, samesite="Lax", secure=request.is_secure
+        )
     return response
 
 
@@ -413,7 +421,10 @@ def _save(token: str, draft: drafts.Draft, current: flow.Page, key: str):
         target = before or flow.LANDING
     elif current.id == flow.FINAL:
         outcome = drafts.submit(
-            session, draft, ip_hash=drafts.address_hash(client_address()), burst_limit=int(setting("RESPOND_IP_BURST_PER_HOUR"))
+            session,
+            draft,
+            ip_hash=drafts.address_hash(client_address()),
+            burst_limit=int(setting("RESPOND_IP_BURST_PER_HOUR")),
         )
         target, submitted = outcome.go_to, outcome.submitted
     else:

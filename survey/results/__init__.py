@@ -5,6 +5,7 @@ a year's frozen publication (earlier revisions at ``/results/<year>/r/<n>``);
 ``/results/<year>.json`` is the open data; the report files are downloads beside them.
 Everything is read from :class:`survey.models.Publication` rows, which never change.
 """
+
 from __future__ import annotations
 
 from flask import Blueprint, Flask

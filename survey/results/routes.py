@@ -1,4 +1,5 @@
 """Public results views: the list of years, a year's page, its JSON and its files."""
+
 from __future__ import annotations
 
 import hashlib
@@ -12,7 +13,6 @@ from survey.db import get_session
 from survey.models import Publication, Town
 from survey.results import bp
 from survey.results.view import build_page, fmt, fmt_percent
-from survey.services.questionnaires import wave_questionnaires
 from survey.services.publication import (
     file_names,
     get_file,
@@ -23,6 +23,7 @@ from survey.services.publication import (
     results_of,
     revisions,
 )
+from survey.services.questionnaires import wave_questionnaires
 from survey.web import select_locale
 
 #: Report HTML is self-contained (inline styles and images, no script): it gets its own,
@@ -51,7 +52,12 @@ def _publication_or_404(code: str, revision: int | None = None) -> Publication:
     if publication is None:
         if revision is None:
             abort(404, description=_("The results of %(code)s have not been published.", code=code))
-        abort(404, description=_("There is no revision %(revision)s of the results of %(code)s.", revision=revision, code=code))
+        abort(
+            404,
+            description=_(
+                "There is no revision %(revision)s of the results of %(code)s.", revision=revision, code=code
+            ),
+        )
     return publication
 
 
@@ -67,7 +73,12 @@ def _history() -> list[dict]:
     for publication in reversed(published(get_session())):
         overall = results_of(publication).get("overall") or {}
         points.append(
-            {"wave": publication.wave.code, "index": overall.get("index"), "ci_low": overall.get("ci_low"), "ci_high": overall.get("ci_high")}
+            {
+                "wave": publication.wave.code,
+                "index": overall.get("index"),
+                "ci_low": overall.get("ci_low"),
+                "ci_high": overall.get("ci_high"),
+            }
         )
     return points
 

@@ -4,6 +4,7 @@ Pure functions over plain data (no request, no database): the template receives
 ready-made rows, sentences and chart geometry.  Charts are inline SVG drawn from
 coordinates computed here, so the page needs no script and no image request.
 """
+
 from __future__ import annotations
 
 import math
@@ -174,11 +175,18 @@ def verdict_sentence(
         what = _("The overall satisfaction index")
         value, interval = fmt(estimate), f"{fmt(low)}–{fmt(high)}"
         goal = f"{target:g}"
-    start = _("%(what)s is %(value)s (95%% confidence interval %(interval)s).", what=what, value=value, interval=interval)
+    start = _(
+        "%(what)s is %(value)s (95%% confidence interval %(interval)s).", what=what, value=value, interval=interval
+    )
     if verdict == "met":
-        end = _("The target of %(goal)s or more is met: we can be 95%% sure the true value is above %(goal)s.", goal=goal)
+        end = _(
+            "The target of %(goal)s or more is met: we can be 95%% sure the true value is above %(goal)s.", goal=goal
+        )
     elif verdict == "not_met":
-        end = _("The target of %(goal)s or more is not met: we can be 95%% sure the true value is below %(goal)s.", goal=goal)
+        end = _(
+            "The target of %(goal)s or more is not met: we can be 95%% sure the true value is below %(goal)s.",
+            goal=goal,
+        )
     else:
         end = _(
             "We cannot yet tell whether the target of %(goal)s is met: the interval includes %(goal)s, so the survey cannot "
@@ -222,8 +230,14 @@ def _trend(history: Sequence[Mapping[str, Any]], target: float) -> Trend | None:
         ci_low, ci_high = _number(point.get("ci_low")), _number(point.get("ci_high"))
         built.append(
             TrendPoint(
-                str(point.get("wave")), index, ci_low, ci_high, x, y(index),
-                y(ci_low if ci_low is not None else index), y(ci_high if ci_high is not None else index),
+                str(point.get("wave")),
+                index,
+                ci_low,
+                ci_high,
+                x,
+                y(index),
+                y(ci_low if ci_low is not None else index),
+                y(ci_high if ci_high is not None else index),
             )
         )
     path = " ".join(f"{'M' if i == 0 else 'L'}{p.x},{p.y}" for i, p in enumerate(built))
@@ -277,13 +291,31 @@ def _methodology(results: Mapping[str, Any]) -> list[tuple[str, str]]:
     target = results.get("target") or {}
     rows = [
         (_("Responses scored"), str(overall.get("n", "—"))),
-        (_("Weighting"), f"{weights.get('method', '—')} · {_('effective sample size')} {fmt(weights.get('effective_n'), 0)} · {_('design effect')} {fmt(weights.get('deff'), 2)}"),
-        (_("Variance"), f"{design.get('variance', '—')} · {_('strata')} {design.get('strata', '—')} · {_('clusters')} {design.get('clusters', '—')} · df {design.get('df', '—')}"),
-        (_("Target test"), f"{target.get('metric', '—')} ≥ {target.get('value', '—')} · t = {fmt(target.get('statistic'), 2)} · p = {fmt(target.get('p_value'), 3)}"),
+        (
+            _("Weighting"),
+            f"{weights.get('method', '—')} · {_('effective sample size')} {fmt(weights.get('effective_n'), 0)} · {_('design effect')} {fmt(weights.get('deff'), 2)}",
+        ),
+        (
+            _("Variance"),
+            f"{design.get('variance', '—')} · {_('strata')} {design.get('strata', '—')} · {_('clusters')} {design.get('clusters', '—')} · df {design.get('df', '—')}",
+        ),
+        (
+            _("Target test"),
+            f"{target.get('metric', '—')} ≥ {target.get('value', '—')} · t = {fmt(target.get('statistic'), 2)} · p = {fmt(target.get('p_value'), 3)}",
+        ),
         (_("Scoring engine version"), str(results.get("version", "—"))),
     ]
     suppression = results.get("suppression") or {}
-    rows.append((_("Suppression"), _("cells with fewer than %(n)s responses or a CV above %(cv)s are not published", n=suppression.get("min_n", 30), cv=suppression.get("max_cv", 0.3))))
+    rows.append(
+        (
+            _("Suppression"),
+            _(
+                "cells with fewer than %(n)s responses or a CV above %(cv)s are not published",
+                n=suppression.get("min_n", 30),
+                cv=suppression.get("max_cv", 0.3),
+            ),
+        )
+    )
     return rows
 
 
@@ -314,7 +346,11 @@ def build_page(
     if metric == "satisfied_rate":
         estimate, low, high = _number(rate.get("estimate")), _number(rate.get("ci_low")), _number(rate.get("ci_high"))
     else:
-        estimate, low, high = _number(overall.get("index")), _number(overall.get("ci_low")), _number(overall.get("ci_high"))
+        estimate, low, high = (
+            _number(overall.get("index")),
+            _number(overall.get("ci_low")),
+            _number(overall.get("ci_high")),
+        )
     domains = results.get("domains") or {}
     scale = _scale(domains, target)
     labels = domain_labels(domain_titles, language)
@@ -342,19 +378,38 @@ def build_page(
         ci_low, ci_high = _number(values.get("ci_low")), _number(values.get("ci_high"))
         page.domains.append(
             DomainRow(
-                domain, labels.get(domain, domain), index, ci_low, ci_high, values.get("n"),
-                _number(domain_rate.get("estimate")), _number(domain_rate.get("ci_low")), _number(domain_rate.get("ci_high")),
-                scale.x(index), scale.x(ci_low if ci_low is not None else index), scale.x(ci_high if ci_high is not None else index),
+                domain,
+                labels.get(domain, domain),
+                index,
+                ci_low,
+                ci_high,
+                values.get("n"),
+                _number(domain_rate.get("estimate")),
+                _number(domain_rate.get("ci_low")),
+                _number(domain_rate.get("ci_high")),
+                scale.x(index),
+                scale.x(ci_low if ci_low is not None else index),
+                scale.x(ci_high if ci_high is not None else index),
                 index is not None and index >= target,
             )
         )
     for code, cells in ((results.get("subgroups") or {}).get("town") or {}).items():
         cells = cells or {}
         cell = cells.get("overall") or {}
-        suppressed_domains = [labels.get(scope, scope) for scope, values in cells.items() if scope != "overall" and (values or {}).get("suppressed")]
+        suppressed_domains = [
+            labels.get(scope, scope)
+            for scope, values in cells.items()
+            if scope != "overall" and (values or {}).get("suppressed")
+        ]
         page.towns.append(
-            TownRow(code, town_names.get(code, code), None if cell.get("suppressed") else _number(cell.get("index")),
-                    cell.get("n"), bool(cell.get("suppressed")), suppressed_domains)
+            TownRow(
+                code,
+                town_names.get(code, code),
+                None if cell.get("suppressed") else _number(cell.get("index")),
+                cell.get("n"),
+                bool(cell.get("suppressed")),
+                suppressed_domains,
+            )
         )
     page.trend = _trend(history, target)
     page.placements = _placements(results.get("rankings"), language)

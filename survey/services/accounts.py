@@ -1,4 +1,5 @@
 """Office accounts: create, reset, disable.  Passwords are hashed with scrypt."""
+
 from __future__ import annotations
 
 import re

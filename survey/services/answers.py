@@ -3,6 +3,7 @@
 Encoding: 0 = not answered, 1..K = the scale point, 255 = 不适用/不清楚.  Both 0 and 255
 are missing for scoring.  See ``docs/design.md`` for why answers are stored this way.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence

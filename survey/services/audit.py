@@ -6,6 +6,7 @@ Every office action goes through :func:`record`, from the admin screens and from
 (:func:`survey.privacy.keyed_hash`), and anything that looks like a secret is removed from
 the details before they are stored, so that a password can never end up in the log.
 """
+
 from __future__ import annotations
 
 import getpass
@@ -148,4 +149,3 @@ def list_events(
         query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).offset((page - 1) * per_page).limit(per_page)
     ).all()
     return AuditPage(list(events), session.scalar(count) or 0, page, per_page)
-

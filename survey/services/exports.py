@@ -7,6 +7,7 @@ an exported CSV is exactly what the scoring engine reads, and importing it again
 (:mod:`survey.services.imports`) stores the same answers.  Residents' comments are left
 out unless asked for: they may hold personal details and are never published raw.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -53,7 +54,10 @@ COLUMN_LABELS: dict[str, tuple[str, str]] = {
     "submitted_at": ("提交时间（UTC，ISO 8601）", "Submitted at (UTC, ISO 8601)"),
     "state": ("答卷状态", "Response state"),
     "flags": ("数据质量标记（;分隔）", "Data-quality flags (';'-separated)"),
-    "services_used": ("过去12个月使用过的服务（;分隔的领域编码）", "Services used in the last 12 months (';'-separated domain ids)"),
+    "services_used": (
+        "过去12个月使用过的服务（;分隔的领域编码）",
+        "Services used in the last 12 months (';'-separated domain ids)",
+    ),
     "comment": ("意见建议（原文，仅供内部使用，不得公开）", "Comment (verbatim; office use only, never published)"),
 }
 
@@ -168,7 +172,9 @@ def codebook(wave: Wave, columns: Sequence[str]) -> list[CodebookEntry]:
                     values = tuple((domain, label, domain) for domain, label in DOMAIN_LABELS_ZH.items())
             questionnaire = COMMON_ID if column in ("sex", "age_group", "town", "services_used", "comment") else ""
             entries.append(
-                CodebookEntry(column, names[column], zh, en, kind, values, questionnaire, versions.get(questionnaire, ""))
+                CodebookEntry(
+                    column, names[column], zh, en, kind, values, questionnaire, versions.get(questionnaire, "")
+                )
             )
             continue
         try:
@@ -180,8 +186,14 @@ def codebook(wave: Wave, columns: Sequence[str]) -> list[CodebookEntry]:
         values = tuple((point.value, point.label.zh, point.label.en) for point in scale.points)
         entries.append(
             CodebookEntry(
-                column, names[column], item.label.zh, item.label.en, "likert", values,
-                item.questionnaire, versions.get(item.questionnaire, ""),
+                column,
+                names[column],
+                item.label.zh,
+                item.label.en,
+                "likert",
+                values,
+                item.questionnaire,
+                versions.get(item.questionnaire, ""),
             )
         )
     return entries
@@ -205,7 +217,11 @@ def codebook_frame(entries: Sequence[CodebookEntry]) -> pd.DataFrame:
 def long_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """One row per given answer: the response's identifiers, then item and value."""
     items = item_columns(frame)
-    keys = [column for column in ("response_id", "wave", "channel", "point", "town", "sex", "age_group", "submitted_at", "state") if column in frame.columns]
+    keys = [
+        column
+        for column in ("response_id", "wave", "channel", "point", "town", "sex", "age_group", "submitted_at", "state")
+        if column in frame.columns
+    ]
     if not items or frame.empty:
         return pd.DataFrame(columns=[*keys, "questionnaire", "item", "value"])
     values = frame[items].to_numpy(dtype="float64", na_value=np.nan)
@@ -359,4 +375,3 @@ def export_wave(
     else:
         data = _sav_bytes(frame, entries, wave)
     return ExportFile(filename, CONTENT_TYPES[format], data, len(frame))
-

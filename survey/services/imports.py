@@ -10,6 +10,7 @@ Accepted rows are stored through :func:`survey.services.responses.insert_frame` 
 ``submitted`` responses of the given channel.  An export of a wave
 (:mod:`survey.services.exports`, format ``csv``) imports back unchanged.
 """
+
 from __future__ import annotations
 
 import csv
@@ -149,7 +150,9 @@ def _check_header(header: Sequence[str], rules: _Rules, *, new_ids: bool, report
     if missing:
         report.file_problems.append(f"missing column(s) {', '.join(missing)}; every row needs them")
     if not any(name in rules.scale_length for name in columns):
-        report.file_problems.append("the file has no item columns (e.g. education.overall); there are no answers to import")
+        report.file_problems.append(
+            "the file has no item columns (e.g. education.overall); there are no answers to import"
+        )
     return columns
 
 
@@ -162,7 +165,9 @@ def _answer(cell: str, length: int) -> float | str | None:
     try:
         number = float(cell)
     except ValueError:
-        raise ValueError(f"{cell!r} is not an answer; use 1–{length}, or leave it empty (不适用/不清楚: empty or 'na')") from None
+        raise ValueError(
+            f"{cell!r} is not an answer; use 1–{length}, or leave it empty (不适用/不清楚: empty or 'na')"
+        ) from None
     if not math.isfinite(number) or number != int(number) or not 1 <= number <= length:
         raise ValueError(f"{cell!r} is outside the scale; use a whole number 1–{length}, or leave it empty")
     return float(number)
@@ -193,23 +198,32 @@ def _check_row(
         elif not _RESPONSE_ID.match(response_id):
             problem("response_id", f"{response_id!r} is not allowed: use 1–32 letters, digits, '_', '.', ':' or '-'")
         elif response_id in seen_ids:
-            problem("response_id", f"{response_id!r} repeats row {seen_ids[response_id]}; every response needs its own id")
+            problem(
+                "response_id", f"{response_id!r} repeats row {seen_ids[response_id]}; every response needs its own id"
+            )
         else:
             seen_ids[response_id] = number
     row["response_id"] = response_id
 
     wave_cell = record.get("wave", "").strip()
     if wave_cell and wave_cell != rules.wave.code:
-        problem("wave", f"is {wave_cell!r} but the import goes into wave {rules.wave.code}; fix the cell or leave it empty")
+        problem(
+            "wave", f"is {wave_cell!r} but the import goes into wave {rules.wave.code}; fix the cell or leave it empty"
+        )
 
     channel_cell = record.get("channel", "").strip()
     if channel_cell and channel_cell not in CHANNELS:
-        problem("channel", f"{channel_cell!r} is not a channel; use {', '.join(CHANNELS)} or leave it empty for {channel}")
+        problem(
+            "channel", f"{channel_cell!r} is not a channel; use {', '.join(CHANNELS)} or leave it empty for {channel}"
+        )
     row["channel"] = channel_cell or channel
 
     point = record.get("point", "").strip()
     if point and point not in rules.points:
-        problem("point", f"wave {rules.wave.code} has no collection point {point!r}; leave it empty for phone and paper responses or add the point first")
+        problem(
+            "point",
+            f"wave {rules.wave.code} has no collection point {point!r}; leave it empty for phone and paper responses or add the point first",
+        )
     row["point"] = point
 
     for code in ("town", "sex", "age_group"):
@@ -238,7 +252,9 @@ def _check_row(
         try:
             row["submitted_at"] = _timestamp(submitted)
         except (ValueError, OverflowError):
-            problem("submitted_at", f"{submitted!r} is not a date and time; use ISO 8601, e.g. 2025-06-01T09:30:00+08:00")
+            problem(
+                "submitted_at", f"{submitted!r} is not a date and time; use ISO 8601, e.g. 2025-06-01T09:30:00+08:00"
+            )
 
     state = record.get("state", "").strip()
     if state and state != "submitted":
@@ -247,13 +263,18 @@ def _check_row(
     flags = [flag for flag in record.get("flags", "").strip().split(";") if flag]
     bad_flags = [flag for flag in flags if not _FLAG.match(flag)]
     if bad_flags:
-        problem("flags", f"{', '.join(repr(flag) for flag in bad_flags)} are not flags; use lower-case words joined by ';'")
+        problem(
+            "flags", f"{', '.join(repr(flag) for flag in bad_flags)} are not flags; use lower-case words joined by ';'"
+        )
     row["flags"] = ";".join(flags)
 
     services = [service for service in record.get("services_used", "").strip().split(";") if service]
     bad_services = [service for service in services if service not in DOMAIN_IDS]
     if bad_services:
-        problem("services_used", f"unknown domain(s) {', '.join(repr(s) for s in bad_services)}; use domain ids joined by ';' (e.g. education;healthcare)")
+        problem(
+            "services_used",
+            f"unknown domain(s) {', '.join(repr(s) for s in bad_services)}; use domain ids joined by ';' (e.g. education;healthcare)",
+        )
     row["services_used"] = ";".join(services)
 
     comment = record.get("comment", "")
@@ -356,7 +377,11 @@ def import_responses(
             report.rows_read += 1
             if len(cells) != len(columns):
                 report.row_problems.append(
-                    RowProblem(number, "", f"has {len(cells)} cells but the header has {len(columns)}; check for a stray comma or a missing cell")
+                    RowProblem(
+                        number,
+                        "",
+                        f"has {len(cells)} cells but the header has {len(columns)}; check for a stray comma or a missing cell",
+                    )
                 )
                 rejected.add(number)
                 continue
@@ -438,6 +463,11 @@ def _finish(session: Session, report: ImportReport, actor: User | str) -> Import
         detail["problems"] = len(report.file_problems) + len(report.row_problems)
         detail["first_problems"] = report.lines(limit=5)[:6]
     actor_fields = {"user": actor} if isinstance(actor, User) else {"username": actor}
-    audit.record(session, "import" if report.ok else "import.rejected", target=f"wave {report.wave}", detail=detail, **actor_fields)
+    audit.record(
+        session,
+        "import" if report.ok else "import.rejected",
+        target=f"wave {report.wave}",
+        detail=detail,
+        **actor_fields,
+    )
     return report
-

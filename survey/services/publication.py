@@ -17,6 +17,7 @@ Rules:
 * the public JSON (:func:`public_results`) withholds the values of suppressed subgroup
   cells, as the report's tables do.
 """
+
 from __future__ import annotations
 
 import copy
@@ -67,7 +68,9 @@ def _refuse_update(_mapper: Any, _connection: Any, target: Any) -> None:
 @event.listens_for(Publication, "before_delete")
 @event.listens_for(PublicationFile, "before_delete")
 def _refuse_delete(_mapper: Any, _connection: Any, target: Any) -> None:
-    raise PublicationError(f"published results are never deleted ({type(target).__name__}); publish a new revision instead")
+    raise PublicationError(
+        f"published results are never deleted ({type(target).__name__}); publish a new revision instead"
+    )
 
 
 # --------------------------------------------------------------------------- reading
@@ -119,7 +122,9 @@ def file_names(session: Session, publication: Publication) -> list[str]:
     """Names of a publication's files (without loading their bytes)."""
     return list(
         session.scalars(
-            select(PublicationFile.name).where(PublicationFile.publication_id == publication.id).order_by(PublicationFile.name)
+            select(PublicationFile.name)
+            .where(PublicationFile.publication_id == publication.id)
+            .order_by(PublicationFile.name)
         )
     )
 
@@ -197,7 +202,9 @@ def collect_run(directory: Path, *, config: Mapping[str, Any], input_hashes: Map
     try:
         results = json.loads(results_text)
     except json.JSONDecodeError as error:
-        raise PublicationError(f"the scoring run's results.json is not valid JSON ({error}); nothing was published") from None
+        raise PublicationError(
+            f"the scoring run's results.json is not valid JSON ({error}); nothing was published"
+        ) from None
     if "overall" not in results:
         raise PublicationError("the scoring run's results.json has no 'overall' section; nothing was published")
     files = {
@@ -314,7 +321,7 @@ def check_can_publish(session: Session, wave: Wave, reason: str) -> None:
     if previous is not None and not reason:
         raise PublicationError(
             f"wave {wave.code} was published before (revision {previous.revision}); re-publishing needs a reason, "
-            "e.g. --reason \"corrected the town margins\" — the reason is shown on the public page"
+            'e.g. --reason "corrected the town margins" — the reason is shown on the public page'
         )
     if len(reason) > MAX_REASON_LENGTH:
         raise PublicationError(f"the reason is {len(reason)} characters long; keep it under {MAX_REASON_LENGTH}")
@@ -386,7 +393,9 @@ def publish_wave(
         try:
             responses_sha256 = _score(session, wave, out, options, previous)
         except (ScoringInputError, QuestionnaireError) as error:
-            raise PublicationError(f"the scoring refused the data of wave {wave.code}, nothing was published: {error}") from None
+            raise PublicationError(
+                f"the scoring refused the data of wave {wave.code}, nothing was published: {error}"
+            ) from None
         config = {
             "margins": options.margins.name if options.margins else None,
             "benchmarks": [path.name for path in options.benchmarks],
@@ -426,8 +435,13 @@ def preview_wave(session: Session, wave: Wave, *, options: PublishOptions = Publ
     from scoring.errors import ScoringInputError
     from scoring.questionnaire import QuestionnaireError
 
-    quick = PublishOptions(margins=options.margins, benchmarks=options.benchmarks, variance=options.variance,
-                           draws=options.draws, pdf=False)
+    quick = PublishOptions(
+        margins=options.margins,
+        benchmarks=options.benchmarks,
+        variance=options.variance,
+        draws=options.draws,
+        pdf=False,
+    )
     with tempfile.TemporaryDirectory(prefix="manyi-preview-") as temporary:
         work = Path(temporary)
         previous = _previous_results(session, wave, work)

@@ -1,4 +1,5 @@
 """Questionnaires in the database: load new versions, find the ones a wave serves."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,4 +1,5 @@
 """Storing whole responses in bulk (synthetic demo data, imports)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -10,12 +11,20 @@ import pandas as pd
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from survey.models import AnswerSet, CollectionPoint, NOT_APPLICABLE, Response, Wave
+from survey.models import NOT_APPLICABLE, AnswerSet, CollectionPoint, Response, Wave
 
 BATCH = 5000
 RECORD_COLUMNS = (
-    "response_id", "point", "town", "sex", "age_group", "duration_s", "submitted_at",
-    "services_used", "comment", "flags",
+    "response_id",
+    "point",
+    "town",
+    "sex",
+    "age_group",
+    "duration_s",
+    "submitted_at",
+    "services_used",
+    "comment",
+    "flags",
 )
 
 

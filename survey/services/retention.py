@@ -6,6 +6,7 @@ published.  A wave's round ends at its closing time (``closes_at``), or — for 
 by hand without one — at its last response.  Open waves are never purged.  Published
 results are snapshots (``publications``) and stay; the responses behind them go.
 """
+
 from __future__ import annotations
 
 import datetime as dt

@@ -1,4 +1,5 @@
 """Initialising an instance and creating the demo (shared by ``manyi init`` and ``manyi demo``)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

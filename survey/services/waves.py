@@ -1,4 +1,5 @@
 """Waves and collection points: the one service layer behind the CLI and admin screens."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -81,9 +82,7 @@ def wave_is_accepting(wave: Wave, now: dt.datetime | None = None) -> bool:
         return False
     if wave.opens_at and now < as_utc(wave.opens_at):
         return False
-    if wave.closes_at and now >= as_utc(wave.closes_at):
-        return False
-    return True
+    return not (wave.closes_at and now >= as_utc(wave.closes_at))
 
 
 def new_token() -> str:
@@ -101,7 +100,9 @@ def add_point(
 ) -> CollectionPoint:
     """Add a collection point with a fresh unguessable token."""
     if not _POINT_CODE.match(code or ""):
-        raise WaveError(f"point code {code!r} is not allowed: use lower-case letters, digits, '_' or '-' (e.g. hosp-01)")
+        raise WaveError(
+            f"point code {code!r} is not allowed: use lower-case letters, digits, '_' or '-' (e.g. hosp-01)"
+        )
     if session.get(Town, town) is None:
         known = ", ".join(session.scalars(select(Town.code).order_by(Town.sort_order)).all())
         raise WaveError(f"unknown town {town!r}; known towns: {known}")
@@ -109,7 +110,9 @@ def add_point(
         raise WaveError("the place name must not be empty (e.g. 区人民医院门诊大厅)")
     if focus_domain is not None and focus_domain not in DOMAIN_IDS:
         raise WaveError(f"unknown domain {focus_domain!r}; use one of {', '.join(DOMAIN_IDS)}")
-    exists = session.scalar(select(CollectionPoint).where(CollectionPoint.wave_id == wave.id, CollectionPoint.code == code))
+    exists = session.scalar(
+        select(CollectionPoint).where(CollectionPoint.wave_id == wave.id, CollectionPoint.code == code)
+    )
     if exists:
         raise WaveError(f"wave {wave.code} already has a point {code!r}")
     point = CollectionPoint(
@@ -189,7 +192,9 @@ def list_waves(session: Session) -> list[Wave]:
 def list_points(session: Session, wave: Wave) -> list[CollectionPoint]:
     """The collection points of ``wave``, ordered by code."""
     return list(
-        session.scalars(select(CollectionPoint).where(CollectionPoint.wave_id == wave.id).order_by(CollectionPoint.code))
+        session.scalars(
+            select(CollectionPoint).where(CollectionPoint.wave_id == wave.id).order_by(CollectionPoint.code)
+        )
     )
 
 

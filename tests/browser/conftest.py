@@ -5,6 +5,7 @@ one collection point.  Pages are measured (bytes of the page and every subresour
 and gzip, with the browser cache off so each page is a cold load), checked with axe-core
 and photographed into ``test-artifacts/browser/``.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -180,7 +181,9 @@ class Checker:
         self.records.append(record)
         assert record.raw <= MAX_RAW, f"{name}: {record.raw} bytes raw > {MAX_RAW}: {record.files}"
         assert record.gzip <= MAX_GZIP, f"{name}: {record.gzip} bytes gzip > {MAX_GZIP}: {record.files}"
-        assert not any("cdn" in url or not url.startswith(("http://127.0.0.1", "data:")) for url, _, _ in record.files), record.files
+        assert not any(
+            "cdn" in url or not url.startswith(("http://127.0.0.1", "data:")) for url, _, _ in record.files
+        ), record.files
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         self.page.screenshot(path=str(ARTIFACTS / f"{self.test_name}-{self.count:02d}-{name}.png"), full_page=True)
         if self.javascript:

@@ -24,6 +24,7 @@ scanning, and a careful reader finishes the whole survey within the four minutes
 landing page announces (全部约需2至4分钟).  The whole survey's estimate for a typical
 reader is recorded, not asserted (about 2.4 minutes: see the issue's closing note).
 """
+
 from __future__ import annotations
 
 import json
@@ -89,8 +90,16 @@ def test_scan_the_poster_and_finish_a_domain(live_server, new_page, tmp_path):
 
     def shown(name: str, taps: int, button_text: str | None) -> None:
         record = checker.check(name)
-        pages.append({"page": name, "characters": reader.new_characters(page, button_text), "taps": taps,
-                      "requests": len(record.files), "gzip_bytes": record.gzip, "raw_bytes": record.raw})
+        pages.append(
+            {
+                "page": name,
+                "characters": reader.new_characters(page, button_text),
+                "taps": taps,
+                "requests": len(record.files),
+                "gzip_bytes": record.gzip,
+                "raw_bytes": record.raw,
+            }
+        )
 
     def go_on(selector: str) -> None:
         checker.meter.reset()
@@ -144,12 +153,24 @@ def test_scan_the_poster_and_finish_a_domain(live_server, new_page, tmp_path):
         for label, upto in (("the domain's questions sent", "healthcare"), ("the whole survey submitted", "final"))
     }
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    (ARTIFACTS / "time-on-task.json").write_text(json.dumps({
-        "model": {"careful_chars_per_minute": 255, "typical_chars_per_minute": round(TYPICAL_CHARS_PER_S * 60),
-                  "seconds_per_tap": TAP_S, "link_kbit_per_s": LINK_BYTES_PER_S * 8 / 1000,
-                  "round_trip_s": ROUND_TRIP_S, "scan_s": SCAN_S},
-        "pages": pages,
-        "estimates_s": estimates,
-    }, ensure_ascii=False, indent=2), encoding="utf-8")
+    (ARTIFACTS / "time-on-task.json").write_text(
+        json.dumps(
+            {
+                "model": {
+                    "careful_chars_per_minute": 255,
+                    "typical_chars_per_minute": round(TYPICAL_CHARS_PER_S * 60),
+                    "seconds_per_tap": TAP_S,
+                    "link_kbit_per_s": LINK_BYTES_PER_S * 8 / 1000,
+                    "round_trip_s": ROUND_TRIP_S,
+                    "scan_s": SCAN_S,
+                },
+                "pages": pages,
+                "estimates_s": estimates,
+            },
+            ensure_ascii=False,
+            indent=2,
+        ),
+        encoding="utf-8",
+    )
     assert estimates["typical reader, scan to the domain's questions sent"]["total"] < DOMAIN_BUDGET_S, estimates
     assert estimates["careful reader, scan to the whole survey submitted"]["total"] < SURVEY_PROMISE_S, estimates

@@ -5,6 +5,7 @@ The demo (``create_demo``) publishes its wave once itself; the publisher then pu
 new revision with a reason, as the office would after a correction.  The public page is
 measured against the resident pages' weight budget and checked by axe-core.
 """
+
 from __future__ import annotations
 
 import json

@@ -2,6 +2,7 @@
 navigation, reload and resume, double submit, a closed wave, a tampered code and a
 browser without JavaScript.  Every page shown is measured against the weight budget,
 checked by axe-core and saved as a screenshot (see conftest.py)."""
+
 from __future__ import annotations
 
 import re

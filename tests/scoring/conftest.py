@@ -1,4 +1,5 @@
 """Fixtures of the scoring engine's tests: the api data, the R pipeline inputs, small tables."""
+
 from __future__ import annotations
 
 from pathlib import Path

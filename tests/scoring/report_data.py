@@ -4,6 +4,7 @@ The report must not depend on how the engine computes its numbers, so these test
 results from synthetic responses with simple (unweighted, simple-random-sampling)
 formulas.  The numbers are plausible, not design-based; only their shape matters here.
 """
+
 from __future__ import annotations
 
 import math
@@ -24,14 +25,15 @@ def synthetic_responses(n: int = 2500, seed: int = 11) -> pd.DataFrame:
     from scoring.synthetic import generate_survey
     from tests.conftest import QUESTIONNAIRES
 
-    _, sample = generate_survey(n, seed=seed, population_size=120_000,
-                                questionnaires=load_questionnaires(QUESTIONNAIRES))
+    _, sample = generate_survey(
+        n, seed=seed, population_size=120_000, questionnaires=load_questionnaires(QUESTIONNAIRES)
+    )
     return sample.responses
 
 
 def _index(frame: pd.DataFrame, domain: str) -> tuple[np.ndarray, np.ndarray]:
     aspects = [c for c in frame.columns if c.startswith(f"{domain}.") and c != f"{domain}.overall"]
-    scores = ((frame[aspects].to_numpy(dtype=float, na_value=np.nan) - 1) / 4 * 100)
+    scores = (frame[aspects].to_numpy(dtype=float, na_value=np.nan) - 1) / 4 * 100
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # rows without any answer: NaN
         respondent = np.nanmean(scores, axis=1)
@@ -72,8 +74,12 @@ def fake_results(frame: pd.DataFrame, *, target: float = 85.0, shift: float = 0.
     overall_se = float(np.sqrt(np.mean([d["se"] ** 2 for d in domains.values()]) / 4))
     t = float(stats.t.ppf(0.975, df))
     overall = {
-        "index": overall_index, "se": overall_se, "ci_low": overall_index - t * overall_se,
-        "ci_high": overall_index + t * overall_se, "df": df, "n": len(frame),
+        "index": overall_index,
+        "se": overall_se,
+        "ci_low": overall_index - t * overall_se,
+        "ci_high": overall_index + t * overall_se,
+        "df": df,
+        "n": len(frame),
         "satisfied_rate": _rate(frame["overall"].to_numpy(dtype=float, na_value=np.nan)),
     }
     statistic = (overall_index - target) / overall_se
@@ -94,18 +100,34 @@ def fake_results(frame: pd.DataFrame, *, target: float = 85.0, shift: float = 0.
                 entry = _mean_ci(answered, df)
                 values.append(entry["index"])
                 cv = entry["se"] / entry["index"]
-                cells[domain] = {"index": entry["index"], "se": entry["se"], "n": entry["n"], "cv": cv,
-                                 "suppressed": bool(entry["n"] < 30 or cv > 0.3)}
+                cells[domain] = {
+                    "index": entry["index"],
+                    "se": entry["se"],
+                    "n": entry["n"],
+                    "cv": cv,
+                    "suppressed": bool(entry["n"] < 30 or cv > 0.3),
+                }
             se = float(np.sqrt(np.mean([c["se"] ** 2 for c in cells.values()]) / 4))
             index = float(np.mean(values))
-            cells["overall"] = {"index": index, "se": se, "n": int(len(part)), "cv": se / index,
-                                "suppressed": bool(len(part) < 30)}
+            cells["overall"] = {
+                "index": index,
+                "se": se,
+                "n": int(len(part)),
+                "cv": se / index,
+                "suppressed": bool(len(part) < 30),
+            }
             subgroups[variable][str(level)] = cells
     return {
         "overall": overall,
         "domains": domains,
-        "target": {"metric": "index", "value": target, "estimate": overall_index, "statistic": statistic,
-                   "p_value": p_value, "verdict": verdict},
+        "target": {
+            "metric": "index",
+            "value": target,
+            "estimate": overall_index,
+            "statistic": statistic,
+            "p_value": p_value,
+            "verdict": verdict,
+        },
         "weights": {"method": "rake", "effective_n": 0.7 * len(frame), "deff": 1.43, "min": 0.3, "max": 4.2},
         "design": {"strata": "town", "clusters": "point", "df": df, "variance": "linearization"},
         "excluded": {"speeders": 12, "straight_liners": 5, "duplicate_browser": 3, "partial": 7},

@@ -11,9 +11,10 @@ Two kinds:
 The R scripts and the CSV files they read and write live in ``tests/scoring/r/``; the
 tests read the files and never need R.
 """
+
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import pandas as pd
@@ -60,13 +61,13 @@ def _reference(name: str) -> dict[str, float]:
     return dict(zip(frame["statistic"], frame["value"].astype(float)))
 
 
-@lru_cache(maxsize=None)
+@cache
 def api_reference() -> dict[str, float]:
     """Full-precision R outputs for the api designs (api_reference.R)."""
     return _reference("api_reference.csv")
 
 
-@lru_cache(maxsize=None)
+@cache
 def pipeline_reference() -> dict[str, float]:
     """Full-precision R outputs for the satisfaction pipeline (pipeline_reference.R)."""
     return _reference("pipeline_reference.csv")

@@ -1,4 +1,5 @@
 """Small hand-made inputs for the scoring tests (the R fixtures live in r/)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -11,17 +12,19 @@ def small_responses(n: int = 240, *, seed: int = 0) -> pd.DataFrame:
     towns = np.array(["xicheng", "dongcheng", "jinan", "mashan"])
     town = towns[rng.integers(0, 4, n)]
     point = np.char.add(town, np.char.add("-p", rng.integers(1, 4, n).astype(str)))
-    frame = pd.DataFrame({
-        "response_id": [f"r{k:04d}" for k in range(1, n + 1)],
-        "wave": "2025",
-        "channel": "web",
-        "point": point,
-        "town": town,
-        "sex": np.array(["male", "female"])[rng.integers(0, 2, n)],
-        "age_group": np.array(["18-29", "30-44", "45-59", "60+"])[rng.integers(0, 4, n)],
-        "duration_s": rng.uniform(100, 300, n).round(1),
-        "submitted_at": "2025-05-01T10:00:00+08:00",
-    })
+    frame = pd.DataFrame(
+        {
+            "response_id": [f"r{k:04d}" for k in range(1, n + 1)],
+            "wave": "2025",
+            "channel": "web",
+            "point": point,
+            "town": town,
+            "sex": np.array(["male", "female"])[rng.integers(0, 2, n)],
+            "age_group": np.array(["18-29", "30-44", "45-59", "60+"])[rng.integers(0, 4, n)],
+            "duration_s": rng.uniform(100, 300, n).round(1),
+            "submitted_at": "2025-05-01T10:00:00+08:00",
+        }
+    )
     for domain, items in (("education", 4), ("healthcare", 5)):
         used = rng.random(n) < 0.7
         level = rng.normal(3.6, 0.7, n)

@@ -1,4 +1,5 @@
 """Charts: Chinese text in a CJK font (no tofu), PNG and SVG, colour-blind-safe colours."""
+
 from __future__ import annotations
 
 import warnings
@@ -29,14 +30,18 @@ def drivers():
 
 @pytest.fixture(scope="module")
 def placement():
-    units = [Benchmark(2024, "municipality", name, score, None, None, "illustrative")
-             for name, score in [("沙市区", 83.6), ("松滋市", 82.1), ("石首市", 80.9), ("公安县", 80.4)]]
+    units = [
+        Benchmark(2024, "municipality", name, score, None, None, "illustrative")
+        for name, score in [("沙市区", 83.6), ("松滋市", 82.1), ("石首市", 80.9), ("公安县", 80.4)]
+    ]
     return place_among(DistrictScore(2025, 81.0, 0.6), units, level="municipality", benchmark_year=2024, seed=1)
 
 
 def builders(results, drivers, placement):
-    trend = [{"wave": "2024", "index": 78.0, "ci_low": 77.0, "ci_high": 79.0, "satisfied_rate": 0.8},
-             {"wave": "2025", "index": 79.5, "ci_low": 78.6, "ci_high": 80.4, "satisfied_rate": 0.82}]
+    trend = [
+        {"wave": "2024", "index": 78.0, "ci_low": 77.0, "ci_high": 79.0, "satisfied_rate": 0.8},
+        {"wave": "2025", "index": 79.5, "ci_low": 78.6, "ci_high": 80.4, "satisfied_rate": 0.82},
+    ]
     return {
         "domain_index": lambda: charts.domain_index_chart(results),
         "satisfied_rates": lambda: charts.satisfied_rate_chart(results),
@@ -60,8 +65,9 @@ def has_cjk(text: str) -> bool:
 
 
 @needs_cjk
-@pytest.mark.parametrize("name", ["domain_index", "satisfied_rates", "overall_target", "towns", "trend", "rank",
-                                  "ipa", "priorities"])
+@pytest.mark.parametrize(
+    "name", ["domain_index", "satisfied_rates", "overall_target", "towns", "trend", "rank", "ipa", "priorities"]
+)
 def test_every_chart_has_a_chinese_title_and_labels_in_a_cjk_font(name, results, drivers, placement, tmp_path):
     from matplotlib import font_manager
 
@@ -96,7 +102,9 @@ def test_colours_are_the_okabe_ito_palette(results):
     from matplotlib.colors import to_hex
 
     figure = charts.draw(charts.domain_index_chart, results)
-    used = {to_hex(line.get_color()) for line in figure.axes[0].get_lines() if line.get_marker() not in (None, "None", "")}
+    used = {
+        to_hex(line.get_color()) for line in figure.axes[0].get_lines() if line.get_marker() not in (None, "None", "")
+    }
     palette = {colour.lower() for colour in charts.OKABE_ITO.values()}
     assert used and used <= palette
     # Meaning is not carried by colour alone: each verdict has its own marker and legend text.

@@ -1,4 +1,5 @@
 """``python -m scoring estimate``: outputs, exit status 2 on bad input with nothing written."""
+
 from __future__ import annotations
 
 import argparse
@@ -33,15 +34,41 @@ def inputs(tmp_path):
 
 
 def arguments(responses, margins, *extra):
-    return ["estimate", "--responses", str(responses), "--margins", str(margins), "--strata", "town", "--cluster", "point", *extra]
+    return [
+        "estimate",
+        "--responses",
+        str(responses),
+        "--margins",
+        str(margins),
+        "--strata",
+        "town",
+        "--cluster",
+        "point",
+        *extra,
+    ]
 
 
 def test_estimate_writes_json_and_weights(tmp_path, capsys):
     out, weights = tmp_path / "results.json", tmp_path / "weights.csv"
-    status = main([
-        "estimate", "--responses", str(RESPONSES), "--questionnaires", str(QUESTIONNAIRE_DIR), "--margins", str(MARGINS),
-        "--strata", "town", "--cluster", "point", "--json", str(out), "--weights-out", str(weights),
-    ])
+    status = main(
+        [
+            "estimate",
+            "--responses",
+            str(RESPONSES),
+            "--questionnaires",
+            str(QUESTIONNAIRE_DIR),
+            "--margins",
+            str(MARGINS),
+            "--strata",
+            "town",
+            "--cluster",
+            "point",
+            "--json",
+            str(out),
+            "--weights-out",
+            str(weights),
+        ]
+    )
     assert status == 0
     results = json.loads(out.read_text(encoding="utf-8"))
     reference = pipeline_reference()
@@ -49,7 +76,11 @@ def test_estimate_writes_json_and_weights(tmp_path, capsys):
     assert results["overall"]["se"] == pytest.approx(reference["overall_se_equal"], rel=1e-9)
     assert results["domains"]["healthcare"]["se"] == pytest.approx(reference["se_healthcare"], rel=1e-9)
     assert results["target"]["verdict"] == "not_met" and results["target"]["metric"] == "index"
-    assert set(results["inputs"]) == {str(RESPONSES), str(MARGINS), *(str(p) for p in sorted(QUESTIONNAIRE_DIR.glob("*.yaml")))}
+    assert set(results["inputs"]) == {
+        str(RESPONSES),
+        str(MARGINS),
+        *(str(p) for p in sorted(QUESTIONNAIRE_DIR.glob("*.yaml"))),
+    }
     written = pd.read_csv(weights, dtype={"response_id": str})
     expected = pd.read_csv(R_DIR / "pipeline_weights.csv", dtype={"response_id": str})
     assert list(written.columns) == ["response_id", "weight"]
@@ -62,15 +93,28 @@ def test_estimate_writes_json_and_weights(tmp_path, capsys):
 @pytest.mark.parametrize(
     "change, message",
     [
-        (lambda f, m: (f.assign(sex=["other"] + list(f["sex"][1:])), m), "column 'sex', row 1 (response_id 'r0001'): 'other' is not a sex code"),
-        (lambda f, m: (f.astype({"education.q2": object}).assign(**{"education.q2": ["x"] + list(f["education.q2"][1:])}), m),
-         "column 'education.q2', row 1 (response_id 'r0001'): 'x' is not a number"),
-        (lambda f, m: (f.assign(town=f["town"].replace("mashan", "libu")), m),
-         "town level 'libu' occurs in the responses"),
+        (
+            lambda f, m: (f.assign(sex=["other"] + list(f["sex"][1:])), m),
+            "column 'sex', row 1 (response_id 'r0001'): 'other' is not a sex code",
+        ),
+        (
+            lambda f, m: (
+                f.astype({"education.q2": object}).assign(**{"education.q2": ["x"] + list(f["education.q2"][1:])}),
+                m,
+            ),
+            "column 'education.q2', row 1 (response_id 'r0001'): 'x' is not a number",
+        ),
+        (
+            lambda f, m: (f.assign(town=f["town"].replace("mashan", "libu")), m),
+            "town level 'libu' occurs in the responses",
+        ),
         (lambda f, m: (f[f["town"] != "mashan"], m), "empty cell: town level 'mashan'"),
         (lambda f, m: (f.drop(columns="point"), m), "missing column 'point'"),
         (lambda f, m: (f.rename(columns={"overall": "general"}), m), "unknown column 'general'"),
-        (lambda f, m: (f, m.assign(population=m["population"].where(m["level"] != "male", -1))), "population for sex=male must be a number ≥ 0"),
+        (
+            lambda f, m: (f, m.assign(population=m["population"].where(m["level"] != "male", -1))),
+            "population for sex=male must be a number ≥ 0",
+        ),
     ],
 )
 def test_bad_input_exits_2_and_writes_nothing(tmp_path, inputs, capsys, change, message):
@@ -89,7 +133,7 @@ def test_bad_input_exits_2_and_writes_nothing(tmp_path, inputs, capsys, change, 
 
 
 def test_a_failed_run_leaves_an_existing_output_untouched(tmp_path, inputs):
-    _, responses, margins = inputs
+    _, responses, _margins = inputs
     out = tmp_path / "out.json"
     out.write_text("previous", encoding="utf-8")
     assert main(arguments(responses, tmp_path / "missing.csv", "--json", str(out))) == 2
@@ -133,7 +177,15 @@ def test_variance_methods_and_options(tmp_path, inputs):
         "boot again": ["--variance", "bootstrap", "--replicates", "60", "--seed", "3"],
         "jackknife": ["--variance", "jackknife"],
         "trimmed": ["--trim", "0.3", "2.5"],
-        "wilson": ["--rate-interval", "wilson", "--target", "80", "--target-metric", "satisfied_rate", "--no-screening"],
+        "wilson": [
+            "--rate-interval",
+            "wilson",
+            "--target",
+            "80",
+            "--target-metric",
+            "satisfied_rate",
+            "--no-screening",
+        ],
     }.items():
         out = tmp_path / f"{name}.json"
         assert main(arguments(responses, margins, "--json", str(out), *extra)) == 0
@@ -150,7 +202,9 @@ def test_same_numbers_from_the_command_and_the_api(tmp_path, inputs):
     out = tmp_path / "results.json"
     assert main(arguments(responses, margins, "--json", str(out))) == 0
     from_file = json.loads(out.read_text(encoding="utf-8"))
-    in_memory = run_estimate(EstimateOptions(responses=frame, margins=small_margins(frame), strata="town", cluster="point")).results
+    in_memory = run_estimate(
+        EstimateOptions(responses=frame, margins=small_margins(frame), strata="town", cluster="point")
+    ).results
     in_memory = json.loads(json.dumps(in_memory))
     assert set(from_file.pop("inputs")) == {str(responses), str(margins)}
     assert list(in_memory.pop("inputs")) == ["responses"]
@@ -160,7 +214,9 @@ def test_same_numbers_from_the_command_and_the_api(tmp_path, inputs):
 def test_shared_options_for_other_commands(inputs):
     _, responses, margins = inputs
     parser = add_estimate_options(argparse.ArgumentParser())
-    options = parser.parse_args(["--responses", str(responses), "--margins", str(margins), "--strata", "town", "--cluster", "point"])
+    options = parser.parse_args(
+        ["--responses", str(responses), "--margins", str(margins), "--strata", "town", "--cluster", "point"]
+    )
     run = run_estimate(options)
     assert run.results["design"]["strata"] == "town"
     analysis = run.analysis_frame()
@@ -187,7 +243,10 @@ def test_python_dash_m_scoring(tmp_path, inputs):
     out = tmp_path / "results.json"
     completed = subprocess.run(
         [sys.executable, "-m", "scoring", *arguments(responses, margins, "--json", str(out))],
-        cwd=REPO, capture_output=True, text=True, timeout=120,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert completed.returncode == 0, completed.stderr
     assert json.loads(out.read_text(encoding="utf-8"))["version"].startswith("manyi-scoring")

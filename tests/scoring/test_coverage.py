@@ -7,6 +7,7 @@ population margins and estimated by linearization through :func:`run_estimate`. 
 truth is the finite-population value the estimators target (scoring/synthetic.py).
 Seeds are fixed: the outcome is deterministic.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -27,10 +28,16 @@ def test_intervals_cover_the_truth(questionnaires):
     covered = np.zeros((SURVEYS, len(domains) + 1), dtype=bool)
     for survey in range(SURVEYS):
         sample = draw_sample(population, RESPONSES, seed=1000 + survey, sampled_points_per_town=4)
-        results = run_estimate(EstimateOptions(
-            responses=sample.responses, questionnaires=questionnaires, margins=population.margins,
-            strata="town", cluster="point", target=None,
-        )).results
+        results = run_estimate(
+            EstimateOptions(
+                responses=sample.responses,
+                questionnaires=questionnaires,
+                margins=population.margins,
+                strata="town",
+                cluster="point",
+                target=None,
+            )
+        ).results
         for k, domain in enumerate(domains):
             interval = results["domains"][domain]
             covered[survey, k] = interval["ci_low"] <= truth.domain_index[domain] <= interval["ci_high"]

@@ -1,4 +1,5 @@
 """Reading and validating responses, margins and domain weights: every error names its place."""
+
 from __future__ import annotations
 
 import io
@@ -55,11 +56,23 @@ def test_instrument_from_columns():
     "change, message",
     [
         (lambda f: f.assign(extra=1), r"unknown column 'extra'"),
-        (lambda f: f.rename(columns={"education.q1": "schools.q1"}), r"unknown column 'schools.q1': 'schools' is not a domain id"),
+        (
+            lambda f: f.rename(columns={"education.q1": "schools.q1"}),
+            r"unknown column 'schools.q1': 'schools' is not a domain id",
+        ),
         (lambda f: f.drop(columns="response_id"), r"missing column 'response_id'"),
-        (lambda f: f.assign(response_id=["a"] + list(f["response_id"][1:-1]) + ["a"]), r"'a' appears more than once \(rows 1 and \d+\)"),
-        (lambda f: f.assign(sex=["man"] + list(f["sex"][1:])), r"column 'sex', row 1 \(response_id 'r0001'\): 'man' is not a sex code"),
-        (lambda f: f.assign(age_group=list(f["age_group"][:-1]) + ["65+"]), r"column 'age_group', row \d+ .*'65\+' is not a age group code"),
+        (
+            lambda f: f.assign(response_id=["a"] + list(f["response_id"][1:-1]) + ["a"]),
+            r"'a' appears more than once \(rows 1 and \d+\)",
+        ),
+        (
+            lambda f: f.assign(sex=["man"] + list(f["sex"][1:])),
+            r"column 'sex', row 1 \(response_id 'r0001'\): 'man' is not a sex code",
+        ),
+        (
+            lambda f: f.assign(age_group=list(f["age_group"][:-1]) + ["65+"]),
+            r"column 'age_group', row \d+ .*'65\+' is not a age group code",
+        ),
         (lambda f: f.assign(state=["draft"] * len(f)), r"column 'state', row 1 .*'draft' is not a state code"),
         (lambda f: f.assign(base_weight=[0.0] + [1.0] * (len(f) - 1)), r"column 'base_weight', row 1 .*positive"),
         (lambda f: f.assign(duration_s=[-5.0] + [100.0] * (len(f) - 1)), r"column 'duration_s', row 1 .*negative"),
@@ -70,7 +83,10 @@ def test_table_errors(responses_frame, change, message):
         validate_responses(change(responses_frame))
 
 
-@pytest.mark.parametrize("value, message", [(7.0, "7 is not a code of the 5-point scale"), (3.5, "3.5 is not a code"), (0.0, "0 is not a code")])
+@pytest.mark.parametrize(
+    "value, message",
+    [(7.0, "7 is not a code of the 5-point scale"), (3.5, "3.5 is not a code"), (0.0, "0 is not a code")],
+)
 def test_answer_outside_the_scale(responses_frame, value, message):
     responses_frame.loc[11, "healthcare.q2"] = value
     with pytest.raises(ResponsesError, match=rf"column 'healthcare.q2', row 12 \(response_id 'r0012'\): {message}"):
@@ -85,7 +101,9 @@ def test_non_numeric_answer_in_a_csv_names_column_and_row(tmp_path, responses_fr
     text[5] = ",".join(cells)
     path = tmp_path / "responses.csv"
     path.write_text("\n".join(text) + "\n", encoding="utf-8")
-    with pytest.raises(ResponsesError, match=r"column 'education.q3', row 5 \(response_id 'r0005'\): 'good' is not a number"):
+    with pytest.raises(
+        ResponsesError, match=r"column 'education.q3', row 5 \(response_id 'r0005'\): 'good' is not a number"
+    ):
         validate_responses(read_responses(path))
 
 
@@ -119,7 +137,9 @@ def test_file_problems(tmp_path):
 
 
 def test_declared_optional_columns_are_accepted(responses_frame):
-    frame = responses_frame.assign(state="submitted", flags=None, comment="很好", services_used="education", base_weight=1.5)
+    frame = responses_frame.assign(
+        state="submitted", flags=None, comment="很好", services_used="education", base_weight=1.5
+    )
     responses = validate_responses(frame)
     assert "comment" not in responses.frame.columns  # never used by scoring
     assert (responses.frame["base_weight"] == 1.5).all()
@@ -135,10 +155,13 @@ def test_digest_depends_on_content(responses_frame):
 
 def test_margins_file(tmp_path):
     path = tmp_path / "margins.csv"
-    path.write_text("variable,level,population\ntown,xicheng,100\ntown,jinan,50\nsex,male,80\nsex,female,70\n", encoding="utf-8")
+    path.write_text(
+        "variable,level,population\ntown,xicheng,100\ntown,jinan,50\nsex,male,80\nsex,female,70\n", encoding="utf-8"
+    )
     margins = read_margins(path)
     assert [(m.variable, m.levels, m.population) for m in margins] == [
-        ("town", ("xicheng", "jinan"), (100.0, 50.0)), ("sex", ("male", "female"), (80.0, 70.0)),
+        ("town", ("xicheng", "jinan"), (100.0, 50.0)),
+        ("sex", ("male", "female"), (80.0, 70.0)),
     ]
     path.write_text("variable,level,population\ntown,xicheng,lots\n", encoding="utf-8")
     with pytest.raises(MarginsError, match="row 1: population for town=xicheng must be a number"):

@@ -1,4 +1,5 @@
 """Key drivers: Johnson's relative weights, weighted correlations, jackknife, quadrants, priorities."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -144,7 +145,9 @@ def test_performance_se_is_the_stratified_jackknife():
         scores[item.item].to_numpy()[answered], weights[answered], strata[answered], clusters[answered]
     )
     assert item.performance_se == pytest.approx(expected, rel=1e-9)
-    assert item.performance == pytest.approx(np.average(scores[item.item].to_numpy()[answered], weights=weights[answered]))
+    assert item.performance == pytest.approx(
+        np.average(scores[item.item].to_numpy()[answered], weights=weights[answered])
+    )
 
 
 def test_replicate_plan_jkn_and_delete_a_group():
@@ -180,11 +183,12 @@ def test_drivers_find_the_synthetic_items_that_matter():
 
     population, sample = generate_survey(12_000, seed=4, population_size=120_000)
     scores = item_score_frame(sample.responses)
-    analysis = key_drivers(scores, np.ones(len(scores)), strata=sample.responses["town"],
-                           clusters=sample.responses["point"])
+    analysis = key_drivers(
+        scores, np.ones(len(scores)), strata=sample.responses["town"], clusters=sample.responses["point"]
+    )
     truth = population.parameters.aspect_importance
     agreements = 0
-    for domain, drivers in analysis.domains.items():
+    for _domain, drivers in analysis.domains.items():
         estimated = {item.item: item.importance_share for item in drivers.items}
         true_top = max(estimated, key=lambda code: truth[code])
         agreements += max(estimated, key=estimated.get) == true_top
@@ -199,22 +203,63 @@ def test_quadrants_split_at_the_domain_means():
         for item in drivers.items:
             important = item.importance >= drivers.importance_mean
             performing = item.performance >= drivers.performance_mean
-            expected = {(True, False): "concentrate", (True, True): "keep_up",
-                        (False, False): "low_priority", (False, True): "possible_overkill"}[(important, performing)]
+            expected = {
+                (True, False): "concentrate",
+                (True, True): "keep_up",
+                (False, False): "low_priority",
+                (False, True): "possible_overkill",
+            }[(important, performing)]
             assert item.quadrant == expected
         assert sum(item.relative_importance for item in drivers.items) == pytest.approx(len(drivers.items))
 
 
 def make_item(domain, code, share, performance, quadrant, k=4):
-    return ItemDriver(domain, code, code, share, 0.0, share, share, share, share, share, share * k,
-                      performance, 1.0, performance - 2, performance + 2, 100, quadrant)
+    return ItemDriver(
+        domain,
+        code,
+        code,
+        share,
+        0.0,
+        share,
+        share,
+        share,
+        share,
+        share,
+        share * k,
+        performance,
+        1.0,
+        performance - 2,
+        performance + 2,
+        100,
+        quadrant,
+    )
 
 
 def test_priorities_rank_importance_times_gap_to_target():
-    first = DomainDrivers("a", "甲", (make_item("a", "a.x", 0.5, 70, "concentrate"),
-                                      make_item("a", "a.y", 0.1, 90, "possible_overkill")), 0.5, 0.4, 0.6, 100, 0.25, 80, False)
-    second = DomainDrivers("b", "乙", (make_item("b", "b.x", 0.3, 60, "concentrate"),
-                                       make_item("b", "b.y", 0.4, 88, "concentrate")), 0.5, 0.4, 0.6, 100, 0.25, 80, False)
+    first = DomainDrivers(
+        "a",
+        "甲",
+        (make_item("a", "a.x", 0.5, 70, "concentrate"), make_item("a", "a.y", 0.1, 90, "possible_overkill")),
+        0.5,
+        0.4,
+        0.6,
+        100,
+        0.25,
+        80,
+        False,
+    )
+    second = DomainDrivers(
+        "b",
+        "乙",
+        (make_item("b", "b.x", 0.3, 60, "concentrate"), make_item("b", "b.y", 0.4, 88, "concentrate")),
+        0.5,
+        0.4,
+        0.6,
+        100,
+        0.25,
+        80,
+        False,
+    )
     ranked = rank_priorities({"a": first, "b": second}, target=85)
     # a.x: 2 × 15 = 30; b.x: 1.2 × 25 = 30, tied, lower performance first; b.y: 1.6 × 0 = 0.
     assert [p.item for p in ranked] == ["b.x", "a.x", "b.y"]

@@ -1,4 +1,5 @@
 """Estimators: totals, means, ratios, domains, groups and linear combinations."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -25,7 +26,7 @@ def test_mean_of_a_simple_random_sample(srs):
     assert mean.estimate[0] == pytest.approx(y.mean())
     assert mean.se[0] == pytest.approx(y.std(ddof=1) / np.sqrt(len(y)), rel=1e-12)
     assert mean.df == len(y) - 1
-    low, high = mean.confint(0.9)
+    _low, high = mean.confint(0.9)
     from scipy import stats
 
     assert high[0] - mean.estimate[0] == pytest.approx(stats.t.ppf(0.95, 79) * mean.se[0])
@@ -117,7 +118,9 @@ def test_design_errors_name_the_problem(srs):
 
 def test_clusters_are_nested_in_strata():
     """A point whose respondents live in two towns is two PSUs (R's nest=TRUE)."""
-    frame = pd.DataFrame({"town": ["a", "a", "b", "b", "a", "b"], "point": ["p", "q", "p", "q", "p", "p"], "y": np.arange(6.0)})
+    frame = pd.DataFrame(
+        {"town": ["a", "a", "b", "b", "a", "b"], "point": ["p", "q", "p", "q", "p", "p"], "y": np.arange(6.0)}
+    )
     design = survey_design(frame, strata="town", cluster="point")
     assert design.clusters.levels == ("a/p", "a/q", "b/p", "b/q")
     assert design.degrees_of_freedom == 2

@@ -1,4 +1,5 @@
 """Change between waves and sample-size planning (scoring.planning, ``python -m scoring plan``)."""
+
 from __future__ import annotations
 
 import json
@@ -21,8 +22,7 @@ from scoring.questionnaire import DOMAIN_IDS
 
 def results(index, se, *, n=2000, df=36, rate=0.8, rate_se=0.01, domains=None, towns=None):
     return {
-        "overall": {"index": index, "se": se, "df": df, "n": n,
-                    "satisfied_rate": {"estimate": rate, "se": rate_se}},
+        "overall": {"index": index, "se": se, "df": df, "n": n, "satisfied_rate": {"estimate": rate, "se": rate_se}},
         "domains": domains or {},
         "weights": {"deff": 1.3},
         "design": {"df": df},
@@ -61,12 +61,16 @@ def test_compare_waves_covers_every_index_and_rate():
     previous = results(80.5, 0.5, rate=0.75, domains={"education": before})
     comparison = compare_waves(current, previous, previous_label="2024")
     keys = [c.key for c in comparison.changes]
-    assert keys == ["overall.index", "overall.satisfied_rate", "domains.education.index",
-                    "domains.education.satisfied_rate"]
+    assert keys == [
+        "overall.index",
+        "overall.satisfied_rate",
+        "domains.education.index",
+        "domains.education.satisfied_rate",
+    ]
     by_key = {c.key: c for c in comparison.changes}
-    assert not by_key["overall.index"].significant          # +0.5 ± 1.4
-    assert by_key["overall.satisfied_rate"].significant     # +0.05 with SE 0.014
-    assert by_key["domains.education.index"].significant    # +4 with SE 1.41
+    assert not by_key["overall.index"].significant  # +0.5 ± 1.4
+    assert by_key["overall.satisfied_rate"].significant  # +0.05 with SE 0.014
+    assert by_key["domains.education.index"].significant  # +4 with SE 1.41
     assert by_key["domains.education.index"].difference == pytest.approx(4.0)
     assert not by_key["domains.education.satisfied_rate"].significant
     assert by_key["domains.education.index"].label == "公共教育"
@@ -108,10 +112,13 @@ def test_plan_from_results_scales_the_achieved_precision():
         "education": {"index": 80, "se": 1.0, "n": 500, "deff": 2.0},
         "transport": {"index": 75, "se": 0.5, "n": 1600, "deff": 1.5},
     }
-    towns = {"xicheng": {"overall": {"index": 80, "se": 2.0, "n": 300}},
-             "libu": {"overall": {"index": 80, "se": 1.0, "n": 200}}}
-    plan = plan_sample_sizes(half_width=1.0, results=results(80, 0.4, n=2000, domains=domains, towns=towns),
-                             results_name="2024.json")
+    towns = {
+        "xicheng": {"overall": {"index": 80, "se": 2.0, "n": 300}},
+        "libu": {"overall": {"index": 80, "se": 1.0, "n": 200}},
+    }
+    plan = plan_sample_sizes(
+        half_width=1.0, results=results(80, 0.4, n=2000, domains=domains, towns=towns), results_name="2024.json"
+    )
     z = stats.norm.ppf(0.975)
     education = {d.domain: d for d in plan.domains}["education"]
     # n SE² (z/h)²: 500 × 1 × 3.84 = 1921 respondents answering education
@@ -139,12 +146,15 @@ def test_plan_from_results_with_an_assumed_deff():
     assert education.respondents == math.ceil(250 * (stats.norm.ppf(0.975) / 2) ** 2)
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"half_width": 0}, "half_width"),
-    ({"half_width": 2, "deff": -1}, "deff"),
-    ({"half_width": 2, "sd": 0}, "sd"),
-    ({"half_width": 2, "confidence": 95}, "confidence"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"half_width": 0}, "half_width"),
+        ({"half_width": 2, "deff": -1}, "deff"),
+        ({"half_width": 2, "sd": 0}, "sd"),
+        ({"half_width": 2, "confidence": 95}, "confidence"),
+    ],
+)
 def test_bad_plan_inputs(kwargs, message):
     with pytest.raises(ValueError, match=message):
         plan_sample_sizes(**kwargs)

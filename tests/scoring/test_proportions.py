@@ -1,4 +1,5 @@
 """Intervals for proportions: logit, Korn–Graubard, Wilson (R comparisons in test_reference_*)."""
+
 from __future__ import annotations
 
 import numpy as np

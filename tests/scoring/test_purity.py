@@ -1,4 +1,5 @@
 """scoring/ is pure: importing it pulls in neither Flask nor SQLAlchemy."""
+
 from __future__ import annotations
 
 import subprocess

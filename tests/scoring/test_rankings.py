@@ -1,4 +1,5 @@
 """Benchmarks validation and the rank simulation (scoring.rankings)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -34,7 +35,9 @@ def unit(name: str, score: float, *, se: float | None = None, rank: int | None =
 
 
 def test_valid_file_is_parsed():
-    table = validate_benchmarks(HEADER + "2024,municipality,沙市区,83.6,1,,市统计局公报\n2024,municipality,江陵县,79.3,,0.5,同上\n")
+    table = validate_benchmarks(
+        HEADER + "2024,municipality,沙市区,83.6,1,,市统计局公报\n2024,municipality,江陵县,79.3,,0.5,同上\n"
+    )
     assert [row.unit for row in table.rows] == ["沙市区", "江陵县"]
     assert table.rows[0].rank == 1 and table.rows[0].se is None
     assert table.rows[1].rank is None and table.rows[1].se == 0.5
@@ -139,31 +142,35 @@ def test_far_below_every_unit_is_last():
 
 
 def test_tied_with_a_unit_is_above_it_half_the_time():
-    placement = place_among(DistrictScore(2025, 80.0, 1.5), [unit("a", 80.0)], level="municipality",
-                            draws=40_000, seed=7)
+    placement = place_among(
+        DistrictScore(2025, 80.0, 1.5), [unit("a", 80.0)], level="municipality", draws=40_000, seed=7
+    )
     assert placement.units[0].probability_above == pytest.approx(0.5, abs=0.01)
     assert placement.rank_probabilities[0] == pytest.approx(0.5, abs=0.01)
     assert placement.rank_interval == (1, 2)
 
 
 def test_exact_tie_of_fixed_scores_is_broken_at_random():
-    placement = place_among(DistrictScore(2025, 80.0, 0.0), [unit("a", 80.0)], level="municipality",
-                            draws=40_000, seed=7)
+    placement = place_among(
+        DistrictScore(2025, 80.0, 0.0), [unit("a", 80.0)], level="municipality", draws=40_000, seed=7
+    )
     assert placement.units[0].probability_above == pytest.approx(0.5, abs=0.01)
 
 
 def test_probability_above_a_unit_follows_the_normal_distribution():
     from scipy import stats
 
-    placement = place_among(DistrictScore(2025, 81.0, 1.0), [unit("a", 80.0)], level="municipality",
-                            draws=200_000, seed=3)
+    placement = place_among(
+        DistrictScore(2025, 81.0, 1.0), [unit("a", 80.0)], level="municipality", draws=200_000, seed=3
+    )
     assert placement.units[0].probability_above == pytest.approx(stats.norm.cdf(1.0), abs=0.004)
 
 
 def test_published_se_makes_units_uncertain_too():
     fixed = place_among(DistrictScore(2025, 80.0, 0.01), [unit("a", 79.0)], level="municipality", seed=3)
-    uncertain = place_among(DistrictScore(2025, 80.0, 0.01), [unit("a", 79.0, se=2.0)], level="municipality",
-                            seed=3, draws=100_000)
+    uncertain = place_among(
+        DistrictScore(2025, 80.0, 0.01), [unit("a", 79.0, se=2.0)], level="municipality", seed=3, draws=100_000
+    )
     assert fixed.units[0].probability_above == 1.0
     assert uncertain.units[0].probability_above == pytest.approx(0.691, abs=0.01)  # Φ(1/2)
 
@@ -198,8 +205,9 @@ def test_too_few_draws_and_bad_estimates_are_refused():
 
 
 def test_incomplete_published_list_is_flagged():
-    placement = place_among(DistrictScore(2025, 80.0, 1.0), [unit("a", 82.0, rank=5), unit("b", 79, rank=9)],
-                            level="national", seed=1)
+    placement = place_among(
+        DistrictScore(2025, 80.0, 1.0), [unit("a", 82.0, rank=5), unit("b", 79, rank=9)], level="national", seed=1
+    )
     assert not placement.complete_list
     assert "仅在文件所列单位中" in describe_placement(placement)
 

@@ -2,6 +2,7 @@
 
 R: tests/scoring/r/api_reference.R (R 4.2, survey 4.1.1).
 """
+
 from __future__ import annotations
 
 import numpy as np

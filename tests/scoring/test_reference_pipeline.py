@@ -4,6 +4,7 @@ Inputs and R outputs: tests/scoring/r/ (make_pipeline_inputs.py, pipeline_refere
 A stratified (town), clustered (point) sample with planned missingness and planted
 low-quality responses, raked to town, sex and age-group margins.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -117,8 +118,10 @@ def test_overall_variance_includes_domain_covariances(run, reference):
     assert not close(independent, reference["overall_se_equal"], rel=1e-2)
 
 
-@pytest.mark.parametrize("target, metric, key", [(85, "index", "target_index_85"), (78, "index", "target_index_78"),
-                                                 (85, "satisfied_rate", "target_rate_85")])
+@pytest.mark.parametrize(
+    "target, metric, key",
+    [(85, "index", "target_index_85"), (78, "index", "target_index_78"), (85, "satisfied_rate", "target_rate_85")],
+)
 def test_target_test_p_value(reference, target, metric, key):
     result = run_estimate(options(target=target, target_metric=metric)).results["target"]
     assert result["metric"] == metric
@@ -175,12 +178,14 @@ def test_jackknife_overall_with_domain_weights(reference):
 def test_bootstrap_with_rs_replicate_factors(run, reference):
     """R's subbootstrap draws (exported), every replicate re-raked: same SEs."""
     factors = pd.read_csv(R_DIR / "pipeline_bootstrap_factors.csv")
-    by_psu = {f"{t}/{p}": row for t, p, row in zip(factors["town"], factors["point"], factors.filter(like="r").to_numpy())}
+    by_psu = {
+        f"{t}/{p}": row for t, p, row in zip(factors["town"], factors["point"], factors.filter(like="r").to_numpy())
+    }
     matrix = np.array([by_psu[level] for level in run.design.clusters.levels])
     replicates = replicate_design(run.design, matrix, scale=1 / (matrix.shape[1] - 1), mse=True, method="bootstrap")
     assert replicates.scale == pytest.approx(reference["boot_scale"])
     estimates = estimate_satisfaction(run.table, replicates)
-    for d, domain in enumerate(DOMAIN_IDS):
+    for _d, domain in enumerate(DOMAIN_IDS):
         assert close(estimates.domains[domain].index.se, reference[f"boot_se_{domain}"])
     assert close(estimates.overall.index.se, reference["boot_overall_se_equal"])
     for code in DOMAIN_IDS:

@@ -1,4 +1,5 @@
 """Satisfaction estimates through the API: weights of domains, subgroups, the results dict."""
+
 from __future__ import annotations
 
 import math
@@ -52,7 +53,9 @@ def test_derived_domain_weights_are_johnsons_relative_importance(analysis):
     estimates = estimate_satisfaction(table, design, domain_weights="derived")
     weights = estimates.overall.domain_weights
     assert sum(weights.values()) == pytest.approx(1.0)
-    values = np.column_stack([table.domain_score("education"), table.domain_score("healthcare"), table.item_score("overall")])
+    values = np.column_stack(
+        [table.domain_score("education"), table.domain_score("healthcare"), table.item_score("overall")]
+    )
     correlation = pairwise_weighted_correlation(values, design.weights)
     expected = relative_weights(correlation[:2, :2], correlation[:2, 2]).shares
     assert_allclose([weights["education"], weights["healthcare"]], expected)
@@ -100,8 +103,10 @@ def test_rows_without_a_group_value_are_left_out_of_that_table():
 
 
 def test_domain_without_respondents_and_a_weight_is_an_error(analysis):
-    table, design = analysis
-    empty = build_analysis_table(validate_responses(small_responses(200, seed=1).assign(**{f"healthcare.q{k}": np.nan for k in range(1, 6)})))
+    _table, _design = analysis
+    empty = build_analysis_table(
+        validate_responses(small_responses(200, seed=1).assign(**{f"healthcare.q{k}": np.nan for k in range(1, 6)}))
+    )
     with pytest.raises(ScoringInputError, match="domain 'healthcare' has no respondent with a domain score"):
         estimate_satisfaction(empty, survey_design(empty.frame))
     estimates = estimate_satisfaction(empty, survey_design(empty.frame), domain_weights={"education": 1})
@@ -116,7 +121,7 @@ def test_replicate_designs_give_every_estimate(analysis):
 
 
 def test_design_and_table_must_match(analysis):
-    table, design = analysis
+    _table, design = analysis
     other = build_analysis_table(validate_responses(small_responses(100)))
     with pytest.raises(ScoringInputError, match="the design has 600 rows but the analysis table 100"):
         estimate_satisfaction(other, design)
@@ -126,7 +131,17 @@ def test_results_dict_has_exactly_the_contract_keys():
     frame = small_responses(400, seed=9)
     run = run_estimate(EstimateOptions(responses=frame, margins=small_margins(frame), strata="town", cluster="point"))
     results = run.results
-    assert list(results) == ["overall", "domains", "target", "weights", "design", "excluded", "subgroups", "inputs", "version"]
+    assert list(results) == [
+        "overall",
+        "domains",
+        "target",
+        "weights",
+        "design",
+        "excluded",
+        "subgroups",
+        "inputs",
+        "version",
+    ]
     assert list(results["overall"]) == ["index", "se", "ci_low", "ci_high", "df", "n", "satisfied_rate"]
     assert list(results["overall"]["satisfied_rate"]) == ["estimate", "se", "ci_low", "ci_high"]
     for domain in results["domains"].values():

@@ -1,4 +1,5 @@
 """Item scores, respondent domain scores, satisfied indicators and Cronbach's alpha."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -17,21 +18,27 @@ def test_item_score_formula():
 
 def weighted_instrument() -> Instrument:
     return Instrument(
-        domains=(DomainItems("education", ("education.a", "education.b", "education.c"), (1.0, 2.0, 1.0), "education.overall"),),
+        domains=(
+            DomainItems(
+                "education", ("education.a", "education.b", "education.c"), (1.0, 2.0, 1.0), "education.overall"
+            ),
+        ),
         overall="overall",
         scale_lengths={"education.a": 5, "education.b": 5, "education.c": 7, "education.overall": 5, "overall": 5},
     )
 
 
 def test_domain_score_is_the_weighted_mean_of_answered_aspects():
-    frame = pd.DataFrame({
-        "response_id": ["1", "2", "3", "4"],
-        "education.a": [5, 1, np.nan, np.nan],
-        "education.b": [3, np.nan, np.nan, 2],
-        "education.c": [7, 4, np.nan, np.nan],
-        "education.overall": [5, 4, 3, np.nan],
-        "overall": [4, 3, 5, 1],
-    })
+    frame = pd.DataFrame(
+        {
+            "response_id": ["1", "2", "3", "4"],
+            "education.a": [5, 1, np.nan, np.nan],
+            "education.b": [3, np.nan, np.nan, 2],
+            "education.c": [7, 4, np.nan, np.nan],
+            "education.overall": [5, 4, 3, np.nan],
+            "overall": [4, 3, 5, 1],
+        }
+    )
     table = build_analysis_table(validate_responses(frame, weighted_instrument()))
     scores = table.domain_score("education")
     assert scores[0] == pytest.approx((100 + 2 * 50 + 100) / 4)
@@ -47,7 +54,9 @@ def test_equal_weight_domain_scores_match_the_general_path():
     rng = np.random.default_rng(0)
     values = rng.integers(1, 6, (200, 3)).astype(float)
     values[rng.random((200, 3)) < 0.3] = np.nan
-    frame = pd.DataFrame(values, columns=["education.a", "education.b", "education.c"]).assign(response_id=[str(k) for k in range(200)])
+    frame = pd.DataFrame(values, columns=["education.a", "education.b", "education.c"]).assign(
+        response_id=[str(k) for k in range(200)]
+    )
     table = build_analysis_table(validate_responses(frame))
     answered = ~np.isnan(values)
     with np.errstate(all="ignore"):
@@ -70,13 +79,28 @@ def test_cronbach_alpha_formula_and_edge_cases():
 
 
 def test_analysis_frame_has_scores_and_weights():
-    frame = pd.DataFrame({
-        "response_id": ["1", "2"], "town": ["xicheng", "jinan"],
-        "education.a": [5, 1], "education.b": [3, 3], "education.c": [7, 1], "education.overall": [5, 4], "overall": [4, 3],
-    })
+    frame = pd.DataFrame(
+        {
+            "response_id": ["1", "2"],
+            "town": ["xicheng", "jinan"],
+            "education.a": [5, 1],
+            "education.b": [3, 3],
+            "education.c": [7, 1],
+            "education.overall": [5, 4],
+            "overall": [4, 3],
+        }
+    )
     table = build_analysis_table(validate_responses(frame, weighted_instrument()))
     analysis = table.to_frame(np.array([2.0, 3.0]))
     assert list(analysis.columns) == [
-        "response_id", "town", "weight", "education.a", "education.b", "education.c", "education.overall", "overall", "education",
+        "response_id",
+        "town",
+        "weight",
+        "education.a",
+        "education.b",
+        "education.c",
+        "education.overall",
+        "overall",
+        "education",
     ]
     assert analysis["education.c"].tolist() == [100.0, 0.0]

@@ -1,4 +1,5 @@
 """Quality screening: partial, duplicate_browser, speeder, straight_liner."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -14,7 +15,9 @@ from .support import small_responses
 @pytest.fixture(scope="module")
 def contaminated():
     _, sample = generate_survey(
-        3000, seed=5, population_size=50_000,
+        3000,
+        seed=5,
+        population_size=50_000,
         contamination={"partial": 0.03, "duplicate_browser": 0.02, "speeders": 0.02, "straight_liners": 0.02},
     )
     return sample
@@ -36,7 +39,13 @@ def test_planted_rows_are_found_with_their_reason(contaminated):
 
 def test_screening_off_keeps_all_but_partial(contaminated):
     result = screen_responses(validate_responses(contaminated.responses), enabled=False)
-    assert result.excluded == {"partial": int(contaminated.planted["partial"].sum()), "duplicate_browser": 0, "ip_burst": 0, "speeder": 0, "straight_liner": 0}
+    assert result.excluded == {
+        "partial": int(contaminated.planted["partial"].sum()),
+        "duplicate_browser": 0,
+        "ip_burst": 0,
+        "speeder": 0,
+        "straight_liner": 0,
+    }
 
 
 def test_speeder_rule_uses_a_third_of_the_median():
@@ -50,11 +59,11 @@ def test_speeder_rule_uses_a_third_of_the_median():
 def test_straight_liner_needs_eight_answered_aspect_items():
     frame = small_responses(4)
     aspects = [c for c in frame.columns if "." in c and not c.endswith(".overall")]
-    frame.loc[0, aspects] = 4.0          # 9 aspects, all 4: straight-liner
+    frame.loc[0, aspects] = 4.0  # 9 aspects, all 4: straight-liner
     frame.loc[1, aspects] = 4.0
-    frame.loc[1, aspects[:2]] = np.nan   # 7 answered: too few to judge
+    frame.loc[1, aspects[:2]] = np.nan  # 7 answered: too few to judge
     frame.loc[2, aspects] = 4.0
-    frame.loc[2, aspects[0]] = 5.0       # one different answer
+    frame.loc[2, aspects[0]] = 5.0  # one different answer
     result = screen_responses(validate_responses(frame))
     assert result.reason[:3].tolist() == ["straight_liner", "", ""]
 

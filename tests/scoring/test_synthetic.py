@@ -4,6 +4,7 @@ The central test is :func:`test_raked_ratio_estimator_recovers_the_truth`: a big
 raked to the population margins with a few lines of IPF written here, lands on the
 truth for every domain — which shows that the truth is the estimand.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -50,7 +51,9 @@ def _layout(questionnaires):
         items = questionnaires.domains[domain].items
         aspects = [item for item in items if item.role == "aspect"]
         layout[domain] = (
-            tuple(item.code for item in aspects), np.array([item.weight for item in aspects]), f"{domain}.overall"
+            tuple(item.code for item in aspects),
+            np.array([item.weight for item in aspects]),
+            f"{domain}.overall",
         )
     return layout
 
@@ -95,10 +98,7 @@ def _ratio(values: np.ndarray, weights: np.ndarray) -> tuple[float, float]:
 def test_responses_follow_the_contract(population, sample, questionnaires):
     responses = sample.responses
     item_columns = [
-        item.code
-        for domain in DOMAIN_IDS
-        for item in questionnaires.domains[domain].items
-        if item.kind == "likert"
+        item.code for domain in DOMAIN_IDS for item in questionnaires.domains[domain].items if item.kind == "likert"
     ] + ["overall"]
     assert list(responses.columns) == [*RESPONSE_FIXED_COLUMNS, *item_columns, "services_used"]
     assert list(population.item_columns) == item_columns
@@ -151,7 +151,10 @@ def test_csv_round_trip(tmp_path):
     pd.testing.assert_frame_equal(back, responses, check_dtype=False)
 
     margins_path = write_margins_csv(small.margins, tmp_path / "margins.csv")
-    assert margins_path.read_text(encoding="utf-8").splitlines()[:2] == ["variable,level,population", "town,xicheng,3061"]
+    assert margins_path.read_text(encoding="utf-8").splitlines()[:2] == [
+        "variable,level,population",
+        "town,xicheng,3061",
+    ]
 
 
 def test_works_without_questionnaires():
@@ -202,7 +205,7 @@ def test_residents_answer_only_the_domains_they_used(population, sample):
     assert used.str.len().min() >= 1
     for domain in population.domains:
         items = [code for code in population.item_columns if code.startswith(domain + ".")]
-        uses = used.map(lambda domains: domain in domains).to_numpy()
+        uses = used.map(lambda domains: domain in domains).to_numpy()  # noqa: B023 - called within the iteration
         assert responses.loc[~uses, items].isna().all().all(), domain
         assert responses.loc[uses, items].notna().any(axis=1).mean() > 0.9, domain
     focus = responses["point"].map(population.points.set_index("code")["focus_domain"])
@@ -217,7 +220,7 @@ def test_dont_know_rates_are_near_the_targets(population, sample, questionnaires
     responses = sample.responses
     used = responses["services_used"].str.split(";")
     for domain, (aspects, _, overall) in _layout(questionnaires).items():
-        users = responses[used.map(lambda domains: domain in domains).to_numpy()]
+        users = responses[used.map(lambda domains: domain in domains).to_numpy()]  # noqa: B023 - called within the iteration
         rate = population.parameters.missing_rate[domain]
         tolerance = 4 * np.sqrt(rate * (1 - rate) / len(users)) + 1e-3
         for code in (*aspects, overall):
@@ -251,10 +254,13 @@ def test_durations_grow_with_the_domains_answered(sample):
 def test_collection_points_are_clusters(population, questionnaires):
     responses = draw_sample(population, 40_000, seed=2, sampled_points_per_town=None).responses
     aspects, weights, _ = _layout(questionnaires)["healthcare"]
-    frame = pd.DataFrame({
-        "point": responses["point"], "town": responses["town"],
-        "score": _domain_scores(responses, aspects, weights),
-    }).dropna()
+    frame = pd.DataFrame(
+        {
+            "point": responses["point"],
+            "town": responses["town"],
+            "score": _domain_scores(responses, aspects, weights),
+        }
+    ).dropna()
     frame["score"] -= frame.groupby("town")["score"].transform("mean")  # ICC within strata
     groups = frame.groupby("point")["score"]
     sizes, means = groups.size(), groups.mean()

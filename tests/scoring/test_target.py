@@ -1,4 +1,5 @@
 """The one-sided target test and its verdict."""
+
 from __future__ import annotations
 
 import math

@@ -1,4 +1,5 @@
 """Linearization details, lonely PSUs, and the replicate designs (JKn, Rao–Wu bootstrap)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -56,7 +57,7 @@ def test_lonely_psu_adjust_centres_at_zero():
     total = frame["w"].sum()
     influence = frame["w"] * (frame["y"] - theta) / total
     expected = 0.0
-    for stratum, group in frame.assign(z=influence).groupby("stratum"):
+    for _stratum, group in frame.assign(z=influence).groupby("stratum"):
         totals = group.groupby("psu")["z"].sum()
         n = len(totals)
         expected += (totals**2).sum() if n == 1 else n / (n - 1) * ((totals - totals.mean()) ** 2).sum()
@@ -129,7 +130,9 @@ def test_replicate_that_empties_a_margin_level_is_named():
     frame.loc[frame["point"] == "xicheng-p1", "age_group"] = "60+"
     margins = margins_from_frame(small_margins(frame))
     design = rake(survey_design(frame, strata="town", cluster="point"), margins)
-    with pytest.raises(RakingError, match="jackknife replicate without PSU 'xicheng/xicheng-p1'.*age_group level '60\\+'"):
+    with pytest.raises(
+        RakingError, match="jackknife replicate without PSU 'xicheng/xicheng-p1'.*age_group level '60\\+'"
+    ):
         jackknife_design(design)
 
 
@@ -168,5 +171,7 @@ def test_calibration_shrinks_the_variance_of_a_calibration_variable():
     share = survey_mean(design, (frame["sex"] == "male").to_numpy(float))
     assert share.estimate[0] == pytest.approx(0.51)
     assert share.se[0] < 1e-8
-    one_margin = rake(survey_design(frame, strata="town", cluster="point"), [Margin("sex", ("male", "female"), (510.0, 490.0))])
+    one_margin = rake(
+        survey_design(frame, strata="town", cluster="point"), [Margin("sex", ("male", "female"), (510.0, 490.0))]
+    )
     assert survey_mean(one_margin, (frame["sex"] == "male").to_numpy(float)).se[0] < 1e-8

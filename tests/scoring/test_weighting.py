@@ -1,4 +1,5 @@
 """Raking, post-stratification, trimming and weight diagnostics."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -58,12 +59,16 @@ def test_post_stratify_refuses_several_variables(frame, margins):
 
 def test_unknown_level_in_the_data_names_level_and_row(frame, margins):
     frame.loc[6, "town"] = "taihugang"
-    with pytest.raises(MarginsError, match=r"town level 'taihugang' occurs in the responses \(first in row 7, response_id 'r0007'\)"):
+    with pytest.raises(
+        MarginsError, match=r"town level 'taihugang' occurs in the responses \(first in row 7, response_id 'r0007'\)"
+    ):
         rake(survey_design(frame), margins)
 
 
 def test_level_without_responses_is_an_empty_cell(frame, margins):
-    extra = pd.concat([small_margins(frame), pd.DataFrame([("town", "libu", 0.0)], columns=["variable", "level", "population"])])
+    extra = pd.concat(
+        [small_margins(frame), pd.DataFrame([("town", "libu", 0.0)], columns=["variable", "level", "population"])]
+    )
     extra.loc[extra["level"] == "xicheng", "population"] -= 1000  # keep totals equal
     extra.loc[extra["level"] == "libu", "population"] = 1000
     with pytest.raises(RakingError, match="empty cell: town level 'libu' has population 1,000"):
@@ -71,7 +76,9 @@ def test_level_without_responses_is_an_empty_cell(frame, margins):
 
 
 def test_level_with_zero_population_and_no_responses_is_dropped(frame):
-    table = pd.concat([small_margins(frame), pd.DataFrame([("town", "libu", 0.0)], columns=["variable", "level", "population"])])
+    table = pd.concat(
+        [small_margins(frame), pd.DataFrame([("town", "libu", 0.0)], columns=["variable", "level", "population"])]
+    )
     raked = rake(survey_design(frame), margins_from_frame(table))
     assert "libu" not in raked.calibration.margins[0].levels
 
@@ -102,10 +109,12 @@ def test_missing_margin_column_and_missing_value(frame, margins):
 
 def test_non_convergence_is_reported():
     """Margins that no weights can meet: every man is 18–29, yet half the people are men."""
-    frame = pd.DataFrame({
-        "sex": ["male"] * 10 + ["female"] * 30,
-        "age_group": ["18-29"] * 10 + ["18-29"] * 5 + ["60+"] * 25,
-    })
+    frame = pd.DataFrame(
+        {
+            "sex": ["male"] * 10 + ["female"] * 30,
+            "age_group": ["18-29"] * 10 + ["18-29"] * 5 + ["60+"] * 25,
+        }
+    )
     margins = [Margin("sex", ("male", "female"), (500.0, 500.0)), Margin("age_group", ("18-29", "60+"), (100.0, 900.0))]
     with pytest.raises(RakingError, match="did not converge after 50 iterations"):
         rake(survey_design(frame), margins, max_iterations=50)

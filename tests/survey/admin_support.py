@@ -1,5 +1,6 @@
 """Helpers for the office tests: accounts, signing in with the real CSRF protection,
 a wave with points and synthetic responses."""
+
 from __future__ import annotations
 
 import re
@@ -63,10 +64,16 @@ def post(client, url: str, data: dict[str, Any] | None = None, *, page: str | No
     return client.post(url, data=body, **kwargs)
 
 
-def make_wave(app, code: str = "2025", *, points: tuple[tuple[str, str, str, str | None], ...] = (
-    ("hosp-01", "xicheng", "区人民医院门诊大厅", "healthcare"),
-    ("hall-01", "jinan", "纪南镇便民服务中心", None),
-), state: str = "open") -> None:
+def make_wave(
+    app,
+    code: str = "2025",
+    *,
+    points: tuple[tuple[str, str, str, str | None], ...] = (
+        ("hosp-01", "xicheng", "区人民医院门诊大厅", "healthcare"),
+        ("hall-01", "jinan", "纪南镇便民服务中心", None),
+    ),
+    state: str = "open",
+) -> None:
     with app.app_context():
         session = get_session()
         wave = create_wave(session, code)

@@ -1,12 +1,14 @@
 """Helpers for the resident-survey tests: set up a wave and a point, read the forms a
 page renders, and fill them in the way a person (or a careful bot) would."""
+
 from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
-from typing import Any, Callable
+from typing import Any
 
 from sqlalchemy import select
 
@@ -83,11 +85,15 @@ class _FormParser(HTMLParser):
             return
         elif tag == "input":
             self.forms[-1].controls.append(
-                Control(values.get("name", ""), values.get("type", "text"), values.get("value", ""), "checked" in values)
+                Control(
+                    values.get("name", ""), values.get("type", "text"), values.get("value", ""), "checked" in values
+                )
             )
         elif tag == "textarea":
             maxlength = values.get("maxlength")
-            self._textarea = Control(values.get("name", ""), "textarea", "", maxlength=int(maxlength) if maxlength else None)
+            self._textarea = Control(
+                values.get("name", ""), "textarea", "", maxlength=int(maxlength) if maxlength else None
+            )
             self.forms[-1].controls.append(self._textarea)
         elif tag == "button":
             self.forms[-1].buttons.append((values.get("name", ""), values.get("value", "")))
@@ -131,16 +137,27 @@ def fill_all(form: Form, pick: Callable[[str, list[str]], Any] | None = None) ->
     return answers
 
 
-def make_wave(app, *, code: str = "2025", state: str = "open", focus: str | None = "healthcare",
-              point_code: str = "hosp-01", opens_at: dt.datetime | None = None,
-              closes_at: dt.datetime | None = None) -> str:
+def make_wave(
+    app,
+    *,
+    code: str = "2025",
+    state: str = "open",
+    focus: str | None = "healthcare",
+    point_code: str = "hosp-01",
+    opens_at: dt.datetime | None = None,
+    closes_at: dt.datetime | None = None,
+) -> str:
     """Create a wave with one collection point; return the point's token."""
     with app.app_context():
         session = get_session()
-        wave = waves.find_wave(session, code) or waves.create_wave(session, code, opens_at=opens_at, closes_at=closes_at)
+        wave = waves.find_wave(session, code) or waves.create_wave(
+            session, code, opens_at=opens_at, closes_at=closes_at
+        )
         if state != "draft":
             waves.set_wave_state(session, wave, state)
-        point = waves.add_point(session, wave, code=point_code, town="xicheng", place="区人民医院门诊大厅", focus_domain=focus)
+        point = waves.add_point(
+            session, wave, code=point_code, town="xicheng", place="区人民医院门诊大厅", focus_domain=focus
+        )
         session.commit()
         return point.token
 
@@ -179,7 +196,9 @@ def send_page(client, path: str, answers: dict[str, Any] | None = None, *, go: s
     return client.post(form.action, data=form.data(data, go=go))
 
 
-def complete(client, token: str, services: tuple[str, ...] = ("healthcare",), answers: dict[str, Any] | None = None) -> list[str]:
+def complete(
+    client, token: str, services: tuple[str, ...] = ("healthcare",), answers: dict[str, Any] | None = None
+) -> list[str]:
     """Answer a whole survey; return the paths visited (ending with the thanks page)."""
     path = start(client, token)
     visited = [path]

@@ -1,5 +1,6 @@
 """The admin screens: accounts, waves, targets, points, QR codes and posters, live
 progress, the audit log — each change audited, bad input a clear 4xx, nothing stored."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -34,7 +35,9 @@ def test_admin_creates_an_account_and_sees_its_password_once(app):
     other = app.test_client()
     assert login(other, "dora", password).status_code == 302
     [event] = audit_events(app, "account.create")
-    assert event.username == "admin-user" and event.target == "account dora" and event.detail == {"role": "statistician"}
+    assert (
+        event.username == "admin-user" and event.target == "account dora" and event.detail == {"role": "statistician"}
+    )
 
 
 @pytest.mark.parametrize(
@@ -110,7 +113,7 @@ def test_create_open_and_close_a_wave(app):
     assert created.status_code == 303 and created.headers["Location"] == "/admin/waves/2026"
     wave = _wave(app, "2026")
     assert wave.state == "draft" and wave.title_zh == "2026年调查"
-    assert wave.opens_at.replace(tzinfo=dt.timezone.utc) == dt.datetime(2096, 3, 1, 0, 0, tzinfo=dt.timezone.utc)  # 08:00 Beijing
+    assert wave.opens_at.replace(tzinfo=dt.UTC) == dt.datetime(2096, 3, 1, 0, 0, tzinfo=dt.UTC)  # 08:00 Beijing
     assert post(client, "/admin/waves/2026/state", {"state": "open"}, page="/admin/waves/2026").status_code == 303
     assert _wave(app, "2026").state == "open"
     assert post(client, "/admin/waves/2026/state", {"state": "closed"}, page="/admin/waves/2026").status_code == 303
@@ -126,7 +129,9 @@ def test_create_open_and_close_a_wave(app):
 def test_opening_a_wave_whose_closing_time_passed_is_refused(app):
     client = english(signed_in(app, "admin"))
     post(client, "/admin/waves", {"code": "2020", "closes_at": "2020-12-31T18:00"}, page="/admin/waves")
-    response = post(client, "/admin/waves/2020/state", {"state": "open"}, page="/admin/waves/2020", follow_redirects=True)
+    response = post(
+        client, "/admin/waves/2020/state", {"state": "open"}, page="/admin/waves/2020", follow_redirects=True
+    )
     assert "closing time in the past" in response.get_data(as_text=True)
     assert _wave(app, "2020").state == "draft"
 
@@ -135,7 +140,10 @@ def test_opening_a_wave_whose_closing_time_passed_is_refused(app):
     ("form", "message"),
     [
         ({"code": "20 25"}, "letters, digits"),
-        ({"code": "2027", "opens_at": "2027-05-01T08:00", "closes_at": "2027-04-01T08:00"}, "closing time must be after"),
+        (
+            {"code": "2027", "opens_at": "2027-05-01T08:00", "closes_at": "2027-04-01T08:00"},
+            "closing time must be after",
+        ),
         ({"code": "2027", "opens_at": "not a date"}, "Not a valid datetime value"),
     ],
 )
@@ -173,7 +181,10 @@ def test_targets_are_saved_and_checked(app):
     )
     assert saved.status_code == 303
     assert _wave(app).targets == {
-        "total": 3000, "domains": {"healthcare": 400}, "towns": {"xicheng": 250}, "source": "entered on the wave page"
+        "total": 3000,
+        "domains": {"healthcare": 400},
+        "towns": {"xicheng": 250},
+        "source": "entered on the wave page",
     }
     bad = post(client, "/admin/waves/2025/targets", {"total": "-5"}, page="/admin/waves/2025")
     assert bad.status_code == 400
@@ -186,7 +197,9 @@ def test_targets_are_saved_and_checked(app):
 def test_planner_suggests_targets(app):
     make_wave(app)
     client = english(signed_in(app, "admin"))
-    page = post(client, "/admin/waves/2025/plan", {"half_width": "2", "deff": "1.5", "sd": "20"}, page="/admin/waves/2025")
+    page = post(
+        client, "/admin/waves/2025/plan", {"half_width": "2", "deff": "1.5", "sd": "20"}, page="/admin/waves/2025"
+    )
     assert page.status_code == 200
     text = page.get_data(as_text=True)
     # n = deff × (z × sd / h)² = 1.5 × (1.96 × 20 / 2)² → 577 respondents per domain
@@ -212,7 +225,12 @@ def test_add_and_edit_a_point(app):
     with app.app_context():
         point = get_session().scalar(select(CollectionPoint).where(CollectionPoint.code == "school-03"))
         token = point.token
-        assert (point.town_code, point.place, point.focus_domain, point.active) == ("chengnan", "城南中学门口", "education", True)
+        assert (point.town_code, point.place, point.focus_domain, point.active) == (
+            "chengnan",
+            "城南中学门口",
+            "education",
+            True,
+        )
     edited = post(
         client,
         "/admin/waves/2025/points/school-03",
@@ -226,7 +244,9 @@ def test_add_and_edit_a_point(app):
     [created, updated] = [event for event in audit_events(app) if event.action.startswith("point.")]
     assert created.action == "point.create" and updated.action == "point.update"
     assert updated.detail["changes"] == {
-        "place": ["城南中学门口", "城南中学东门"], "focus_domain": ["education", None], "active": [True, False]
+        "place": ["城南中学门口", "城南中学东门"],
+        "focus_domain": ["education", None],
+        "active": [True, False],
     }
 
 
@@ -274,9 +294,15 @@ def _add_responses(app, rows: list[dict]) -> None:
         for number, row in enumerate(rows):
             session.add(
                 Response(
-                    uid=f"r{number:04d}", wave_id=wave.id, point_id=points.get(row.get("point")), channel=row.get("channel", "qr"),
-                    state=row["state"], town_code=row.get("town"), flags=row.get("flags", ""),
-                    started_at=row["at"] - dt.timedelta(minutes=5), submitted_at=row["at"] if row["state"] == "submitted" else None,
+                    uid=f"r{number:04d}",
+                    wave_id=wave.id,
+                    point_id=points.get(row.get("point")),
+                    channel=row.get("channel", "qr"),
+                    state=row["state"],
+                    town_code=row.get("town"),
+                    flags=row.get("flags", ""),
+                    started_at=row["at"] - dt.timedelta(minutes=5),
+                    submitted_at=row["at"] if row["state"] == "submitted" else None,
                 )
             )
         session.commit()
@@ -284,12 +310,18 @@ def _add_responses(app, rows: list[dict]) -> None:
 
 def test_progress_counts(app):
     make_wave(app)
-    now = dt.datetime(2025, 6, 1, 12, 0, tzinfo=dt.timezone.utc)
+    now = dt.datetime(2025, 6, 1, 12, 0, tzinfo=dt.UTC)
     _add_responses(
         app,
         [
             {"point": "hosp-01", "state": "submitted", "town": "xicheng", "at": now - dt.timedelta(minutes=10)},
-            {"point": "hosp-01", "state": "submitted", "town": "xicheng", "at": now - dt.timedelta(hours=5), "flags": "duplicate_browser"},
+            {
+                "point": "hosp-01",
+                "state": "submitted",
+                "town": "xicheng",
+                "at": now - dt.timedelta(hours=5),
+                "flags": "duplicate_browser",
+            },
             {"point": "hosp-01", "state": "partial", "at": now - dt.timedelta(minutes=20)},
             {"point": "hall-01", "state": "submitted", "town": "jinan", "at": now - dt.timedelta(days=3)},
             {"channel": "phone", "state": "submitted", "town": "jinan", "at": now - dt.timedelta(days=2)},
@@ -346,8 +378,7 @@ def test_dashboard_and_wave_list_link_by_role(app):
     make_wave(app)
     statistician = english(signed_in(app, "statistician"))
     text = statistician.get("/admin/").get_data(as_text=True)
-    assert "/admin/waves/2025/progress" in text and "/admin/waves/2025\"" not in text
+    assert "/admin/waves/2025/progress" in text and '/admin/waves/2025"' not in text
     publisher = english(signed_in(app, "publisher"))
     text = publisher.get("/admin/waves").get_data(as_text=True)
     assert "/admin/waves/2025/publication" in text and "/admin/waves/2025/progress" not in text
-

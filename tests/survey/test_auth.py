@@ -1,4 +1,5 @@
 """Signing in and out of the office: sessions, throttling, the audit of every attempt."""
+
 from __future__ import annotations
 
 from urllib.parse import urlsplit
@@ -31,7 +32,9 @@ def test_sign_in_with_the_right_password(app, client):
         assert accounts.find_user(get_session(), "alice").last_login_at is not None
 
 
-@pytest.mark.parametrize("next_url", ["//evil.example/admin", "https://evil.example/", "/results/2025", "/admin\\@evil"])
+@pytest.mark.parametrize(
+    "next_url", ["//evil.example/admin", "https://evil.example/", "/results/2025", "/admin\\@evil"]
+)
 def test_sign_in_never_redirects_outside_the_office(app, client, next_url):
     make_user(app, "alice", "admin")
     response = login(client, "alice", next_url=next_url)
@@ -112,14 +115,31 @@ def test_change_own_password(app, client):
     english(client)
     make_user(app, "carol", "publisher")
     login(client, "carol")
-    wrong = post(client, "/admin/password", {"current": "nope-nope-nope", "new": "new-password-123", "confirm": "new-password-123"}, page="/admin/password")
+    wrong = post(
+        client,
+        "/admin/password",
+        {"current": "nope-nope-nope", "new": "new-password-123", "confirm": "new-password-123"},
+        page="/admin/password",
+    )
     assert wrong.status_code == 400
     assert "current password is not right" in wrong.get_data(as_text=True)
-    mismatch = post(client, "/admin/password", {"current": PASSWORD, "new": "new-password-123", "confirm": "other-password-1"}, page="/admin/password")
+    mismatch = post(
+        client,
+        "/admin/password",
+        {"current": PASSWORD, "new": "new-password-123", "confirm": "other-password-1"},
+        page="/admin/password",
+    )
     assert mismatch.status_code == 400
-    short = post(client, "/admin/password", {"current": PASSWORD, "new": "short", "confirm": "short"}, page="/admin/password")
+    short = post(
+        client, "/admin/password", {"current": PASSWORD, "new": "short", "confirm": "short"}, page="/admin/password"
+    )
     assert short.status_code == 400
-    done = post(client, "/admin/password", {"current": PASSWORD, "new": "new-password-123", "confirm": "new-password-123"}, page="/admin/password")
+    done = post(
+        client,
+        "/admin/password",
+        {"current": PASSWORD, "new": "new-password-123", "confirm": "new-password-123"},
+        page="/admin/password",
+    )
     assert done.status_code == 302
     assert client.get("/admin/").status_code == 200  # this session was renewed, not lost
     other = client.application.test_client()

@@ -1,4 +1,5 @@
 """`manyi init` and `manyi demo` on SQLite and PostgreSQL."""
+
 from __future__ import annotations
 
 import hashlib

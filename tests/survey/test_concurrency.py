@@ -5,6 +5,7 @@ Threads send through Flask's test client (one client, i.e. one phone, per thread
 start together at a barrier; the assertions are about what the database holds, never
 about how long anything took.
 """
+
 from __future__ import annotations
 
 import threading
@@ -44,7 +45,7 @@ def _run_together(work: list[Callable[[], object]]) -> list[object]:
         try:
             barrier.wait()
             results[index] = work[index]()
-        except BaseException as error:  # noqa: BLE001 - reported below
+        except BaseException as error:
             errors.append(error)
 
     threads = [threading.Thread(target=run, args=(index,)) for index in range(len(work))]
@@ -60,7 +61,7 @@ def _run_together(work: list[Callable[[], object]]) -> list[object]:
 def _twin(app, client):
     """A second client with the same cookies: the same phone sending twice."""
     twin = app.test_client()
-    twin._cookies.update(client._cookies)  # noqa: SLF001 - copying the cookie jar
+    twin._cookies.update(client._cookies)
     return twin
 
 
@@ -75,10 +76,12 @@ def test_fifty_phones_submitting_at_once_are_each_stored_exactly_once(app):
         retry = client.post(action, data=data)  # the browser retries on a flaky network
         return first.status_code, location(first), retry.status_code, location(retry)
 
-    results = _run_together([
-        (lambda client=client, action=action, data=data: submit(client, action, data))
-        for client, (action, data) in zip(clients, prepared)
-    ])
+    results = _run_together(
+        [
+            (lambda client=client, action=action, data=data: submit(client, action, data))
+            for client, (action, data) in zip(clients, prepared)
+        ]
+    )
     thanks = f"/s/{token}/thanks"
     assert all(result == (303, thanks, 303, thanks) for result in results), results
 
@@ -88,10 +91,14 @@ def test_fifty_phones_submitting_at_once_are_each_stored_exactly_once(app):
     assert len({response.uid for response in stored}) == THREADS
     with app.app_context():
         session = get_session()
-        per_response = session.execute(select(AnswerSet.response_id, func.count()).group_by(AnswerSet.response_id)).all()
+        per_response = session.execute(
+            select(AnswerSet.response_id, func.count()).group_by(AnswerSet.response_id)
+        ).all()
         assert len(per_response) == THREADS and {n for _, n in per_response} == {2}  # healthcare + common
         unused_final = session.scalar(
-            select(func.count()).select_from(SubmissionKey).where(SubmissionKey.page == "final", SubmissionKey.used_at.is_(None))
+            select(func.count())
+            .select_from(SubmissionKey)
+            .where(SubmissionKey.page == "final", SubmissionKey.used_at.is_(None))
         )
         assert unused_final == 0
 

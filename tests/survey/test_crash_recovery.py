@@ -9,6 +9,7 @@ interrupted ones carry on after the restart as a phone would (the same GET again
 same POST with the same one-time key).  The assertions are about what the database
 holds, never about how long anything took.
 """
+
 from __future__ import annotations
 
 import pytest

@@ -1,13 +1,14 @@
 """Exports: CSV in the responses contract, long CSV, XLSX, SPSS .sav with Chinese labels,
 the codebook; comments only on request; every export audited."""
+
 from __future__ import annotations
 
 import io
 
 import numpy as np
 import pandas as pd
-import pytest
 import pyreadstat
+import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
@@ -104,7 +105,9 @@ def test_sav_has_chinese_variable_and_value_labels(wave_app, tmp_path):
     assert meta.variable_measure["age_group"] == "ordinal"
     wide = pd.read_csv(io.BytesIO(_export(wave_app, "csv").data), dtype={"response_id": str})
     assert list(data["response_id"]) == list(wide["response_id"])
-    np.testing.assert_array_equal(data["healthcare_overall"].to_numpy(), wide["healthcare.overall"].to_numpy(dtype=float))
+    np.testing.assert_array_equal(
+        data["healthcare_overall"].to_numpy(), wide["healthcare.overall"].to_numpy(dtype=float)
+    )
     sexes = data["sex"].map(meta.variable_value_labels["sex"])
     assert list(sexes) == list(wide["sex"].map({"male": "男", "female": "女"}))
 
@@ -120,7 +123,12 @@ def test_codebook_describes_every_column(wave_app):
 
 def test_spss_names_are_valid_and_unique():
     names = spss_names(["education.fees", "education_fees", "1st", "overall"])
-    assert names == {"education.fees": "education_fees", "education_fees": "education_fees_2", "1st": "v_1st", "overall": "overall"}
+    assert names == {
+        "education.fees": "education_fees",
+        "education_fees": "education_fees_2",
+        "1st": "v_1st",
+        "overall": "overall",
+    }
 
 
 def test_unknown_format_is_refused(wave_app):
@@ -131,7 +139,9 @@ def test_unknown_format_is_refused(wave_app):
 def test_export_screen_downloads_and_audits(wave_app):
     client = english(signed_in(wave_app, "statistician"))
     assert client.get("/admin/exports").status_code == 200
-    response = post(client, "/admin/exports", {"wave": "2025", "format": "csv", "include_comments": "y"}, page="/admin/exports")
+    response = post(
+        client, "/admin/exports", {"wave": "2025", "format": "csv", "include_comments": "y"}, page="/admin/exports"
+    )
     assert response.status_code == 200 and response.mimetype == "text/csv"
     assert "attachment" in response.headers["Content-Disposition"] and COMMENT in response.get_data(as_text=True)
     [event] = audit_events(wave_app, "export")

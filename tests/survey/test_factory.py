@@ -61,7 +61,13 @@ def test_unknown_page_is_a_friendly_404(client):
 
 @pytest.mark.parametrize(
     ("path", "status"),
-    [("/results/%00", 404), ("/results/%00.json", 404), ("/s/%00", 404), ("/admin/login?next=%00", 400), ("/?lang=%00", 400)],
+    [
+        ("/results/%00", 404),
+        ("/results/%00.json", 404),
+        ("/s/%00", 404),
+        ("/admin/login?next=%00", 400),
+        ("/?lang=%00", 400),
+    ],
 )
 def test_nul_bytes_are_refused_before_any_query(client, path, status):
     response = client.get(path)

@@ -19,6 +19,7 @@ same tests with thousands of random examples and collects the counts through
 ``MANYI_FUZZ_LOG``.  The per-address rate limit is lifted (all test-client requests come
 from one address); it has its own tests.
 """
+
 from __future__ import annotations
 
 import json
@@ -49,17 +50,43 @@ FUZZ = settings(
     deadline=None,
     database=None,
     derandomize=not os.environ.get("MANYI_FUZZ_RANDOM"),
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large,
-                           HealthCheck.filter_too_much],
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.filter_too_much,
+    ],
 )
 COMMENT_LIMIT = 500
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _KEY = re.compile(KEY_PATTERN)
 TABLES = ("responses", "answer_sets", "submission_keys")
 HOSTILE = [
-    "0", "6", "-1", "1.5", "１", "NA", "n/a", "true", "null", "[]", "{}", "%00", "\x00", "' OR '1'='1",
-    "<script>alert(1)</script>", "../../etc/passwd", "😀", "a" * 600, "\u202e3", "9" * 30, "3; DROP TABLE responses",
-    "${7*7}", "{{7*7}}", "\r\n", "1\x00",
+    "0",
+    "6",
+    "-1",
+    "1.5",
+    "１",
+    "NA",
+    "n/a",
+    "true",
+    "null",
+    "[]",
+    "{}",
+    "%00",
+    "\x00",
+    "' OR '1'='1",
+    "<script>alert(1)</script>",
+    "../../etc/passwd",
+    "😀",
+    "a" * 600,
+    "\u202e3",
+    "9" * 30,
+    "3; DROP TABLE responses",
+    "${7*7}",
+    "{{7*7}}",
+    "\r\n",
+    "1\x00",
 ]
 hostile_text = st.one_of(st.sampled_from(HOSTILE), st.text(max_size=40))
 comment_text = st.one_of(
@@ -98,8 +125,11 @@ def tally(request):
 def allowed_values() -> dict[str, set[str]]:
     """The values each common choice item allows (for the after-303 check)."""
     questionnaires = load_questionnaires(QUESTIONNAIRES)
-    return {item.code: {choice.value for choice in item.choices} for item in questionnaires.common.items
-            if item.kind == "choice"}
+    return {
+        item.code: {choice.value for choice in item.choices}
+        for item in questionnaires.common.items
+        if item.kind == "choice"
+    }
 
 
 # --------------------------------------------------------------------------- helpers
@@ -109,8 +139,10 @@ def snapshot(app) -> tuple:
     """Everything a resident request may write, in a comparable form."""
     with app.app_context():
         session = get_session()
-        return tuple(tuple(tuple(row) for row in session.execute(text(f"SELECT * FROM {table} ORDER BY 1, 2")).all())
-                     for table in TABLES)
+        return tuple(
+            tuple(tuple(row) for row in session.execute(text(f"SELECT * FROM {table} ORDER BY 1, 2")).all())
+            for table in TABLES
+        )
 
 
 def assert_only_valid_values_stored(app, allowed: dict[str, set[str]]) -> None:
@@ -188,8 +220,14 @@ def draw_hidden(data, form: Form, *, start: bool = False) -> tuple[list[tuple[st
     elif key == "garbage":
         fields.append(("submission_key", data.draw(hostile_text, label="key value")))
     elif key == "unknown":
-        fields.append(("submission_key", data.draw(st.text(string.ascii_letters + string.digits + "_-", min_size=20,
-                                                            max_size=64), label="unknown key")))
+        fields.append(
+            (
+                "submission_key",
+                data.draw(
+                    st.text(string.ascii_letters + string.digits + "_-", min_size=20, max_size=64), label="unknown key"
+                ),
+            )
+        )
     sent_key = dict(fields).get("submission_key", "")
     key_ok = bool(_KEY.match(sent_key)) if start else key == "valid"
     return fields, csrf == "valid" and key_ok
@@ -213,7 +251,9 @@ def draw_answers(data, form: Form) -> tuple[list[tuple[str, str]], str]:
                     verdict = "invalid"
                 fields.append((name, value))
             continue
-        how = data.draw(st.sampled_from(["valid"] * 5 + ["missing", "invalid", "several", "blank"]), label=f"{name} how")
+        how = data.draw(
+            st.sampled_from(["valid"] * 5 + ["missing", "invalid", "several", "blank"]), label=f"{name} how"
+        )
         if how == "valid":
             if kind == "checkbox":
                 chosen = data.draw(st.lists(st.sampled_from(options), min_size=1, max_size=4, unique=True), label=name)
@@ -221,12 +261,13 @@ def draw_answers(data, form: Form) -> tuple[list[tuple[str, str]], str]:
             else:
                 fields.append((name, data.draw(st.sampled_from(options), label=name)))
         elif how == "invalid":
-            value = data.draw(hostile_text.filter(lambda v: v not in options and v.strip() != ""), label=name)
+            value = data.draw(hostile_text.filter(lambda v: v not in options and v.strip() != ""), label=name)  # noqa: B023 - called within the iteration
             fields.append((name, value))
             verdict = "invalid"
         elif how == "several":
-            values = data.draw(st.lists(st.one_of(st.sampled_from(options), hostile_text), min_size=2, max_size=4),
-                               label=name)
+            values = data.draw(
+                st.lists(st.one_of(st.sampled_from(options), hostile_text), min_size=2, max_size=4), label=name
+            )
             fields += [(name, value) for value in values]
             considered = values if kind == "checkbox" else values[:1]
             if any(value.strip() == "" for value in considered):
@@ -314,20 +355,44 @@ def public_paths(draw) -> str:
     """Paths of every public GET route, with hostile parts."""
     part = quote(draw(segment), safe="")
     number = draw(st.integers(-5, 10**12))
-    page = draw(st.one_of(st.sampled_from(["services", "demographics", "final", "thanks", "start", *DOMAIN_IDS]), segment))
-    template = draw(st.sampled_from([
-        "/s/{part}", "/s/{token}/{page}", "/s/{part}/{page}", "/s/{token}/{part}", "/s/{token}", "/",
-        "/healthz", "/results", "/results/{part}", "/results/{part}.json", "/results/2025/r/{number}",
-        "/results/{part}/r/{number}.json", "/results/{part}/files/{part}", "/admin/login", "/admin/{part}",
-        "/static/{part}", "/{part}",
-    ]))
+    page = draw(
+        st.one_of(st.sampled_from(["services", "demographics", "final", "thanks", "start", *DOMAIN_IDS]), segment)
+    )
+    template = draw(
+        st.sampled_from(
+            [
+                "/s/{part}",
+                "/s/{token}/{page}",
+                "/s/{part}/{page}",
+                "/s/{token}/{part}",
+                "/s/{token}",
+                "/",
+                "/healthz",
+                "/results",
+                "/results/{part}",
+                "/results/{part}.json",
+                "/results/2025/r/{number}",
+                "/results/{part}/r/{number}.json",
+                "/results/{part}/files/{part}",
+                "/admin/login",
+                "/admin/{part}",
+                "/static/{part}",
+                "/{part}",
+            ]
+        )
+    )
     query = draw(st.sampled_from(["", "?lang=en", "?lang={part}", "?next={part}", "?{part}={part}"]))
     return (template + query).format(part=part, token="{token}", page=quote(page, safe=""), number=number)
 
 
-@given(path=public_paths(), cookies=st.dictionaries(
-    st.sampled_from([DRAFT_COOKIE, BROWSER_COOKIE, "lang", "session"]), hostile_text.map(lambda v: quote(v, safe="")),
-    max_size=4))
+@given(
+    path=public_paths(),
+    cookies=st.dictionaries(
+        st.sampled_from([DRAFT_COOKIE, BROWSER_COOKIE, "lang", "session"]),
+        hostile_text.map(lambda v: quote(v, safe="")),
+        max_size=4,
+    ),
+)
 @FUZZ
 def test_fuzzed_gets_never_fail_and_store_nothing(fuzz_app, tally, path, cookies):
     client = fuzz_app.test_client()
@@ -347,16 +412,21 @@ def test_fuzzed_gets_never_fail_and_store_nothing(fuzz_app, tally, path, cookies
 def _flip(value: str, position: int, replacement: str) -> str:
     """``value`` with one character replaced, never the last of a dot-separated part
     (base64's last character can carry unused bits, so changing it may change nothing)."""
-    candidates = [index for index, char in enumerate(value)
-                  if char != "." and index + 1 < len(value) and value[index + 1] != "."]
+    candidates = [
+        index for index, char in enumerate(value) if char != "." and index + 1 < len(value) and value[index + 1] != "."
+    ]
     index = candidates[position % len(candidates)]
     alphabet = string.ascii_letters + string.digits + "-_"
     new = replacement if replacement != value[index] else alphabet[(alphabet.index(replacement) + 1) % len(alphabet)]
-    return value[:index] + new + value[index + 1:]
+    return value[:index] + new + value[index + 1 :]
 
 
-@given(position=st.integers(0, 10_000), replacement=st.sampled_from(string.ascii_letters + string.digits + "-_"),
-       how=st.sampled_from(["flip", "truncate", "extend"]), method=st.sampled_from(["GET", "POST"]))
+@given(
+    position=st.integers(0, 10_000),
+    replacement=st.sampled_from(string.ascii_letters + string.digits + "-_"),
+    how=st.sampled_from(["flip", "truncate", "extend"]),
+    method=st.sampled_from(["GET", "POST"]),
+)
 @FUZZ
 def test_tampered_tokens_get_404_and_store_nothing(fuzz_app, tally, position, replacement, how, method):
     token = fuzz_app.fuzz_token
@@ -379,9 +449,12 @@ def test_tampered_tokens_get_404_and_store_nothing(fuzz_app, tally, position, re
     assert snapshot(fuzz_app) == before
 
 
-@given(cookie=st.sampled_from([DRAFT_COOKIE, "session"]), position=st.integers(0, 10_000),
-       replacement=st.sampled_from(string.ascii_letters + string.digits + "-_"),
-       page_id=st.sampled_from(["services", "healthcare", "demographics", "final"]))
+@given(
+    cookie=st.sampled_from([DRAFT_COOKIE, "session"]),
+    position=st.integers(0, 10_000),
+    replacement=st.sampled_from(string.ascii_letters + string.digits + "-_"),
+    page_id=st.sampled_from(["services", "healthcare", "demographics", "final"]),
+)
 @FUZZ
 def test_tampered_cookies_are_rejected(fuzz_app, tally, cookie, position, replacement, page_id):
     phones = Phones(fuzz_app) if not hasattr(fuzz_app, "fuzz_phones") else fuzz_app.fuzz_phones
@@ -389,8 +462,11 @@ def test_tampered_cookies_are_rejected(fuzz_app, tally, cookie, position, replac
     owner, form = phones.form_at(page_id)
     thief = fuzz_app.test_client()
     for name in (DRAFT_COOKIE, BROWSER_COOKIE, "session"):
-        stored = owner.get_cookie(name, path=f"/s/{phones.token}") or owner.get_cookie(name, path="/s/") \
+        stored = (
+            owner.get_cookie(name, path=f"/s/{phones.token}")
+            or owner.get_cookie(name, path="/s/")
             or owner.get_cookie(name)
+        )
         if stored is not None:
             value = _flip(stored.value, position, replacement) if name == cookie else stored.value
             thief.set_cookie(name, value, path=stored.path)
@@ -410,9 +486,13 @@ def test_tampered_cookies_are_rejected(fuzz_app, tally, cookie, position, replac
 # --------------------------------------------------------------------------- size
 
 
-@given(size=st.integers(64 * 1024 + 1, 1024 * 1024), target=st.sampled_from(["start", "page", "login"]),
-       content_type=st.sampled_from(["application/x-www-form-urlencoded", "multipart/form-data; boundary=b",
-                                     "text/plain", "application/json", None]))
+@given(
+    size=st.integers(64 * 1024 + 1, 1024 * 1024),
+    target=st.sampled_from(["start", "page", "login"]),
+    content_type=st.sampled_from(
+        ["application/x-www-form-urlencoded", "multipart/form-data; boundary=b", "text/plain", "application/json", None]
+    ),
+)
 @FUZZ
 def test_oversized_bodies_get_413_and_store_nothing(fuzz_app, tally, size, target, content_type):
     phones = Phones(fuzz_app) if not hasattr(fuzz_app, "fuzz_phones") else fuzz_app.fuzz_phones
@@ -470,17 +550,19 @@ def test_chunked_bodies_over_the_limit_get_413_through_the_wsgi_entry_point(fuzz
     wrapped = ChunkedBodyLimit(fuzz_app.wsgi_app, limit=fuzz_app.config["MAX_CONTENT_LENGTH"], large_limit=10**8)
     client = fuzz_app.test_client()
     form = only_form(client.get(f"/s/{fuzz_app.fuzz_token}").get_data(as_text=True))
-    cookie = "; ".join(f"{c.key}={c.value}" for c in client._cookies.values())  # noqa: SLF001 - the browser's cookies
+    cookie = "; ".join(f"{c.key}={c.value}" for c in client._cookies.values())
     statuses = []
     for padding in (size, 10):
-        body = (form.data() | {"padding": "x" * padding})
+        body = form.data() | {"padding": "x" * padding}
         environ = EnvironBuilder(path=form.action, method="POST", data=body, headers={"Cookie": cookie}).get_environ()
         raw = environ["wsgi.input"].read()
-        environ.update({"wsgi.input": io.BytesIO(raw), "HTTP_TRANSFER_ENCODING": "chunked", "wsgi.input_terminated": True})
+        environ.update(
+            {"wsgi.input": io.BytesIO(raw), "HTTP_TRANSFER_ENCODING": "chunked", "wsgi.input_terminated": True}
+        )
         environ.pop("CONTENT_LENGTH", None)
         before = snapshot(fuzz_app)
         replies: list[str] = []
-        b"".join(wrapped(environ, lambda status, headers, exc_info=None: replies.append(status)))
+        b"".join(wrapped(environ, lambda status, headers, exc_info=None: replies.append(status)))  # noqa: B023 - called within the iteration
         statuses.append(int(replies[0].split()[0]))
         if statuses[-1] == 413:
             assert snapshot(fuzz_app) == before
@@ -493,10 +575,21 @@ def test_chunked_bodies_over_the_limit_get_413_through_the_wsgi_entry_point(fuzz
 #: point's token).  NUL bytes and integers beyond 32 bits matter on PostgreSQL, which
 #: refuses both where SQLite does not.
 KNOWN_HOSTILE_GETS = [
-    "/results/%00", "/results/%00.json", "/results/a%00b/r/1.json", "/results/2025/r/1/files/%00", "/s/%00",
-    "/s/{token}/%00", "/s/{token}/final%00", "/admin/login?next=%00", "/?lang=%00", "/results?lang=%00",
-    "/results/2025/r/99999999999", "/results/2025/r/2147483648.json", "/results/2025/r/99999999999/files/report.pdf",
+    "/results/%00",
+    "/results/%00.json",
+    "/results/a%00b/r/1.json",
+    "/results/2025/r/1/files/%00",
+    "/s/%00",
+    "/s/{token}/%00",
+    "/s/{token}/final%00",
+    "/admin/login?next=%00",
+    "/?lang=%00",
+    "/results?lang=%00",
+    "/results/2025/r/99999999999",
+    "/results/2025/r/2147483648.json",
+    "/results/2025/r/99999999999/files/report.pdf",
 ]
+
 
 @pytest.mark.parametrize("path", KNOWN_HOSTILE_GETS)
 def test_known_hostile_gets_never_fail_and_store_nothing(fuzz_app, path):
@@ -511,6 +604,7 @@ def test_known_hostile_gets_never_fail_and_store_nothing(fuzz_app, path):
 def test_known_hostile_sign_ins_never_fail(fuzz_app, username):
     client = fuzz_app.test_client()
     form = only_form(client.get("/admin/login").get_data(as_text=True))
-    reply = client.post("/admin/login", data={"username": username, "password": "x" * 12,
-                                              "csrf_token": form.hidden()["csrf_token"]})
+    reply = client.post(
+        "/admin/login", data={"username": username, "password": "x" * 12, "csrf_token": form.hidden()["csrf_token"]}
+    )
     assert 400 <= reply.status_code < 500

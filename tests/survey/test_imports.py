@@ -1,5 +1,6 @@
 """Imports of phone and paper responses: validated row by row, all or nothing, a report
 of every rejected row; and the export → import round trip that scores the same."""
+
 from __future__ import annotations
 
 import io
@@ -35,7 +36,9 @@ def _csv(*rows: str, header: str = HEADER) -> bytes:
 def _import(app, data: bytes, *, channel: str = "phone", new_ids: bool = False, code: str = "2025"):
     with app.test_request_context():
         session = get_session()
-        report = import_responses(session, get_wave(session, code), data, channel=channel, actor="test", filename="f.csv", new_ids=new_ids)
+        report = import_responses(
+            session, get_wave(session, code), data, channel=channel, actor="test", filename="f.csv", new_ids=new_ids
+        )
         session.commit()
         return report
 
@@ -48,14 +51,26 @@ def test_a_valid_file_is_stored(app):
         session = get_session()
         stored = {row.uid: row for row in session.scalars(select(Response))}
         first = stored["P-0001"]
-        assert (first.channel, first.state, first.town_code, first.sex, first.age_group) == ("phone", "submitted", "xicheng", "female", "60+")
+        assert (first.channel, first.state, first.town_code, first.sex, first.age_group) == (
+            "phone",
+            "submitted",
+            "xicheng",
+            "female",
+            "60+",
+        )
         assert first.comment == "挂号方便多了" and first.duration_s == 310 and first.point_id is None
         assert first.submitted_at.replace(tzinfo=None).isoformat() == "2025-06-01T01:30:00"
         # A date without a time is midnight Beijing time.
         assert stored["P-0002"].submitted_at.replace(tzinfo=None).isoformat() == "2025-06-01T16:00:00"
-        healthcare = session.scalar(select(QuestionnaireVersion).where(QuestionnaireVersion.questionnaire_id == "healthcare"))
+        healthcare = session.scalar(
+            select(QuestionnaireVersion).where(QuestionnaireVersion.questionnaire_id == "healthcare")
+        )
         position = healthcare.likert_codes.index("healthcare.overall")
-        blob = session.scalar(select(AnswerSet.answers).where(AnswerSet.response_id == stored["P-0002"].id, AnswerSet.version_id == healthcare.id))
+        blob = session.scalar(
+            select(AnswerSet.answers).where(
+                AnswerSet.response_id == stored["P-0002"].id, AnswerSet.version_id == healthcare.id
+            )
+        )
         assert blob[position] == NOT_APPLICABLE  # 不适用 kept apart from "not asked"
         frame = wave_responses_frame(session, get_wave(session, "2025"))
     assert frame.set_index("response_id").loc["P-0003", "healthcare.overall"] == 2
@@ -100,7 +115,10 @@ def test_one_bad_row_rejects_the_whole_file(app, row, column, message):
     [
         (b"", "the file is empty"),
         (_csv(header=HEADER), "a header but no responses"),
-        (_csv(GOOD_ROWS[0], header=HEADER + ",favourite_colour").replace(b"healthcare\n", b"healthcare,blue\n"), "unknown column(s) 'favourite_colour'"),
+        (
+            _csv(GOOD_ROWS[0], header=HEADER + ",favourite_colour").replace(b"healthcare\n", b"healthcare,blue\n"),
+            "unknown column(s) 'favourite_colour'",
+        ),
         (_csv("P-1,female,60+,4", header="response_id,sex,age_group,overall"), "missing column(s) town"),
         (_csv("P-1,xicheng,female,60+", header="response_id,town,sex,age_group"), "no item columns"),
         (_csv(header="response_id,town,town,sex,age_group,overall"), "repeats column(s) town"),
@@ -155,7 +173,11 @@ def test_import_screen(app):
     bad = post(
         client,
         "/admin/imports",
-        {"wave": "2025", "channel": "paper", "file": (io.BytesIO(_csv(GOOD_ROWS[0], "P-9,xicheng,F,60+,,,4,,4,,")), "paper.csv")},
+        {
+            "wave": "2025",
+            "channel": "paper",
+            "file": (io.BytesIO(_csv(GOOD_ROWS[0], "P-9,xicheng,F,60+,,,4,,4,,")), "paper.csv"),
+        },
         page="/admin/imports",
         content_type="multipart/form-data",
     )
@@ -182,7 +204,9 @@ def test_import_screen(app):
 def test_large_upload_without_a_session_is_refused_unread(app, client):
     make_wave(app)
     data = _csv(*[f"P-{number:05d},xicheng,female,60+,120,,4,5,4,{'意见' * 20},healthcare" for number in range(700)])
-    response = client.post("/admin/imports", data={"file": (io.BytesIO(data), "f.csv")}, content_type="multipart/form-data")
+    response = client.post(
+        "/admin/imports", data={"file": (io.BytesIO(data), "f.csv")}, content_type="multipart/form-data"
+    )
     assert response.status_code == 413
 
 

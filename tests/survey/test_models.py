@@ -1,4 +1,5 @@
 """The data model and the answer storage, on SQLite and PostgreSQL."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -45,7 +46,7 @@ def test_wave_accepting_window(session):
     assert not wave_is_accepting(wave)
     set_wave_state(session, wave, "open")
     assert wave_is_accepting(wave)
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     wave.opens_at = now + dt.timedelta(days=1)
     assert not wave_is_accepting(wave, now)
     wave.opens_at, wave.closes_at = now - dt.timedelta(days=2), now - dt.timedelta(days=1)
@@ -54,7 +55,9 @@ def test_wave_accepting_window(session):
 
 def test_points_have_unguessable_unique_tokens(session):
     wave = create_wave(session, "2025")
-    first = add_point(session, wave, code="hosp-01", town="xicheng", place="区人民医院门诊大厅", focus_domain="healthcare")
+    first = add_point(
+        session, wave, code="hosp-01", town="xicheng", place="区人民医院门诊大厅", focus_domain="healthcare"
+    )
     second = add_point(session, wave, code="hall-01", town="jinan", place="纪南镇便民服务中心")
     session.commit()
     assert first.token != second.token and len(first.token) >= 22
@@ -117,7 +120,9 @@ def test_bulk_insert_and_export_round_trip(session):
     assert exported["services_used"].tolist()[1] == "healthcare;education"
     # 不适用 is stored apart from "not asked", but both are missing for scoring.
     answer = session.scalar(
-        select(AnswerSet).where(AnswerSet.response_id == stored[1].id, AnswerSet.version_id == wave.questionnaires[0].version_id)
+        select(AnswerSet).where(
+            AnswerSet.response_id == stored[1].id, AnswerSet.version_id == wave.questionnaires[0].version_id
+        )
     )
     assert answer is not None
 

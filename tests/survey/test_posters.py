@@ -1,4 +1,5 @@
 """QR codes and the A4 collection-point poster (``manyi qr``)."""
+
 from __future__ import annotations
 
 import shutil
@@ -84,8 +85,15 @@ def test_poster_is_a4_with_an_embedded_cjk_font_and_both_languages(app, tmp_path
     assert "Pages:           1" in info and "(A4)" in info
     text = subprocess.run([_poppler("pdftotext"), str(path), "-"], capture_output=True, text=True, check=True).stdout
     flat = "".join(text.split())
-    for expected in ("扫码参加公共服务满意度调查", "Scanthecodetotakethepublic-servicesatisfactionsurvey",
-                     "区人民医院门诊大厅", "西城街道", "2025年度荆州区公共服务满意度调查", "调查点", token):
+    for expected in (
+        "扫码参加公共服务满意度调查",
+        "Scanthecodetotakethepublic-servicesatisfactionsurvey",
+        "区人民医院门诊大厅",
+        "西城街道",
+        "2025年度荆州区公共服务满意度调查",
+        "调查点",
+        token,
+    ):
         assert expected in flat, expected
 
 
@@ -107,10 +115,18 @@ def test_qr_command_writes_a_code_and_a_poster_per_point(app, runner, tmp_path):
     out = tmp_path / "posters"
     result = runner.invoke(main, ["qr", "2025", "--out", str(out), "--format", "svg"])
     assert result.exit_code == 0, result.output
-    assert sorted(path.name for path in out.iterdir()) == ["bus-01-poster.pdf", "bus-01-qr.svg", "hosp-01-poster.pdf", "hosp-01-qr.svg"]
+    assert sorted(path.name for path in out.iterdir()) == [
+        "bus-01-poster.pdf",
+        "bus-01-qr.svg",
+        "hosp-01-poster.pdf",
+        "hosp-01-qr.svg",
+    ]
     assert "phones cannot reach" in result.output  # PUBLIC_BASE_URL is http://localhost in the tests
     only = runner.invoke(main, ["qr", "2025", "--out", str(tmp_path / "one"), "--point", "bus-01"])
-    assert only.exit_code == 0 and sorted(p.name for p in (tmp_path / "one").iterdir()) == ["bus-01-poster.pdf", "bus-01-qr.png"]
+    assert only.exit_code == 0 and sorted(p.name for p in (tmp_path / "one").iterdir()) == [
+        "bus-01-poster.pdf",
+        "bus-01-qr.png",
+    ]
 
 
 def test_qr_command_errors_exit_2_and_write_nothing(app, runner, tmp_path):

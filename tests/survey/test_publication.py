@@ -1,5 +1,6 @@
 """Publication: the scoring run frozen as an immutable revision; re-publishing needs a
 reason; earlier revisions stay; comments never published; screen and command."""
+
 from __future__ import annotations
 
 import json
@@ -33,13 +34,43 @@ BENCHMARKS = tuple(sorted((Path(QUESTIONNAIRES) / "benchmarks").glob("*.csv")))
 def fake_run(index: float = 80.0, *, suppressed: bool = True) -> ScoringRun:
     """A small run in the results contract, for the rules that do not need the engine."""
     results = {
-        "overall": {"index": index, "se": 1.0, "ci_low": index - 2, "ci_high": index + 2, "df": 40, "n": 500,
-                    "satisfied_rate": {"estimate": 0.8, "se": 0.02, "ci_low": 0.76, "ci_high": 0.84}},
-        "domains": {"healthcare": {"index": 78.0, "se": 1.2, "ci_low": 75.6, "ci_high": 80.4, "n": 300, "deff": 1.2,
-                                   "alpha": 0.8, "satisfied_rate": {"estimate": 0.7, "se": 0.03, "ci_low": 0.64, "ci_high": 0.76}}},
-        "target": {"metric": "index", "value": 85, "estimate": index, "statistic": -5.0, "p_value": 1.0, "verdict": "not_met"},
-        "subgroups": {"town": {"xicheng": {"overall": {"index": 81.0, "se": 2.0, "n": 120, "cv": 0.02, "suppressed": False},
-                                           "healthcare": {"index": 60.0, "se": 9.0, "n": 12, "cv": 0.15, "suppressed": suppressed}}}},
+        "overall": {
+            "index": index,
+            "se": 1.0,
+            "ci_low": index - 2,
+            "ci_high": index + 2,
+            "df": 40,
+            "n": 500,
+            "satisfied_rate": {"estimate": 0.8, "se": 0.02, "ci_low": 0.76, "ci_high": 0.84},
+        },
+        "domains": {
+            "healthcare": {
+                "index": 78.0,
+                "se": 1.2,
+                "ci_low": 75.6,
+                "ci_high": 80.4,
+                "n": 300,
+                "deff": 1.2,
+                "alpha": 0.8,
+                "satisfied_rate": {"estimate": 0.7, "se": 0.03, "ci_low": 0.64, "ci_high": 0.76},
+            }
+        },
+        "target": {
+            "metric": "index",
+            "value": 85,
+            "estimate": index,
+            "statistic": -5.0,
+            "p_value": 1.0,
+            "verdict": "not_met",
+        },
+        "subgroups": {
+            "town": {
+                "xicheng": {
+                    "overall": {"index": 81.0, "se": 2.0, "n": 120, "cv": 0.02, "suppressed": False},
+                    "healthcare": {"index": 60.0, "se": 9.0, "n": 12, "cv": 0.15, "suppressed": suppressed},
+                }
+            }
+        },
         "report": {"wave": "2025", "illustrative": True},
     }
     return ScoringRun(
@@ -53,7 +84,9 @@ def fake_run(index: float = 80.0, *, suppressed: bool = True) -> ScoringRun:
 def _publish_fake(app, reason: str = "", index: float = 80.0) -> int:
     with app.test_request_context():
         session = get_session()
-        publication = publish_run(session, get_wave(session, "2025"), fake_run(index), actor="publisher-x", reason=reason)
+        publication = publish_run(
+            session, get_wave(session, "2025"), fake_run(index), actor="publisher-x", reason=reason
+        )
         session.commit()
         return publication.revision
 
@@ -70,7 +103,10 @@ def test_republishing_needs_a_reason_and_keeps_earlier_revisions(app):
         assert second.revision == 2 and second.reason == "corrected the town margins"
         assert json.loads(first.results_json)["overall"]["index"] == 80.0
         assert [publication.revision for publication in revisions(session, get_wave(session, "2025"))] == [2, 1]
-    assert [event.target for event in audit_events(app, "publication")] == ["wave 2025 revision 1", "wave 2025 revision 2"]
+    assert [event.target for event in audit_events(app, "publication")] == [
+        "wave 2025 revision 1",
+        "wave 2025 revision 2",
+    ]
 
 
 def test_published_rows_are_immutable(app):
@@ -98,7 +134,13 @@ def test_published_rows_are_immutable(app):
 def test_public_results_withhold_suppressed_cells():
     results = json.loads(fake_run().results_json)
     public = public_results(results)
-    assert public["subgroups"]["town"]["xicheng"]["healthcare"] == {"index": None, "se": None, "n": 12, "cv": None, "suppressed": True}
+    assert public["subgroups"]["town"]["xicheng"]["healthcare"] == {
+        "index": None,
+        "se": None,
+        "n": 12,
+        "cv": None,
+        "suppressed": True,
+    }
     assert public["subgroups"]["town"]["xicheng"]["overall"]["index"] == 81.0
     assert results["subgroups"]["town"]["xicheng"]["healthcare"]["index"] == 60.0  # the frozen original is untouched
     results["domains"]["healthcare"]["alpha"] = float("nan")
@@ -117,7 +159,9 @@ def test_publish_wave_freezes_the_scoring_run(app):
     with app.test_request_context():
         session = get_session()
         publication = publish_wave(
-            session, get_wave(session, "2025"), actor="publisher-x",
+            session,
+            get_wave(session, "2025"),
+            actor="publisher-x",
             options=PublishOptions(margins=MARGINS, benchmarks=BENCHMARKS, pdf=False),
         )
         session.commit()
@@ -126,7 +170,9 @@ def test_publish_wave_freezes_the_scoring_run(app):
         blobs = [stored.data for stored in publication.files]
         config, hashes = publication.config, publication.input_hashes
     assert results["overall"]["n"] > 400 and 0 < results["overall"]["index"] < 100
-    assert results["report"]["illustrative"] is True and results["rankings"] is not None and results["drivers"] is not None
+    assert (
+        results["report"]["illustrative"] is True and results["rankings"] is not None and results["drivers"] is not None
+    )
     assert {"tables.xlsx", "report.html", "tables/domains.csv", "charts/domain_index.png"} <= names
     assert "results.json" not in names  # kept verbatim in the publication row itself
     assert config["margins"] == MARGINS.name and config["comments"] == "excluded" and config["strata"] == "town"
@@ -152,16 +198,26 @@ def test_publish_screen(app):
     assert page.status_code == 200
     text = page.get_data(as_text=True)
     assert "jingzhou-2025-illustrative.csv" in text and "national-published.csv" in text
-    unconfirmed = post(client, "/admin/waves/2025/publish", {"margins": MARGINS.name}, page="/admin/waves/2025/publication")
+    unconfirmed = post(
+        client, "/admin/waves/2025/publish", {"margins": MARGINS.name}, page="/admin/waves/2025/publication"
+    )
     assert unconfirmed.status_code == 400
     traversal = post(
-        client, "/admin/waves/2025/publish", {"margins": "../common.yaml", "confirm": "y"}, page="/admin/waves/2025/publication"
+        client,
+        "/admin/waves/2025/publish",
+        {"margins": "../common.yaml", "confirm": "y"},
+        page="/admin/waves/2025/publication",
     )
     assert traversal.status_code == 400
     done = post(
         client,
         "/admin/waves/2025/publish",
-        {"margins": MARGINS.name, "benchmarks": [path.name for path in BENCHMARKS], "variance": "linearization", "confirm": "y"},
+        {
+            "margins": MARGINS.name,
+            "benchmarks": [path.name for path in BENCHMARKS],
+            "variance": "linearization",
+            "confirm": "y",
+        },
         page="/admin/waves/2025/publication",
     )
     assert done.status_code == 303, done.get_data(as_text=True)[:2000]
@@ -191,7 +247,9 @@ def test_statistician_previews_without_publishing(app):
     assert 'id="preview-index"' in text and "Medical services" in text
     with app.app_context():
         assert get_session().scalar(select(Publication)) is None
-    bad = post(client, "/admin/waves/2025/preview", {"preview-variance": "guesswork"}, page="/admin/waves/2025/publication")
+    bad = post(
+        client, "/admin/waves/2025/preview", {"preview-variance": "guesswork"}, page="/admin/waves/2025/publication"
+    )
     assert bad.status_code == 400
 
 

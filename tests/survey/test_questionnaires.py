@@ -36,9 +36,18 @@ def test_the_thirteen_files_are_valid():
 
 def test_every_plan_task_of_a_domain_section_is_within_its_range():
     ranges = {
-        "education": (1, 4), "employment": (5, 8), "healthcare": (9, 11), "social_security": (12, 15),
-        "utilities": (16, 22), "environment": (23, 25), "transport": (26, 28), "public_safety": (29, 32),
-        "culture": (33, 35), "sports": (36, 37), "elderly_care": (38, 41), "government_services": (42, 45),
+        "education": (1, 4),
+        "employment": (5, 8),
+        "healthcare": (9, 11),
+        "social_security": (12, 15),
+        "utilities": (16, 22),
+        "environment": (23, 25),
+        "transport": (26, 28),
+        "public_safety": (29, 32),
+        "culture": (33, 35),
+        "sports": (36, 37),
+        "elderly_care": (38, 41),
+        "government_services": (42, 45),
     }
     questionnaires = load_questionnaires(QUESTIONNAIRES)
     for domain, (low, high) in ranges.items():
@@ -53,7 +62,12 @@ def test_every_plan_task_of_a_domain_section_is_within_its_range():
         (lambda t: t.replace("plan_task: 1\n", "plan_task: 1\n    colour: red\n", 1), "unknown key(s) ['colour']"),
         (lambda t: t.replace("education.fair_admission", "education.school_places", 1), "duplicate code"),
         (lambda t: t.replace("education.fees", "healthcare.fees", 1), "must start with the file's domain id"),
-        (lambda t: t.replace("      en: Availability of kindergarten and school places, and admission to a nearby school\n", "", 1), "missing its 'en' translation"),
+        (
+            lambda t: t.replace(
+                "      en: Availability of kindergarten and school places, and admission to a nearby school\n", "", 1
+            ),
+            "missing its 'en' translation",
+        ),
         (lambda t: t.replace("    plan_task: 3\n", "", 1), "must name the plan task"),
         (lambda t: t + "  - {code: [oops\n", "YAML syntax error"),
     ],
@@ -96,7 +110,9 @@ def test_cli_check_ok_and_broken(copy):
     result = runner.invoke(main, ["questionnaires", "check", str(QUESTIONNAIRES)])
     assert result.exit_code == 0, result.output
     assert "13 files" in result.output
-    (copy / "culture.yaml").write_text((copy / "culture.yaml").read_text(encoding="utf-8").replace("kind: likert", "kind: stars", 1), encoding="utf-8")
+    (copy / "culture.yaml").write_text(
+        (copy / "culture.yaml").read_text(encoding="utf-8").replace("kind: likert", "kind: stars", 1), encoding="utf-8"
+    )
     result = runner.invoke(main, ["questionnaires", "check", str(copy)])
     assert result.exit_code == 2
     assert "culture.yaml" in result.output and "unknown kind 'stars'" in result.output
@@ -116,14 +132,18 @@ def test_load_is_versioned_by_content(app, session, copy):
     session.commit()
     assert [label.split("@")[0] for label in report.new_versions] == ["sports"]
     assert count() == 14
-    versions = session.scalars(select(QuestionnaireVersion).where(QuestionnaireVersion.questionnaire_id == "sports")).all()
+    versions = session.scalars(
+        select(QuestionnaireVersion).where(QuestionnaireVersion.questionnaire_id == "sports")
+    ).all()
     assert len({v.content_hash for v in versions}) == 2
 
 
 def test_invalid_folder_loads_nothing(app, session, copy):
     before = session.scalar(select(func.count()).select_from(QuestionnaireVersion))
     (copy / "sports.yaml").write_text("id: sports\nitems: []\n", encoding="utf-8")
-    (copy / "culture.yaml").write_text((copy / "culture.yaml").read_text(encoding="utf-8").replace("总体来看", "总的来说"), encoding="utf-8")
+    (copy / "culture.yaml").write_text(
+        (copy / "culture.yaml").read_text(encoding="utf-8").replace("总体来看", "总的来说"), encoding="utf-8"
+    )
     with pytest.raises(QuestionnaireError):
         load_into_database(session, copy)
     session.rollback()

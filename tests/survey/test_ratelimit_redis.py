@@ -6,6 +6,7 @@ Without Redis (``memory://``) each worker would count on its own, so a client sp
 over three workers could get up to three times the limit through.  Skipped locally,
 failed under ``CI=true``, when redis-server is missing.
 """
+
 from __future__ import annotations
 
 import asyncio

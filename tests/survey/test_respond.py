@@ -3,6 +3,7 @@
 Every route, state and error of ``/s/<token>``: landing, the question pages, resume,
 back navigation, one-time keys, submission, flags, closed waves, hostile input.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -93,7 +94,7 @@ def test_closed_or_draft_wave_shows_closed_page_and_stores_nothing(app, client, 
 
 
 def test_not_yet_open_wave_says_when_it_opens(app, client):
-    opens = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=10)
+    opens = dt.datetime.now(dt.UTC) + dt.timedelta(days=10)
     token = make_wave(app, opens_at=opens)
     page = client.get(f"/s/{token}")
     html = page.get_data(as_text=True)
@@ -102,7 +103,7 @@ def test_not_yet_open_wave_says_when_it_opens(app, client):
 
 
 def test_wave_past_its_closing_time_is_closed(app, client):
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     token = make_wave(app, opens_at=now - dt.timedelta(days=30), closes_at=now - dt.timedelta(days=1))
     assert "调查已结束" in client.get(f"/s/{token}").get_data(as_text=True)
 
@@ -130,7 +131,12 @@ def test_start_creates_one_partial_draft_and_a_signed_httponly_cookie(app, clien
     stored = responses(app)
     assert len(stored) == 1
     response = stored[0]
-    assert (response.state, response.channel, response.current_page, response.language) == ("partial", "qr", "services", "zh")
+    assert (response.state, response.channel, response.current_page, response.language) == (
+        "partial",
+        "qr",
+        "services",
+        "zh",
+    )
     assert response.started_at is not None and response.submitted_at is None
 
 
@@ -225,7 +231,7 @@ def test_missing_required_answers_return_the_same_page_with_messages(app, client
     html = answer.get_data(as_text=True)
     assert answer.status_code == 200
     assert "有6道题需要您补充或修改" in html
-    block = html[html.index('id="q-healthcare__visit_process"'):]
+    block = html[html.index('id="q-healthcare__visit_process"') :]
     block = block[: block.index("</fieldset>")]
     assert 'aria-describedby="e-healthcare__visit_process"' in block and "请选择一个答案。" in block
     assert re.search(r'<input checked id="healthcare__appointment-3"', html)  # what was given stays
@@ -363,7 +369,7 @@ def test_many_completions_from_one_address_at_one_point_are_flagged_not_blocked(
 
 def test_raw_address_and_browser_id_are_never_stored(app, client, token):
     complete(client, token)
-    browser_id = next(c.value for c in client._cookies.values() if c.key == BROWSER_COOKIE)  # noqa: SLF001
+    browser_id = next(c.value for c in client._cookies.values() if c.key == BROWSER_COOKIE)
     [response] = responses(app)
     stored = " ".join(str(value) for value in vars(response).values())
     assert "127.0.0.1" not in stored and browser_id not in stored
@@ -427,7 +433,7 @@ def test_malformed_unknown_and_foreign_keys_are_refused(app, client, token):
     for key, status in (("", 400), ("short", 400), ("x" * 40, 409)):
         assert client.post(health, data={**data, "submission_key": key}).status_code == status
     other = app.test_client()
-    other_health, other_data = _on_health_page(other, token)
+    _other_health, other_data = _on_health_page(other, token)
     assert client.post(health, data={**data, "submission_key": other_data["submission_key"]}).status_code == 409
     services_key = only_form(client.get(f"/s/{token}/services").get_data(as_text=True)).hidden()["submission_key"]
     assert client.post(health, data={**data, "submission_key": services_key}).status_code == 409  # key of another page
@@ -455,7 +461,10 @@ def test_oversized_body_gets_the_413_page(app, client, token):
 def test_wrong_method_and_garbage_bodies_never_500(app, client, token):
     health, data = _on_health_page(client, token)
     assert client.put(health, data=data).status_code == 405
-    assert client.post(health, data=b"\xff\xfe\x00garbage", content_type="application/x-www-form-urlencoded").status_code == 400
+    assert (
+        client.post(health, data=b"\xff\xfe\x00garbage", content_type="application/x-www-form-urlencoded").status_code
+        == 400
+    )
     assert client.post(health, data=b"--x\r\nbroken", content_type="multipart/form-data; boundary=x").status_code == 400
     assert client.post(health, json={"healthcare__appointment": "1"}).status_code == 400
     assert count(app, AnswerSet) == 0

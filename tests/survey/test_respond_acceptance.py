@@ -5,6 +5,7 @@ response stored as ``submitted``.
 The client knows nothing of the app's internals: it follows redirects and parses the
 HTML forms it is given, as a browser without JavaScript would.
 """
+
 from __future__ import annotations
 
 from urllib.parse import urlsplit

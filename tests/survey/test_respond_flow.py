@@ -1,4 +1,5 @@
 """The page order and completeness rules of the resident flow (pure: no app, no database)."""
+
 from __future__ import annotations
 
 import pytest
@@ -8,7 +9,6 @@ from hypothesis import strategies as st
 from scoring.questionnaire import DOMAIN_IDS, load_questionnaires
 from survey.respond import flow
 from tests.conftest import QUESTIONNAIRES
-
 
 #: Loaded once: the files are read-only data (and hypothesis calls a test many times).
 QUESTIONNAIRE_SET = load_questionnaires(QUESTIONNAIRES)
@@ -81,4 +81,10 @@ def test_neighbours_and_page_kinds(questionnaires):
     pages = flow.build_pages(questionnaires, ["sports", "culture"], None)
     assert flow.neighbours(pages, "services") == (None, "culture")
     assert flow.neighbours(pages, "final") == ("demographics", None)
-    assert [flow.page_kind(x) for x in ("services", "sports", "final", "thanks", "admin")] == ["services", "domain", "final", None, None]
+    assert [flow.page_kind(x) for x in ("services", "sports", "final", "thanks", "admin")] == [
+        "services",
+        "domain",
+        "final",
+        None,
+        None,
+    ]

@@ -4,6 +4,7 @@ and a compiled .mo that matches its .po.
 When a test here fails after a UI string changed, run the commands at the top of
 ``babel.cfg`` (extract, update, translate, compile).
 """
+
 from __future__ import annotations
 
 import re
@@ -74,8 +75,12 @@ def test_compiled_catalogue_is_current():
     po = {_hashable(m.id): _hashable(m.string) for m in _po() if m.id and not m.fuzzy and all(_strings(m))}
     with open(CATALOGUE / "messages.mo", "rb") as handle:
         mo = {_hashable(m.id): _hashable(m.string) for m in read_mo(handle) if m.id}
-    stale = sorted(str(key) for key in po.keys() ^ mo.keys()) + sorted(str(k) for k in po.keys() & mo.keys() if po[k] != mo[k])
-    assert not stale, "messages.mo is out of date; run: pybabel compile -d survey/translations -l zh\n" + "\n".join(stale[:20])
+    stale = sorted(str(key) for key in po.keys() ^ mo.keys()) + sorted(
+        str(k) for k in po.keys() & mo.keys() if po[k] != mo[k]
+    )
+    assert not stale, "messages.mo is out of date; run: pybabel compile -d survey/translations -l zh\n" + "\n".join(
+        stale[:20]
+    )
 
 
 def test_chinese_is_the_default_and_english_the_msgids(app):

@@ -1,4 +1,5 @@
 """The public results pages: list, year page, open data, downloads, revisions, weight."""
+
 from __future__ import annotations
 
 import gzip
@@ -100,7 +101,10 @@ def test_revisions_stay_listed_and_downloadable(published, client):
 def test_downloads(published, client):
     pdf = client.get("/results/2025/files/report.pdf")
     assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
-    assert pdf.headers["Content-Disposition"].startswith("inline") and "manyi-2025-r1-report.pdf" in pdf.headers["Content-Disposition"]
+    assert (
+        pdf.headers["Content-Disposition"].startswith("inline")
+        and "manyi-2025-r1-report.pdf" in pdf.headers["Content-Disposition"]
+    )
     csv = client.get("/results/2025/files/tables/domains.csv")
     assert csv.status_code == 200 and csv.headers["Content-Disposition"].startswith("attachment")
     assert "医疗服务" in csv.get_data(as_text=True)
@@ -145,9 +149,11 @@ def test_trend_across_published_years(app, client):
 
 @pytest.mark.parametrize(
     ("verdict", "phrase"),
-    [("met", "is met: we can be 95% sure the true value is above 85"),
-     ("not_met", "is not met: we can be 95% sure the true value is below 85"),
-     ("inconclusive", "We cannot yet tell whether the target of 85 is met")],
+    [
+        ("met", "is met: we can be 95% sure the true value is above 85"),
+        ("not_met", "is not met: we can be 95% sure the true value is below 85"),
+        ("inconclusive", "We cannot yet tell whether the target of 85 is met"),
+    ],
 )
 def test_verdict_in_plain_words(app, verdict, phrase):
     with app.test_request_context("/?lang=en"):

@@ -1,4 +1,5 @@
 """Responses are deleted once their retention period has passed (the privacy notice's promise)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -26,9 +27,9 @@ def _wave_with_responses(session, code, *, closes_at=None, state="closed", respo
 
 
 def test_only_waves_past_retention_are_listed(session):
-    now = dt.datetime(2030, 6, 1, tzinfo=dt.timezone.utc)
-    old = _wave_with_responses(session, "2025", closes_at=dt.datetime(2025, 12, 31, tzinfo=dt.timezone.utc))
-    _wave_with_responses(session, "2028", closes_at=dt.datetime(2028, 12, 31, tzinfo=dt.timezone.utc))
+    now = dt.datetime(2030, 6, 1, tzinfo=dt.UTC)
+    old = _wave_with_responses(session, "2025", closes_at=dt.datetime(2025, 12, 31, tzinfo=dt.UTC))
+    _wave_with_responses(session, "2028", closes_at=dt.datetime(2028, 12, 31, tzinfo=dt.UTC))
     _wave_with_responses(session, "2029", state="open")
     listed = expired_waves(session, years=3, now=now)
     assert [item.code for item in listed] == ["2025"]
@@ -40,8 +41,8 @@ def test_only_waves_past_retention_are_listed(session):
 
 
 def test_cli_dry_run_then_purge(app, session):
-    _wave_with_responses(session, "2019", closes_at=dt.datetime(2019, 12, 31, tzinfo=dt.timezone.utc))
-    _wave_with_responses(session, "2099", closes_at=dt.datetime(2099, 12, 31, tzinfo=dt.timezone.utc), state="open")
+    _wave_with_responses(session, "2019", closes_at=dt.datetime(2019, 12, 31, tzinfo=dt.UTC))
+    _wave_with_responses(session, "2099", closes_at=dt.datetime(2099, 12, 31, tzinfo=dt.UTC), state="open")
     runner = app.test_cli_runner()
     dry = runner.invoke(main, ["purge-expired", "--dry-run"])
     assert dry.exit_code == 0, dry.output

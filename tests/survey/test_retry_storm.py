@@ -8,6 +8,7 @@ against a real gunicorn with two workers, so repeats race across processes.  Che
 keys (:mod:`benchmarks.verify`): every acknowledged survey stored exactly once, exactly
 one response per survey that tapped "start", every repeat led where the first send led.
 """
+
 from __future__ import annotations
 
 import pytest

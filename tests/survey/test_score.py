@@ -1,4 +1,5 @@
 """`manyi score WAVE --out DIR`: the full report from the database (SQLite and PostgreSQL)."""
+
 from __future__ import annotations
 
 import json
@@ -30,8 +31,17 @@ def is_sqlite(app) -> bool:
 def test_score_demo_wave_writes_every_file(demo, tmp_path):
     out = tmp_path / "out"
     pdf = is_sqlite(demo)  # the report part is the same on both databases: render the PDF once
-    args = ["score", "2025", "--out", str(out), "--margins", str(MARGINS), "--illustrative", "--quiet",
-            *[arg for path in sorted(BENCHMARKS.glob("*.csv")) for arg in ("--benchmarks", str(path))]]
+    args = [
+        "score",
+        "2025",
+        "--out",
+        str(out),
+        "--margins",
+        str(MARGINS),
+        "--illustrative",
+        "--quiet",
+        *[arg for path in sorted(BENCHMARKS.glob("*.csv")) for arg in ("--benchmarks", str(path))],
+    ]
     if not pdf:
         args.append("--no-pdf")
     result = demo.test_cli_runner().invoke(main, args)
@@ -63,10 +73,23 @@ def test_score_demo_wave_writes_every_file(demo, tmp_path):
     fonts = subprocess.run(["pdffonts", str(report)], capture_output=True, text=True, check=True).stdout
     assert re.search(r"CJK|Han|WenQuanYi|SimHei|YaHei", fonts), fonts
     text = subprocess.run(["pdftotext", str(report), "-"], capture_output=True, text=True, check=True).stdout
-    for phrase in ("领导摘要", "总体满意度指数", "目录", "各领域满意度", "重点改进事项", "监测排名对比", "方法说明", "数据质量"):
+    for phrase in (
+        "领导摘要",
+        "总体满意度指数",
+        "目录",
+        "各领域满意度",
+        "重点改进事项",
+        "监测排名对比",
+        "方法说明",
+        "数据质量",
+    ):
         assert phrase in text, phrase
-    pages = int(re.search(r"Pages:\s+(\d+)", subprocess.run(
-        ["pdfinfo", str(report)], capture_output=True, text=True, check=True).stdout).group(1))
+    pages = int(
+        re.search(
+            r"Pages:\s+(\d+)",
+            subprocess.run(["pdfinfo", str(report)], capture_output=True, text=True, check=True).stdout,
+        ).group(1)
+    )
     assert pages >= 6
     assert f"共 {pages} 页" in text
 
@@ -95,7 +118,9 @@ def test_bad_margins_change_nothing(demo, tmp_path):
     margins = tmp_path / "margins.csv"
     margins.write_text("variable,level,population\ntown,nowhere,1000\n", encoding="utf-8")
     out = tmp_path / "out"
-    result = demo.test_cli_runner().invoke(main, ["score", "2025", "--out", str(out), "--margins", str(margins), "--quiet"])
+    result = demo.test_cli_runner().invoke(
+        main, ["score", "2025", "--out", str(out), "--margins", str(margins), "--quiet"]
+    )
     assert result.exit_code == 2
     assert "margins" in result.output and "town" in result.output
     assert not out.exists()

@@ -1,5 +1,6 @@
 """Security: the whole URL map against the role matrix, CSRF with the real configuration,
 headers, cookie flags, throttling lives in test_auth.py, and passwords never logged."""
+
 from __future__ import annotations
 
 import logging
@@ -51,7 +52,14 @@ ROLE_MATRIX: dict[str, set[str]] = {
 PUBLIC_BLUEPRINTS = {"home", "respond", "results"}
 PUBLIC_ENDPOINTS = {"static", "admin.login", "admin.static"}
 
-ARGUMENTS = {"code": "2025", "point_code": "hosp-01", "fmt": "png", "revision": 1, "name": "report.pdf", "filename": "admin.css"}
+ARGUMENTS = {
+    "code": "2025",
+    "point_code": "hosp-01",
+    "fmt": "png",
+    "revision": 1,
+    "name": "report.pdf",
+    "filename": "admin.css",
+}
 
 
 def _is_public(endpoint: str) -> bool:
@@ -96,7 +104,11 @@ def test_without_a_session_every_office_route_sends_to_sign_in(app):
     token = csrf_token(client)
     for endpoint, method, url in _requests(app, user_id):
         response = _send(client, method, url, token)
-        assert _goes_to_sign_in(response) or response.status_code in (401, 403), (endpoint, method, response.status_code)
+        assert _goes_to_sign_in(response) or response.status_code in (401, 403), (
+            endpoint,
+            method,
+            response.status_code,
+        )
 
 
 def test_role_matrix_holds_for_every_role(app):
@@ -114,7 +126,12 @@ def test_role_matrix_holds_for_every_role(app):
             response = _send(client, method, url, token)
             allowed = role in ROLE_MATRIX[endpoint]
             if allowed:
-                assert response.status_code not in (401, 403) and not _goes_to_sign_in(response), (role, endpoint, method, response.status_code)
+                assert response.status_code not in (401, 403) and not _goes_to_sign_in(response), (
+                    role,
+                    endpoint,
+                    method,
+                    response.status_code,
+                )
                 assert response.status_code < 500, (role, endpoint, method, response.status_code)
             else:
                 assert response.status_code == 403, (role, endpoint, method, response.status_code)
@@ -195,7 +212,9 @@ def test_session_cookie_is_secure_behind_https(database_url, tmp_path, monkeypat
     client = app.test_client()
     token = csrf_token(client)
     response = client.post(
-        "/admin/login", data={"csrf_token": token, "username": "alice", "password": PASSWORD}, base_url="https://localhost"
+        "/admin/login",
+        data={"csrf_token": token, "username": "alice", "password": PASSWORD},
+        base_url="https://localhost",
     )
     cookie = next(value for value in response.headers.getlist("Set-Cookie") if value.startswith("session="))
     assert "Secure" in cookie and "HttpOnly" in cookie
@@ -214,7 +233,9 @@ def test_passwords_never_reach_the_logs_or_the_audit(app, client, caplog):
         dora_id = dora.id
     reset = post(client, f"/admin/accounts/{dora_id}/reset-password", page="/admin/accounts")
     text = created.get_data(as_text=True) + reset.get_data(as_text=True)
-    shown = [line.split("<code>")[1].split("</code>")[0] for line in text.splitlines() if "<code>" in line and "-" in line]
+    shown = [
+        line.split("<code>")[1].split("</code>")[0] for line in text.splitlines() if "<code>" in line and "-" in line
+    ]
     secrets = [PASSWORD, "Wrong-Guess-1234", *shown]
     assert len(shown) == 2
     with app.app_context():

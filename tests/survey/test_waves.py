@@ -1,4 +1,5 @@
 """Waves and collection points: the service layer and ``manyi wave`` / ``manyi points``."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -12,7 +13,7 @@ from survey.models import AuditEvent, CollectionPoint, Wave
 from survey.respond.cli import parse_when
 from survey.services import waves
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def _count(app, model) -> int:
@@ -53,7 +54,9 @@ def test_opening_a_wave_whose_closing_time_has_passed_says_how_to_fix_it(session
 
 def test_points_have_distinct_unguessable_tokens_and_are_found_by_them(session):
     wave = waves.create_wave(session, "2025")
-    first = waves.add_point(session, wave, code="hosp-01", town="xicheng", place="区人民医院门诊大厅", focus_domain="healthcare")
+    first = waves.add_point(
+        session, wave, code="hosp-01", town="xicheng", place="区人民医院门诊大厅", focus_domain="healthcare"
+    )
     second = waves.add_point(session, wave, code="bus-01", town="jinan", place="纪南镇公交站")
     assert first.token != second.token and len(first.token) >= 22
     assert waves.find_point_by_token(session, first.token) is first
@@ -76,7 +79,9 @@ def test_list_waves_newest_first(session):
 def test_parse_when_reads_dates_and_times_in_beijing_time(app):
     with app.app_context():
         assert parse_when("2025-03-01", option="--opens") == dt.datetime(2025, 2, 28, 16, 0, tzinfo=UTC)
-        assert parse_when("2025-12-31", option="--closes", end_of_day=True) == dt.datetime(2025, 12, 31, 16, 0, tzinfo=UTC)
+        assert parse_when("2025-12-31", option="--closes", end_of_day=True) == dt.datetime(
+            2025, 12, 31, 16, 0, tzinfo=UTC
+        )
         assert parse_when("2025-03-01 08:30", option="--opens") == dt.datetime(2025, 3, 1, 0, 30, tzinfo=UTC)
         assert parse_when("2025-03-01T08:30+00:00", option="--opens") == dt.datetime(2025, 3, 1, 8, 30, tzinfo=UTC)
         assert parse_when(None, option="--opens") is None
@@ -92,7 +97,11 @@ def test_wave_create_open_close_and_list(app, runner):
     wave = _wave(app)
     assert wave.state == "draft" and wave.title_zh == "2025年度荆州区公共服务满意度调查"
     opened = runner.invoke(main, ["wave", "open", "2025"])
-    assert opened.exit_code == 0 and "residents see: accepting" in opened.output and "closes 2099-12-31 24:00" in opened.output
+    assert (
+        opened.exit_code == 0
+        and "residents see: accepting" in opened.output
+        and "closes 2099-12-31 24:00" in opened.output
+    )
     assert "no collection points yet" in opened.output
     assert _wave(app).state == "open"
     listed = runner.invoke(main, ["wave", "list"])
@@ -133,7 +142,20 @@ def test_points_add_and_list_print_working_urls(app, runner, client):
     runner.invoke(main, ["wave", "create", "2025"])
     runner.invoke(main, ["wave", "open", "2025"])
     added = runner.invoke(
-        main, ["points", "add", "2025", "--code", "hosp-01", "--town", "xicheng", "--place", "区人民医院门诊大厅", "--domain", "healthcare"]
+        main,
+        [
+            "points",
+            "add",
+            "2025",
+            "--code",
+            "hosp-01",
+            "--town",
+            "xicheng",
+            "--place",
+            "区人民医院门诊大厅",
+            "--domain",
+            "healthcare",
+        ],
     )
     assert added.exit_code == 0, added.output
     assert "added point hosp-01 to wave 2025: http://localhost/s/" in added.output
@@ -141,7 +163,10 @@ def test_points_add_and_list_print_working_urls(app, runner, client):
     listed = runner.invoke(main, ["points", "list", "2025"])
     rows = [line.split("\t") for line in listed.output.strip().splitlines()]
     assert rows[0] == ["code", "town", "place", "url"]
-    assert [row[:3] for row in rows[1:]] == [["bus-01", "jinan", "纪南镇公交站"], ["hosp-01", "xicheng", "区人民医院门诊大厅"]]
+    assert [row[:3] for row in rows[1:]] == [
+        ["bus-01", "jinan", "纪南镇公交站"],
+        ["hosp-01", "xicheng", "区人民医院门诊大厅"],
+    ]
     for row in rows[1:]:
         page = client.get(row[3].removeprefix("http://localhost"))
         assert page.status_code == 200 and row[2] in page.get_data(as_text=True)

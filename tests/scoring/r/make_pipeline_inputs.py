@@ -8,6 +8,7 @@ A seeded synthetic sample (scoring.synthetic) with the real questionnaires: 12 t
 domains they used plus "don't know" answers (planned missingness), and planted
 partial, duplicate, speeder and straight-lining responses for the screening.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -24,8 +25,13 @@ ROOT = HERE.parents[2]
 def main() -> None:
     questionnaires = load_questionnaires(ROOT / "questionnaires")
     population, sample = generate_survey(
-        2400, seed=20250, population_seed=7, questionnaires=questionnaires, population_size=300_000,
-        points_per_town=8, sampled_points_per_town=3,
+        2400,
+        seed=20250,
+        population_seed=7,
+        questionnaires=questionnaires,
+        population_size=300_000,
+        points_per_town=8,
+        sampled_points_per_town=3,
         contamination={"partial": 0.02, "duplicate_browser": 0.01, "speeders": 0.015, "straight_liners": 0.01},
     )
     responses = sample.responses
