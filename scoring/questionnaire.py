@@ -6,6 +6,11 @@ its fixed domain id, plus ``common.yaml`` (screening, demographics, the global
 such files into frozen objects, rejecting anything it does not understand with a
 message that names the file, the line and the item.
 
+The folder also holds ``plan.yaml``, the district plan as data (:mod:`scoring.plan`):
+it is loaded with the questionnaires (``QuestionnaireSet.plan``), every item's
+``plan_task`` must be one of its tasks, and every task must be measured by an item or
+say why not.
+
 It is pure: no Flask, no SQLAlchemy, no database.  The web app stores what
 :func:`load_questionnaires` returns; the scoring engine reads item weights, scale
 lengths and labels from it.
@@ -19,9 +24,12 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
+
+if TYPE_CHECKING:
+    from .plan import Plan
 
 #: The 12 domains of the national public-service quality monitoring, in their fixed
 #: order (product.md).  Ids are the keys of every file and result.
@@ -68,7 +76,7 @@ _DOMAIN_CODE = re.compile(rf"^(?P<domain>{_CODE_PART})\.(?P<item>{_CODE_PART})$"
 _COMMON_CODE = re.compile(rf"^{_CODE_PART}$")
 _CHOICE_VALUE = re.compile(r"^[a-z0-9][a-z0-9_+\-]*$")
 
-_DOMAIN_FILE_KEYS = {"id", "title", "plan_section", "intro", "items"}
+_DOMAIN_FILE_KEYS = {"id", "title", "plan_section", "intro", "service_examples", "items"}
 _COMMON_FILE_KEYS = {"id", "title", "intro", "scales", "items"}
 _ITEM_KEYS = {
     "likert": {"code", "kind", "label", "help", "plan_task", "weight", "required", "scale", "page"},
@@ -171,10 +179,25 @@ class Questionnaire:
     source: str = ""
     intro: Text | None = None
     plan_section: str | None = None
+    service_examples: Text | None = None
 
     @property
     def is_domain(self) -> bool:
         return self.id != COMMON_ID
+
+    @property
+    def service_label(self) -> Text:
+        """The domain as the services list shows it: its title and, when given, examples.
+
+        ``公用事业（供水、供电、燃气、环卫、公厕、公园、垃圾处理）``, so that a resident knows
+        which services the domain covers.
+        """
+        if self.service_examples is None:
+            return self.title
+        return Text(
+            zh=f"{self.title.zh}（{self.service_examples.zh}）",
+            en=f"{self.title.en} ({self.service_examples.en})",
+        )
 
     @property
     def item_codes(self) -> tuple[str, ...]:
@@ -198,6 +221,8 @@ class QuestionnaireSet:
     common: Questionnaire
     domains: Mapping[str, Questionnaire]
     scales: Mapping[str, Scale]
+    #: The district plan (``plan.yaml``) when loaded from a folder; None when rebuilt from stored versions.
+    plan: Plan | None = None
 
     def __iter__(self):
         yield self.common
@@ -221,6 +246,10 @@ class QuestionnaireSet:
     def scale_length(self, code: str) -> int:
         item = self.item(code)
         return self.scales[item.scale or DEFAULT_SCALE].length
+
+    def service_labels(self) -> dict[str, Text]:
+        """Each domain's label in the services list (title and examples), by domain id."""
+        return {domain: questionnaire.service_label for domain, questionnaire in self.domains.items()}
 
 
 # ---------------------------------------------------------------------------
@@ -363,6 +392,8 @@ def _validate_item(
     questionnaire_id: str,
     scales: Mapping[str, Scale],
     domain_ids: tuple[str, ...],
+    *,
+    plan: Plan | None = None,
 ) -> Item | None:
     if not isinstance(raw, dict):
         checker.add("each item must be a mapping with at least code, kind and label")
@@ -426,6 +457,14 @@ def _validate_item(
         if not tasks or not all(isinstance(t, int) and not isinstance(t, bool) and 1 <= t <= 45 for t in tasks):
             checker.add(
                 f"plan_task must be a task number 1–45 of the plan (or a list of them), got {task!r}", raw, code
+            )
+        elif plan is not None and not set(tasks) <= set(plan.task_numbers):
+            unknown_tasks = sorted(set(tasks) - set(plan.task_numbers))
+            checker.add(
+                f"plan_task {unknown_tasks} is not a task of {Path(plan.file).name or 'the plan'}; "
+                "use the number of the plan task this item asks about",
+                raw,
+                code,
             )
         else:
             plan_tasks = tuple(tasks)
@@ -503,6 +542,8 @@ def _build(
     scales: Mapping[str, Scale],
     domain_ids: tuple[str, ...],
     source: str,
+    *,
+    plan: Plan | None = None,
 ) -> Questionnaire | None:
     if not isinstance(data, dict):
         checker.add("the file must be a YAML mapping with id, title and items")
@@ -519,6 +560,17 @@ def _build(
     plan_section = data.get("plan_section")
     if is_domain and (not isinstance(plan_section, str) or not plan_section.strip()):
         checker.add("plan_section must name the plan's section heading, e.g. '（三）开展医疗服务质量提升行动'", data)
+    elif is_domain and plan is not None and isinstance(plan_section, str):
+        heading = plan.section_for_domain(expected_id).heading
+        if plan_section.strip() != heading:
+            checker.add(
+                f"plan_section is {plan_section.strip()!r} but {Path(plan.file).name or 'the plan'} gives "
+                f"{heading!r} for {expected_id}; make them the same",
+                data,
+            )
+    service_examples = None
+    if is_domain and "service_examples" in data:
+        service_examples = checker.text(data["service_examples"], "service_examples", data, None)
 
     raw_items = data.get("items")
     if not isinstance(raw_items, list) or not raw_items:
@@ -527,7 +579,7 @@ def _build(
     items: list[Item] = []
     seen: dict[str, int | None] = {}
     for raw in raw_items:
-        item = _validate_item(checker, raw, expected_id, scales, domain_ids)
+        item = _validate_item(checker, raw, expected_id, scales, domain_ids, plan=plan)
         code = raw.get("code") if isinstance(raw, dict) else None
         if isinstance(code, str):
             if code in seen:
@@ -564,11 +616,17 @@ def _build(
         source=source,
         intro=intro,
         plan_section=plan_section if is_domain else None,
+        service_examples=service_examples,
     )
 
 
 def load_questionnaires(directory: str | Path) -> QuestionnaireSet:
-    """Load and validate ``common.yaml`` and the 12 domain files of ``directory``.
+    """Load and validate ``common.yaml``, the 12 domain files and ``plan.yaml`` of ``directory``.
+
+    The plan (:func:`scoring.plan.load_plan`) is checked with the questionnaires: every
+    item's ``plan_task`` must be one of its tasks, every domain's ``plan_section`` its
+    section heading, and every task measured by an item or marked
+    ``measured_by_survey: false`` with a reason.
 
     Parameters
     ----------
@@ -578,12 +636,16 @@ def load_questionnaires(directory: str | Path) -> QuestionnaireSet:
     Returns
     -------
     QuestionnaireSet
+        With ``plan`` set.
 
     Raises
     ------
     QuestionnaireError
-        Listing every problem in every file (file, line, item, what is wrong).
+        Listing every problem in every file (file, line, item or task, what is wrong).
     """
+    # scoring.plan builds on this module's Problem, Text and YAML loader, hence the late import.
+    from .plan import PLAN_FILE_NAME, PLAN_ID, load_plan, plan_coverage_problems
+
     folder = Path(directory)
     if not folder.is_dir():
         raise QuestionnaireError(
@@ -591,14 +653,15 @@ def load_questionnaires(directory: str | Path) -> QuestionnaireSet:
         )
     problems: list[Problem] = []
 
-    expected = {COMMON_ID, *DOMAIN_IDS}
+    expected = {COMMON_ID, PLAN_ID, *DOMAIN_IDS}
     present = {p.stem: p for p in sorted(folder.glob("*.yaml"))}
     for stem, path in present.items():
         if stem not in expected:
             problems.append(
                 Problem(
                     str(path),
-                    f"unknown questionnaire file; file names are the domain ids ({', '.join(DOMAIN_IDS)}) or common",
+                    f"unknown questionnaire file; file names are the domain ids ({', '.join(DOMAIN_IDS)}), "
+                    f"common or {PLAN_ID}",
                 )
             )
     for stem in [COMMON_ID, *DOMAIN_IDS]:
@@ -606,6 +669,20 @@ def load_questionnaires(directory: str | Path) -> QuestionnaireSet:
             problems.append(
                 Problem(str(folder / f"{stem}.yaml"), "file is missing; every domain and the common block need one")
             )
+
+    plan: Plan | None = None
+    if PLAN_ID in present:
+        try:
+            plan = load_plan(present[PLAN_ID])
+        except QuestionnaireError as error:
+            problems.extend(error.problems)
+    else:
+        problems.append(
+            Problem(
+                str(folder / PLAN_FILE_NAME),
+                "file is missing; the plan's tasks are checked against every item's plan_task",
+            )
+        )
 
     scales: dict[str, Scale] = {}
     common: Questionnaire | None = None
@@ -628,14 +705,18 @@ def load_questionnaires(directory: str | Path) -> QuestionnaireSet:
         checker = _Checker(str(path))
         data = _read_yaml(path, checker)
         if data is not None:
-            questionnaire = _build(checker, data, domain_id, scales, DOMAIN_IDS, str(path))
+            questionnaire = _build(checker, data, domain_id, scales, DOMAIN_IDS, str(path), plan=plan)
             if questionnaire:
                 domains[domain_id] = questionnaire
         problems.extend(checker.problems)
 
+    if plan is not None and len(domains) == len(DOMAIN_IDS):
+        aspect_items = [item for questionnaire in domains.values() for item in questionnaire.aspect_items]
+        problems.extend(plan_coverage_problems(plan, aspect_items))
+
     if problems or common is None:
         raise QuestionnaireError(problems or [Problem(str(folder), "no valid common.yaml")])
-    return QuestionnaireSet(common=common, domains=domains, scales=scales)
+    return QuestionnaireSet(common=common, domains=domains, scales=scales, plan=plan)
 
 
 def questionnaire_from_definition(
