@@ -378,8 +378,12 @@ def page_form_class_for(draft: drafts.Draft, page: flow.Page, *, require: bool) 
 
 def _field_context(draft: drafts.Draft, *, require: bool) -> FieldContext:
     questionnaires = draft.questionnaires
-    titles = {domain: questionnaire.title for domain, questionnaire in questionnaires.domains.items()}
-    return FieldContext(language=_language(), scales=questionnaires.scales, choice_labels=titles, require=require)
+    return FieldContext(
+        language=_language(),
+        scales=questionnaires.scales,
+        choice_labels=questionnaires.service_labels(),
+        require=require,
+    )
 
 
 def _replay(token: str, response: Response, result_url: str | None) -> HTTPResponse:

@@ -154,3 +154,54 @@ def test_towns_come_from_common_yaml(app, session):
     towns = session.scalars(select(Town).order_by(Town.sort_order)).all()
     assert len(towns) == 12
     assert towns[0].code == "xicheng" and towns[0].name_zh == "西城街道"
+
+
+# Issue 14, "Questions people can answer": on a satisfaction scale every aspect item names a thing
+# one can be more or less satisfied with ("预约挂号的便利程度"), never a yes/no question
+# ("预约挂号是否方便") or a statement ("办事时不用重复提交证件").
+YES_NO_MARKERS_ZH = ("是否", "能否", "有无", "可否", "不用", "吗", "？")
+YES_NO_MARKERS_EN = ("whether", "not having", "do not have to", "?")
+
+
+def test_every_aspect_item_is_an_aspect_not_a_yes_no_question():
+    questionnaires = load_questionnaires(QUESTIONNAIRES)
+    yes_no = []
+    for questionnaire in questionnaires.domains.values():
+        for item in questionnaire.aspect_items:
+            zh = [marker for marker in YES_NO_MARKERS_ZH if marker in item.label.zh]
+            en = [marker for marker in YES_NO_MARKERS_EN if marker in item.label.en.lower()]
+            if zh or en:
+                yes_no.append(f"{item.code}: {item.label.zh} / {item.label.en} ({', '.join(zh + en)})")
+    assert not yes_no, "yes/no phrasing on a satisfaction scale:\n" + "\n".join(yes_no)
+
+
+def test_each_domain_stays_short():
+    questionnaires = load_questionnaires(QUESTIONNAIRES)
+    for domain, questionnaire in questionnaires.domains.items():
+        assert len(questionnaire.aspect_items) <= 7, domain
+
+
+def test_cli_check_reports_plan_problems_like_questionnaire_problems(copy):
+    from click.testing import CliRunner
+
+    path = copy / "plan.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("lead_units: [区医保局]", "lead_units: [区医疗保障局]", 1), encoding="utf-8")
+    line = text.splitlines().index("  - number: 14") + 1
+    result = CliRunner().invoke(main, ["questionnaires", "check", str(copy)])
+    assert result.exit_code == 2
+    assert f"plan.yaml:{line} [task 14]: lead_units: '区医疗保障局' is not in 'units'" in result.output
+    assert "add it there or correct the name" in result.output
+
+
+def test_services_list_gives_examples_where_the_name_does_not_say(client):
+    from tests.survey.respond_support import make_wave, start
+
+    token = make_wave(client.application)
+    services = client.get(start(client, token)).get_data(as_text=True)
+    assert "<span>公用事业（供水、供电、燃气、环卫、公厕、公园、垃圾处理）</span>" in services
+    assert "<span>公共就业（招聘会、职业培训、就业登记）</span>" in services
+    assert "<span>医疗服务</span>" in services  # a name that says what it covers stays as it is
+    assert "每项约1分钟，全部约需2至4分钟" in services
+    questionnaires = load_questionnaires(QUESTIONNAIRES)
+    assert questionnaires.domains["utilities"].title.zh == "公用事业"  # results and reports keep the short name

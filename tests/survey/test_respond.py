@@ -221,7 +221,7 @@ def test_likert_items_show_five_anchors_and_not_applicable(client, token):
         assert f"<span>{anchor}</span>" in html
     assert html.count("<fieldset") == 7 and html.count("<legend>") == 7
     assert html.count("<label") == 7 * 6
-    assert "预约挂号是否方便" in html  # labels from the YAML
+    assert "预约挂号的便利程度" in html  # labels from the YAML
 
 
 def test_missing_required_answers_return_the_same_page_with_messages(app, client, token):
