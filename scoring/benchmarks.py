@@ -216,7 +216,7 @@ def validate_benchmarks(text: str, *, name: str = "benchmarks") -> BenchmarkTabl
                 bad("se", f"{cell['se']!r} is not a non-negative number (leave it empty when not published)")
         if not cell["source"]:
             bad("source", "is empty; every figure needs its citation (or 'illustrative' for made-up figures)")
-        if len(problems) > before:
+        if len(problems) > before or year is None:
             continue
         key = (year, cell["level"], cell["unit"])
         if key in seen:

@@ -19,7 +19,7 @@ import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from scipy import stats
 
@@ -89,7 +89,7 @@ def chart_style() -> Iterator[None]:
 
     font = cjk_font_or_warn()
     families = font.matplotlib_families if font else ["DejaVu Sans"]
-    settings = {
+    settings: dict[Any, Any] = {
         "font.family": "sans-serif",
         "font.sans-serif": families,
         "axes.unicode_minus": False,  # the Unicode minus is missing from some CJK fonts
@@ -122,7 +122,8 @@ def _whole_number_ticks(axis: Any) -> None:
     axis.set_major_locator(MaxNLocator(nbins=8, steps=[1, 2, 5, 10], integer=True))
 
 
-def _finite(value: Any) -> bool:
+def _finite(value: Any) -> TypeGuard[float]:
+    """True for a finite int or float (not None, not NaN)."""
     return isinstance(value, (int, float)) and math.isfinite(value)
 
 
@@ -134,8 +135,12 @@ def _t_quantile(df: Any) -> float:
 
 def _reserve_bottom(figure: Figure, inches: float = 0.28) -> None:
     """Keep a strip at the bottom free of axes for footnotes (constrained layout ignores fig.text)."""
+    from matplotlib.layout_engine import ConstrainedLayoutEngine
+
     share = inches / figure.get_figheight()
     engine = figure.get_layout_engine()
+    if not isinstance(engine, ConstrainedLayoutEngine):
+        return
     current = engine.get().get("rect", (0.0, 0.0, 1.0, 1.0))
     if current[1] >= share:  # a taller strip is already kept
         return
@@ -364,7 +369,7 @@ def overall_target_chart(results: Mapping[str, Any], *, illustrative: bool = Fal
     axes.text(target, len(rows) - 0.45, f" 目标 {target:g}", fontsize=9)
     axes.set_yticks(range(len(rows)), [row[0] for row in reversed(rows)])
     axes.set_ylim(-0.6, len(rows) - 0.2)
-    values = [v for row in rows for v in row[1:4]]
+    values = [float(v) for row in rows for v in row[1:4] if _finite(v)]
     axes.set_xlim(max(0, min([*values, target]) - 6), min(100, max([*values, target]) + 6))
     _whole_number_ticks(axes.xaxis)
     axes.set_xlabel("得分（0–100）；线段为95%置信区间")
@@ -372,7 +377,7 @@ def overall_target_chart(results: Mapping[str, Any], *, illustrative: bool = Fal
     axes.set_title(f"总体满意度与{target:g}目标：{VERDICT_LABELS_ZH.get(verdict, verdict)}（检验{measure}）")
     p_value = target_info.get("p_value")
     if _finite(p_value):
-        _footnote(figure, f"单侧检验 H0：{measure} ≤ {target:g}，{_p_text(p_value)}")
+        _footnote(figure, f"单侧检验 H0：{measure} ≤ {target:g}，{_p_text(float(p_value))}")
     _illustrative_mark(figure, illustrative)
     return figure
 
@@ -451,6 +456,7 @@ def town_chart(
     axes.axvline(target, color=OKABE_ITO["black"], linestyle="--", linewidth=1)
     axes.text(target, len(rows) - 0.45, f" 目标 {target:g}", fontsize=9)
     if _finite(district):
+        district = float(district)
         axes.axvline(district, color=OKABE_ITO["green"], linestyle=":", linewidth=1.5)
         axes.text(district, -0.95, f"全区 {district:.1f} ", fontsize=9, color=OKABE_ITO["green"], ha="right")
     axes.set_yticks(range(len(rows)), [labels.get(code, code) for code, _, _ in rows])

@@ -51,6 +51,7 @@ from .pipeline import VARIANCE_METHODS, EstimateOptions, EstimateRun, run_estima
 from .proportions import INTERVAL_METHODS
 from .questionnaire import QuestionnaireError
 from .target import TARGET_METRICS
+from .variance import ReplicateDesign
 
 __all__ = [
     "add_estimate_options",
@@ -200,7 +201,11 @@ def summary_text(run: EstimateRun) -> str:
     lines.append(
         f"design: strata {design['strata'] or '—'}, clusters {design['clusters'] or '—'}, df {design['df']}, "
         f"variance {design['variance']}"
-        + (f" ({run.variance_design.n_replicates} replicates)" if design["variance"] != "linearization" else "")
+        + (
+            f" ({run.variance_design.n_replicates} replicates)"
+            if isinstance(run.variance_design, ReplicateDesign)
+            else ""
+        )
     )
     lines.append(
         f"weights: {weights['method']}, effective n {_format(weights['effective_n'], 0)}, "

@@ -127,7 +127,8 @@ def _correlations(moments: np.ndarray) -> np.ndarray:
         correlation = covariance / np.sqrt(variance_row * variance_col)
     m = correlation.shape[-1]
     correlation[..., np.arange(m), np.arange(m)] = 1.0
-    return np.clip(correlation, -1.0, 1.0)
+    clipped: np.ndarray = np.clip(correlation, -1.0, 1.0)
+    return clipped
 
 
 def _means(moments: np.ndarray) -> np.ndarray:
@@ -135,7 +136,8 @@ def _means(moments: np.ndarray) -> np.ndarray:
     count = np.diagonal(moments[..., 0, :, :], axis1=-2, axis2=-1)
     first = np.diagonal(moments[..., 1, :, :], axis1=-2, axis2=-1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return first / count
+        means: np.ndarray = first / count
+    return means
 
 
 # ---------------------------------------------------------------------------
@@ -216,7 +218,8 @@ def _replicate_se(replicates: ReplicateDesign, values: np.ndarray, estimate: np.
         mse=replicates.mse,
         cell_adjustments=replicates.cell_adjustments[:, keep],
     )
-    return np.sqrt(trimmed.variance(values[keep], estimate))
+    se: np.ndarray = np.sqrt(trimmed.variance(values[keep], estimate))
+    return se
 
 
 # ---------------------------------------------------------------------------

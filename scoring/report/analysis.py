@@ -109,7 +109,9 @@ def _trend_point(wave: str, year: int | None, results: Mapping[str, Any]) -> dic
     }
 
 
-def trend(results: Mapping[str, Any], *, wave: str, year: int | None, previous: Sequence[PreviousWave]) -> list[dict]:
+def trend(
+    results: Mapping[str, Any], *, wave: str, year: int | None, previous: Sequence[PreviousWave]
+) -> list[dict[str, Any]]:
     """The overall index of every wave, oldest first: the trends the earlier waves carried,
     the earlier waves themselves (by year), then this wave."""
     points: dict[str, dict[str, Any]] = {}
@@ -123,7 +125,9 @@ def trend(results: Mapping[str, Any], *, wave: str, year: int | None, previous: 
     return list(points.values())
 
 
-def _district_scores(results: Mapping[str, Any], settings: ReportSettings, previous: Sequence[PreviousWave]) -> list:
+def _district_scores(
+    results: Mapping[str, Any], settings: ReportSettings, previous: Sequence[PreviousWave]
+) -> list[DistrictScore]:
     scores = []
     if settings.year is not None:
         overall = results.get("overall") or {}

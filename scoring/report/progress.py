@@ -43,7 +43,7 @@ class Progress:
             self.stream.flush()
 
     @contextmanager
-    def step(self, label: str, total: int = 0) -> Iterator[Callable[[int, int], None]]:
+    def step(self, label: str, total: int = 0) -> Iterator[Callable[..., None]]:
         """A step with ``total`` parts; yields ``advance(done, total)`` to report progress."""
         start = time.perf_counter()
         state = {"done": 0, "total": total}

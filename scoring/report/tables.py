@@ -123,7 +123,7 @@ def result_tables(
                 "估计值": number(entry.get("estimate")),
                 "检验统计量t": number(entry.get("statistic")),
                 "单侧p值": number(entry.get("p_value")),
-                "结论": verdict_words.get(entry.get("verdict"), entry.get("verdict")),
+                "结论": verdict_words.get(str(entry.get("verdict")), entry.get("verdict")),
             }
             for metric, entry in entries
         ],
@@ -250,23 +250,23 @@ def result_tables(
 
         item_rows = []
         for analysis in drivers.domains.values():
-            for item in analysis.items:
+            for driver in analysis.items:
                 item_rows.append(
                     {
                         "领域": analysis.label,
-                        "题目代码": item.item,
-                        "题目": item.label,
-                        "相对权重ε": item.importance,
-                        "ε标准误": item.importance_se,
-                        "解释份额（%）": 100 * item.importance_share,
-                        "份额95%下限": 100 * item.share_ci_low,
-                        "份额95%上限": 100 * item.share_ci_high,
-                        "相对重要性": item.relative_importance,
-                        "表现指数": item.performance,
-                        "表现95%下限": item.performance_ci_low,
-                        "表现95%上限": item.performance_ci_high,
-                        "样本量": item.n,
-                        "象限": QUADRANT_LABELS_ZH[item.quadrant],
+                        "题目代码": driver.item,
+                        "题目": driver.label,
+                        "相对权重ε": driver.importance,
+                        "ε标准误": driver.importance_se,
+                        "解释份额（%）": 100 * driver.importance_share,
+                        "份额95%下限": 100 * driver.share_ci_low,
+                        "份额95%上限": 100 * driver.share_ci_high,
+                        "相对重要性": driver.relative_importance,
+                        "表现指数": driver.performance,
+                        "表现95%下限": driver.performance_ci_low,
+                        "表现95%上限": driver.performance_ci_high,
+                        "样本量": driver.n,
+                        "象限": QUADRANT_LABELS_ZH[driver.quadrant],
                         "领域R²": analysis.r_squared,
                     }
                 )
