@@ -545,7 +545,9 @@ def key_drivers(
         m = len(codes)
         cell_moments = np.asarray(aggregator[:, rows] @ _row_moments(scores[rows]))
         full = (full_adjustment @ cell_moments).reshape(4, m, m)
-        replicate_moments = (replicate_adjustments.T @ cell_moments).reshape(-1, 4, m, m)
+        # einsum without BLAS: the product is small, and a multithreaded BLAS call spends
+        # more CPU spinning its threads than computing (measured: 0.58 s against 0.16 s).
+        replicate_moments = np.einsum("cr,ck->rk", replicate_adjustments, cell_moments).reshape(-1, 4, m, m)
         stacked = np.concatenate([full[None], replicate_moments])
         correlations = _correlations(stacked)
         k = len(spec.aspects)
