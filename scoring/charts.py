@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, TypeGuard
 
 from scipy import stats
 
-from .fonts import cjk_font_or_warn
+from .fonts import cjk_font_or_warn, shorten, wrap_chinese
 from .questionnaire import DOMAIN_LABELS_ZH
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -63,12 +63,6 @@ GREY = "#767676"
 LIGHT_GREY = "#D9D9D9"
 DPI = 150
 WIDTH_IN = 8.0
-
-
-#: Characters that must not begin a line of Chinese text (closing punctuation), and that
-#: must not end one (opening brackets and quotes) — the usual line-breaking rules (禁则).
-NO_LINE_START = "、，。；：？！）】》」』”’…—·%"
-NO_LINE_END = "（【《「『“‘"
 
 
 @dataclass(frozen=True)
@@ -155,35 +149,6 @@ def _footnote(figure: Figure, text: str, *, width: int = 52) -> None:
     figure.text(0.005, 0.004, "\n".join(lines), fontsize=7.5, color=GREY, ha="left", va="bottom", linespacing=1.35)
 
 
-def wrap_chinese(text: str, width: int) -> list[str]:
-    """Wrap ``text`` into lines of at most about ``width`` characters, by the rules of
-    Chinese typesetting: a line never starts with closing punctuation (、，。）…) and never
-    ends with an opening bracket — the character is carried to the line where it belongs.
-
-    Examples
-    --------
-    >>> wrap_chinese("社区、村里的居家养老服务（日间照料、上门服务等）", 17)
-    ['社区、村里的居家养老服务（日间照', '料、上门服务等）']
-    """
-    text = " ".join(text.split())
-    lines: list[str] = []
-    while len(text) > width:
-        cut = width
-        # Move the break back while the next line would start with closing punctuation or
-        # this line would end with an opening bracket (never below half a line).
-        while cut > width // 2 and (text[cut] in NO_LINE_START or text[cut - 1] in NO_LINE_END):
-            cut -= 1
-        if text[cut] in NO_LINE_START or text[cut - 1] in NO_LINE_END:
-            cut = width + 1  # a run of punctuation: keep it on this line instead
-            while cut < len(text) and text[cut] in NO_LINE_START:
-                cut += 1
-        lines.append(text[:cut].rstrip())
-        text = text[cut:].lstrip()
-    if text:
-        lines.append(text)
-    return lines
-
-
 def _illustrative_mark(figure: Figure, illustrative: bool) -> None:
     if illustrative:
         _reserve_bottom(figure)
@@ -218,12 +183,6 @@ def _verdict_of(low: float, high: float, target: float) -> str:
     if high < target:
         return "not_met"
     return "inconclusive"
-
-
-def shorten(text: str, limit: int = 16) -> str:
-    """``text`` cut to ``limit`` characters with an ellipsis (long item wording)."""
-    text = text.strip()
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 # ---------------------------------------------------------------------------

@@ -166,12 +166,12 @@ def test_ipa_key_lines_never_start_with_closing_punctuation():
     labels = [item.label.zh for domain in questionnaires.domains.values() for item in domain.aspect_items]
     assert any("、" in label and len(label) > 17 for label in labels)
     for label in labels:
-        lines = charts.wrap_chinese(label, 17)
+        lines = fonts.wrap_chinese(label, 17)
         assert "".join(lines) == label.replace(" ", "")
         for line in lines[1:]:
-            assert line[0] not in charts.NO_LINE_START, (label, lines)
+            assert line[0] not in fonts.NO_LINE_START, (label, lines)
         for line in lines[:-1]:
-            assert line[-1] not in charts.NO_LINE_END, (label, lines)
+            assert line[-1] not in fonts.NO_LINE_END, (label, lines)
 
 
 def test_ipa_chart_key_uses_the_chinese_line_breaking(drivers):
@@ -184,7 +184,7 @@ def test_ipa_chart_key_uses_the_chinese_line_breaking(drivers):
     key = [text.get_text() for text in figure.axes[1].texts]
     lines = [line for text in key for line in text.split("\n")]
     assert "公交到站信息是否准确方便（电子站" in lines
-    assert not any(line.startswith(tuple(charts.NO_LINE_START)) for line in lines)
+    assert not any(line.startswith(tuple(fonts.NO_LINE_START)) for line in lines)
 
 
 def high_results(results):
