@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..benchmarks import LEVEL_LABELS_ZH
-from .text import EXCLUSION_LABELS_ZH, domain_label, number, town_labels
+from .text import EXCLUSION_LABELS_ZH, domain_label, number, target_tests, town_labels
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import pandas as pd
@@ -107,10 +107,14 @@ def result_tables(
         ],
         {"估计值": ".1f", "标准误": ".2f", "95%下限": ".1f", "95%上限": ".1f", "样本量": ","},
     )
-    verdict_words = {"met": "已达到", "not_met": "未达到", "inconclusive": "尚无法判断"}
-    tested = target.get("metric", "index")
-    both = results.get("targets") if isinstance(results.get("targets"), Mapping) else None
-    entries = [(metric, both[metric] or {}) for metric in both] if both else [(tested, target)]
+    verdict_words = {
+        "met": "已达到",
+        "not_met": "未达到",
+        "inconclusive": "尚无法判断",
+        "unstable": "不作判断（估计不稳定）",
+    }
+    entries = target_tests(results)
+    tested = entries[0][0] if entries else target.get("metric", "index")
     tables["target"] = _table(
         "target",
         "目标检验",
@@ -119,11 +123,11 @@ def result_tables(
             {
                 "检验对象": "满意度指数" if metric == "index" else "满意率",
                 "是否为规划目标": "是" if metric == tested else "否（供参考）",
-                "目标值": entry.get("value"),
+                "目标值": entry.get("target", entry.get("value")),
                 "估计值": number(entry.get("estimate")),
                 "检验统计量t": number(entry.get("statistic")),
                 "单侧p值": number(entry.get("p_value")),
-                "结论": verdict_words.get(str(entry.get("verdict")), entry.get("verdict")),
+                "结论": verdict_words.get(str(entry.get("verdict") or "unstable"), str(entry.get("verdict"))),
             }
             for metric, entry in entries
         ],

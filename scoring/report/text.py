@@ -75,7 +75,25 @@ VERDICT_SENTENCES: dict[str, str] = {
     "met": "95%置信区间整体高于{target}，可以认为已达到“{target}以上”的目标。",
     "not_met": "95%置信区间整体低于{target}，可以认为尚未达到“{target}以上”的目标。",
     "inconclusive": "95%置信区间包含{target}，现有样本还不能确定是否达到“{target}以上”的目标。",
+    "unstable": "样本量不足，估计不稳定，不对“{target}以上”的目标作判断。",
 }
+#: The two metrics a target can be tested on (``targets{index, satisfied_rate}``).
+TARGET_METRICS: tuple[str, ...] = ("index", "satisfied_rate")
+
+
+def target_tests(results: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
+    """The target tests of the results, the plan's metric first: ``targets{index,
+    satisfied_rate}`` when the results have both, else the one ``target``."""
+    target = results.get("target") or {}
+    both = results.get("targets")
+    if isinstance(both, Mapping):
+        chosen = both.get("metric") or target.get("metric", "index")
+        tests = [(metric, both[metric]) for metric in TARGET_METRICS if isinstance(both.get(metric), Mapping)]
+        if tests:
+            return sorted(tests, key=lambda test: test[0] != chosen)
+    return [(target.get("metric", "index"), target)] if target else []
+
+
 _ORIGIN_LABELS_ZH: dict[str, str] = {"survey": "本次调查", "previous": "往期调查", "published": "监测公布得分"}
 
 
@@ -190,23 +208,20 @@ def placement_sentence(placement: Placement) -> str:
 def _verdict_sentences(results: Mapping[str, Any]) -> list[str]:
     """One sentence per tested metric: the plan's target first, the other one after it."""
     target = results.get("target") or {}
-    both = results.get("targets")
+    tests = target_tests(results)
     points = []
-    if isinstance(both, Mapping) and both:
-        chosen = target.get("metric", "index")
-        order = sorted(both, key=lambda metric: metric != chosen)
-        for metric in order:
-            entry = both[metric] or {}
-            verdict = entry.get("verdict", "inconclusive")
+    if len(tests) > 1:
+        for position, (metric, entry) in enumerate(tests):
+            verdict = entry.get("verdict") or "unstable"
             text, unit = _target_text({**entry, "metric": metric})
             measured = "满意度指数" if metric == "index" else "满意率"
-            role = "（本期规划目标所检验的指标）" if metric == chosen else "（另一指标，供参考）"
+            role = "（规划目标所检验的指标）" if position == 0 else "（另一指标，供参考）"
             points.append(
                 f"以{measured}衡量“{text}{unit}以上”的目标{role}："
                 + VERDICT_SENTENCES.get(verdict, "").format(target=f"{text}{unit}")
             )
         return points
-    verdict = target.get("verdict", "inconclusive")
+    verdict = target.get("verdict") or "unstable"
     text, unit = _target_text(target)
     measured = "满意度指数" if target.get("metric", "index") == "index" else "满意率"
     p_value = number(target.get("p_value"))

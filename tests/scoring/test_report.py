@@ -407,6 +407,28 @@ def test_rankings_without_same_year_figures_say_why():
     assert "年份不同" in other.html.decode("utf-8")
 
 
+def test_both_target_verdicts_are_said_when_the_results_carry_both():
+    """With ``targets{metric, index, satisfied_rate}`` (the stats contract), the summary and the
+    target table give both verdicts, the plan's metric first; an unstable one gets no verdict."""
+    from scoring.report.tables import result_tables
+    from scoring.report.text import summary_points
+
+    results = fake_results(synthetic_responses())
+    results["targets"] = {
+        "metric": "satisfied_rate",
+        "index": {"target": 85, "value": 85, "estimate": 79.3, "verdict": "not_met"},
+        "satisfied_rate": {"target": 85, "value": 0.85, "estimate": 0.914, "verdict": None, "unstable": True},
+    }
+    points = summary_points(results, district="荆州区", rankings=None, drivers=None, comparison=None)
+    assert points[1].startswith("以满意率衡量“85%以上”的目标（规划目标所检验的指标）")
+    assert "不对“85%以上”的目标作判断" in points[1]
+    assert points[2].startswith("以满意度指数衡量“85分以上”的目标（另一指标，供参考）")
+    assert "95%置信区间整体低于85分" in points[2]
+    table = result_tables(results)["target"].frame
+    assert list(table["检验对象"]) == ["满意率", "满意度指数"]
+    assert list(table["结论"]) == ["不作判断（估计不稳定）", "未达到"]
+
+
 def test_progress_bars_go_to_stderr(capsys):
     stream = io.StringIO()
     results = fake_results(synthetic_responses())
