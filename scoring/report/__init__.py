@@ -23,10 +23,10 @@ trend), :mod:`.tables`, :mod:`.text` (the Chinese words), :mod:`.layout` and
 
 Examples
 --------
->>> run = run_estimate(EstimateOptions(responses=frame, margins="m.csv", strata="town", cluster="point"))
-... # doctest: +SKIP
+>>> options = EstimateOptions(responses=frame, margins="m.csv", strata="town", cluster="point")  # doctest: +SKIP
+>>> run = run_estimate(options)                                                               # doctest: +SKIP
 >>> files = build_report(run, settings=ReportSettings(wave="2025", year=2025), benchmarks=table)  # doctest: +SKIP
->>> write_files(files, "out/")                                                               # doctest: +SKIP
+>>> write_files(files, "out/")                                                                # doctest: +SKIP
 """
 
 from __future__ import annotations
