@@ -2,8 +2,8 @@
 
 Every chart is a function of plain data (the results dict, or the objects of
 :mod:`scoring.rankings` and :mod:`scoring.drivers`) returning a
-:class:`matplotlib.figure.Figure`; :func:`save_chart` writes it as PNG and SVG.  The
-figures are built without pyplot (no global state, no GUI backend).
+:class:`matplotlib.figure.Figure`; :func:`chart_files` renders it as PNG and SVG bytes (a
+:class:`Chart`).  The figures are built without pyplot (no global state, no GUI backend).
 
 Text is drawn in the CJK font found by :mod:`scoring.fonts` (Chinese glyphs that fall
 back to a Latin font come out as empty boxes); SVG text is converted to paths, so the
@@ -14,17 +14,16 @@ common forms of colour blindness, and every colour-coded meaning is also written
 
 from __future__ import annotations
 
+import io
 import math
-import textwrap
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from scipy import stats
 
-from .fonts import cjk_font_or_warn
+from .fonts import cjk_font_or_warn, shorten, wrap_chinese
 from .questionnaire import DOMAIN_LABELS_ZH
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -68,12 +67,12 @@ WIDTH_IN = 8.0
 
 @dataclass(frozen=True)
 class Chart:
-    """A chart written to disk."""
+    """A rendered chart: its PNG and SVG bytes (file names ``<name>.png`` and ``<name>.svg``)."""
 
     name: str
     title: str
-    png: Path
-    svg: Path
+    png: bytes = field(repr=False)
+    svg: bytes = field(repr=False)
     description: str = ""
 
 
@@ -84,7 +83,7 @@ def chart_style() -> Iterator[None]:
 
     font = cjk_font_or_warn()
     families = font.matplotlib_families if font else ["DejaVu Sans"]
-    settings = {
+    settings: dict[Any, Any] = {
         "font.family": "sans-serif",
         "font.sans-serif": families,
         "axes.unicode_minus": False,  # the Unicode minus is missing from some CJK fonts
@@ -110,7 +109,15 @@ def _figure(height: float, width: float = WIDTH_IN) -> Figure:
     return Figure(figsize=(width, height), layout="constrained")
 
 
-def _finite(value: Any) -> bool:
+def _whole_number_ticks(axis: Any) -> None:
+    """Ticks at whole numbers on an index axis (80, 85, 90 — never 82.5 or "100.0")."""
+    from matplotlib.ticker import MaxNLocator
+
+    axis.set_major_locator(MaxNLocator(nbins=8, steps=[1, 2, 5, 10], integer=True))
+
+
+def _finite(value: Any) -> TypeGuard[float]:
+    """True for a finite int or float (not None, not NaN)."""
     return isinstance(value, (int, float)) and math.isfinite(value)
 
 
@@ -122,13 +129,24 @@ def _t_quantile(df: Any) -> float:
 
 def _reserve_bottom(figure: Figure, inches: float = 0.28) -> None:
     """Keep a strip at the bottom free of axes for footnotes (constrained layout ignores fig.text)."""
+    from matplotlib.layout_engine import ConstrainedLayoutEngine
+
     share = inches / figure.get_figheight()
-    figure.get_layout_engine().set(rect=(0.0, share, 1.0, 1.0 - share))
+    engine = figure.get_layout_engine()
+    if not isinstance(engine, ConstrainedLayoutEngine):
+        return
+    current = engine.get().get("rect", (0.0, 0.0, 1.0, 1.0))
+    if current[1] >= share:  # a taller strip is already kept
+        return
+    engine.set(rect=(0.0, share, 1.0, 1.0 - share))
 
 
-def _footnote(figure: Figure, text: str) -> None:
-    _reserve_bottom(figure)
-    figure.text(0.005, 0.004, text, fontsize=7.5, color=GREY, ha="left", va="bottom")
+def _footnote(figure: Figure, text: str, *, width: int = 52) -> None:
+    """A grey note at the bottom left, wrapped to lines of ``width`` characters (52 leave
+    room for the illustrative mark at the bottom right of an 8-inch chart)."""
+    lines = wrap_chinese(text, width)
+    _reserve_bottom(figure, 0.14 * len(lines) + 0.14)
+    figure.text(0.005, 0.004, "\n".join(lines), fontsize=7.5, color=GREY, ha="left", va="bottom", linespacing=1.35)
 
 
 def _illustrative_mark(figure: Figure, illustrative: bool) -> None:
@@ -165,12 +183,6 @@ def _verdict_of(low: float, high: float, target: float) -> str:
     if high < target:
         return "not_met"
     return "inconclusive"
-
-
-def shorten(text: str, limit: int = 16) -> str:
-    """``text`` cut to ``limit`` characters with an ellipsis (long item wording)."""
-    text = text.strip()
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 # ---------------------------------------------------------------------------
@@ -228,6 +240,7 @@ def domain_index_chart(results: Mapping[str, Any], *, target: float = 85.0, illu
     axes.set_xlim(
         max(0.0, math.floor((left - 5) / 5) * 5), min(100.0, max(target, *(v.get("ci_high", 0) for _, v in rows)) + 6)
     )
+    _whole_number_ticks(axes.xaxis)
     axes.set_xlabel("满意度指数（0–100），线段为95%置信区间")
     axes.set_title("各领域满意度指数")
     axes.legend(loc="lower right", fontsize=8, frameon=False)
@@ -315,14 +328,15 @@ def overall_target_chart(results: Mapping[str, Any], *, illustrative: bool = Fal
     axes.text(target, len(rows) - 0.45, f" 目标 {target:g}", fontsize=9)
     axes.set_yticks(range(len(rows)), [row[0] for row in reversed(rows)])
     axes.set_ylim(-0.6, len(rows) - 0.2)
-    values = [v for row in rows for v in row[1:4]]
+    values = [float(v) for row in rows for v in row[1:4] if _finite(v)]
     axes.set_xlim(max(0, min([*values, target]) - 6), min(100, max([*values, target]) + 6))
+    _whole_number_ticks(axes.xaxis)
     axes.set_xlabel("得分（0–100）；线段为95%置信区间")
     measure = "指数" if metric == "index" else "满意率"
     axes.set_title(f"总体满意度与{target:g}目标：{VERDICT_LABELS_ZH.get(verdict, verdict)}（检验{measure}）")
     p_value = target_info.get("p_value")
     if _finite(p_value):
-        _footnote(figure, f"单侧检验 H0：{measure} ≤ {target:g}，{_p_text(p_value)}")
+        _footnote(figure, f"单侧检验 H0：{measure} ≤ {target:g}，{_p_text(float(p_value))}")
     _illustrative_mark(figure, illustrative)
     return figure
 
@@ -401,6 +415,7 @@ def town_chart(
     axes.axvline(target, color=OKABE_ITO["black"], linestyle="--", linewidth=1)
     axes.text(target, len(rows) - 0.45, f" 目标 {target:g}", fontsize=9)
     if _finite(district):
+        district = float(district)
         axes.axvline(district, color=OKABE_ITO["green"], linestyle=":", linewidth=1.5)
         axes.text(district, -0.95, f"全区 {district:.1f} ", fontsize=9, color=OKABE_ITO["green"], ha="right")
     axes.set_yticks(range(len(rows)), [labels.get(code, code) for code, _, _ in rows])
@@ -408,6 +423,7 @@ def town_chart(
     left = min([*lows, target, district if _finite(district) else target]) if lows else 0
     right = max([*highs, target]) if highs else 100
     axes.set_xlim(max(0, math.floor((left - 6) / 5) * 5), min(100, right + 9))
+    _whole_number_ticks(axes.xaxis)
     axes.set_xlabel("总体满意度指数（0–100），线段为95%置信区间")
     axes.set_title("各镇（街道、管理区）总体满意度指数")
     _footnote(figure, f"样本量小于{min_n}或变异系数大于{max_cv:g}的镇街不公布估计值。")
@@ -464,6 +480,7 @@ def trend_chart(trend: Sequence[Mapping[str, Any]], *, target: float = 85.0, ill
     axes.set_xlim(-0.5, max(len(points) - 0.5, 0.5))
     span = [*lows, *highs, target, *(100 * p["satisfied_rate"] for p in points if _finite(p.get("satisfied_rate")))]
     axes.set_ylim(max(0, min(span) - 6), min(100, max(span) + 6))
+    _whole_number_ticks(axes.yaxis)
     axes.set_xlabel("调查期次")
     axes.set_ylabel("得分（0–100）")
     title = "总体满意度历年变化"
@@ -515,8 +532,15 @@ def rank_chart(placement: Placement, *, level_label: str, district: str = "荆�
         f"{district}{placement.year}年得分在{placement.benchmark_year}年{level_label}"
         f"{placement.n_ranked - 1}个单位中的名次概率"
     )
+    from .rankings import INSTRUMENT_CAVEAT, describe_standard_errors
+
     scope = "" if placement.complete_list else "名单不完整，名次仅指所列单位之间；"
-    _footnote(figure, f"{scope}本区得分按抽样分布模拟{placement.draws:,}次，公布得分视为固定值（给出标准误者除外）。")
+    years = "" if placement.same_year else f"对标单位为{placement.benchmark_year}年结果，年份不同，只作参考；"
+    caveat = INSTRUMENT_CAVEAT["zh"] if placement.source == "survey" else ""
+    _footnote(
+        figure,
+        f"{scope}{years}各得分按抽样误差模拟{placement.draws:,}次，{describe_standard_errors(placement)}。{caveat}",
+    )
     _illustrative_mark(figure, placement.illustrative)
     return figure
 
@@ -589,8 +613,10 @@ def ipa_chart(drivers: DomainDrivers, *, illustrative: bool = False) -> Figure:
     axes.set_title(f"{drivers.label}：重要性—表现分析")
     lines = []
     for number, item in enumerate(items, start=1):
-        wrapped = textwrap.wrap(item.label, 17) or [item.item]
-        lines.append((number, wrapped[:2] if len(wrapped) <= 2 else [wrapped[0], shorten(wrapped[1], 17)], item))
+        wrapped = wrap_chinese(item.label, 17) or [item.item]
+        if len(wrapped) > 2:  # two lines at most: the rest is cut with an ellipsis
+            wrapped = [wrapped[0], shorten("".join(wrapped[1:]), 17)]
+        lines.append((number, wrapped, item))
     y = 0.98
     for number, wrapped, item in lines:
         key_axes.text(
@@ -655,16 +681,15 @@ def priority_chart(
 # Writing
 
 
-def save_chart(figure: Figure, directory: Path, name: str, *, title: str = "", description: str = "") -> Chart:
-    """Write ``figure`` as ``<name>.png`` and ``<name>.svg`` in ``directory``."""
-    directory.mkdir(parents=True, exist_ok=True)
-    png, svg = directory / f"{name}.png", directory / f"{name}.svg"
+def chart_files(figure: Figure, name: str, *, title: str = "", description: str = "") -> Chart:
+    """Render ``figure`` as PNG (150 dpi) and SVG (text as paths) bytes."""
+    png, svg = io.BytesIO(), io.BytesIO()
     with chart_style():
         figure.savefig(png, format="png", dpi=DPI, metadata={"Software": None})
         # The layout is settled by the first save; do not solve it again for the SVG.
         figure.set_layout_engine("none")
         figure.savefig(svg, format="svg", metadata={"Date": None})
-    return Chart(name=name, title=title, png=png, svg=svg, description=description)
+    return Chart(name=name, title=title, png=png.getvalue(), svg=svg.getvalue(), description=description)
 
 
 def draw(builder: Callable[..., Figure], *args: Any, **kwargs: Any) -> Figure:

@@ -1,4 +1,9 @@
-"""Command line: ``python -m scoring estimate …`` (and the report commands when present).
+"""Command line: ``python -m scoring estimate | report | plan``.
+
+The one command module of :mod:`scoring`: it registers every subcommand itself and each
+command is a thin shell over a library call (:func:`scoring.pipeline.run_estimate`,
+:func:`scoring.report.build_report`, :func:`scoring.planning.plan_sample_sizes`); no other
+module imports it back.
 
 Usage::
 
@@ -10,33 +15,31 @@ Usage::
         [--rate-interval logit|korn_graubard|wilson] [--trim LOWER UPPER]
         [--suppress-min-n 30] [--suppress-max-cv 0.3] [--level 0.95]
 
-It prints a readable summary and, with ``--json``, writes the results (the contract of
-the scoring issue); ``--weights-out`` writes ``response_id,weight``.  Bad input prints a
-message naming the column, level or row and exits with status 2, writing nothing; files
-are written atomically (temporary file, then rename) only after everything succeeded.
+    python -m scoring report --responses FILE [same options as estimate]
+        [--benchmarks FILE]... [--previous FILE]... --out DIR
+        [--wave CODE] [--year YYYY] [--district NAME] [--title TEXT] [--illustrative]
+        [--draws N] [--assumed-se SE] [--compare-other-years] [--no-pdf] [--quiet]
 
-For other commands (``report``, ``plan``)
------------------------------------------
-* :func:`add_estimate_options` adds the estimate options (all of the above except the
-  output files) to an argparse parser, so a command takes "the same options as
-  estimate";
-* :func:`scoring.pipeline.run_estimate` (re-exported here) runs the estimate step from
-  the parsed options and returns an :class:`~scoring.pipeline.EstimateRun`: ``results``
-  (the JSON dict), ``estimates``, ``design`` (calibrated, with the final weights),
-  ``variance_design``, ``table`` (scores) and ``analysis_frame()`` (scores and weights
-  in one DataFrame).
-* If the module ``scoring.report_cli`` exists, its ``register_commands(subparsers)`` is
-  called, so its commands appear next to ``estimate``.
+    python -m scoring plan --half-width 2 [--deff D] [--sd S] [--from-results FILE]
+        [--confidence 0.95] [--json OUT]
+
+``estimate`` prints a readable summary and, with ``--json``, writes the results (the
+contract of the scoring issue); ``--weights-out`` writes ``response_id,weight``.
+``report`` writes results.json, tables, charts, report.html and report.pdf into ``--out``.
+Bad input prints a message naming the file, column, level or row and exits with status
+2, writing nothing; files are written atomically only after everything succeeded.
+
+:func:`add_estimate_options` adds the estimate options (all of the above except the
+output files) to an argparse parser, so a command takes "the same options as estimate".
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
-import importlib.util
 import json
 import math
 import os
+import shlex
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
@@ -48,16 +51,18 @@ from .pipeline import VARIANCE_METHODS, EstimateOptions, EstimateRun, run_estima
 from .proportions import INTERVAL_METHODS
 from .questionnaire import QuestionnaireError
 from .target import TARGET_METRICS
+from .variance import ReplicateDesign
 
 __all__ = [
-    "EstimateOptions",
-    "EstimateRun",
     "add_estimate_options",
+    "add_report_options",
     "build_parser",
     "main",
-    "run_estimate",
     "write_atomically",
 ]
+
+#: Markers of an input that declares itself illustrative (file names, sources).
+_ILLUSTRATIVE_NAMES = ("illustrative", "示意")
 
 #: Errors that are the user's input, reported as a message and exit status 2.
 INPUT_ERRORS: tuple[type[Exception], ...] = (ScoringInputError, QuestionnaireError)
@@ -196,7 +201,11 @@ def summary_text(run: EstimateRun) -> str:
     lines.append(
         f"design: strata {design['strata'] or '—'}, clusters {design['clusters'] or '—'}, df {design['df']}, "
         f"variance {design['variance']}"
-        + (f" ({run.variance_design.n_replicates} replicates)" if design["variance"] != "linearization" else "")
+        + (
+            f" ({run.variance_design.n_replicates} replicates)"
+            if isinstance(run.variance_design, ReplicateDesign)
+            else ""
+        )
     )
     lines.append(
         f"weights: {weights['method']}, effective n {_format(weights['effective_n'], 0)}, "
@@ -222,8 +231,174 @@ def _estimate_command(options: argparse.Namespace) -> int:
     return 0
 
 
+def add_report_options(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """The report's own options (outputs, benchmarks, previous waves, labels, rankings)."""
+    from .rankings import DEFAULT_ASSUMED_SE, DISTRICT, MIN_DRAWS
+
+    group = parser.add_argument_group("report")
+    group.add_argument("--out", required=True, metavar="DIR", help="folder to write the report into")
+    group.add_argument(
+        "--benchmarks",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="benchmarks CSV (year,level,unit,score,rank,se,source); may be given several times",
+    )
+    group.add_argument(
+        "--previous",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="an earlier wave's results.json (written by 'report' or a publication); may be given several times",
+    )
+    group.add_argument("--wave", metavar="CODE", help="wave code (default: the responses' wave column)")
+    group.add_argument(
+        "--year",
+        type=int,
+        metavar="YYYY",
+        help="the year this wave's figures stand for (default: the year most responses were submitted, Beijing time)",
+    )
+    group.add_argument(
+        "--district", default=DISTRICT, help=f"the district's name in the benchmarks (default {DISTRICT})"
+    )
+    group.add_argument("--title", help="report title")
+    group.add_argument(
+        "--illustrative", action="store_true", help="mark every page and chart as illustrative (demo or synthetic data)"
+    )
+    group.add_argument(
+        "--draws", type=int, default=MIN_DRAWS, metavar="N", help=f"rank simulation draws (default {MIN_DRAWS})"
+    )
+    group.add_argument(
+        "--assumed-se",
+        type=float,
+        default=DEFAULT_ASSUMED_SE,
+        metavar="SE",
+        help=f"SE of published scores given without one, in index points (default {DEFAULT_ASSUMED_SE:g})",
+    )
+    group.add_argument(
+        "--compare-other-years",
+        action="store_true",
+        help="also compare with published figures of earlier years (default: the same year only)",
+    )
+    group.add_argument("--no-pdf", dest="pdf", action="store_false", help="skip report.pdf")
+    group.add_argument("--quiet", action="store_true", help="no progress bars")
+    return parser
+
+
+def _responses_column(source: Any, column: str) -> list[str]:
+    """The values of one column of a responses CSV (empty when the file has no such column)."""
+    import pandas as pd
+
+    if not isinstance(source, (str, Path)):
+        return []
+    try:
+        frame = pd.read_csv(source, usecols=lambda name: name == column, dtype=str, encoding="utf-8-sig")
+    except (OSError, ValueError):
+        return []
+    return frame[column].dropna().astype(str).tolist() if column in frame.columns else []
+
+
+def _wave_column(source: Any) -> str | None:
+    """The single wave code of a responses CSV's ``wave`` column, if it has one."""
+    values = sorted(set(_responses_column(source, "wave")))
+    return values[0] if len(values) == 1 and values[0] else None
+
+
+def _report_command(options: argparse.Namespace) -> int:
+    """``python -m scoring report``: read the inputs, estimate, build the report, write it."""
+    from .benchmarks import combine_benchmarks, read_benchmarks
+    from .data import file_sha256
+    from .report import Progress, ReportSettings, build_report, check_out_dir, collection_year, read_results
+    from .report import write_files as write_report
+    from .report.settings import validate_previous
+
+    estimate_options = EstimateOptions.from_namespace(options)
+    margins_name = str(options.margins or "")
+    settings = ReportSettings(
+        wave=options.wave or _wave_column(options.responses) or "—",
+        year=options.year or collection_year(_responses_column(options.responses, "submitted_at")),
+        district=options.district,
+        title=options.title,
+        illustrative=options.illustrative or any(mark in margins_name.lower() for mark in _ILLUSTRATIVE_NAMES),
+        draws=options.draws,
+        seed=estimate_options.seed,
+        assumed_se=options.assumed_se,
+        compare_other_years=options.compare_other_years,
+        pdf=options.pdf,
+    )
+    # Every input is read and checked before anything is computed or written.
+    check_out_dir(options.out)
+    settings.validate(benchmarks=bool(options.benchmarks))
+    benchmarks = (
+        combine_benchmarks([read_benchmarks(path) for path in options.benchmarks]) if options.benchmarks else None
+    )
+    previous = [read_results(path) for path in options.previous]
+    validate_previous(previous, current_wave=settings.wave)
+    progress = Progress(enabled=not options.quiet)
+    with progress.step("估计", total=1) as advance:
+        run = run_estimate(estimate_options)
+        advance(1)
+    files = build_report(
+        run,
+        settings=settings,
+        previous=previous,
+        benchmarks=benchmarks,
+        facts={"command": "python -m scoring " + " ".join(shlex.quote(arg) for arg in sys.argv[1:])},
+        inputs={str(path): file_sha256(path) for path in [*options.benchmarks, *options.previous]},
+        progress=progress,
+    )
+    written = write_report(files, options.out)
+    overall = files.results["overall"]
+    target = files.results.get("target") or {}
+    print(
+        f"overall index {overall['index']:.1f} (95% CI {overall['ci_low']:.1f}–{overall['ci_high']:.1f}), "
+        f"target {target.get('value')}: {target.get('verdict')}"
+    )
+    out = Path(options.out)
+    print(f"wrote {len(written)} files to {out}:")
+    for name in ("results.json", "tables.xlsx", "report.html", "report.pdf"):
+        if name in files.files:
+            print(f"  {out / name}")
+    print(
+        f"  {len(files.under('tables'))} CSV tables in {out / 'tables'}, "
+        f"{len(files.under('charts')) // 2} charts (PNG and SVG) in {out / 'charts'}"
+    )
+    return 0
+
+
+def _plan_command(options: argparse.Namespace) -> int:
+    """``python -m scoring plan``: sample sizes for a wanted CI half-width."""
+    from .planning import format_plan, plan_sample_sizes
+    from .report import read_results
+
+    results = read_results(options.from_results) if options.from_results else None
+    towns: tuple[str, ...] = ()
+    if results is None and options.questionnaires:
+        from .questionnaire import load_questionnaires
+        from .report.text import town_labels
+
+        towns = tuple(town_labels(load_questionnaires(options.questionnaires)))
+    try:
+        plan = plan_sample_sizes(
+            half_width=options.half_width,
+            confidence=options.confidence,
+            deff=options.deff,
+            sd=options.sd,
+            results=results,
+            results_name=str(options.from_results or "results"),
+            towns=towns or None,
+        )
+    except ValueError as error:
+        raise ScoringInputError(str(error)) from error
+    print(format_plan(plan))
+    if options.json:
+        text = json.dumps({**plan.to_dict(), "targets": plan.to_targets()}, ensure_ascii=False, indent=2) + "\n"
+        write_atomically(options.json, lambda handle: handle.write(text))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
-    """The ``python -m scoring`` parser, with any report commands registered."""
+    """The ``python -m scoring`` parser: ``estimate``, ``report`` and ``plan``."""
     parser = argparse.ArgumentParser(prog="python -m scoring", description="Manyi scoring engine")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     estimate = subparsers.add_parser(
@@ -236,8 +411,33 @@ def build_parser() -> argparse.ArgumentParser:
     outputs.add_argument("--json", metavar="OUT", help="write the results JSON here")
     outputs.add_argument("--weights-out", metavar="FILE", help="write response_id,weight here")
     estimate.set_defaults(handler=_estimate_command)
-    if importlib.util.find_spec("scoring.report_cli") is not None:
-        importlib.import_module("scoring.report_cli").register_commands(subparsers)
+
+    report = subparsers.add_parser(
+        "report",
+        help="estimate, then write results.json, tables.xlsx/CSV, charts, report.html and report.pdf",
+        description="Estimate and write the full report (rankings, key drivers, charts, HTML/PDF/XLSX) into --out.",
+    )
+    add_estimate_options(report)
+    add_report_options(report)
+    report.set_defaults(handler=_report_command)
+
+    plan = subparsers.add_parser(
+        "plan",
+        help="responses needed per domain, per town and in total for a wanted CI half-width",
+        description="Sample sizes for a 95%% confidence interval of a given half-width (index points).",
+    )
+    plan.add_argument("--half-width", type=float, required=True, metavar="H", help="half-width in index points, e.g. 2")
+    plan.add_argument("--deff", type=float, metavar="D", help="design effect (default: from --from-results, else 1.5)")
+    plan.add_argument(
+        "--sd", type=float, metavar="S", help="SD of domain scores (default: from --from-results, else 20)"
+    )
+    plan.add_argument(
+        "--from-results", metavar="FILE", help="a previous wave's results.json (measured SDs, deffs, towns)"
+    )
+    plan.add_argument("--questionnaires", metavar="DIR", help="questionnaire folder (towns, without --from-results)")
+    plan.add_argument("--confidence", type=float, default=0.95, help="interval level (default 0.95)")
+    plan.add_argument("--json", metavar="OUT", help="write the plan and the wave targets as JSON")
+    plan.set_defaults(handler=_plan_command)
     return parser
 
 

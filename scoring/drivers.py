@@ -27,14 +27,14 @@ weights; it reproduces ``iopsych::relWt``, statistics.md).
 
 Uncertainty
 -----------
-Confidence intervals come from a jackknife over the design's primary sampling units:
-the stratified jackknife (JKn) when the design has at most ``max_psus`` PSUs, otherwise
-a delete-a-group jackknife (Kott 2001) over ``groups`` random groups of PSUs (of
-respondents when the design has no clusters).  Replicate estimates are computed from
-per-unit sums of weighted cross-products, so a replicate costs one small matrix product
-instead of a pass over the data.  The respondent weights are held at their calibrated
-values in every replicate (the scoring engine re-rakes its replicates; here the gain
-would be small and the intervals are slightly conservative).
+Confidence intervals come from the engine's replicate designs (:mod:`scoring.variance`),
+the same replicates the estimate step uses: the stratified jackknife JKn
+(:func:`~scoring.variance.jackknife_design`, one replicate per PSU, **every replicate
+re-calibrated** to the margins) or, for designs with very many PSUs, the seeded Rao–Wu
+bootstrap (:func:`~scoring.variance.bootstrap_design`).  :func:`key_drivers` takes the
+design; replicate moments are computed from the design's cells (rows sharing a PSU and
+calibration levels have one replicate factor), so a replicate costs one small matrix
+product instead of a pass over the data.
 
 References
 ----------
@@ -42,8 +42,6 @@ Johnson, J. W. (2000). A heuristic method for estimating the relative weight of 
 variables in multiple regression. *Multivariate Behavioral Research*, 35(1), 1–19.
 Martilla, J. A. and James, J. C. (1977). Importance–performance analysis. *Journal of
 Marketing*, 41(1), 77–79.
-Kott, P. S. (2001). The delete-a-group jackknife. *Journal of Official Statistics*,
-17(4), 521–526.
 """
 
 from __future__ import annotations
@@ -55,12 +53,17 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from scipy import stats
 
+from .design import SurveyDesign
 from .importance import relative_weights
+from .variance import ReplicateDesign, bootstrap_design, jackknife_design
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import pandas as pd
 
     from .questionnaire import QuestionnaireSet
+
+#: A full-sample design or a replicate design (as :data:`scoring.estimation.Design`).
+Design = SurveyDesign | ReplicateDesign
 
 QUADRANTS: tuple[str, ...] = ("concentrate", "keep_up", "low_priority", "possible_overkill")
 QUADRANT_LABELS_ZH: dict[str, str] = {
@@ -72,6 +75,9 @@ QUADRANT_LABELS_ZH: dict[str, str] = {
 #: Below this smallest eigenvalue a pairwise correlation matrix is reported as repaired
 #: (:func:`scoring.importance.relative_weights` sets negative eigenvalues to zero).
 _EIGEN_FLOOR = 1e-8
+#: Up to this many PSUs the driver intervals use the jackknife; beyond, the bootstrap
+#: (a jackknife re-calibrates one replicate per PSU: its cost grows with PSUs²).
+MAX_DRIVER_JACKKNIFE_PSUS = 2000
 
 
 # ---------------------------------------------------------------------------
@@ -121,7 +127,8 @@ def _correlations(moments: np.ndarray) -> np.ndarray:
         correlation = covariance / np.sqrt(variance_row * variance_col)
     m = correlation.shape[-1]
     correlation[..., np.arange(m), np.arange(m)] = 1.0
-    return np.clip(correlation, -1.0, 1.0)
+    clipped: np.ndarray = np.clip(correlation, -1.0, 1.0)
+    return clipped
 
 
 def _means(moments: np.ndarray) -> np.ndarray:
@@ -129,163 +136,90 @@ def _means(moments: np.ndarray) -> np.ndarray:
     count = np.diagonal(moments[..., 0, :, :], axis1=-2, axis2=-1)
     first = np.diagonal(moments[..., 1, :, :], axis1=-2, axis2=-1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return first / count
+        means: np.ndarray = first / count
+    return means
 
 
 # ---------------------------------------------------------------------------
-# Jackknife over the design's units
+# Replicates: the engine's replicate designs (scoring.variance)
 
 
-@dataclass(frozen=True)
-class ReplicatePlan:
-    """How the jackknife replicates are formed.
-
-    Attributes
-    ----------
-    unit_of_row : numpy.ndarray
-        Index of the variance unit (PSU or group) of every row.
-    coefficients : numpy.ndarray, shape (R, U)
-        Replicate r's weight factor for unit u.
-    multipliers : numpy.ndarray, shape (R,)
-        Factor of each squared deviation in the variance.
-    df : int
-        Degrees of freedom of the intervals.
-    method : str
-        ``"JKn"`` (stratified jackknife over PSUs) or ``"DAGJK"`` (delete-a-group).
-    description : str
-        One line for the methodology section.
-    """
-
-    unit_of_row: np.ndarray
-    coefficients: np.ndarray
-    multipliers: np.ndarray
-    df: int
-    method: str
-    description: str
-
-    @property
-    def replicates(self) -> int:
-        return int(self.coefficients.shape[0])
-
-
-def _codes(values: Any, n: int, name: str) -> np.ndarray:
-    array = np.asarray(values)
-    if array.shape != (n,):
-        raise ValueError(f"{name} must have one value per row ({n}), got shape {array.shape}")
-    _, codes = np.unique(array.astype(str), return_inverse=True)
-    return codes
-
-
-def replicate_plan(
-    n: int,
+def driver_replicates(
+    design: Design,
     *,
-    strata: Any = None,
-    clusters: Any = None,
-    max_psus: int = 200,
-    groups: int = 100,
+    max_jackknife_psus: int = MAX_DRIVER_JACKKNIFE_PSUS,
+    bootstrap_replicates: int = 500,
     seed: int = 2025,
-) -> ReplicatePlan:
-    """Jackknife replicates for ``n`` rows of a (stratified, clustered) design.
+) -> ReplicateDesign:
+    """The replicate design the driver intervals come from.
 
-    Parameters
-    ----------
-    n : int
-        Number of rows.
-    strata, clusters : array_like, optional
-        Stratum and PSU of each row.  Without clusters every row is its own PSU.
-    max_psus : int
-        Up to this many PSUs, the stratified jackknife JKn deletes one PSU per replicate
-        (``Var = Σ_h (n_h − 1)/n_h Σ_i (θ_(hi) − θ̂)²``, df = #PSU − #strata); strata with a
-        single PSU contribute nothing.  Beyond it, the delete-a-group jackknife is used.
-    groups : int
-        Number of random groups of PSUs for the delete-a-group jackknife
-        (``Var = (G − 1)/G Σ_g (θ_(g) − θ̂)²``, df = G − 1).
-    seed : int
-        Seed of the random assignment of PSUs to groups.
+    A :class:`~scoring.variance.ReplicateDesign` (the estimate step's own jackknife or
+    bootstrap) is used as it is.  For a :class:`~scoring.design.SurveyDesign` it is the
+    stratified jackknife JKn of :func:`scoring.variance.jackknife_design` — every
+    replicate re-calibrated to the design's margins — up to ``max_jackknife_psus`` PSUs;
+    beyond that (e.g. respondents without clusters) the Rao–Wu bootstrap of
+    :func:`scoring.variance.bootstrap_design` with ``bootstrap_replicates`` replicates,
+    seeded, because a jackknife's cost grows with the square of the number of PSUs.
 
-    Returns
-    -------
-    ReplicatePlan
+    Raises
+    ------
+    DesignError
+        From :mod:`scoring.variance`: e.g. a stratum with a single PSU and
+        ``lonely_psu="fail"``.
     """
-    if n < 2:
-        raise ValueError("at least two rows are needed for a jackknife")
-    if groups < 2:
-        raise ValueError(f"groups must be at least 2, got {groups}")
-    strata_codes = np.zeros(n, dtype=np.int64) if strata is None else _codes(strata, n, "strata")
-    if clusters is None:
-        psu = np.arange(n)
-    else:
-        # PSU ids are unique within strata only in some designs: key them by stratum.
-        cluster_codes = _codes(clusters, n, "clusters")
-        _, psu = np.unique(np.stack([strata_codes, cluster_codes], axis=1), axis=0, return_inverse=True)
-        psu = psu.reshape(-1)
-    n_psu = int(psu.max()) + 1
-    psu_stratum = np.zeros(n_psu, dtype=np.int64)
-    psu_stratum[psu] = strata_codes
-    if n_psu <= max_psus:
-        rows: list[np.ndarray] = []
-        multipliers: list[float] = []
-        n_strata = int(psu_stratum.max()) + 1
-        for stratum in range(n_strata):
-            members = np.flatnonzero(psu_stratum == stratum)
-            size = len(members)
-            if size < 2:
-                continue
-            for deleted in members:
-                coefficient = np.ones(n_psu)
-                coefficient[members] = size / (size - 1)
-                coefficient[deleted] = 0.0
-                rows.append(coefficient)
-                multipliers.append((size - 1) / size)
-        if not rows:
-            raise ValueError("every stratum has a single PSU: the jackknife cannot estimate a variance")
-        df = n_psu - len(np.unique(psu_stratum))
-        return ReplicatePlan(
-            unit_of_row=psu,
-            coefficients=np.array(rows),
-            multipliers=np.array(multipliers),
-            df=max(df, 1),
-            method="JKn",
-            description=f"分层刀切法（JKn），{n_psu} 个初级抽样单位、{len(rows)} 个重复样本，自由度 {max(df, 1)}",
+    if isinstance(design, ReplicateDesign):
+        return design
+    if design.n_psu <= max_jackknife_psus:
+        return jackknife_design(design)
+    return bootstrap_design(design, replicates=bootstrap_replicates, seed=seed)
+
+
+def describe_replicates(replicates: ReplicateDesign) -> str:
+    """One Chinese line for the methodology section: method, replicates, df."""
+    base = replicates.design
+    recalibrated = "，每个重复样本按人口边际重新加权" if base.is_calibrated else ""
+    df = max(base.degrees_of_freedom, 1)
+    if replicates.method == "jackknife":
+        return (
+            f"分层刀切法（JKn），{base.n_psu} 个初级抽样单位、{replicates.n_replicates} 个重复样本"
+            f"{recalibrated}，自由度 {df}"
         )
-    group_count = min(groups, n_psu)
-    rng = np.random.default_rng(seed)
-    # Sort PSUs by stratum, shuffle within, assign groups systematically: every group
-    # gets PSUs from every stratum (Kott's recommendation).
-    order = np.lexsort((rng.random(n_psu), psu_stratum))
-    group_of_psu = np.empty(n_psu, dtype=np.int64)
-    group_of_psu[order] = np.arange(n_psu) % group_count
-    coefficients = np.ones((group_count, group_count)) * group_count / (group_count - 1)
-    np.fill_diagonal(coefficients, 0.0)
-    unit = "初级抽样单位" if clusters is not None else "受访者"
-    return ReplicatePlan(
-        unit_of_row=group_of_psu[psu],
-        coefficients=coefficients,
-        multipliers=np.full(group_count, (group_count - 1) / group_count),
-        df=group_count - 1,
-        method="DAGJK",
-        description=f"分组刀切法（DAGJK），{n_psu} 个{unit}随机分为 {group_count} 组，自由度 {group_count - 1}",
+    if replicates.method == "bootstrap":
+        return f"Rao–Wu 自助法，{replicates.n_replicates} 个重复样本{recalibrated}，自由度 {df}"
+    return f"重复样本法（{replicates.method}），{replicates.n_replicates} 个重复样本{recalibrated}，自由度 {df}"
+
+
+def _row_moments(values: np.ndarray) -> np.ndarray:
+    """Per-row moment contributions (n, 4·m·m), unweighted; summed with weights they give :func:`_moments`."""
+    present = ~np.isnan(values)
+    filled = np.where(present, values, 0.0)
+    mask = present.astype(np.float64)
+    n, m = values.shape
+    stacked = np.empty((n, 4, m, m))
+    stacked[:, 0] = mask[:, :, None] * mask[:, None, :]
+    stacked[:, 1] = filled[:, :, None] * mask[:, None, :]
+    stacked[:, 2] = (filled**2)[:, :, None] * mask[:, None, :]
+    stacked[:, 3] = filled[:, :, None] * filled[:, None, :]
+    return stacked.reshape(n, 4 * m * m)
+
+
+def _replicate_se(replicates: ReplicateDesign, values: np.ndarray, estimate: np.ndarray) -> np.ndarray:
+    """Replicate SEs of ``estimate`` (K,) from replicate values (R, K), leaving out
+    replicates where an estimate is undefined (as R does)."""
+    keep = np.all(np.isfinite(values), axis=1)
+    if not keep.any():
+        return np.full(estimate.shape, np.nan)
+    trimmed = ReplicateDesign(
+        design=replicates.design,
+        method=replicates.method,
+        psu_factors=replicates.psu_factors[:, keep],
+        scale=replicates.scale,
+        rscales=replicates.rscales[keep],
+        mse=replicates.mse,
+        cell_adjustments=replicates.cell_adjustments[:, keep],
     )
-
-
-def _unit_moments(values: np.ndarray, weights: np.ndarray, unit_of_row: np.ndarray, n_units: int) -> np.ndarray:
-    """Moments per unit: (U, 4, m, m)."""
-    order = np.argsort(unit_of_row, kind="stable")
-    bounds = np.searchsorted(unit_of_row[order], np.arange(n_units + 1))
-    m = values.shape[1]
-    result = np.zeros((n_units, 4, m, m))
-    for unit in range(n_units):
-        rows = order[bounds[unit] : bounds[unit + 1]]
-        if len(rows):
-            result[unit] = _moments(values[rows], weights[rows])
-    return result
-
-
-def _jackknife_se(estimate: np.ndarray, replicates: np.ndarray, multipliers: np.ndarray) -> np.ndarray:
-    deviations = replicates - estimate[None, ...]
-    usable = np.isfinite(deviations)
-    squared = np.where(usable, deviations, 0.0) ** 2
-    return np.sqrt(np.tensordot(multipliers, squared, axes=(0, 0)))
+    se: np.ndarray = np.sqrt(trimmed.variance(values[keep], estimate))
+    return se
 
 
 # ---------------------------------------------------------------------------
@@ -521,16 +455,14 @@ def _quadrant(importance: float, performance: float, importance_mean: float, per
 
 def key_drivers(
     item_scores: pd.DataFrame,
-    weights: Any,
+    design: Design,
     *,
     domains: Mapping[str, DriverDomain] | None = None,
     questionnaires: QuestionnaireSet | None = None,
-    strata: Any = None,
-    clusters: Any = None,
     target: float = 85.0,
     min_respondents: int = 30,
-    max_psus: int = 200,
-    groups: int = 100,
+    max_jackknife_psus: int = MAX_DRIVER_JACKKNIFE_PSUS,
+    bootstrap_replicates: int = 500,
     seed: int = 2025,
     progress: Callable[[int, int], None] | None = None,
 ) -> DriverAnalysis:
@@ -540,28 +472,34 @@ def key_drivers(
     ----------
     item_scores : pandas.DataFrame
         Item scores 0–100 (NaN = missing) of the responses that were scored (after
-        screening), one column per item code; see :func:`item_score_frame` to make
-        one from a responses table.
-    weights : array_like
-        Respondent weights (e.g. the raked weights), one per row.
+        screening), one column per item code and one row per row of ``design``; see
+        :func:`item_score_frame` to make one from a responses table, or
+        :meth:`scoring.pipeline.EstimateRun.analysis_frame`.
+    design : SurveyDesign or ReplicateDesign
+        The design of those responses (R: a ``svydesign``): its weights (e.g. raked)
+        weight the correlations and means; its replicates give the intervals (see
+        :func:`driver_replicates`).
     domains : mapping, optional
         Domain id → :class:`DriverDomain`; default :func:`driver_domains` of the columns.
     questionnaires : QuestionnaireSet, optional
         Item labels, used by :func:`driver_domains` when ``domains`` is not given.
-    strata, clusters : array_like, optional
-        The design, for the jackknife (see :func:`replicate_plan`).
     target : float
         The target index (85): the priority of an item grows with the points it misses.
     min_respondents : int
         A domain with fewer respondents answering its overall item is skipped (noted).
-    max_psus, groups, seed : int
-        Jackknife settings, see :func:`replicate_plan`.
+    max_jackknife_psus, bootstrap_replicates, seed : int
+        Choice of replicates for a full-sample design, see :func:`driver_replicates`.
     progress : callable, optional
         Called as ``progress(done, total)`` after each domain.
 
     Returns
     -------
     DriverAnalysis
+
+    Raises
+    ------
+    ValueError
+        When ``item_scores`` does not have one row per row of the design.
 
     Notes
     -----
@@ -570,17 +508,24 @@ def key_drivers(
     complete cases scarce.  A pairwise matrix that is not positive semi-definite has its
     negative eigenvalues set to zero (the domain is flagged).
     """
-    weights = np.asarray(weights, dtype=np.float64)
+    replicates = driver_replicates(
+        design, max_jackknife_psus=max_jackknife_psus, bootstrap_replicates=bootstrap_replicates, seed=seed
+    )
+    base = replicates.design
     n = len(item_scores)
-    if weights.shape != (n,):
-        raise ValueError(f"weights must have one value per response ({n}), got shape {weights.shape}")
-    if np.any(~np.isfinite(weights)) or np.any(weights < 0):
-        raise ValueError("weights must be finite and non-negative")
+    if n != base.n_rows:
+        raise ValueError(
+            f"item_scores has {n} rows but the design has {base.n_rows}; pass the scores of the responses the "
+            "design was built from, in the same order (EstimateRun.analysis_frame() and EstimateRun.design)"
+        )
     if domains is None:
         domains = driver_domains([str(c) for c in item_scores.columns], questionnaires)
-    plan = replicate_plan(n, strata=strata, clusters=clusters, max_psus=max_psus, groups=groups, seed=seed)
-    n_units = int(plan.unit_of_row.max()) + 1
-    t_quantile = float(stats.t.ppf(0.975, plan.df))
+    df = max(base.degrees_of_freedom, 1)
+    t_quantile = float(stats.t.ppf(0.975, df))
+    # Columns of the cells × rows matrix of d_k, sliced per domain to the rows that answered it.
+    aggregator = base.aggregator.tocsc()
+    full_adjustment = base.cell_adjustment
+    replicate_adjustments = replicates.cell_adjustments
     results: dict[str, DomainDrivers] = {}
     notes: list[str] = []
     total = len(domains)
@@ -596,9 +541,13 @@ def key_drivers(
             if progress:
                 progress(done, total)
             continue
-        full = _moments(scores, weights)
-        per_unit = _unit_moments(scores, weights, plan.unit_of_row, n_units)
-        replicate_moments = np.tensordot(plan.coefficients, per_unit, axes=(1, 0))
+        rows = np.flatnonzero((~np.isnan(scores)).any(axis=1))
+        m = len(codes)
+        cell_moments = np.asarray(aggregator[:, rows] @ _row_moments(scores[rows]))
+        full = (full_adjustment @ cell_moments).reshape(4, m, m)
+        # einsum without BLAS: the product is small, and a multithreaded BLAS call spends
+        # more CPU spinning its threads than computing (measured: 0.58 s against 0.16 s).
+        replicate_moments = np.einsum("cr,ck->rk", replicate_adjustments, cell_moments).reshape(-1, 4, m, m)
         stacked = np.concatenate([full[None], replicate_moments])
         correlations = _correlations(stacked)
         k = len(spec.aspects)
@@ -609,22 +558,22 @@ def key_drivers(
             if progress:
                 progress(done, total)
             continue
-        # Replicates where a correlation is undefined (a unit held all answers of an
-        # item) are left out of the variance rather than breaking the analysis.
+        # Replicates where a correlation is undefined (a PSU held all answers of an item)
+        # are left out of the variance rather than breaking the analysis.
         finite = np.all(np.isfinite(predictors), axis=(1, 2)) & np.all(np.isfinite(criterion), axis=1)
         predictors = np.where(finite[:, None, None], predictors, predictors[0])
         criterion = np.where(finite[:, None], criterion, criterion[0])
         eps = np.stack([relative_weights(p, c).weights for p, c in zip(predictors, criterion)])
+        eps[~finite] = np.nan
         repaired = np.linalg.eigvalsh(predictors[:1]).min(axis=1) < _EIGEN_FLOOR
         r_squared = eps.sum(axis=1)
         shares = eps / r_squared[:, None]
         means = _means(stacked)[:, :k]
-        multipliers = plan.multipliers[finite[1:]]
         reps = slice(1, None)
-        eps_se = _jackknife_se(eps[0], eps[reps][finite[1:]], multipliers)
-        share_se = _jackknife_se(shares[0], shares[reps][finite[1:]], multipliers)
-        r2_se = float(_jackknife_se(r_squared[:1], r_squared[reps][finite[1:], None], multipliers)[0])
-        performance_se = _jackknife_se(means[0], means[reps][finite[1:]], multipliers)
+        eps_se = _replicate_se(replicates, eps[reps], eps[0])
+        share_se = _replicate_se(replicates, shares[reps], shares[0])
+        r2_se = float(_replicate_se(replicates, r_squared[reps, None], r_squared[:1])[0])
+        performance_se = _replicate_se(replicates, means[reps], means[0])
         if not np.all(finite[1:]):
             notes.append(f"{spec.label}：{int((~finite[1:]).sum())} 个重复样本无法计算相关系数，已从方差估计中略去")
         if repaired[0]:
@@ -673,10 +622,10 @@ def key_drivers(
         domains=results,
         priorities=rank_priorities(results, target=target),
         target=float(target),
-        method=plan.method,
-        replicates=plan.replicates,
-        df=plan.df,
-        description=plan.description,
+        method=replicates.method,
+        replicates=replicates.n_replicates,
+        df=df,
+        description=describe_replicates(replicates),
         notes=tuple(notes),
     )
 

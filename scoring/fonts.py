@@ -1,4 +1,4 @@
-"""CJK font discovery for charts and the PDF report.
+"""Chinese text in charts and the PDF report: CJK font discovery and line breaking.
 
 Chinese titles drawn in a font without CJK glyphs come out as empty boxes ("tofu"), a
 defect that is easy to miss in a test and obvious to a reader.  :func:`find_cjk_font`
@@ -118,3 +118,47 @@ def cjk_font_or_warn() -> CJKFont | None:
             stacklevel=2,
         )
     return font
+
+
+# ---------------------------------------------------------------------------
+# Line breaking
+
+#: Characters that must not begin a line of Chinese text (closing punctuation), and that
+#: must not end one (opening brackets and quotes) — the usual line-breaking rules (禁则).
+NO_LINE_START = "、，。；：？！）】》」』”’…—·%"
+NO_LINE_END = "（【《「『“‘"
+
+
+def shorten(text: str, limit: int = 16) -> str:
+    """``text`` cut to ``limit`` characters with an ellipsis (long item wording)."""
+    text = text.strip()
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def wrap_chinese(text: str, width: int) -> list[str]:
+    """Wrap ``text`` into lines of at most about ``width`` characters, by the rules of
+    Chinese typesetting: a line never starts with closing punctuation (、，。）…) and never
+    ends with an opening bracket — the character is carried to the line where it belongs.
+
+    Examples
+    --------
+    >>> wrap_chinese("社区、村里的居家养老服务（日间照料、上门服务等）", 17)
+    ['社区、村里的居家养老服务（日间照', '料、上门服务等）']
+    """
+    text = " ".join(text.split())
+    lines: list[str] = []
+    while len(text) > width:
+        cut = width
+        # Move the break back while the next line would start with closing punctuation or
+        # this line would end with an opening bracket (never below half a line).
+        while cut > width // 2 and (text[cut] in NO_LINE_START or text[cut - 1] in NO_LINE_END):
+            cut -= 1
+        if text[cut] in NO_LINE_START or text[cut - 1] in NO_LINE_END:
+            cut = width + 1  # a run of punctuation: keep it on this line instead
+            while cut < len(text) and text[cut] in NO_LINE_START:
+                cut += 1
+        lines.append(text[:cut].rstrip())
+        text = text[cut:].lstrip()
+    if text:
+        lines.append(text)
+    return lines

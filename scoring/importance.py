@@ -78,4 +78,5 @@ def pairwise_weighted_correlation(values: np.ndarray, weights: np.ndarray) -> np
         variance_i = square_i / pair_weight - mean_i**2
         correlation = covariance / np.sqrt(variance_i * variance_i.T)
     np.fill_diagonal(correlation, 1.0)
-    return correlation
+    result: np.ndarray = correlation
+    return result

@@ -1,18 +1,26 @@
-"""Placing the district among published monitoring results, with honest rank intervals.
+"""Placing the district among published monitoring results, said honestly.
 
-Published monitoring scores (全国/全省/全市公共服务质量监测) come without standard errors;
-the district's own index has one.  A bare rank ("第 3 名") hides that uncertainty, so
-this module never returns one alone: it simulates the district's score from its sampling
-distribution, θ* ~ N(θ̂, SE²), holding published scores fixed unless the benchmarks
-file gives their ``se``, and reports the probability of every rank, the median rank, a
-95% rank interval and the probability of being above each unit (statistics.md,
-"Rankings").  With several years it reports the change in placement.
+Published monitoring scores (全国/全省/全市公共服务质量监测) usually come without standard
+errors; the district's own index has one.  A bare rank ("第 3 名") hides that uncertainty,
+so this module never returns one alone (statistics.md, "Rankings"):
 
-The benchmarks file is a CSV in the contract of ``docs/contracts.md``:
-``year, level, unit, score, rank, se, source`` — ``level`` ∈ national, province,
-municipality; ``rank`` and ``se`` may be empty; ``source`` is required (no figure
-without a citation).  :func:`read_benchmarks` validates it and names the row and column
-of every problem.
+* every figure is drawn from its sampling distribution, θ* ~ N(θ̂, SE²) — the district's
+  with its survey SE, a published score with its ``se`` when the benchmarks file gives one
+  and otherwise with an **assumed SE** (``assumed_se``, a setting stated beside every
+  ranking; 0 only when asked for, and then said);
+* the result is the probability of every rank, the median rank, a 95% rank interval and
+  the probability of being above each unit;
+* by default the district is compared only with units of the **same level and the same
+  year** as its figure; other years are compared only when asked (``other_years=True``),
+  and each such placement says so;
+* a **change of rank** is computed only between two figures of the same source: the
+  monitoring's own figures for the district (rows of the benchmarks file naming it) with
+  each other, this survey's waves with each other — never the monitoring's 2024 rank
+  against this survey's 2025 index;
+* :data:`INSTRUMENT_CAVEAT` says, once, that the district's figure comes from a different
+  instrument than the monitoring's.
+
+Reading the benchmarks file is :mod:`scoring.benchmarks`.
 
 References
 ----------
@@ -25,301 +33,107 @@ countries. *Review of Economic Studies*.  (Simultaneous rank sets; R package
 from __future__ import annotations
 
 import hashlib
-import io
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .errors import ScoringInputError
+from .benchmarks import LEVEL_LABELS_ZH, Benchmark, BenchmarkTable
 
-BENCHMARK_COLUMNS: tuple[str, ...] = ("year", "level", "unit", "score", "rank", "se", "source")
-LEVELS: tuple[str, ...] = ("national", "province", "municipality")
-LEVEL_LABELS_ZH: dict[str, str] = {
-    "national": "全国监测",
-    "province": "全省监测",
-    "municipality": "全市监测",
-}
+__all__ = [
+    "DEFAULT_ASSUMED_SE",
+    "DISTRICT",
+    "INSTRUMENT_CAVEAT",
+    "MIN_DRAWS",
+    "SOURCES",
+    "DistrictScore",
+    "Placement",
+    "PlacementChange",
+    "Rankings",
+    "UnitComparison",
+    "describe_placement",
+    "describe_standard_errors",
+    "place_among",
+    "placement_change",
+    "rank_district",
+]
+
 #: Default name of the district in benchmark files and reports.
 DISTRICT = "荆州区"
 #: Minimum number of simulation draws (statistics.md).
 MIN_DRAWS = 10_000
-_ILLUSTRATIVE_MARKERS = ("illustrative", "示意", "虚构", "演示")
-
-
-class BenchmarkError(ScoringInputError):
-    """A benchmarks file is invalid; ``problems`` lists every problem found."""
-
-    def __init__(self, problems: Sequence[str], *, name: str = "benchmarks"):
-        self.problems = tuple(problems)
-        self.name = name
-        super().__init__(f"{len(self.problems)} problem(s) in {name}:\n" + "\n".join(f"  {p}" for p in self.problems))
-
-
-@dataclass(frozen=True)
-class Benchmark:
-    """One published (or illustrative) monitoring score.
-
-    Attributes
-    ----------
-    year, level, unit, score : int, str, str, float
-        As in the file; ``score`` on the 0–100 scale.
-    rank : int or None
-        The published rank, when given.
-    se : float or None
-        Standard error of the published score, when given (else it is held fixed).
-    source : str
-        The citation.
-    line : int
-        Line of the CSV file (the header is line 1), for messages.
-    """
-
-    year: int
-    level: str
-    unit: str
-    score: float
-    rank: int | None
-    se: float | None
-    source: str
-    line: int = 0
-
-    @property
-    def illustrative(self) -> bool:
-        """True when the source says the figure is illustrative (not published)."""
-        text = self.source.lower()
-        return any(marker in text for marker in _ILLUSTRATIVE_MARKERS)
-
-
-@dataclass(frozen=True)
-class BenchmarkTable:
-    """A validated benchmarks file."""
-
-    rows: tuple[Benchmark, ...]
-    name: str = "benchmarks"
-    sha256: str = ""
-
-    def levels(self) -> tuple[str, ...]:
-        present = {row.level for row in self.rows}
-        return tuple(level for level in LEVELS if level in present)
-
-    def years(self, level: str) -> tuple[int, ...]:
-        return tuple(sorted({row.year for row in self.rows if row.level == level}))
-
-    def units(self, level: str, year: int) -> tuple[Benchmark, ...]:
-        return tuple(row for row in self.rows if row.level == level and row.year == year)
-
-    @property
-    def illustrative(self) -> bool:
-        """True when any row is illustrative."""
-        return any(row.illustrative for row in self.rows)
-
-
-def _parse_csv(text: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
-    import csv
-
-    reader = csv.reader(io.StringIO(text))
-    header: list[str] | None = None
-    rows: list[tuple[int, list[str]]] = []
-    for record in reader:
-        line = reader.line_num
-        if not record or all(not cell.strip() for cell in record):
-            continue
-        if header is None:
-            header = [cell.strip().lstrip("\ufeff") for cell in record]
-            continue
-        rows.append((line, record))
-    return header or [], rows
-
-
-def validate_benchmarks(text: str, *, name: str = "benchmarks") -> BenchmarkTable:
-    """Parse and validate the text of a benchmarks CSV.
-
-    Parameters
-    ----------
-    text : str
-        The file's content (UTF-8 decoded).
-    name : str
-        File name used in messages.
-
-    Returns
-    -------
-    BenchmarkTable
-
-    Raises
-    ------
-    BenchmarkError
-        Listing every problem with its line and column: a missing or unknown column, a
-        year that is not a whole number, an unknown level, an empty unit or source, a
-        score that is not a number in [0, 100], a rank that is not a positive whole
-        number, a negative ``se``, the same unit twice in one year and level.
-    """
-    header, records = _parse_csv(text)
-    problems: list[str] = []
-    if not header:
-        raise BenchmarkError([f"{name} is empty; it needs the header {','.join(BENCHMARK_COLUMNS)}"], name=name)
-    missing = [column for column in BENCHMARK_COLUMNS if column not in header]
-    unknown = [column for column in header if column not in BENCHMARK_COLUMNS]
-    if missing:
-        problems.append(
-            f"line 1: missing column(s) {', '.join(missing)}; the header must be {','.join(BENCHMARK_COLUMNS)}"
-        )
-    if unknown:
-        problems.append(f"line 1: unknown column(s) {', '.join(unknown)}; allowed: {','.join(BENCHMARK_COLUMNS)}")
-    if problems:
-        raise BenchmarkError(problems, name=name)
-    if not records:
-        raise BenchmarkError([f"{name} has a header but no rows"], name=name)
-    position = {column: header.index(column) for column in BENCHMARK_COLUMNS}
-    rows: list[Benchmark] = []
-    seen: dict[tuple[int, str, str], int] = {}
-    for line, record in records:
-        if len(record) != len(header):
-            problems.append(
-                f"line {line}: {len(record)} fields, expected {len(header)} (quote values that contain commas)"
-            )
-            continue
-        cell = {column: record[position[column]].strip() for column in BENCHMARK_COLUMNS}
-        before = len(problems)
-
-        def bad(column: str, why: str, line: int = line) -> None:
-            problems.append(f"line {line}, column {column}: {why}")
-
-        year = None
-        try:
-            year = int(cell["year"])
-            if not 1900 <= year <= 2200:
-                bad("year", f"{cell['year']!r} is not a plausible year")
-        except ValueError:
-            bad("year", f"{cell['year']!r} is not a whole-number year, e.g. 2024")
-        if cell["level"] not in LEVELS:
-            bad("level", f"{cell['level']!r} is not one of {', '.join(LEVELS)}")
-        if not cell["unit"]:
-            bad("unit", "is empty; name the city, district or province")
-        score = math.nan
-        try:
-            score = float(cell["score"])
-            if not (0.0 <= score <= 100.0):
-                bad("score", f"{cell['score']!r} is outside 0–100 (monitoring scores are on a 0–100 scale)")
-        except ValueError:
-            bad("score", f"{cell['score']!r} is not a number" if cell["score"] else "is empty; every row needs a score")
-        rank = None
-        if cell["rank"]:
-            try:
-                rank = int(cell["rank"])
-                if rank < 1:
-                    raise ValueError
-            except ValueError:
-                bad("rank", f"{cell['rank']!r} is not a positive whole number (leave it empty when not published)")
-        se = None
-        if cell["se"]:
-            try:
-                se = float(cell["se"])
-                if not se >= 0 or not math.isfinite(se):
-                    raise ValueError
-            except ValueError:
-                bad("se", f"{cell['se']!r} is not a non-negative number (leave it empty when not published)")
-        if not cell["source"]:
-            bad("source", "is empty; every figure needs its citation (or 'illustrative' for made-up figures)")
-        if len(problems) > before:
-            continue
-        key = (year, cell["level"], cell["unit"])
-        if key in seen:
-            problems.append(
-                f"line {line}: {cell['unit']!r} appears twice for {year} {cell['level']} (also line {seen[key]})"
-            )
-            continue
-        seen[key] = line
-        rows.append(Benchmark(year, cell["level"], cell["unit"], score, rank, se, cell["source"], line))
-    if problems:
-        raise BenchmarkError(problems, name=name)
-    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    return BenchmarkTable(tuple(rows), name=name, sha256=digest)
-
-
-def read_benchmarks(path: str | Path) -> BenchmarkTable:
-    """Read and validate a benchmarks CSV file (see :func:`validate_benchmarks`)."""
-    path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as error:
-        raise BenchmarkError([f"cannot read {path}: {error.strerror or error}"], name=str(path)) from error
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise BenchmarkError([f"{path} is not UTF-8 (byte {error.start}); save it as UTF-8"], name=path.name) from error
-    table = validate_benchmarks(text, name=path.name)
-    return BenchmarkTable(table.rows, name=path.name, sha256=hashlib.sha256(raw).hexdigest())
-
-
-def combine_benchmarks(tables: Sequence[BenchmarkTable]) -> BenchmarkTable:
-    """One table from several benchmark files (e.g. national, provincial, municipal).
-
-    Raises
-    ------
-    BenchmarkError
-        When the same unit appears for the same year and level in two files.
-    """
-    if len(tables) == 1:
-        return tables[0]
-    seen: dict[tuple[int, str, str], str] = {}
-    problems: list[str] = []
-    rows: list[Benchmark] = []
-    for table in tables:
-        for row in table.rows:
-            key = (row.year, row.level, row.unit)
-            if key in seen:
-                problems.append(
-                    f"{table.name} line {row.line}: {row.unit!r} {row.year} {row.level} is also in {seen[key]}"
-                )
-                continue
-            seen[key] = f"{table.name} line {row.line}"
-            rows.append(row)
-    name = " + ".join(table.name for table in tables)
-    if problems:
-        raise BenchmarkError(problems, name=name)
-    digest = hashlib.sha256("".join(table.sha256 for table in tables).encode()).hexdigest()
-    return BenchmarkTable(tuple(rows), name=name, sha256=digest)
-
-
-# ---------------------------------------------------------------------------
-# Placement
+#: SE assumed for a published score that comes without one, in index points.  A city's
+#: monitoring sample of a few hundred residents gives an SE of about one point; with 0 a
+#: ranking would pretend the published figures are exact (issue 11: the municipal rank
+#: interval widens from 2–4 to 1–6 with an SE of 1).
+DEFAULT_ASSUMED_SE = 1.0
+#: Where a district figure comes from: this survey (its waves) or the monitoring itself.
+SOURCES: tuple[str, ...] = ("survey", "monitoring")
+#: The one sentence on the instrument difference, in both languages of the public page.
+INSTRUMENT_CAVEAT: dict[str, str] = {
+    "zh": "本区得分来自本次满意度调查，所用问卷、抽样和计分方法与监测机构不同，与公布的监测得分只能大致比较，名次仅供参考。",
+    "en": (
+        "The district's figure comes from this survey, whose questionnaire, sampling and scoring differ from the "
+        "monitoring's; compared with published monitoring scores it is indicative only."
+    ),
+}
 
 
 @dataclass(frozen=True)
 class DistrictScore:
-    """The district's score in one year: a survey estimate with its SE, or a published figure.
+    """The district's figure in one year: a survey estimate, or a published monitoring score.
 
     Attributes
     ----------
     year : int
     estimate : float
     se : float
-        0 for a published figure without a standard error (held fixed).
+        The standard error used in the simulation (for a published score without one,
+        the assumed SE; see ``se_assumed``).
     origin : str
-        ``"survey"`` (this wave), ``"previous"`` (an earlier wave's results) or
+        ``"survey"`` (this wave), ``"previous"`` (an earlier wave of this survey) or
         ``"published"`` (a row of the benchmarks file naming the district).
+    se_assumed : bool
+        True when ``se`` is the assumed SE, not a published or estimated one.
+    wave : str, optional
+        The survey wave's code (survey figures).
     """
 
     year: int
     estimate: float
     se: float
     origin: str = "survey"
+    se_assumed: bool = False
+    wave: str | None = None
+
+    @property
+    def source(self) -> str:
+        """``"monitoring"`` for a published figure, ``"survey"`` for this survey's waves."""
+        return "monitoring" if self.origin == "published" else "survey"
 
 
 @dataclass(frozen=True)
 class UnitComparison:
-    """The district against one unit: P(district's score > the unit's score)."""
+    """The district against one unit: P(district's score > the unit's score).
+
+    ``se`` is the published SE (``None`` when not published); ``se_used`` the SE the
+    simulation drew the unit's score with (the assumed SE when none was published).
+    """
 
     unit: str
     score: float
     se: float | None
+    se_used: float
     published_rank: int | None
     source: str
     illustrative: bool
     probability_above: float
+
+    @property
+    def se_assumed(self) -> bool:
+        return self.se is None
 
 
 @dataclass(frozen=True)
@@ -330,10 +144,10 @@ class Placement:
     ----------
     level : str
     year : int
-        The year of the district's score.
+        The year of the district's figure.
     benchmark_year : int
-        The year of the published units it is compared with (the latest one not after
-        ``year``; monitoring results are published a year late).
+        The year of the published units it is compared with: ``year`` itself unless a
+        comparison with other years was asked for.
     district : DistrictScore
     units : tuple of UnitComparison
         Competing units, highest published score first (the district's own row, if the
@@ -349,6 +163,8 @@ class Placement:
         units (e.g. rank 5 with only 3 rows): the rank is then *among the listed units*.
     illustrative : bool
         True when any compared figure is illustrative.
+    assumed_se : float
+        The SE given to published scores without one.
     rank_draws : numpy.ndarray
         The simulated ranks (kept for the change in placement; not serialised).
     """
@@ -365,6 +181,7 @@ class Placement:
     seed: int
     complete_list: bool
     illustrative: bool
+    assumed_se: float
     rank_draws: np.ndarray = field(repr=False, compare=False)
 
     @property
@@ -372,16 +189,37 @@ class Placement:
         """Number of places: the units plus the district."""
         return len(self.units) + 1
 
+    @property
+    def same_year(self) -> bool:
+        """True when the units' figures are of the district figure's year."""
+        return self.benchmark_year == self.year
+
+    @property
+    def source(self) -> str:
+        """The source of the district's figure (``survey`` or ``monitoring``)."""
+        return self.district.source
+
+    @property
+    def any_se_assumed(self) -> bool:
+        """True when some figure of this placement is drawn with the assumed SE."""
+        return self.district.se_assumed or any(unit.se_assumed for unit in self.units)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "level": self.level,
             "year": self.year,
             "benchmark_year": self.benchmark_year,
+            "same_year": self.same_year,
+            "source": self.source,
             "district": {
                 "estimate": self.district.estimate,
                 "se": self.district.se,
+                "se_assumed": self.district.se_assumed,
                 "origin": self.district.origin,
+                "source": self.district.source,
+                "wave": self.district.wave,
             },
+            "assumed_se": self.assumed_se,
             "n_ranked": self.n_ranked,
             "rank_probabilities": {str(k + 1): p for k, p in enumerate(self.rank_probabilities)},
             "median_rank": self.median_rank,
@@ -393,6 +231,8 @@ class Placement:
                     "unit": unit.unit,
                     "score": unit.score,
                     "se": unit.se,
+                    "se_used": unit.se_used,
+                    "se_assumed": unit.se_assumed,
                     "published_rank": unit.published_rank,
                     "probability_above": unit.probability_above,
                     "illustrative": unit.illustrative,
@@ -405,14 +245,15 @@ class Placement:
 
 @dataclass(frozen=True)
 class PlacementChange:
-    """Change in the district's rank between two years of one level (negative = moved up).
+    """Change in the district's rank between two years of one level and one source.
 
-    ``median_change`` and ``interval`` are in places; ``probability_improved`` is
-    P(rank in ``to_year`` < rank in ``from_year``).  The two placements are simulated
-    independently (independent samples).
+    Negative = moved up.  ``median_change`` and ``interval`` are in places;
+    ``probability_improved`` is P(rank in ``to_year`` < rank in ``from_year``).  The two
+    placements are simulated independently (independent samples).
     """
 
     level: str
+    source: str
     from_year: int
     to_year: int
     from_median_rank: int
@@ -428,6 +269,7 @@ class PlacementChange:
     def to_dict(self) -> dict[str, Any]:
         return {
             "level": self.level,
+            "source": self.source,
             "from_year": self.from_year,
             "to_year": self.to_year,
             "from_median_rank": self.from_median_rank,
@@ -444,19 +286,44 @@ class PlacementChange:
 
 @dataclass(frozen=True)
 class Rankings:
-    """Every placement (level × year) and the changes between consecutive years."""
+    """Every placement (level × source × year) and the changes within each source.
+
+    Attributes
+    ----------
+    district : str
+    placements : tuple of Placement
+        Ordered by level, then source, then year.
+    changes : tuple of PlacementChange
+        Between consecutive years of one level and one source only.
+    draws, seed : int
+    assumed_se : float
+        SE given to published scores without one.
+    other_years : bool
+        Whether figures of other years were allowed into a comparison.
+    benchmarks : str
+        Name of the benchmarks table.
+    notes : tuple of str
+        What was left out and why (Chinese).
+    """
 
     district: str
     placements: tuple[Placement, ...]
     changes: tuple[PlacementChange, ...]
     draws: int
     seed: int
+    assumed_se: float = DEFAULT_ASSUMED_SE
+    other_years: bool = False
     benchmarks: str = ""
     notes: tuple[str, ...] = ()
 
-    def latest(self, level: str) -> Placement | None:
-        """The placement of the latest year of ``level``, or ``None``."""
-        candidates = [p for p in self.placements if p.level == level]
+    @property
+    def year_rule(self) -> str:
+        """``"same_year"`` (default) or ``"latest_not_after"`` (other years allowed)."""
+        return "latest_not_after" if self.other_years else "same_year"
+
+    def latest(self, level: str, *, source: str = "survey") -> Placement | None:
+        """The placement of the latest year of ``level`` from ``source``, or ``None``."""
+        candidates = [p for p in self.placements if p.level == level and p.source == source]
         return max(candidates, key=lambda p: p.year) if candidates else None
 
     def to_dict(self) -> dict[str, Any]:
@@ -464,6 +331,9 @@ class Rankings:
             "district": self.district,
             "draws": self.draws,
             "seed": self.seed,
+            "assumed_se": self.assumed_se,
+            "year_rule": self.year_rule,
+            "caveat": dict(INSTRUMENT_CAVEAT),
             "benchmarks": self.benchmarks,
             "placements": [p.to_dict() for p in self.placements],
             "changes": [c.to_dict() for c in self.changes],
@@ -472,8 +342,18 @@ class Rankings:
 
 
 def _validate_draws(draws: int) -> None:
-    if not isinstance(draws, (int, np.integer)) or draws < MIN_DRAWS:
+    if isinstance(draws, bool) or not isinstance(draws, (int, np.integer)) or draws < MIN_DRAWS:
         raise ValueError(f"draws must be a whole number ≥ {MIN_DRAWS} (statistics.md), got {draws!r}")
+
+
+def _validate_assumed_se(assumed_se: float) -> None:
+    if isinstance(assumed_se, bool) or not isinstance(assumed_se, (int, float, np.floating)):
+        raise ValueError(f"assumed_se must be a number of index points, e.g. 1.0; got {assumed_se!r}")
+    if not (math.isfinite(assumed_se) and assumed_se >= 0):
+        raise ValueError(
+            f"assumed_se must be a finite number ≥ 0 (index points; 0 treats published scores as exact), "
+            f"got {assumed_se!r}"
+        )
 
 
 def place_among(
@@ -482,6 +362,7 @@ def place_among(
     *,
     level: str,
     benchmark_year: int | None = None,
+    assumed_se: float = DEFAULT_ASSUMED_SE,
     draws: int = MIN_DRAWS,
     seed: int = 2025,
 ) -> Placement:
@@ -490,14 +371,16 @@ def place_among(
     Parameters
     ----------
     district : DistrictScore
-        The district's score and its SE (0 = fixed).
+        The district's figure and the SE it is drawn with.
     units : sequence of Benchmark
-        The competing units (one level, one year).  Their scores are fixed unless their
-        ``se`` is given, in which case they are drawn too.
+        The competing units (one level, one year).  Each is drawn with its published
+        ``se``, or with ``assumed_se`` when none was published.
     level : str
         The level, for the result.
     benchmark_year : int, optional
         Year of ``units`` (default: the district's year).
+    assumed_se : float
+        SE of a published score without one (index points, ≥ 0; stated in the result).
     draws : int
         Number of simulation draws, ≥ 10,000.
     seed : int
@@ -507,13 +390,20 @@ def place_among(
     -------
     Placement
 
+    Raises
+    ------
+    ValueError
+        Too few draws, a negative or non-finite assumed SE, or a district figure that is
+        not finite with an SE ≥ 0.
+
     Notes
     -----
-    Rank 1 is the highest score.  Exact ties (possible only when both scores are held
-    fixed) are broken at random, so a district tied with one fixed unit is above it with
+    Rank 1 is the highest score.  Exact ties (possible only when both scores have SE 0)
+    are broken at random, so a district tied with such a unit is above it with
     probability one half.
     """
     _validate_draws(draws)
+    _validate_assumed_se(assumed_se)
     if not math.isfinite(district.estimate) or not (district.se >= 0):
         raise ValueError(
             f"the district's estimate must be finite with se ≥ 0, got {district.estimate!r} ± {district.se!r}"
@@ -522,7 +412,7 @@ def place_among(
     theta = district.estimate + district.se * rng.standard_normal(draws)
     ordered = sorted(units, key=lambda row: (-row.score, row.unit))
     scores = np.array([row.score for row in ordered], dtype=np.float64)
-    spread = np.array([row.se or 0.0 for row in ordered], dtype=np.float64)
+    spread = np.array([assumed_se if row.se is None else row.se for row in ordered], dtype=np.float64)
     unit_draws = scores[None, :] + spread[None, :] * rng.standard_normal((draws, len(ordered)))
     tie_break = rng.random((draws, len(ordered))) < 0.5
     above = (theta[:, None] > unit_draws) | ((theta[:, None] == unit_draws) & tie_break)
@@ -538,6 +428,7 @@ def place_among(
             unit=row.unit,
             score=row.score,
             se=row.se,
+            se_used=float(spread[j]),
             published_rank=row.rank,
             source=row.source,
             illustrative=row.illustrative,
@@ -558,18 +449,32 @@ def place_among(
         seed=int(seed),
         complete_list=bool(complete),
         illustrative=any(row.illustrative for row in ordered),
+        assumed_se=float(assumed_se),
         rank_draws=ranks,
     )
 
 
 def placement_change(before: Placement, after: Placement) -> PlacementChange:
-    """The change in rank from ``before`` to ``after`` (independent simulations)."""
+    """The change in rank from ``before`` to ``after`` (independent simulations).
+
+    Raises
+    ------
+    ValueError
+        When the placements are of different levels or of different sources (a change
+        between the monitoring's figure and this survey's is not a change of rank).
+    """
     if before.level != after.level:
         raise ValueError(f"cannot compare placements of different levels ({before.level} vs {after.level})")
+    if before.source != after.source:
+        raise ValueError(
+            f"cannot compute a change of rank between figures of different sources ({before.source} {before.year} "
+            f"vs {after.source} {after.year}): a survey index and a monitoring score are different instruments"
+        )
     difference = after.rank_draws - before.rank_draws
     low, median, high = np.quantile(difference, [0.025, 0.5, 0.975], method="inverted_cdf")
     return PlacementChange(
         level=after.level,
+        source=after.source,
         from_year=before.year,
         to_year=after.year,
         from_median_rank=before.median_rank,
@@ -584,10 +489,15 @@ def placement_change(before: Placement, after: Placement) -> PlacementChange:
     )
 
 
-def _stream_seed(seed: int, level: str, year: int) -> int:
-    """A seed per (level, year), so a placement does not depend on which others are run."""
-    digest = hashlib.sha256(f"{seed}:{level}:{year}".encode()).digest()
+def _stream_seed(seed: int, level: str, year: int, source: str) -> int:
+    """A seed per (level, year, source), so a placement does not depend on which others are run."""
+    key = f"{seed}:{level}:{year}" if source == "survey" else f"{seed}:{level}:{year}:{source}"
+    digest = hashlib.sha256(key.encode()).digest()
     return int.from_bytes(digest[:8], "little")
+
+
+def _years_text(years: Sequence[int]) -> str:
+    return "、".join(str(year) for year in years) or "无"
 
 
 def rank_district(
@@ -595,6 +505,8 @@ def rank_district(
     benchmarks: BenchmarkTable,
     *,
     district: str = DISTRICT,
+    assumed_se: float = DEFAULT_ASSUMED_SE,
+    other_years: bool = False,
     draws: int = MIN_DRAWS,
     seed: int = 2025,
 ) -> Rankings:
@@ -603,79 +515,120 @@ def rank_district(
     Parameters
     ----------
     scores : iterable of DistrictScore
-        The district's survey estimates (this wave, earlier waves).  Rows of the
-        benchmarks file naming ``district`` add published scores for their years; for a
-        year with both, the published figure is used for past years (it is the official
-        placement) and the survey estimate for the latest year.
+        The district's survey figures (this wave, earlier waves of this survey).  Rows
+        of the benchmarks file naming ``district`` add the monitoring's own figures for
+        the district; they are placed separately (source ``monitoring``).
     benchmarks : BenchmarkTable
     district : str
         The district's name as written in the ``unit`` column.
+    assumed_se : float
+        SE of a published score without one, in index points (≥ 0).
+    other_years : bool
+        False (default): a figure is compared only with units of its own year; a year
+        without published units is left out, with a note.  True: with the latest
+        published year not after it, and the placement says the years differ.
     draws, seed : int
         Simulation size (≥ 10,000) and seed.
 
     Returns
     -------
     Rankings
-        One placement per level and district year that has published units of the same
-        or an earlier year; changes between consecutive placements of each level.
+        One placement per level, source and year that has comparable units; changes of
+        rank only between consecutive years of one level and one source.
+
+    Raises
+    ------
+    ValueError
+        Too few draws or a bad ``assumed_se``.
     """
     _validate_draws(draws)
-    survey_scores = {score.year: score for score in scores}
-    latest_survey_year = max(survey_scores) if survey_scores else None
+    _validate_assumed_se(assumed_se)
+    survey_scores = sorted((score for score in scores if score.source == "survey"), key=lambda score: score.year)
     placements: list[Placement] = []
     changes: list[PlacementChange] = []
     notes: list[str] = []
     for level in benchmarks.levels():
+        label = LEVEL_LABELS_ZH.get(level, level)
         years = benchmarks.years(level)
-        published = {
-            row.year: DistrictScore(row.year, row.score, row.se or 0.0, "published")
-            for row in benchmarks.rows
+        monitoring = [
+            DistrictScore(row.year, row.score, assumed_se if row.se is None else row.se, "published", row.se is None)
+            for row in sorted(benchmarks.rows, key=lambda row: row.year)
             if row.level == level and row.unit == district
-        }
-        district_scores: dict[int, DistrictScore] = dict(published)
-        for year, score in survey_scores.items():
-            if year not in district_scores or year == latest_survey_year:
-                district_scores[year] = score
-        level_placements: list[Placement] = []
-        for year in sorted(district_scores):
-            candidates = [y for y in years if y <= year]
-            if not candidates:
-                notes.append(f"{level}: no published figures up to {year}; the {year} score is not placed")
-                continue
-            benchmark_year = max(candidates)
-            units = [row for row in benchmarks.units(level, benchmark_year) if row.unit != district]
-            if not units:
-                continue
-            placement = place_among(
-                district_scores[year],
-                units,
-                level=level,
-                benchmark_year=benchmark_year,
-                draws=draws,
-                seed=_stream_seed(seed, level, year),
-            )
-            level_placements.append(placement)
-        placements.extend(level_placements)
-        for before, after in zip(level_placements, level_placements[1:]):
-            changes.append(placement_change(before, after))
+        ]
+        for source, figures in (("monitoring", monitoring), ("survey", survey_scores)):
+            placed: list[Placement] = []
+            for figure in figures:
+                if other_years:
+                    candidates = [year for year in years if year <= figure.year]
+                    benchmark_year = max(candidates) if candidates else None
+                else:
+                    benchmark_year = figure.year if figure.year in years else None
+                if benchmark_year is None:
+                    if source == "survey":
+                        notes.append(
+                            f"{label}：对标文件中没有{figure.year}年"
+                            + ("及更早" if other_years else "")
+                            + f"的公布结果（现有{_years_text(years)}年），本区{figure.year}年得分未参与排名。"
+                            + ("" if other_years else "与其他年份的公布结果比较须明确选择，且只作参考。")
+                        )
+                    continue
+                units = [row for row in benchmarks.units(level, benchmark_year) if row.unit != district]
+                if not units:
+                    continue
+                placement = place_among(
+                    figure,
+                    units,
+                    level=level,
+                    benchmark_year=benchmark_year,
+                    assumed_se=assumed_se,
+                    draws=draws,
+                    seed=_stream_seed(seed, level, figure.year, source),
+                )
+                if not placement.same_year:
+                    notes.append(
+                        f"{label}：本区{figure.year}年得分与{benchmark_year}年的公布结果比较，年份不同（按要求比较），只作参考。"
+                    )
+                placed.append(placement)
+            placements.extend(placed)
+            for before, after in zip(placed, placed[1:]):
+                changes.append(placement_change(before, after))
     return Rankings(
         district=district,
         placements=tuple(placements),
         changes=tuple(changes),
         draws=int(draws),
         seed=int(seed),
+        assumed_se=float(assumed_se),
+        other_years=bool(other_years),
         benchmarks=benchmarks.name,
         notes=tuple(notes),
     )
 
 
+def describe_standard_errors(placement: Placement) -> str:
+    """How the published figures' uncertainty entered the simulation (one Chinese clause)."""
+    if not placement.any_se_assumed:
+        return "公布得分均带有标准误，按其标准误模拟"
+    if placement.assumed_se == 0:
+        return "未公布标准误的得分视为精确值（假定标准误为0）"
+    return f"未公布标准误的得分按假定标准误{placement.assumed_se:g}分模拟"
+
+
 def describe_placement(placement: Placement) -> str:
-    """One sentence in Chinese: the median rank with its 95% interval, never a bare rank."""
+    """One sentence in Chinese: the median rank with its 95% interval, never a bare rank.
+
+    It names the units' year and level, says when the years differ, and states the SE
+    assumed for published scores without one.
+    """
     low, high = placement.rank_interval
     scope = "" if placement.complete_list else "（仅在文件所列单位中）"
-    where = f"{placement.benchmark_year}年{LEVEL_LABELS_ZH.get(placement.level, placement.level)}公布的{placement.n_ranked - 1}个单位"
-    if low == high:
-        interval = f"95%区间为第{low}名（排名确定）"
-    else:
-        interval = f"95%区间为第{low}–{high}名"
-    return f"与{where}相比{scope}，排名中位数为第{placement.median_rank}名（共{placement.n_ranked}名），{interval}。"
+    where = (
+        f"{placement.benchmark_year}年{LEVEL_LABELS_ZH.get(placement.level, placement.level)}"
+        f"公布的{placement.n_ranked - 1}个单位"
+    )
+    interval = f"95%区间为第{low}名（排名确定）" if low == high else f"95%区间为第{low}–{high}名"
+    years = "" if placement.same_year else f"（注意：对比的是{placement.benchmark_year}年结果，年份不同，只作参考）"
+    return (
+        f"与{where}相比{scope}，排名中位数为第{placement.median_rank}名（共{placement.n_ranked}名），{interval}"
+        f"；{describe_standard_errors(placement)}{years}。"
+    )

@@ -1,11 +1,12 @@
 """Publication: a wave's scoring run frozen as an immutable snapshot.
 
 A publisher publishes a wave; :func:`publish_wave` runs the statistician's pipeline
-(:func:`survey.score.score_wave`: the database → the scoring engine → the report) into a
-temporary folder and stores exactly what it produced — ``results.json`` verbatim, the
-report files, the run's configuration and the hash of every input — as a new
+(:func:`survey.score.score_wave`: the database → the scoring engine → the report, all in
+memory: earlier waves' results go in as values, the report's files come back as bytes)
+and stores exactly what it produced — ``results.json`` verbatim, the report files, the
+run's configuration and the hash of every input — as a new
 :class:`~survey.models.Publication` revision with its
-:class:`~survey.models.PublicationFile` rows.
+:class:`~survey.models.PublicationFile` rows.  No temporary file is involved.
 
 Rules:
 
@@ -28,13 +29,20 @@ import mimetypes
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
 from survey.models import Publication, PublicationFile, User, Wave
 from survey.services import audit
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from scoring.report import ReportFiles
+
+#: SE given to published monitoring scores without one (scoring.rankings.DEFAULT_ASSUMED_SE;
+#: repeated so that importing this module does not load the scoring engine).
+DEFAULT_ASSUMED_SE = 1.0
 
 #: Largest reason text stored with a revision.
 MAX_REASON_LENGTH = 2000
@@ -181,41 +189,40 @@ def public_json(publication: Publication) -> str:
 
 @dataclass(frozen=True)
 class ScoringRun:
-    """What a scoring run produced, ready to freeze."""
+    """What a scoring run produced, ready to freeze.
+
+    ``results`` is the dict ``results_json`` encodes, when the caller has it (the report
+    returns both): it is then not parsed again.
+    """
 
     results_json: str
     files: dict[str, bytes]
     config: dict[str, Any]
     input_hashes: dict[str, str]
+    results: Mapping[str, Any] | None = None
 
 
 def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def collect_run(directory: Path, *, config: Mapping[str, Any], input_hashes: Mapping[str, str]) -> ScoringRun:
-    """Read a finished run's folder: results.json and every other file it wrote."""
-    results_path = directory / "results.json"
-    if not results_path.is_file():
-        raise PublicationError(f"the scoring run wrote no results.json into {directory}; nothing was published")
-    results_text = results_path.read_text(encoding="utf-8")
-    try:
-        results = json.loads(results_text)
-    except json.JSONDecodeError as error:
+def collect_run(report: ReportFiles, *, config: Mapping[str, Any], input_hashes: Mapping[str, str]) -> ScoringRun:
+    """A finished report (files as bytes) as a run to freeze: results.json verbatim beside
+    every other file it produced."""
+    if "results.json" not in report.files or "overall" not in report.results:
         raise PublicationError(
-            f"the scoring run's results.json is not valid JSON ({error}); nothing was published"
-        ) from None
-    if "overall" not in results:
-        raise PublicationError("the scoring run's results.json has no 'overall' section; nothing was published")
-    files = {
-        path.relative_to(directory).as_posix(): path.read_bytes()
-        for path in sorted(directory.rglob("*"))
-        if path.is_file() and path != results_path
-    }
+            "the scoring run produced no results.json with an 'overall' section; nothing was published"
+        )
     hashes = dict(input_hashes)
-    for name, value in (results.get("inputs") or {}).items():
+    for name, value in (report.results.get("inputs") or {}).items():
         hashes.setdefault(f"scoring:{name}", str(value))
-    return ScoringRun(results_text, files, dict(config), hashes)
+    return ScoringRun(
+        results_json=report.results_json.decode("utf-8"),
+        files=report.without("results.json"),
+        config=dict(config),
+        input_hashes=hashes,
+        results=report.results,
+    )
 
 
 def publish_run(
@@ -252,7 +259,7 @@ def publish_run(
         )
     session.add(publication)
     session.flush()
-    results = json.loads(run.results_json)
+    results = run.results if run.results is not None else json.loads(run.results_json)
     overall = results.get("overall") or {}
     audit.record(
         session,
@@ -285,6 +292,11 @@ class PublishOptions:
         Rank simulation draws (≥ 10,000).
     pdf
         Render report.pdf (WeasyPrint).
+    assumed_se
+        SE (index points) given to published monitoring scores without one; stated beside
+        every ranking.
+    compare_other_years
+        Also compare with published figures of earlier years (default: the survey's year only).
     """
 
     margins: Path | None = None
@@ -292,6 +304,8 @@ class PublishOptions:
     variance: str = "linearization"
     draws: int = 10_000
     pdf: bool = True
+    assumed_se: float = DEFAULT_ASSUMED_SE
+    compare_other_years: bool = False
 
 
 def scoring_inputs(questionnaires_dir: str | Path) -> tuple[list[str], list[str]]:
@@ -327,44 +341,85 @@ def check_can_publish(session: Session, wave: Wave, reason: str) -> None:
         raise PublicationError(f"the reason is {len(reason)} characters long; keep it under {MAX_REASON_LENGTH}")
 
 
-def _previous_results(session: Session, wave: Wave, directory: Path) -> list[Path]:
-    """The newest published results of earlier waves, written as files, oldest first
-    (the report's trend and its change against the previous wave)."""
-    paths = []
+def _previous_results(session: Session, wave: Wave) -> list[tuple[str, str, dict[str, Any]]]:
+    """The newest published results of earlier waves as values — (wave code, the frozen
+    results.json, its dict) — oldest first: the report's trend, its change against the
+    previous wave and the survey's own rank changes.  Results that do not say their year
+    (``report.year``) are left out."""
+    previous = []
     for publication in reversed(published(session)):
         if publication.wave.code >= wave.code:
             continue
-        path = directory / f"{publication.wave.code}.json"
-        path.write_text(publication.results_json, encoding="utf-8")
-        paths.append(path)
-    return paths
+        results = results_of(publication)
+        meta = results.get("report") if isinstance(results.get("report"), dict) else {}
+        if not isinstance(meta.get("year"), int):
+            continue
+        results["report"] = {**meta, "wave": publication.wave.code}
+        previous.append((publication.wave.code, publication.results_json, results))
+    return previous
 
 
-def _score(session: Session, wave: Wave, out: Path, options: PublishOptions, previous: list[Path]) -> str:
+def _score(session: Session, wave: Wave, options: PublishOptions) -> ScoringRun:
     """Run the statistician's pipeline (:func:`survey.score.score_wave`, as ``manyi score``)
-    on the wave's stored responses into ``out``; returns the sha256 of the responses table
-    it scored (built without comments)."""
+    on the wave's stored responses (built without comments), in memory, and return the run
+    ready to freeze."""
+    from scoring.benchmarks import combine_benchmarks, read_benchmarks
+    from scoring.data import read_margins
     from survey.adapter import wave_responses_frame
     from survey.score import score_wave
 
     frame = wave_responses_frame(session, wave, include_comments=False)
     if frame.empty:
         raise PublicationError(f"wave {wave.code} has no submitted responses yet; nothing was published")
-    responses_sha256 = _sha256(frame.to_csv(index=False).encode("utf-8"))
-    score_wave(
+    input_hashes = {"responses": _sha256(frame.to_csv(index=False).encode("utf-8"))}
+    for path in [*([options.margins] if options.margins else []), *options.benchmarks]:
+        input_hashes[f"{path.parent.name}/{path.name}"] = _sha256(path.read_bytes())
+    previous = _previous_results(session, wave)
+    for code, text, _ in previous:
+        input_hashes[f"previous/{code}"] = _sha256(text.encode("utf-8"))
+    for link in wave.questionnaires:
+        input_hashes[f"questionnaire/{link.questionnaire_id}"] = link.version.content_hash
+    benchmarks = (
+        combine_benchmarks([read_benchmarks(path) for path in options.benchmarks]) if options.benchmarks else None
+    )
+    # The files are named, never located: no server path reaches the published results.
+    named_inputs = {
+        name: digest for name, digest in input_hashes.items() if "/" in name and not name.startswith("questionnaire/")
+    }
+    report = score_wave(
         session,
         wave,
-        out=out,
         frame=frame,
-        estimate={"margins": options.margins, "variance": options.variance},
-        benchmarks=options.benchmarks,
-        previous=previous,
+        estimate={
+            "margins": read_margins(options.margins) if options.margins else None,
+            "variance": options.variance,
+        },
+        benchmarks=benchmarks,
+        previous=[results for _, _, results in previous],
         draws=options.draws,
+        assumed_se=options.assumed_se,
+        compare_other_years=options.compare_other_years,
         pdf=options.pdf,
         command=f"manyi publish {wave.code}",
         source=f"数据库（期次 {wave.code}），发布时冻结",
+        facts={"margins": options.margins.name} if options.margins else None,
+        inputs=named_inputs,
     )
-    return responses_sha256
+    config = {
+        "margins": options.margins.name if options.margins else None,
+        "benchmarks": [path.name for path in options.benchmarks],
+        "previous": [code for code, _, _ in previous],
+        "variance": options.variance,
+        "draws": options.draws,
+        "assumed_se": options.assumed_se,
+        "compare_other_years": options.compare_other_years,
+        "year": report.results.get("report", {}).get("year"),
+        "strata": "town",
+        "cluster": "point",
+        "target": 85,
+        "comments": "excluded",
+    }
+    return collect_run(report, config=config, input_hashes=input_hashes)
 
 
 def publish_wave(
@@ -380,39 +435,16 @@ def publish_wave(
     The caller commits.  Nothing is stored when the scoring refuses its input
     (:class:`PublicationError` carries its message).
     """
-    import tempfile
-
     from scoring.errors import ScoringInputError
     from scoring.questionnaire import QuestionnaireError
 
     check_can_publish(session, wave, reason)
-    with tempfile.TemporaryDirectory(prefix="manyi-publish-") as temporary:
-        work = Path(temporary)
-        out = work / "report"
-        previous = _previous_results(session, wave, work)
-        try:
-            responses_sha256 = _score(session, wave, out, options, previous)
-        except (ScoringInputError, QuestionnaireError) as error:
-            raise PublicationError(
-                f"the scoring refused the data of wave {wave.code}, nothing was published: {error}"
-            ) from None
-        config = {
-            "margins": options.margins.name if options.margins else None,
-            "benchmarks": [path.name for path in options.benchmarks],
-            "previous": [path.stem for path in previous],
-            "variance": options.variance,
-            "draws": options.draws,
-            "strata": "town",
-            "cluster": "point",
-            "target": 85,
-            "comments": "excluded",
-        }
-        input_hashes = {"responses": responses_sha256}
-        for path in [*([options.margins] if options.margins else []), *options.benchmarks]:
-            input_hashes[f"{path.parent.name}/{path.name}"] = _sha256(path.read_bytes())
-        for link in wave.questionnaires:
-            input_hashes[f"questionnaire/{link.questionnaire_id}"] = link.version.content_hash
-        run = collect_run(out, config=config, input_hashes=input_hashes)
+    try:
+        run = _score(session, wave, options)
+    except (ScoringInputError, QuestionnaireError) as error:
+        raise PublicationError(
+            f"the scoring refused the data of wave {wave.code}, nothing was published: {error}"
+        ) from None
     return publish_run(session, wave, run, actor=actor, reason=reason)
 
 
@@ -430,23 +462,13 @@ def default_options(questionnaires_dir: str | Path, wave_code: str) -> PublishOp
 def preview_wave(session: Session, wave: Wave, *, options: PublishOptions = PublishOptions()) -> dict[str, Any]:
     """Score ``wave`` as :func:`publish_wave` would, without freezing anything (and
     without the PDF): the statistician's and the publisher's check before publishing."""
-    import tempfile
+    from dataclasses import replace
 
     from scoring.errors import ScoringInputError
     from scoring.questionnaire import QuestionnaireError
 
-    quick = PublishOptions(
-        margins=options.margins,
-        benchmarks=options.benchmarks,
-        variance=options.variance,
-        draws=options.draws,
-        pdf=False,
-    )
-    with tempfile.TemporaryDirectory(prefix="manyi-preview-") as temporary:
-        work = Path(temporary)
-        previous = _previous_results(session, wave, work)
-        try:
-            _score(session, wave, work / "report", quick, previous)
-        except (ScoringInputError, QuestionnaireError) as error:
-            raise PublicationError(f"the scoring refused the data of wave {wave.code}: {error}") from None
-        return json.loads((work / "report" / "results.json").read_text(encoding="utf-8"))
+    try:
+        run = _score(session, wave, replace(options, pdf=False))
+    except (ScoringInputError, QuestionnaireError) as error:
+        raise PublicationError(f"the scoring refused the data of wave {wave.code}: {error}") from None
+    return dict(run.results or json.loads(run.results_json))

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import copy
+import io
 import warnings
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from scoring import charts, fonts
+from scoring.benchmarks import Benchmark
+from scoring.design import survey_design
 from scoring.drivers import item_score_frame, key_drivers
-from scoring.rankings import Benchmark, DistrictScore, place_among
+from scoring.rankings import DistrictScore, place_among
 from tests.scoring.report_data import fake_results, synthetic_responses
 
 CJK_FONT = fonts.find_cjk_font()
@@ -24,17 +27,17 @@ def results():
 
 @pytest.fixture(scope="module")
 def drivers():
-    responses = synthetic_responses()
-    return key_drivers(item_score_frame(responses), np.ones(len(responses)))
+    responses = synthetic_responses().reset_index(drop=True)
+    return key_drivers(item_score_frame(responses), survey_design(responses, strata="town", cluster="point"))
 
 
 @pytest.fixture(scope="module")
 def placement():
     units = [
-        Benchmark(2024, "municipality", name, score, None, None, "illustrative")
+        Benchmark(2025, "municipality", name, score, None, None, "illustrative")
         for name, score in [("沙市区", 83.6), ("松滋市", 82.1), ("石首市", 80.9), ("公安县", 80.4)]
     ]
-    return place_among(DistrictScore(2025, 81.0, 0.6), units, level="municipality", benchmark_year=2024, seed=1)
+    return place_among(DistrictScore(2025, 81.0, 0.6), units, level="municipality", seed=1)
 
 
 def builders(results, drivers, placement):
@@ -68,14 +71,14 @@ def has_cjk(text: str) -> bool:
 @pytest.mark.parametrize(
     "name", ["domain_index", "satisfied_rates", "overall_target", "towns", "trend", "rank", "ipa", "priorities"]
 )
-def test_every_chart_has_a_chinese_title_and_labels_in_a_cjk_font(name, results, drivers, placement, tmp_path):
+def test_every_chart_has_a_chinese_title_and_labels_in_a_cjk_font(name, results, drivers, placement):
     from matplotlib import font_manager
 
     with warnings.catch_warnings():
         # matplotlib warns "Glyph … missing from font(s)" when it would draw tofu.
         warnings.simplefilter("error")
         figure = charts.draw(builders(results, drivers, placement)[name])
-        chart = charts.save_chart(figure, tmp_path, name, title=name)
+        chart = charts.chart_files(figure, name, title=name)
     axes = figure.axes[0]
     assert has_cjk(axes.get_title())
     assert has_cjk(axes.get_xlabel()) or has_cjk(axes.get_ylabel())
@@ -84,17 +87,17 @@ def test_every_chart_has_a_chinese_title_and_labels_in_a_cjk_font(name, results,
             if has_cjk(text.get_text()):
                 path = font_manager.findfont(text.get_fontproperties(), fallback_to_default=False)
                 assert "CJK" in path or "Han" in path or "wqy" in path.lower(), (text.get_text(), path)
-    assert chart.png.stat().st_size > 10_000
-    svg = chart.svg.read_text(encoding="utf-8")
+    assert chart.png.startswith(b"\x89PNG") and len(chart.png) > 10_000
+    svg = chart.svg.decode("utf-8")
     assert "<svg" in svg and "<text" not in svg  # text drawn as paths: no font needed to view it
 
 
 @needs_cjk
-def test_png_is_large_enough_to_read(results, tmp_path):
+def test_png_is_large_enough_to_read(results):
     from PIL import Image
 
-    chart = charts.save_chart(charts.draw(charts.domain_index_chart, results), tmp_path, "domains")
-    width, height = Image.open(chart.png).size
+    chart = charts.chart_files(charts.draw(charts.domain_index_chart, results), "domains")
+    width, height = Image.open(io.BytesIO(chart.png)).size
     assert width == int(charts.WIDTH_IN * charts.DPI) and height > 600
 
 
@@ -147,15 +150,113 @@ def test_rank_chart_shows_the_interval_and_the_median(placement):
     assert sum(bar.get_height() for bar in bars) == pytest.approx(100.0)
 
 
+def test_rank_chart_states_the_assumed_se_and_the_instrument_caveat(placement):
+    figure = charts.draw(charts.rank_chart, placement, level_label="全市监测")
+    footnote = " ".join(text.get_text() for text in figure.texts).replace("\n", "")
+    assert "假定标准误1分" in footnote
+    assert "所用问卷、抽样和计分方法与监测机构不同" in footnote
+
+
+def test_ipa_key_lines_never_start_with_closing_punctuation():
+    """Issue 11: the IPA chart's key wrapped "（电子站牌、…" into a line starting with "、"."""
+    from scoring.questionnaire import load_questionnaires
+    from tests.conftest import QUESTIONNAIRES
+
+    questionnaires = load_questionnaires(QUESTIONNAIRES)
+    labels = [item.label.zh for domain in questionnaires.domains.values() for item in domain.aspect_items]
+    assert any("、" in label and len(label) > 17 for label in labels)
+    for label in labels:
+        lines = fonts.wrap_chinese(label, 17)
+        assert "".join(lines) == label.replace(" ", "")
+        for line in lines[1:]:
+            assert line[0] not in fonts.NO_LINE_START, (label, lines)
+        for line in lines[:-1]:
+            assert line[-1] not in fonts.NO_LINE_END, (label, lines)
+
+
+def test_ipa_chart_key_uses_the_chinese_line_breaking(drivers):
+    from dataclasses import replace
+
+    domain = drivers.domains["transport"]
+    long = "公交到站信息是否准确方便（电子站牌、“荆州公交”APP）"
+    item = replace(domain.items[0], label=long)
+    figure = charts.draw(charts.ipa_chart, replace(domain, items=(item, *domain.items[1:])))
+    key = [text.get_text() for text in figure.axes[1].texts]
+    lines = [line for text in key for line in text.split("\n")]
+    assert "公交到站信息是否准确方便（电子站" in lines
+    assert not any(line.startswith(tuple(fonts.NO_LINE_START)) for line in lines)
+
+
+def high_results(results):
+    """Results near the top of the scale: axes reach 100."""
+    high = copy.deepcopy(results)
+    for domain in high["domains"].values():
+        domain.update(index=96.0, ci_low=93.0, ci_high=99.5)
+        domain["satisfied_rate"] = {"estimate": 0.99, "se": 0.005, "ci_low": 0.975, "ci_high": 1.0}
+    high["overall"].update(index=97.0, ci_low=95.0, ci_high=99.0)
+    high["overall"]["satisfied_rate"] = {"estimate": 0.99, "se": 0.005, "ci_low": 0.975, "ci_high": 1.0}
+    for cells in high["subgroups"]["town"].values():
+        cells["overall"].update(index=97.0, se=1.0)
+    return high
+
+
+@needs_cjk
+@pytest.mark.parametrize("name", ["domain_index", "satisfied_rates", "overall_target", "towns", "trend", "rank"])
+def test_no_axis_label_or_text_is_clipped_at_the_size_used(name, results, drivers, placement):
+    """Issue 11: "100" was clipped to "10(".  At the size the report uses (8 in, 150 dpi)
+    every tick label within the axes' range and every text lies inside the figure, and the
+    footnote does not run into the illustrative mark."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    high = high_results(results)
+    trend = [
+        {"wave": "2024", "index": 97.0, "ci_low": 95.0, "ci_high": 99.5, "satisfied_rate": 0.99},
+        {"wave": "2025", "index": 98.0, "ci_low": 96.0, "ci_high": 99.8, "satisfied_rate": 0.995},
+    ]
+    figure = {
+        "domain_index": lambda: charts.draw(charts.domain_index_chart, high, illustrative=True),
+        "satisfied_rates": lambda: charts.draw(charts.satisfied_rate_chart, high, illustrative=True),
+        "overall_target": lambda: charts.draw(charts.overall_target_chart, high, illustrative=True),
+        "towns": lambda: charts.draw(charts.town_chart, high, illustrative=True),
+        "trend": lambda: charts.draw(charts.trend_chart, trend, illustrative=True),
+        "rank": lambda: charts.draw(charts.rank_chart, placement, level_label="全市监测"),
+    }[name]()
+    with charts.chart_style():
+        figure.set_dpi(charts.DPI)
+        canvas = FigureCanvasAgg(figure)
+        canvas.draw()
+        renderer = canvas.get_renderer()
+    width, height = figure.bbox.width, figure.bbox.height
+    inside = lambda box: box.x0 >= -0.5 and box.y0 >= -0.5 and box.x1 <= width + 0.5 and box.y1 <= height + 0.5  # noqa: E731
+    axis_labels = []
+    for axes in figure.axes:
+        for axis in (axes.xaxis, axes.yaxis):
+            low, high_end = sorted(axis.get_view_interval())
+            for tick in axis.get_major_ticks():
+                label = tick.label1
+                if low - 1e-9 <= tick.get_loc() <= high_end + 1e-9 and label.get_visible() and label.get_text():
+                    axis_labels.append(label)
+                    assert inside(label.get_window_extent(renderer)), label.get_text()
+    assert any(label.get_text() == "100" for label in axis_labels) or name == "rank"
+    texts = [*figure.texts, *(text for axes in figure.axes for text in axes.texts)]
+    for text in texts:
+        if text.get_text().strip():
+            assert inside(text.get_window_extent(renderer)), text.get_text()
+    boxes = [text.get_window_extent(renderer) for text in figure.texts if text.get_text().strip()]
+    for i, first in enumerate(boxes):
+        for second in boxes[i + 1 :]:
+            assert not first.overlaps(second), "footnote and illustrative mark overlap"
+
+
 def test_empty_priority_list_is_explained():
     figure = charts.draw(charts.priority_chart, [])
     assert any("没有处于" in text.get_text() for text in all_texts(figure))
 
 
-def test_svg_output_is_reproducible(results, tmp_path):
-    first = charts.save_chart(charts.draw(charts.domain_index_chart, results), tmp_path / "a", "x")
-    second = charts.save_chart(charts.draw(charts.domain_index_chart, results), tmp_path / "b", "x")
-    assert first.svg.read_bytes() == second.svg.read_bytes()
+def test_svg_output_is_reproducible(results):
+    first = charts.chart_files(charts.draw(charts.domain_index_chart, results), "x")
+    second = charts.chart_files(charts.draw(charts.domain_index_chart, results), "x")
+    assert first.svg == second.svg
 
 
 def test_missing_cjk_font_warns_clearly(monkeypatch):

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import importlib.machinery
 import json
 import subprocess
 import sys
-import types
 
 import pandas as pd
 import pytest
 
-from scoring import cli
 from scoring.cli import add_estimate_options, build_parser, main
 from scoring.pipeline import EstimateOptions, run_estimate
 
@@ -224,18 +221,73 @@ def test_shared_options_for_other_commands(inputs):
     assert analysis["weight"].sum() == pytest.approx(50_000)
 
 
-def test_report_commands_are_registered_when_present(monkeypatch):
-    module = types.ModuleType("scoring.report_cli")
-    module.__spec__ = importlib.machinery.ModuleSpec("scoring.report_cli", None)
+def _scoring_imports() -> dict[str, set[str]]:
+    """Module → the scoring modules it imports at run time (at the top or inside a function;
+    ``import_module``/``find_spec`` with a literal name count; ``TYPE_CHECKING`` blocks do not)."""
+    import ast
 
-    def register_commands(subparsers):
-        subparsers.add_parser("report").set_defaults(handler=lambda options: 0)
+    root = REPO / "scoring"
 
-    module.register_commands = register_commands
-    monkeypatch.setitem(sys.modules, "scoring.report_cli", module)
+    def module_name(path):
+        parts = list(path.relative_to(REPO).with_suffix("").parts)
+        return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+    files = sorted(root.rglob("*.py"))
+    known = {module_name(path) for path in files}
+    graph = {}
+    for path in files:
+        name = module_name(path)
+        package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
+        found: set[str] = set()
+
+        def visit(node, package=package, found=found):
+            for child in ast.iter_child_nodes(node):
+                if isinstance(child, ast.If) and "TYPE_CHECKING" in ast.unparse(child.test):
+                    continue
+                if isinstance(child, ast.Import):
+                    found.update(alias.name for alias in child.names)
+                elif isinstance(child, ast.ImportFrom):
+                    base = package.split(".")[: len(package.split(".")) - (child.level - 1)] if child.level else []
+                    target = ".".join(base + ([child.module] if child.module else [])) if child.level else child.module
+                    found.add(target)
+                    found.update(f"{target}.{alias.name}" for alias in child.names)
+                elif (
+                    isinstance(child, ast.Call)
+                    and ast.unparse(child.func).endswith(("import_module", "find_spec"))
+                    and child.args
+                    and isinstance(child.args[0], ast.Constant)
+                ):
+                    found.add(str(child.args[0].value))
+                visit(child)
+
+        visit(ast.parse(path.read_text(encoding="utf-8")))
+        graph[name] = {module for module in found if module in known and module != name}
+    return graph
+
+
+def test_no_import_circles_in_scoring():
+    """Issue 13: ``scoring/cli.py`` and ``report_cli.py`` imported each other (a plugin hook
+    one way, a function-level import the other).  No module of scoring is part of a circle."""
+    graph = _scoring_imports()
+    circles = []
+    for start in graph:
+        stack = [(start, [start])]
+        while stack:
+            node, path = stack.pop()
+            for successor in graph[node]:
+                if successor == start:
+                    circles.append(path)
+                elif successor not in path and len(path) < len(graph):
+                    stack.append((successor, [*path, successor]))
+    assert circles == []
+    assert not any("scoring.cli" in imported for module, imported in graph.items() if module != "scoring.__main__")
+
+
+def test_one_command_module_registers_every_command():
     parser = build_parser()
-    assert parser.parse_args(["report"]).handler(None) == 0
-    assert cli.main(["report"]) == 0
+    subcommands = next(action for action in parser._actions if isinstance(action, argparse._SubParsersAction))
+    assert set(subcommands.choices) == {"estimate", "report", "plan"}
+    assert not (REPO / "scoring" / "report_cli.py").exists()
 
 
 def test_python_dash_m_scoring(tmp_path, inputs):

@@ -1,4 +1,4 @@
-"""Benchmarks validation and the rank simulation (scoring.rankings)."""
+"""Benchmarks validation (scoring.benchmarks) and the rank simulation (scoring.rankings)."""
 
 from __future__ import annotations
 
@@ -7,19 +7,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from scoring.benchmarks import Benchmark, BenchmarkError, combine_benchmarks, read_benchmarks, validate_benchmarks
 from scoring.errors import ScoringInputError
 from scoring.rankings import (
+    DEFAULT_ASSUMED_SE,
+    INSTRUMENT_CAVEAT,
     MIN_DRAWS,
-    Benchmark,
-    BenchmarkError,
     DistrictScore,
-    combine_benchmarks,
     describe_placement,
     place_among,
     placement_change,
     rank_district,
-    read_benchmarks,
-    validate_benchmarks,
 )
 
 REPO = Path(__file__).resolve().parents[2]
@@ -152,7 +150,7 @@ def test_tied_with_a_unit_is_above_it_half_the_time():
 
 def test_exact_tie_of_fixed_scores_is_broken_at_random():
     placement = place_among(
-        DistrictScore(2025, 80.0, 0.0), [unit("a", 80.0)], level="municipality", draws=40_000, seed=7
+        DistrictScore(2025, 80.0, 0.0), [unit("a", 80.0)], level="municipality", assumed_se=0.0, draws=40_000, seed=7
     )
     assert placement.units[0].probability_above == pytest.approx(0.5, abs=0.01)
 
@@ -163,11 +161,18 @@ def test_probability_above_a_unit_follows_the_normal_distribution():
     placement = place_among(
         DistrictScore(2025, 81.0, 1.0), [unit("a", 80.0)], level="municipality", draws=200_000, seed=3
     )
-    assert placement.units[0].probability_above == pytest.approx(stats.norm.cdf(1.0), abs=0.004)
+    # Both drawn with SE 1 (the unit's assumed): the difference has SD √2.
+    assert placement.units[0].probability_above == pytest.approx(stats.norm.cdf(1.0 / np.sqrt(2)), abs=0.004)
+    exact = place_among(
+        DistrictScore(2025, 81.0, 1.0), [unit("a", 80.0)], level="municipality", assumed_se=0.0, draws=200_000, seed=3
+    )
+    assert exact.units[0].probability_above == pytest.approx(stats.norm.cdf(1.0), abs=0.004)
 
 
 def test_published_se_makes_units_uncertain_too():
-    fixed = place_among(DistrictScore(2025, 80.0, 0.01), [unit("a", 79.0)], level="municipality", seed=3)
+    fixed = place_among(
+        DistrictScore(2025, 80.0, 0.01), [unit("a", 79.0)], level="municipality", assumed_se=0.0, seed=3
+    )
     uncertain = place_among(
         DistrictScore(2025, 80.0, 0.01), [unit("a", 79.0, se=2.0)], level="municipality", seed=3, draws=100_000
     )
@@ -229,24 +234,119 @@ def municipal_table():
     )
 
 
-def test_rank_district_uses_published_past_and_survey_present():
+def municipal_table_2025():
+    """The municipal table with figures of 2025, the survey's year."""
+    return validate_benchmarks(
+        HEADER
+        + "2023,municipality,a,82,1,,x\n2023,municipality,荆州区,78,3,,x\n2023,municipality,b,80,2,,x\n"
+        + "2024,municipality,a,82,1,,x\n2024,municipality,荆州区,79,3,,x\n2024,municipality,b,80,2,,x\n"
+        + "2025,municipality,a,82.5,,,x\n2025,municipality,b,80.5,,,x\n2025,municipality,c,79.5,,,x\n"
+    )
+
+
+def test_by_default_only_units_of_the_same_year_are_compared():
     rankings = rank_district([DistrictScore(2025, 90.0, 0.5)], municipal_table(), seed=1)
-    by_year = {p.year: p for p in rankings.placements}
-    assert sorted(by_year) == [2023, 2024, 2025]
-    assert by_year[2023].district.origin == "published" and by_year[2023].median_rank == 3
-    assert by_year[2025].district.origin == "survey" and by_year[2025].benchmark_year == 2024
-    assert by_year[2025].median_rank == 1
-    assert [u.unit for u in by_year[2025].units] == ["a", "b"]  # the district is not its own competitor
-    change = [c for c in rankings.changes if c.from_year == 2024 and c.to_year == 2025][0]
-    assert change.median_change == -2
-    assert change.probability_improved == pytest.approx(1.0)
-    assert rankings.latest("municipality").year == 2025
+    survey = [p for p in rankings.placements if p.source == "survey"]
+    assert survey == []  # no 2025 figures: the 2025 index is not placed against 2024's
+    assert rankings.latest("municipality") is None
+    assert any("没有2025年" in note and "未参与排名" in note for note in rankings.notes)
+    assert rankings.to_dict()["year_rule"] == "same_year"
+
+    rankings = rank_district([DistrictScore(2025, 90.0, 0.5)], municipal_table_2025(), seed=1)
+    placement = rankings.latest("municipality")
+    assert placement.year == placement.benchmark_year == 2025 and placement.same_year
+    assert [u.unit for u in placement.units] == ["a", "b", "c"]  # the district is not its own competitor
+
+
+def test_other_years_only_when_asked_and_then_said():
+    rankings = rank_district([DistrictScore(2025, 90.0, 0.5)], municipal_table(), seed=1, other_years=True)
+    placement = rankings.latest("municipality")
+    assert placement.year == 2025 and placement.benchmark_year == 2024 and not placement.same_year
+    assert rankings.to_dict()["year_rule"] == "latest_not_after"
+    assert placement.to_dict()["same_year"] is False
+    assert "年份不同" in describe_placement(placement)
+    assert any("年份不同" in note for note in rankings.notes)
+
+
+def test_only_units_of_the_same_level_are_compared():
+    table = combine_benchmarks(
+        [municipal_table_2025(), validate_benchmarks(HEADER + "2025,province,武汉市,95,1,,y\n", name="p")]
+    )
+    rankings = rank_district([DistrictScore(2025, 81.0, 0.5)], table, seed=1)
+    municipal, provincial = rankings.latest("municipality"), rankings.latest("province")
+    assert [u.unit for u in municipal.units] == ["a", "b", "c"]
+    assert [u.unit for u in provincial.units] == ["武汉市"]
+
+
+def test_assumed_se_widens_the_rank_interval_and_is_stated():
+    units = [unit(name, score) for name, score in [("a", 82.4), ("b", 81.6), ("c", 81.0), ("d", 80.2), ("e", 79.0)]]
+    district = DistrictScore(2025, 81.3, 0.4)
+    exact = place_among(district, units, level="municipality", assumed_se=0.0, seed=4)
+    assumed = place_among(district, units, level="municipality", assumed_se=1.0, seed=4)
+    width = lambda p: p.rank_interval[1] - p.rank_interval[0]  # noqa: E731
+    assert width(assumed) > width(exact)
+    assert assumed.rank_interval[0] <= exact.rank_interval[0] and assumed.rank_interval[1] >= exact.rank_interval[1]
+    assert all(u.se is None and u.se_used == 1.0 and u.se_assumed for u in assumed.units)
+    data = assumed.to_dict()
+    assert data["assumed_se"] == 1.0 and data["units"][0]["se_assumed"] is True and data["units"][0]["se_used"] == 1.0
+    assert "假定标准误1分" in describe_placement(assumed)
+    assert "视为精确值（假定标准误为0）" in describe_placement(exact)  # 0 only when asked, and said
+    assert DEFAULT_ASSUMED_SE > 0
+
+
+def test_a_published_se_is_used_instead_of_the_assumed_one():
+    placement = place_among(DistrictScore(2025, 80.0, 0.5), [unit("a", 79.0, se=0.3)], level="municipality")
+    assert placement.units[0].se_used == 0.3 and not placement.units[0].se_assumed
+    assert "公布得分均带有标准误" in describe_placement(placement)
+
+
+@pytest.mark.parametrize("bad", [-1.0, float("nan"), float("inf"), "1"])
+def test_a_bad_assumed_se_is_refused(bad):
+    with pytest.raises(ValueError, match="assumed_se"):
+        place_among(DistrictScore(2025, 80.0, 0.5), [unit("a", 79.0)], level="municipality", assumed_se=bad)
+
+
+def test_no_change_of_rank_between_the_monitoring_and_this_survey():
+    """The monitoring's 2024 rank of the district and this survey's 2025 index are different
+    instruments: no change is computed between them; changes stay within one source."""
+    rankings = rank_district([DistrictScore(2025, 90.0, 0.5)], municipal_table_2025(), seed=1)
+    monitoring = [p for p in rankings.placements if p.source == "monitoring"]
+    assert [p.year for p in monitoring] == [2023, 2024]
+    assert all(p.district.origin == "published" and p.district.se_assumed for p in monitoring)
+    assert monitoring[0].median_rank == 3
+    assert [(c.source, c.from_year, c.to_year) for c in rankings.changes] == [("monitoring", 2023, 2024)]
+    assert not any(c.to_year == 2025 for c in rankings.changes)
+    with pytest.raises(ValueError, match="different sources"):
+        placement_change(monitoring[-1], rankings.latest("municipality"))
+
+
+def test_survey_waves_give_a_change_of_rank_among_themselves():
+    table = validate_benchmarks(
+        HEADER + "2024,municipality,a,82,,,x\n2024,municipality,b,80,,,x\n"
+        "2025,municipality,a,82,,,x\n2025,municipality,b,80,,,x\n"
+    )
+    rankings = rank_district(
+        [DistrictScore(2024, 79.0, 0.3, "previous", wave="2024"), DistrictScore(2025, 83.0, 0.3, wave="2025")],
+        table,
+        seed=1,
+    )
+    [change] = rankings.changes
+    assert (change.source, change.from_year, change.to_year) == ("survey", 2024, 2025)
+    assert change.median_change == -2 and change.probability_improved > 0.9
+    assert rankings.latest("municipality").district.wave == "2025"
+
+
+def test_the_instrument_caveat_is_in_the_results():
+    data = rank_district([DistrictScore(2025, 80.0, 1.0)], municipal_table_2025(), seed=1).to_dict()
+    assert data["caveat"] == INSTRUMENT_CAVEAT and "不同" in data["caveat"]["zh"]
+    assert data["assumed_se"] == DEFAULT_ASSUMED_SE
+    assert {p["source"] for p in data["placements"]} == {"survey", "monitoring"}
 
 
 def test_change_in_placement_of_uncertain_estimates():
     units = [unit("a", 80.0), unit("b", 81.0)]
-    before = place_among(DistrictScore(2024, 80.5, 0.3), units, level="municipality", seed=1)
-    after = place_among(DistrictScore(2025, 81.5, 0.3), units, level="municipality", seed=2)
+    before = place_among(DistrictScore(2024, 80.5, 0.3), units, level="municipality", assumed_se=0.0, seed=1)
+    after = place_among(DistrictScore(2025, 81.5, 0.3), units, level="municipality", assumed_se=0.0, seed=2)
     change = placement_change(before, after)
     assert change.median_change == -1
     assert change.probability_improved + change.probability_unchanged + change.probability_worse == pytest.approx(1.0)
@@ -254,10 +354,12 @@ def test_change_in_placement_of_uncertain_estimates():
 
 
 def test_rankings_are_independent_of_the_other_levels_in_the_file():
-    alone = rank_district([DistrictScore(2025, 80.0, 1.0)], municipal_table(), seed=9)
+    alone = rank_district([DistrictScore(2025, 80.0, 1.0)], municipal_table_2025(), seed=9)
     with_more = rank_district(
         [DistrictScore(2025, 80.0, 1.0)],
-        combine_benchmarks([municipal_table(), validate_benchmarks(HEADER + "2024,province,x,81,,,y\n", name="p")]),
+        combine_benchmarks(
+            [municipal_table_2025(), validate_benchmarks(HEADER + "2025,province,x,81,,,y\n", name="p")]
+        ),
         seed=9,
     )
     pick = lambda r: [p for p in r.placements if p.level == "municipality" and p.year == 2025][0]  # noqa: E731
@@ -267,7 +369,7 @@ def test_rankings_are_independent_of_the_other_levels_in_the_file():
 def test_to_dict_is_json_ready():
     import json
 
-    rankings = rank_district([DistrictScore(2025, 80.0, 1.0)], municipal_table(), seed=1)
+    rankings = rank_district([DistrictScore(2025, 80.0, 1.0)], municipal_table_2025(), seed=1)
     data = json.loads(json.dumps(rankings.to_dict()))
     placement = data["placements"][-1]
     assert set(placement) >= {"rank_probabilities", "median_rank", "rank_interval", "units", "complete_list"}

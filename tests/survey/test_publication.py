@@ -147,38 +147,92 @@ def test_public_results_withhold_suppressed_cells():
     assert public_results(results)["domains"]["healthcare"]["alpha"] is None  # valid JSON: null, never NaN
 
 
-def test_publish_wave_freezes_the_scoring_run(app):
+def test_publish_wave_freezes_the_scoring_run(app, monkeypatch):
     """The real pipeline: results.json verbatim, the report's files, config and hashes;
-    a resident's comment appears nowhere in what is published."""
+    a resident's comment appears nowhere in what is published.  Web → services → scoring
+    in memory: no temporary file or folder passes data between them (openpyxl's own
+    scratch file while zipping the workbook aside), and no server path is published."""
+    import builtins
+    import os
+    import tempfile
+
     synthetic_wave(app, responses=500, seed=3)
     with app.app_context():
         session = get_session()
         first = session.scalars(select(Response).order_by(Response.id)).first()
         first.comment = COMMENT
         session.commit()
+
+    written = []
+    real_open = builtins.open
+
+    def watching_open(file, mode="r", *args, **kwargs):
+        if any(flag in mode for flag in "wax+"):
+            written.append(str(file))
+        return real_open(file, mode, *args, **kwargs)
+
+    def no_temporary(*args, **kwargs):
+        raise AssertionError("publishing made a temporary file or folder")
+
     with app.test_request_context():
         session = get_session()
-        publication = publish_wave(
-            session,
-            get_wave(session, "2025"),
-            actor="publisher-x",
-            options=PublishOptions(margins=MARGINS, benchmarks=BENCHMARKS, pdf=False),
-        )
+        wave = get_wave(session, "2025")
+        with monkeypatch.context() as patch:
+            patch.setattr(builtins, "open", watching_open)
+            for name in ("mkdtemp", "mkstemp", "TemporaryDirectory", "TemporaryFile"):
+                patch.setattr(tempfile, name, no_temporary)
+            publication = publish_wave(
+                session,
+                wave,
+                actor="publisher-x",
+                options=PublishOptions(margins=MARGINS, benchmarks=BENCHMARKS, pdf=False),
+            )
         session.commit()
         results = json.loads(publication.results_json)
         names = {stored.name for stored in publication.files}
         blobs = [stored.data for stored in publication.files]
         config, hashes = publication.config, publication.input_hashes
+    assert [path for path in written if not os.path.basename(path).startswith("openpyxl.")] == []
     assert results["overall"]["n"] > 400 and 0 < results["overall"]["index"] < 100
     assert (
         results["report"]["illustrative"] is True and results["rankings"] is not None and results["drivers"] is not None
     )
+    assert results["report"]["wave"] == "2025" and results["report"]["year"] == 2025
     assert {"tables.xlsx", "report.html", "tables/domains.csv", "charts/domain_index.png"} <= names
     assert "results.json" not in names  # kept verbatim in the publication row itself
     assert config["margins"] == MARGINS.name and config["comments"] == "excluded" and config["strata"] == "town"
+    assert config["assumed_se"] == 1.0 and config["year"] == 2025
     assert len(hashes["responses"]) == 64 and f"margins/{MARGINS.name}" in hashes and "questionnaire/common" in hashes
+    assert not any(name.startswith("/") or ":\\" in name for name in results["inputs"])  # no server paths
+    assert f"margins/{MARGINS.name}" in results["inputs"]
     for text in [publication.results_json, *(blob.decode("utf-8", "ignore") for blob in blobs)]:
         assert COMMENT not in text and "13800000000" not in text
+        assert str(MARGINS.parent) not in text
+
+
+def test_a_second_wave_compares_with_the_published_first_as_a_value(app):
+    """The earlier publication's results go into the report as a value: the trend and the
+    change name its wave, and its hash is recorded — no file of it is written anywhere."""
+    synthetic_wave(app, "2024", responses=300, seed=6)
+    with app.test_request_context():
+        session = get_session()
+        publish_wave(session, get_wave(session, "2024"), actor="x", options=PublishOptions(pdf=False))
+        session.commit()
+    with app.app_context():
+        session = get_session()
+        stored = json.loads(get_publication(session, "2024").results_json)
+        assert stored["report"] == {**stored["report"], "wave": "2024", "year": 2024}  # collected in 2024
+    synthetic_wave(app, "2025", responses=300, seed=8)
+    with app.test_request_context():
+        session = get_session()
+        publication = publish_wave(session, get_wave(session, "2025"), actor="x", options=PublishOptions(pdf=False))
+        session.commit()
+        results = json.loads(publication.results_json)
+        config, hashes = publication.config, publication.input_hashes
+    assert config["previous"] == ["2024"] and len(hashes["previous/2024"]) == 64
+    assert [point["wave"] for point in results["trend"]] == ["2024", "2025"]
+    assert results["change"]["previous"] == "2024"
+    assert results["report"]["previous"] == ["2024"]
 
 
 def test_publishing_a_wave_without_responses_is_refused(app):

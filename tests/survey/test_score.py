@@ -54,12 +54,20 @@ def test_score_demo_wave_writes_every_file(demo, tmp_path):
     assert data["design"] == {**data["design"], "strata": "town", "clusters": "point"}
     assert str(MARGINS) in data["inputs"]
     assert data["report"]["wave"] == "2025" and data["report"]["illustrative"] is True
-    assert {p["level"] for p in data["rankings"]["placements"]} == {"national", "province", "municipality"}
+    survey = [p for p in data["rankings"]["placements"] if p["source"] == "survey"]
+    assert {(p["level"], p["year"], p["benchmark_year"]) for p in survey} == {
+        ("province", 2025, 2025),
+        ("municipality", 2025, 2025),
+    }  # the national figures are of 2020–2021: not compared with a 2025 survey (said in a note)
+    assert any(note.startswith("全国监测") for note in data["rankings"]["notes"])
+    assert data["rankings"]["assumed_se"] == 1.0 and data["report"]["year"] == 2025
     assert len(data["drivers"]["domains"]) == 12
     assert (out / "tables.xlsx").stat().st_size > 0
     assert len(list((out / "tables").glob("*.csv"))) >= 10
     pngs = sorted((out / "charts").glob("*.png"))
-    assert len(pngs) >= 20 and len(list((out / "charts").glob("*.svg"))) == len(pngs)
+    # 4 overview charts, 2 rankings, the priorities, 12 IPA; no trend chart for a single wave
+    assert len(pngs) >= 19 and len(list((out / "charts").glob("*.svg"))) == len(pngs)
+    assert not (out / "charts" / "trend.png").exists()
     html = (out / "report.html").read_text(encoding="utf-8")
     assert "西城街道" in html and "示意数据" in html
     assert "数据库（期次 2025）" in html and "manyi score 2025" in html
