@@ -22,19 +22,13 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeGuard
+from typing import TYPE_CHECKING, Any, TypeGuard
 
-from .questionnaire import (
-    DOMAIN_IDS,
-    Item,
-    Problem,
-    QuestionnaireError,
-    Text,
-    _Checker,
-    _plain,
-    _read_yaml,
-    content_version,
-)
+from .vocabulary import DOMAIN_IDS
+from .yaml_files import Problem, QuestionnaireError, Text, _Checker, _plain, _read_yaml, content_version
+
+if TYPE_CHECKING:
+    from .questionnaire import Item
 
 PLAN_ID = "plan"
 PLAN_FILE_NAME = "plan.yaml"
