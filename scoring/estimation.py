@@ -426,16 +426,21 @@ def linear_combination(
         raise ValueError(f"coefficients need {len(estimate)} rows (one per estimate), got {matrix.shape[0]}")
     if names is None:
         names = tuple(f"contrast{q + 1}" for q in range(matrix.shape[1]))
-    used = np.any(matrix != 0, axis=1)
-    values = np.where(used, estimate.estimate, 0.0)
-    combined = values @ matrix
-    undefined = ((~np.isfinite(estimate.estimate)).astype(float) @ (matrix != 0)) > 0
+    # An undefined input (NaN) makes undefined only the combinations that use it: it must
+    # not reach the others through NaN × 0 in the product (issue 10, bug 4).
+    defined = np.isfinite(estimate.estimate)
+    combined = np.where(defined, estimate.estimate, 0.0) @ matrix
+    undefined = ((~defined).astype(float) @ (matrix != 0)) > 0
     combined = np.where(undefined, np.nan, combined)
     influence = replicates = None
     if estimate.influence is not None:
-        influence = np.where(used[None, :], estimate.influence, 0.0) @ matrix
+        influence = np.where(defined[None, :], estimate.influence, 0.0) @ matrix
     if estimate.replicates is not None:
-        replicates = np.where(used[None, :], estimate.replicates, 0.0) @ matrix
+        finite = np.isfinite(estimate.replicates) & defined[None, :]
+        replicates = np.where(finite, estimate.replicates, 0.0) @ matrix
+        # A replicate where a used input is undefined is undefined for that combination.
+        lost = ((~finite & defined[None, :]).astype(float) @ (matrix != 0)) > 0
+        replicates = np.where(lost, np.nan, replicates)
     return SurveyEstimate(
         names=tuple(names),
         estimate=combined,

@@ -159,3 +159,19 @@ def test_results_dict_has_exactly_the_contract_keys():
                 assert list(cell) == ["index", "se", "n", "cv", "suppressed"]
     assert list(results["inputs"]) == ["responses"] and len(results["inputs"]["responses"]) == 64
     assert results["version"].startswith("manyi-scoring ")
+
+
+def test_an_empty_domain_in_one_level_leaves_the_other_levels_overall_alone():
+    """Issue 10, bug 4: NaN × 0 in the level matrix blanked every level's overall index."""
+    frame = small_responses(600, seed=4)
+    nobody = frame["town"] == "mashan"
+    for column in [c for c in frame.columns if c.startswith("healthcare.")]:
+        frame.loc[nobody, column] = np.nan
+    table = build_analysis_table(validate_responses(frame))
+    estimates = estimate_satisfaction(table, survey_design(table.frame, strata="town", cluster="point"))
+    overall = {s.level: s for s in estimates.subgroups if s.variable == "town" and s.domain == "overall"}
+    assert math.isnan(overall["mashan"].index)
+    for town in ("xicheng", "dongcheng", "jinan"):
+        assert math.isfinite(overall[town].index) and math.isfinite(overall[town].se)
+    sexes = [s for s in estimates.subgroups if s.variable == "sex" and s.domain == "overall"]
+    assert all(math.isfinite(s.index) for s in sexes)
