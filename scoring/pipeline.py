@@ -39,7 +39,7 @@ from .proportions import INTERVAL_METHODS
 from .questionnaire import QuestionnaireSet, load_questionnaires
 from .satisfaction import SUBGROUP_VARIABLES, SatisfactionEstimates, Suppression, estimate_satisfaction, results_dict
 from .scores import AnalysisTable, build_analysis_table
-from .screening import ScreeningResult, screen_responses
+from .screening import ScreeningResult, ScreeningRules, screen_responses
 from .target import TARGET_METRICS
 from .variance import bootstrap_design, jackknife_design
 from .weighting import Margin, Trimming, WeightDiagnostics, rake, weight_diagnostics
@@ -89,6 +89,9 @@ class EstimateOptions:
     target_metric : {"index", "satisfied_rate"}
     screening : bool
         Quality screening (partial responses are always excluded).
+    screening_rules : ScreeningRules, optional
+        The rules (default :class:`~scoring.screening.ScreeningRules`); ``screening=False``
+        turns them off.
     lonely_psu : {"fail", "adjust"}
     rate_interval : {"logit", "korn_graubard", "wilson"}
     trim : (lower, upper), optional
@@ -114,6 +117,7 @@ class EstimateOptions:
     target: float | None = 85.0
     target_metric: str = "index"
     screening: bool = True
+    screening_rules: ScreeningRules | None = None
     lonely_psu: str = "fail"
     rate_interval: str = "logit"
     trim: tuple[float, float] | None = None
@@ -283,7 +287,7 @@ def run_estimate(options: EstimateOptions | argparse.Namespace | Mapping[str, An
     del frame
     if isinstance(options.responses, pd.DataFrame):
         inputs["responses"] = responses.digest()
-    screening = screen_responses(responses, enabled=options.screening)
+    screening = screen_responses(responses, enabled=options.screening, rules=options.screening_rules)
     if screening.n_kept == 0:
         raise ScoringInputError(f"screening excluded every response ({dict(screening.excluded)}); nothing to estimate")
     table = build_analysis_table(responses.subset(screening.keep))

@@ -18,6 +18,7 @@ from scoring.design import survey_design
 from scoring.pipeline import EstimateOptions, run_estimate
 from scoring.questionnaire import DOMAIN_IDS
 from scoring.satisfaction import estimate_satisfaction
+from scoring.screening import ScreeningRules
 from scoring.variance import replicate_design
 
 from .conftest import QUESTIONNAIRE_DIR
@@ -29,8 +30,19 @@ MARGINS = R_DIR / "pipeline_margins.csv"
 DOMAIN_WEIGHTS = R_DIR / "pipeline_domain_weights.csv"
 
 
+#: The R script screens with the rule before issue 10 (straight-lining alone excludes).
+LEGACY_SCREENING = ScreeningRules(straight_line_fast_fraction=None)
+
+
 def options(**changes) -> EstimateOptions:
-    base = dict(responses=RESPONSES, questionnaires=QUESTIONNAIRE_DIR, margins=MARGINS, strata="town", cluster="point")
+    base = dict(
+        responses=RESPONSES,
+        questionnaires=QUESTIONNAIRE_DIR,
+        margins=MARGINS,
+        strata="town",
+        cluster="point",
+        screening_rules=LEGACY_SCREENING,
+    )
     return EstimateOptions(**{**base, **changes})
 
 
