@@ -28,6 +28,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -49,6 +50,8 @@ __all__ = [
     "survey_mean",
     "survey_ratio",
     "survey_total",
+    "t_interval",
+    "t_quantile",
 ]
 
 Design = SurveyDesign | ReplicateDesign
@@ -207,12 +210,34 @@ def _take(estimate: SurveyEstimate, positions: Sequence[int]) -> SurveyEstimate:
     )
 
 
-def t_quantile(level: float, df: float) -> float:
-    """Two-sided critical value ``t_{df, (1 + level)/2}`` (normal when df is infinite)."""
+def t_quantile(level: float, df: float | np.ndarray) -> Any:
+    """Two-sided critical value ``t_{df, (1 + level)/2}`` (normal when df is infinite).
+
+    ``df`` may be an array (one per estimate: domain degrees of freedom); df ≤ 0 gives NaN
+    (no interval without degrees of freedom, as R's ``qt``).
+    """
     if not 0 < level < 1:
         raise ValueError(f"level must be between 0 and 1, got {level!r}")
     probability = (1 + level) / 2
-    return float(special.ndtri(probability) if not np.isfinite(df) else special.stdtrit(df, probability))
+    if np.ndim(df) == 0:
+        value = float(df)
+        if not np.isfinite(value):
+            return float(special.ndtri(probability))
+        return float(special.stdtrit(value, probability)) if value > 0 else float("nan")
+    degrees = np.asarray(df, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        finite = np.where(degrees > 0, special.stdtrit(np.where(degrees > 0, degrees, 1.0), probability), np.nan)
+    return np.where(np.isinf(degrees), special.ndtri(probability), finite)
+
+
+def t_interval(
+    estimate: np.ndarray, se: np.ndarray, df: float | np.ndarray, level: float = 0.95
+) -> tuple[np.ndarray, np.ndarray]:
+    """``estimate ± t_{df, (1+level)/2} se`` with one df per estimate (or one for all)."""
+    quantile = t_quantile(level, df)
+    estimate = np.asarray(estimate, dtype=np.float64)
+    half = quantile * np.asarray(se, dtype=np.float64)
+    return estimate - half, estimate + half
 
 
 # ---------------------------------------------------------------------------- core
