@@ -193,6 +193,9 @@ class SurveyDesign:
         How many rows that rule applied to.
     unclustered_strata : tuple of str
         The strata it made (``channel:phone`` …).
+    clusters_split : int
+        Clusters (collection points) whose rows fall in more than one stratum, each
+        counted as one PSU per stratum: not 0 when the strata are not the point's town.
     """
 
     data: pd.DataFrame = field(repr=False)
@@ -210,6 +213,7 @@ class SurveyDesign:
     unclustered_rule: str | None = None
     unclustered_rows: int = 0
     unclustered_strata: tuple[str, ...] = ()
+    clusters_split: int = 0
 
     @cached_property
     def weights(self) -> np.ndarray:
@@ -276,6 +280,7 @@ class SurveyDesign:
                     "(channel:<channel>), each respondent its own PSU",
                 }
             ),
+            "clusters_split_by_strata": int(self.clusters_split),
             "lonely_psu": self.lonely_psu,
             "lonely_strata": lonely,
             "n_psu": int(self.n_psu),
@@ -539,18 +544,6 @@ def collection_design(
         codes, levels = pd.factorize(data[strata].where(pd.Series(pointed)), sort=True)
         stratum_codes = np.asarray(codes, dtype=np.int64)
         stratum_names = [str(level) for level in levels]
-        if pointed.any():
-            # A point stands in one town.
-            pairs = np.unique(np.column_stack([point_codes[pointed], stratum_codes[pointed]]), axis=0)
-            counts = np.bincount(pairs[:, 0], minlength=len(point_names))
-            if (counts > 1).any():
-                point = int(np.flatnonzero(counts > 1)[0])
-                towns = [stratum_names[t] for t in pairs[pairs[:, 0] == point, 1]]
-                raise DesignError(
-                    f"collection point {point_names[point]!r} stands in more than one town ({', '.join(towns)}) "
-                    f"in column {strata!r}; a point has one town — correct the data"
-                )
-
     # Strata of the rows without a point: one per channel.
     channel_names: list[str] = []
     if no_point.any():
@@ -592,6 +585,10 @@ def collection_design(
             labels.append(f"{strata_factor.levels[stratum]}/{ids[raw_code - n_points]}")
     if len(labels) < 2:
         raise DesignError("the design has only one PSU; a variance needs at least two collection points or responses")
+    # Clusters nest in strata (R's nest=TRUE): a point whose rows carry several strata
+    # becomes several PSUs — what residence-town strata do; counted for the summary.
+    _, psus_per_point = np.unique(raw_of_psu[raw_of_psu < n_points], return_counts=True)
+    split = int((psus_per_point > 1).sum())
     cells = build_cells(cluster_codes, base_weights, np.zeros((n, 0), dtype=np.int64), ())
     return SurveyDesign(
         data=data,
@@ -608,6 +605,7 @@ def collection_design(
         unclustered_rule=unclustered if no_point.any() else None,
         unclustered_rows=int(no_point.sum()),
         unclustered_strata=tuple(channel_names),
+        clusters_split=split,
     )
 
 

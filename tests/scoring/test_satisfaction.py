@@ -188,6 +188,7 @@ def test_results_dict_has_exactly_the_contract_keys():
         "strata",
         "clusters",
         "rows_without_cluster",
+        "clusters_split_by_strata",
         "lonely_psu",
         "lonely_strata",
         "n_psu",
