@@ -293,7 +293,7 @@ class EstimateOptions:
                 raise ScoringInputError("--trim needs --margins (trimming re-rakes to the margins)")
         Stability(self.min_n, self.min_psus)
 
-    def rules(self) -> ScreeningRules:
+    def effective_screening_rules(self) -> ScreeningRules:
         """The screening rules this run applies."""
         rules = self.screening_rules or ScreeningRules()
         return (
@@ -507,7 +507,7 @@ def _sensitivity(
 
 def screening_with_rules(responses: Responses, options: EstimateOptions) -> ScreeningResult:
     """Screening of ``responses`` with the options' rules switched on."""
-    rules = options.rules()
+    rules = options.effective_screening_rules()
     return screen_responses(responses, rules=replace(rules, enabled=True))
 
 
@@ -552,7 +552,7 @@ def _settings(
             replicates=options.replicates,
             seed=options.seed,
             lonely_psu=options.lonely_psu,
-            screening=options.rules(),
+            screening=options.effective_screening_rules(),
             min_n=options.min_n,
             min_psus=options.min_psus,
             suppress_min_n=options.suppress_min_n,
@@ -645,7 +645,7 @@ def run_estimate(options: EstimateOptions | argparse.Namespace | Mapping[str, An
     del frame
     if isinstance(options.responses, pd.DataFrame):
         inputs["responses"] = responses.digest()
-    screening = screen_responses(responses, rules=options.rules())
+    screening = screen_responses(responses, rules=options.effective_screening_rules())
     if screening.n_kept == 0:
         raise ScoringInputError(f"screening excluded every response ({dict(screening.excluded)}); nothing to estimate")
     table = build_analysis_table(responses.subset(screening.keep), mapping=options.mapping)

@@ -225,3 +225,25 @@ def test_the_old_design_on_these_data_is_the_one_statistics_md_warns_against(run
     assert old["n_psu"] > run.results["design"]["n_psu"]
     assert old["clusters_split_by_strata"] == 12 and run.results["design"]["clusters_split_by_strata"] == 0
     assert math.isfinite(old["df"])
+
+
+def test_command_line_namespaces_carry_the_new_options():
+    import argparse
+
+    namespace = argparse.Namespace(
+        responses=RESPONSES,
+        strata="point_town",
+        cluster="point",
+        mapping="monitoring",
+        min_n=40,
+        min_psus=6,
+        unclustered="fail",
+        straight_line_fast_fraction="none",
+        json="out.json",
+    )
+    parsed = EstimateOptions.from_namespace(namespace)
+    assert (parsed.mapping, parsed.min_n, parsed.min_psus, parsed.unclustered) == ("monitoring", 40, 6, "fail")
+    assert parsed.effective_screening_rules().straight_line_fast_fraction is None
+    namespace.straight_line_fast_fraction = 0.4
+    assert EstimateOptions.from_namespace(namespace).effective_screening_rules().straight_line_fast_fraction == 0.4
+    assert EstimateOptions(responses=RESPONSES, screening=False).effective_screening_rules().enabled is False
