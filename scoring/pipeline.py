@@ -31,7 +31,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -63,7 +63,7 @@ from .satisfaction import (
 from .scores import AnalysisTable, build_analysis_table, scale_description, validate_mapping
 from .screening import ScreeningResult, ScreeningRules, screen_responses
 from .target import TARGET_METRICS
-from .variance import bootstrap_design, jackknife_design
+from .variance import ReplicateDesign, bootstrap_design, jackknife_design
 from .weighting import Margin, Trimming, WeightDiagnostics, rake, weight_diagnostics
 
 if TYPE_CHECKING:
@@ -102,7 +102,7 @@ def _engine_version() -> str:
 #: Version string written to every results file.
 ENGINE_VERSION = f"manyi-scoring {_engine_version()}"
 
-ResponsesSource = str | Path | pd.DataFrame
+ResponsesSource: TypeAlias = str | Path | pd.DataFrame
 
 
 @dataclass(frozen=True)
@@ -466,7 +466,8 @@ def _sensitivity(
             level=options.level,
             with_alpha=False,
         )
-        weighting = {"method": design.calibration.method, "unweighted": headline_dict(headline_of(unweighted))}
+        method = design.calibration.method if design.calibration is not None else "none"
+        weighting = {"method": method, "unweighted": headline_dict(headline_of(unweighted))}
     else:
         weighting = {"method": "none", "unweighted": main}
     weighting["weighted"] = main
@@ -532,16 +533,8 @@ def _settings(
         rows = tuple(
             (m.variable, level, population) for m in margins for level, population in zip(m.levels, m.population)
         )
-    extra = {}
-    if given is not None:
-        extra = {
-            "benchmarks": given.benchmarks,
-            "assumed_se": given.assumed_se,
-            "illustrative": given.illustrative,
-            "district": given.district,
-        }
     try:
-        return AnalysisSettings(
+        settings = AnalysisSettings(
             target=options.target,
             target_metric=options.target_metric,
             mapping=options.mapping,
@@ -561,8 +554,17 @@ def _settings(
             domain_weights=dict(domain_weights) if isinstance(domain_weights, Mapping) else domain_weights,
             margins=rows,
             trim=options.trim,
-            **extra,
-        ).validate()
+        )
+        if given is not None:
+            # What the estimate step does not use comes from the wave's settings.
+            settings = replace(
+                settings,
+                benchmarks=given.benchmarks,
+                assumed_se=given.assumed_se,
+                illustrative=given.illustrative,
+                district=given.district,
+            )
+        return settings.validate()
     except ValueError as error:
         raise ScoringInputError(f"the options do not make valid analysis settings: {error}") from None
 
@@ -592,7 +594,7 @@ def _design_section(design: SurveyDesign, variance_design: Design, options: Esti
     return {
         **summary,
         "variance": options.variance,
-        "replicates": None if options.variance == "linearization" else int(variance_design.n_replicates),
+        "replicates": variance_design.n_replicates if isinstance(variance_design, ReplicateDesign) else None,
         "description": description,
         "assumption": QUASI_RANDOMISATION,
     }

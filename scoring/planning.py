@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -341,7 +341,7 @@ def compare_waves(
     else:
         comparable = True
     df_current, df_previous = _df_of(current), _df_of(previous)
-    pending: list[tuple[Any, ...]] = []
+    pending: list[Change] = []
 
     def add(key: str, scope: str, label: str, metric: str, now: Mapping[str, Any], before: Mapping[str, Any]) -> None:
         estimate_key = "index" if metric == "index" else "estimate"
@@ -358,7 +358,21 @@ def compare_waves(
             confidence=confidence,
         )
         pending.append(
-            (key, scope, label, metric, float(values[0]), float(values[2]), difference, se, df, low, high, p_value)
+            Change(
+                key=key,
+                scope=scope,
+                label=label,
+                metric=metric,
+                current=float(values[0]),
+                previous=float(values[2]),
+                difference=difference,
+                se=se,
+                df=df,
+                ci_low=low,
+                ci_high=high,
+                p_value=p_value,
+                significant=False,
+            )
         )
 
     now_overall, before_overall = current.get("overall") or {}, previous.get("overall") or {}
@@ -386,9 +400,9 @@ def compare_waves(
             now.get("satisfied_rate") or {},
             before.get("satisfied_rate") or {},
         )
-    adjusted = holm_adjust([row[-1] for row in pending])
+    adjusted = holm_adjust([row.p_value for row in pending])
     changes = tuple(
-        Change(*row, significant=bool(p < 1 - confidence), p_adjusted=p, comparable=comparable)
+        replace(row, significant=bool(p < 1 - confidence), p_adjusted=p, comparable=comparable)
         for row, p in zip(pending, adjusted)
     )
     return WaveComparison(

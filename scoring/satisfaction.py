@@ -418,7 +418,9 @@ def _overall_weights(
     used = np.where(keep, requested, 0.0)
     total = used.sum()
     used = used / total if total > 0 else used
-    left_out = tuple((domains[d], results[d].reason or "no respondents") for d in np.flatnonzero(weighted & ~keep))
+    left_out = tuple(
+        (domains[int(d)], results[int(d)].reason or "no respondents") for d in np.flatnonzero(weighted & ~keep)
+    )
     return used, left_out, reason
 
 

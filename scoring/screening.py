@@ -137,7 +137,14 @@ class ScreeningRules:
         unknown = sorted(set(values) - known)
         if unknown:
             raise ScoringInputError(f"unknown screening rule {unknown[0]!r}; the rules are {', '.join(sorted(known))}")
-        return cls(**{k: tuple(v) if k == "collection_flags" else v for k, v in values.items()})
+        defaults = cls()
+        return cls(
+            enabled=values.get("enabled", defaults.enabled),
+            collection_flags=tuple(values.get("collection_flags", defaults.collection_flags)),
+            speeder_fraction=values.get("speeder_fraction", defaults.speeder_fraction),
+            straight_line_min_items=values.get("straight_line_min_items", defaults.straight_line_min_items),
+            straight_line_fast_fraction=values.get("straight_line_fast_fraction", defaults.straight_line_fast_fraction),
+        )
 
     def describe(self) -> str:
         if not self.enabled:
@@ -196,7 +203,7 @@ class ScreeningResult:
     @property
     def partial(self) -> np.ndarray:
         """Rows excluded as partial (excluded even with screening off)."""
-        return self.reason_codes == SCREENING_REASONS.index("partial") + 1
+        return np.asarray(self.reason_codes == SCREENING_REASONS.index("partial") + 1, dtype=bool)
 
 
 def _has_flag(series: pd.Series, flag: str) -> np.ndarray:

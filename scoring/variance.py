@@ -309,8 +309,13 @@ def jackknife_design(design: SurveyDesign, *, mse: bool = True) -> ReplicateDesi
     """
     n_psu = design.n_psu
     if n_psu > MAX_JACKKNIFE_REPLICATES:
+        own = (
+            f", {design.unclustered_rows:,} of them responses without a collection point"
+            if design.unclustered_rows
+            else ""
+        )
         raise DesignError(
-            f"the jackknife needs one replicate per PSU and this design has {n_psu:,} PSUs; "
+            f"the jackknife needs one replicate per PSU and this design has {n_psu:,} PSUs{own}; "
             "give --cluster, or use linearization or the bootstrap"
         )
     n_h = design.psu_per_stratum
