@@ -86,8 +86,9 @@ def score_wave(
         Folder to write into.
     estimate : mapping, optional
         Estimate options (:class:`scoring.pipeline.EstimateOptions` fields other than
-        ``responses`` and ``questionnaires``); default: stratified by town, clustered by
-        collection point, lonely PSUs adjusted, linearization.
+        ``responses`` and ``questionnaires``); default: stratified by the point's town,
+        clustered by collection point (phone and paper one stratum per channel), lonely
+        PSUs adjusted, linearization.
     benchmarks, previous, district, title, illustrative, draws, pdf, quiet, command
         As :class:`scoring.report_cli.ReportOptions`.
     source : str, optional
@@ -112,11 +113,11 @@ def score_wave(
     from survey.services.questionnaires import wave_questionnaires
 
     if frame is None:
-        frame = wave_responses_frame(session, wave)
+        frame = wave_responses_frame(session, wave, design_columns=True)
     if frame.empty:
         raise ScoringInputError(f"wave {wave.code!r} has no submitted responses yet; nothing to score")
     questionnaires = wave_questionnaires(wave)
-    options = {"strata": "town", "cluster": "point", "lonely_psu": "adjust", **(estimate or {})}
+    options = {"strata": "point_town", "cluster": "point", "lonely_psu": "adjust", **(estimate or {})}
     report = ReportOptions(
         out=out,
         benchmarks=tuple(benchmarks),
@@ -168,7 +169,7 @@ def score_wave(
     show_default=True,
     help="Seed of the bootstrap, the rank simulation and the drivers' jackknife groups.",
 )
-@click.option("--strata", default="town", show_default=True, help="Stratum column ('none' for no strata).")
+@click.option("--strata", default="point_town", show_default=True, help="Stratum column ('none' for no strata).")
 @click.option("--cluster", default="point", show_default=True, help="Cluster (PSU) column ('none' for no clusters).")
 @click.option(
     "--lonely-psu",

@@ -347,7 +347,7 @@ def _score(session: Session, wave: Wave, out: Path, options: PublishOptions, pre
     from survey.adapter import wave_responses_frame
     from survey.score import score_wave
 
-    frame = wave_responses_frame(session, wave, include_comments=False)
+    frame = wave_responses_frame(session, wave, include_comments=False, design_columns=True)
     if frame.empty:
         raise PublicationError(f"wave {wave.code} has no submitted responses yet; nothing was published")
     responses_sha256 = _sha256(frame.to_csv(index=False).encode("utf-8"))
@@ -402,7 +402,7 @@ def publish_wave(
             "previous": [path.stem for path in previous],
             "variance": options.variance,
             "draws": options.draws,
-            "strata": "town",
+            "strata": "point_town",
             "cluster": "point",
             "target": 85,
             "comments": "excluded",

@@ -175,7 +175,7 @@ def test_publish_wave_freezes_the_scoring_run(app):
     )
     assert {"tables.xlsx", "report.html", "tables/domains.csv", "charts/domain_index.png"} <= names
     assert "results.json" not in names  # kept verbatim in the publication row itself
-    assert config["margins"] == MARGINS.name and config["comments"] == "excluded" and config["strata"] == "town"
+    assert config["margins"] == MARGINS.name and config["comments"] == "excluded" and config["strata"] == "point_town"
     assert len(hashes["responses"]) == 64 and f"margins/{MARGINS.name}" in hashes and "questionnaire/common" in hashes
     for text in [publication.results_json, *(blob.decode("utf-8", "ignore") for blob in blobs)]:
         assert COMMENT not in text and "13800000000" not in text
