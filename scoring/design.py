@@ -246,6 +246,13 @@ class SurveyDesign:
         return self.calibration is not None
 
     @cached_property
+    def stratum_aggregator(self) -> sparse.csr_matrix:
+        """Sparse strata × PSUs matrix of ones: ``stratum_aggregator @ psu_values`` gives stratum totals."""
+        return sparse.csr_matrix(
+            (np.ones(self.n_psu), (self.psu_stratum, np.arange(self.n_psu))), shape=(self.n_strata, self.n_psu)
+        )
+
+    @cached_property
     def psu_aggregator(self) -> sparse.csr_matrix:
         """Sparse PSUs × cells matrix of ones: ``psu_aggregator @ cell_values`` gives PSU totals."""
         cells = self.cells
@@ -258,6 +265,9 @@ class SurveyDesign:
 
         See :func:`member_degrees_of_freedom`.
         """
+        if sparse.issparse(cell_members):
+            has = sparse.csr_matrix(self.psu_aggregator @ (sparse.csr_matrix(cell_members) > 0).astype(np.float64))
+            return member_degrees_of_freedom(self, has > 0)
         members = np.asarray(cell_members, dtype=np.float64)
         if members.ndim == 1:
             members = members[:, None]
@@ -576,13 +586,16 @@ def collection_design(
         if response_id in data.columns
         else (unclustered_rows + 1).astype(str)
     )
-    labels = []
-    for stratum, raw_code in zip(psu_stratum, raw_of_psu):
-        if raw_code < n_points:
-            name = point_names[raw_code]
-            labels.append(name if strata is None else f"{strata_factor.levels[stratum]}/{name}")
-        else:
-            labels.append(f"{strata_factor.levels[stratum]}/{ids[raw_code - n_points]}")
+    # Labels "stratum/point" (or "point" without strata) and "channel:phone/<response_id>",
+    # built per PSU with array operations (a PSU of its own per phone row can be 100,000 PSUs).
+    stratum_of_psu = np.asarray(strata_factor.levels, dtype=object)[psu_stratum]
+    names = np.empty(raw_of_psu.size, dtype=object)
+    at_point = raw_of_psu < n_points
+    names[at_point] = np.asarray(point_names, dtype=object)[raw_of_psu[at_point]]
+    names[~at_point] = np.asarray(ids, dtype=object)[raw_of_psu[~at_point] - n_points]
+    prefixed = ~at_point if strata is None else np.ones(raw_of_psu.size, dtype=bool)
+    names[prefixed] = stratum_of_psu[prefixed] + "/" + names[prefixed]
+    labels = names.tolist()
     if len(labels) < 2:
         raise DesignError("the design has only one PSU; a variance needs at least two collection points or responses")
     # Clusters nest in strata (R's nest=TRUE): a point whose rows carry several strata
@@ -617,21 +630,28 @@ def member_degrees_of_freedom(
     Parameters
     ----------
     design : SurveyDesign
-    psu_has_member : ndarray of bool, shape (P, K)
-        Whether PSU *p* holds at least one member of domain *k*.
+    psu_has_member : ndarray of bool or sparse matrix, shape (P, K)
+        Whether PSU *p* holds at least one member of domain *k* (non-zero entries).
 
     Returns
     -------
     psus, strata, df : ndarray of int, shape (K,)
         PSUs holding a member, strata holding a member, and ``psus − strata``.
     """
-    has = np.asarray(psu_has_member, dtype=bool)
-    if has.ndim == 1:
-        has = has[:, None]
-    psus = has.sum(axis=0).astype(np.int64)
-    by_stratum = np.zeros((design.n_strata, has.shape[1]), dtype=np.int64)
-    np.add.at(by_stratum, design.psu_stratum, has.astype(np.int64))
-    strata = (by_stratum > 0).sum(axis=0).astype(np.int64)
+    if sparse.issparse(psu_has_member):
+        has = sparse.csr_matrix(psu_has_member, dtype=np.float64)
+        has.eliminate_zeros()
+        psus = np.asarray(has.getnnz(axis=0), dtype=np.int64)
+        by_stratum = sparse.csr_matrix(design.stratum_aggregator @ has)
+        by_stratum.eliminate_zeros()
+        strata = np.asarray(by_stratum.getnnz(axis=0), dtype=np.int64)
+        return psus, strata, psus - strata
+    dense = np.asarray(psu_has_member, dtype=bool)
+    if dense.ndim == 1:
+        dense = dense[:, None]
+    psus = dense.sum(axis=0).astype(np.int64)
+    counts = design.stratum_aggregator @ dense.astype(np.float64)
+    strata = (np.asarray(counts) > 0).sum(axis=0).astype(np.int64)
     return psus, strata, psus - strata
 
 

@@ -394,7 +394,10 @@ def point_types(frame: pd.DataFrame, *, cluster: str = "point") -> pd.Series | N
     return values.astype(str)
 
 
-def _design(table: AnalysisTable, options: EstimateOptions, margins: tuple[Margin, ...] | None) -> SurveyDesign:
+def _designs(
+    table: AnalysisTable, options: EstimateOptions, margins: tuple[Margin, ...] | None
+) -> tuple[SurveyDesign, SurveyDesign]:
+    """The design before calibration and the analysis design (raked when margins are given)."""
     weights_column = "base_weight" if "base_weight" in table.frame.columns else None
     if options.cluster is not None:
         design = collection_design(
@@ -409,10 +412,10 @@ def _design(table: AnalysisTable, options: EstimateOptions, margins: tuple[Margi
         design = survey_design(
             table.frame, strata=options.strata, weights=weights_column, lonely_psu=options.lonely_psu
         )
-    if margins is not None:
-        trimming = Trimming(*options.trim) if options.trim else None
-        design = rake(design, margins, trimming=trimming)
-    return design
+    if margins is None:
+        return design, design
+    trimming = Trimming(*options.trim) if options.trim else None
+    return design, rake(design, margins, trimming=trimming)
 
 
 def _headline_run(
@@ -425,7 +428,7 @@ def _headline_run(
 ) -> dict[str, Any]:
     """The headline of another selection of rows (the other screening), raked alike."""
     table = build_analysis_table(responses.subset(keep), mapping=options.mapping)
-    design = _design(table, options, margins)
+    _, design = _designs(table, options, margins)
     estimates = estimate_satisfaction(
         table,
         design,
@@ -435,7 +438,7 @@ def _headline_run(
         stability=stability,
         interval_method=options.rate_interval,
         level=options.level,
-        with_alpha=False,
+        headline_only=True,
     )
     return headline_dict(headline_of(estimates))
 
@@ -444,6 +447,7 @@ def _sensitivity(
     responses: Responses,
     screening: ScreeningResult,
     table: AnalysisTable,
+    unraked: SurveyDesign,
     design: SurveyDesign,
     estimates: SatisfactionEstimates,
     options: EstimateOptions,
@@ -453,8 +457,7 @@ def _sensitivity(
     """How much the headline moves: weighting, screening, channel, point type."""
     weights = {d: w for d, w in estimates.overall.domain_weights.items() if w > 0}
     main = headline_dict(headline_of(estimates))
-    if margins is not None:
-        unraked = _design(table, options, None)
+    if design.is_calibrated:
         unweighted = estimate_satisfaction(
             table,
             unraked,
@@ -464,7 +467,7 @@ def _sensitivity(
             stability=stability,
             interval_method=options.rate_interval,
             level=options.level,
-            with_alpha=False,
+            headline_only=True,
         )
         method = design.calibration.method if design.calibration is not None else "none"
         weighting = {"method": method, "unweighted": headline_dict(headline_of(unweighted))}
@@ -476,11 +479,13 @@ def _sensitivity(
         other_keep = ~screening.partial
     else:
         other_keep = screening_with_rules(responses, options).keep
-    alternative: dict[str, Any] | None
-    try:
-        alternative, problem = _headline_run(responses, other_keep, options, margins, weights, stability), None
-    except ScoringInputError as error:  # e.g. raking fails on the other selection of rows
-        alternative, problem = None, str(error)
+    alternative: dict[str, Any] | None = main
+    problem = None
+    if not np.array_equal(other_keep, screening.keep):
+        try:
+            alternative = _headline_run(responses, other_keep, options, margins, weights, stability)
+        except ScoringInputError as error:  # e.g. raking fails on the other selection of rows
+            alternative, problem = None, str(error)
     screened_out = ~screening.keep if screening.enabled else ~other_keep
     screening_section = {
         "rules": screening.rules.describe(),
@@ -652,7 +657,7 @@ def run_estimate(options: EstimateOptions | argparse.Namespace | Mapping[str, An
         raise ScoringInputError(f"screening excluded every response ({dict(screening.excluded)}); nothing to estimate")
     table = build_analysis_table(responses.subset(screening.keep), mapping=options.mapping)
 
-    design = _design(table, options, margins)
+    unraked, design = _designs(table, options, margins)
     if options.variance == "jackknife":
         variance_design: Design = jackknife_design(design, mse=options.mse)
     elif options.variance == "bootstrap":
@@ -682,7 +687,7 @@ def run_estimate(options: EstimateOptions | argparse.Namespace | Mapping[str, An
         headline_groups=headline_groups,
     )
     sensitivity = (
-        _sensitivity(responses, screening, table, design, estimates, options, margins, stability)
+        _sensitivity(responses, screening, table, unraked, design, estimates, options, margins, stability)
         if options.sensitivity
         else None
     )

@@ -470,7 +470,7 @@ def estimate_satisfaction(
     interval_method: str = "logit",
     level: float = 0.95,
     headline_groups: Mapping[str, pd.Series | np.ndarray] | None = None,
-    with_alpha: bool = True,
+    headline_only: bool = False,
 ) -> SatisfactionEstimates:
     """Domain and overall indices, satisfied rates, subgroups and the target tests.
 
@@ -501,8 +501,10 @@ def estimate_satisfaction(
     headline_groups : mapping, optional
         ``{name: row values}``: the overall index and satisfied rate within each level
         (the sensitivity table's channel and point-type rows).
-    with_alpha : bool
-        Compute Cronbach's alpha of every domain (NaN otherwise; the sensitivity runs skip it).
+    headline_only : bool
+        Compute only what the headline needs — the domain indices, the overall index and
+        the global satisfied rate — for the sensitivity runs: no alpha, no design
+        effects, no domain satisfied rates, no subgroup tables.
 
     Returns
     -------
@@ -533,9 +535,10 @@ def estimate_satisfaction(
 
     scores = table.domain_scores
     has_score = ~np.isnan(scores)
-    rate_codes = [d.overall for d in instrument.domains if d.overall] + (
-        [instrument.overall] if instrument.overall else []
-    )
+    rate_codes = [] if headline_only else [d.overall for d in instrument.domains if d.overall]
+    rate_codes += [instrument.overall] if instrument.overall else []
+    if headline_only:
+        subgroup_variables = ()
 
     # One pass over the rows per value column, on cells refined by the grouping variables.
     groups = {v: _group_factor(table.frame[v]) for v in subgroup_variables if v in table.frame.columns}
@@ -554,8 +557,10 @@ def estimate_satisfaction(
         value = np.where(present, scores[:, d], 0.0)
         refined_numerator[:, d] = grouping.totals(value)
         refined_denominator[:, d] = grouping.totals(present)
-        refined_squares[:, d] = grouping.totals(value * value)
-        refined_counts[:, d] = grouping.counts(present)
+        if not headline_only:
+            refined_squares[:, d] = grouping.totals(value * value)
+        if groups:
+            refined_counts[:, d] = grouping.counts(present)
     rate_satisfied = np.empty((grouping.n_refined, len(rate_codes)))
     rate_answered = np.empty_like(rate_satisfied)
     rate_counts = np.empty(len(rate_codes), dtype=np.int64)
@@ -571,7 +576,7 @@ def estimate_satisfaction(
     refined_rows = grouping.counts(np.ones(table.n))
     numerator = grouping.cell_totals(refined_numerator)
     denominator = grouping.cell_totals(refined_denominator)
-    squares = grouping.cell_totals(refined_squares)
+    squares = None if headline_only else grouping.cell_totals(refined_squares)
     counts = has_score.sum(axis=0)
 
     domain_index = ratio_from_totals(
@@ -615,10 +620,10 @@ def estimate_satisfaction(
         domain_results[domain.domain] = DomainResult(
             domain=domain.domain,
             index=index_results[d],
-            alpha=table.alpha(domain.domain) if with_alpha else math.nan,
+            alpha=math.nan if headline_only else table.alpha(domain.domain),
             satisfied_rate=rate,
             weight=float(used[d]),
-            targets=None if target is None else _targets(target, index_results[d], rate, level),
+            targets=None if target is None or headline_only else _targets(target, index_results[d], rate, level),
         )
     overall = OverallResult(
         index=overall_index,
@@ -674,8 +679,8 @@ def estimate_satisfaction(
 def _level_df(design: Design, grouping: CellGroups, refined: np.ndarray, variable: str) -> tuple[np.ndarray, ...]:
     """PSUs and df of every (level, column) of ``refined`` (R × K) totals: arrays of shape (G·K,)."""
     base = full_sample_design(design)
-    totals = grouping.group_totals(refined, variable)
-    psus, _, df = base.member_degrees_of_freedom(totals.reshape(totals.shape[0], -1))
+    (members,) = grouping.sparse_group_totals([refined], variable)
+    psus, _, df = base.member_degrees_of_freedom(members)
     return psus, df
 
 
@@ -696,21 +701,22 @@ def _subgroup_results(
 
     ``refined_totals`` holds the numerators then the denominators of the domain indices
     per refined cell; a group's estimates are domain estimates on the full design, with
-    the df of the PSUs and strata holding the group's respondents.
+    the df of the PSUs and strata holding the group's respondents.  The totals are sparse
+    (a design cell holds one level), so a town table costs its non-zeros.
     """
     n_domains = len(domains)
-    n_cells = full_sample_design(design).cells.n_cells
     components = coefficients > 0
     results = []
     for variable in variables:
         factor = grouping.groups[variable]
-        totals = grouping.group_totals(refined_totals, variable)
-        shape = (n_cells, factor.n_levels * n_domains)
-        counts = np.rint(grouping.group_totals(refined_counts, variable).sum(axis=0)).astype(np.int64)
+        numerator, denominator = grouping.sparse_group_totals(
+            [refined_totals[:, :n_domains], refined_totals[:, n_domains:]], variable
+        )
+        counts = np.rint(grouping.level_totals(refined_counts, variable)).astype(np.int64)
         estimate = ratio_from_totals(
             design,
-            totals[:, :, :n_domains].reshape(shape),
-            totals[:, :, n_domains:].reshape(shape),
+            numerator,
+            denominator,
             names=tuple(f"{level}:{d}" for level in factor.levels for d in domains),
             counts=counts.ravel(),
         )
@@ -827,17 +833,17 @@ def _headlines(
 ) -> dict[str, dict[str, Headline]]:
     """The overall index (the district's domain weights) and satisfied rate within each level."""
     base = full_sample_design(design)
-    n_cells = base.cells.n_cells
     n_domains = coefficients.size
     result: dict[str, dict[str, Headline]] = {}
     for name, key in names:
         factor = grouping.groups[key]
-        totals = grouping.group_totals(refined_totals, key)
-        shape = (n_cells, factor.n_levels * n_domains)
+        numerator, denominator = grouping.sparse_group_totals(
+            [refined_totals[:, :n_domains], refined_totals[:, n_domains:]], key
+        )
         estimate = ratio_from_totals(
             design,
-            totals[:, :, :n_domains].reshape(shape),
-            totals[:, :, n_domains:].reshape(shape),
+            numerator,
+            denominator,
             names=tuple(f"{level}:{d}" for level in factor.levels for d in range(n_domains)),
         )
         overall = linear_combination(
@@ -849,10 +855,9 @@ def _headlines(
         rates: list[RateResult | None] = [None] * factor.n_levels
         if rate is not None:
             satisfied, answered, answered_rows = (column[:, None] for column in rate)
-            satisfied_totals = grouping.group_totals(satisfied, key)[:, :, 0]
-            answered_totals = grouping.group_totals(answered, key)[:, :, 0]
+            satisfied_totals, answered_totals = grouping.sparse_group_totals([satisfied, answered], key)
             rate_psus, _, rate_df = base.member_degrees_of_freedom(answered_totals)
-            answered_counts = np.rint(grouping.group_totals(answered_rows, key).sum(axis=0)[:, 0]).astype(np.int64)
+            answered_counts = np.rint(grouping.level_totals(answered_rows, key)[:, 0]).astype(np.int64)
             intervals = proportion_intervals(
                 ratio_from_totals(
                     design,
