@@ -57,6 +57,7 @@ __all__ = [
     "Cells",
     "Factor",
     "SurveyDesign",
+    "codes_without_blanks",
     "collection_design",
     "member_degrees_of_freedom",
     "survey_design",
@@ -444,11 +445,18 @@ def survey_design(
     )
 
 
-def _blank(series: pd.Series) -> np.ndarray:
-    """Rows where ``series`` is missing or blank text (one check per distinct value)."""
-    codes, uniques = pd.factorize(series, use_na_sentinel=True)
-    blank_level = np.array([str(u).strip() == "" for u in uniques] + [True])
-    return blank_level[np.where(codes < 0, len(uniques), codes)]
+def codes_without_blanks(series: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """Sorted level codes of ``series`` with -1 for missing or blank text, and the level names.
+
+    One factorization, one check per distinct value (a million rows have a few hundred).
+    """
+    codes, uniques = pd.factorize(series, sort=True, use_na_sentinel=True)
+    names = [str(u) for u in uniques]
+    blank = np.array([not name.strip() for name in names] + [True])
+    compact = np.cumsum(~blank) - 1
+    compact[blank] = -1
+    codes = np.asarray(codes, dtype=np.int64)
+    return compact[np.where(codes < 0, len(names), codes)], [name for name, b in zip(names, blank[:-1]) if not b]
 
 
 def collection_design(
@@ -525,7 +533,8 @@ def collection_design(
     data = data.reset_index(drop=True)
     base_weights = _validate_weights(data, weights)
 
-    no_point = _blank(_column(data, cluster, "cluster"))
+    point_codes, point_names = codes_without_blanks(_column(data, cluster, "cluster"))
+    no_point = point_codes < 0
     pointed = ~no_point
     if no_point.any() and unclustered == "fail":
         row = int(np.flatnonzero(no_point)[0])
@@ -533,17 +542,14 @@ def collection_design(
             f"row {row + 1} has no {cluster!r} (a phone or paper response?); give every response a collection "
             "point, or let rows without one form their own stratum per channel"
         )
-    point_codes, point_levels = pd.factorize(data[cluster].where(pd.Series(pointed)), sort=True)
-    point_codes = np.asarray(point_codes, dtype=np.int64)
-    point_names = [str(level) for level in point_levels]
 
     # Strata of the rows with a point: the point's town (or one stratum).
     if strata is None:
         stratum_codes = np.zeros(n, dtype=np.int64)
         stratum_names = ["all"]
     else:
-        town_missing = _blank(_column(data, strata, "strata"))
-        lacking = pointed & town_missing
+        stratum_codes, stratum_names = codes_without_blanks(_column(data, strata, "strata"))
+        lacking = pointed & (stratum_codes < 0)
         if lacking.any():
             row = int(np.flatnonzero(lacking)[0])
             raise DesignError(
@@ -551,20 +557,20 @@ def collection_design(
                 f"every response at a point needs the town where the point stands ({strata}) — export it again "
                 "with the point's town, or use no strata"
             )
-        codes, levels = pd.factorize(data[strata].where(pd.Series(pointed)), sort=True)
-        stratum_codes = np.asarray(codes, dtype=np.int64)
-        stratum_names = [str(level) for level in levels]
-    # Strata of the rows without a point: one per channel.
+    # Strata of the rows without a point: one per channel ("unknown" when not given).
     channel_names: list[str] = []
     if no_point.any():
         if channel in data.columns:
-            blank_channel = _blank(data[channel])
-            values = data[channel].astype("object").where(pd.Series(~blank_channel), "unknown")
+            channel_codes, channel_levels = codes_without_blanks(data[channel])
         else:
-            values = pd.Series(np.full(n, "unknown", dtype=object))
-        codes, levels = pd.factorize(values.where(pd.Series(no_point)), sort=True)
-        channel_names = [CHANNEL_STRATUM_PREFIX + str(level) for level in levels]
-        stratum_codes = np.where(no_point, np.asarray(codes, dtype=np.int64) + len(stratum_names), stratum_codes)
+            channel_codes, channel_levels = np.full(n, -1, dtype=np.int64), []
+        channel_levels = [*channel_levels, "unknown"]
+        channel_codes = np.where(channel_codes < 0, len(channel_levels) - 1, channel_codes)
+        used_channels = np.unique(channel_codes[no_point])
+        channel_names = [CHANNEL_STRATUM_PREFIX + channel_levels[c] for c in used_channels]
+        position = np.zeros(len(channel_levels), dtype=np.int64)
+        position[used_channels] = np.arange(used_channels.size)
+        stratum_codes = np.where(no_point, position[channel_codes] + len(stratum_names), stratum_codes)
     level_names = stratum_names + channel_names
     # Unused levels (the one stratum "all" when no row has a point) drop out here.
     used, stratum_codes = np.unique(stratum_codes, return_inverse=True)

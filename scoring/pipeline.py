@@ -45,7 +45,14 @@ from .data import (
     read_responses,
     validate_responses,
 )
-from .design import LONELY_PSU_OPTIONS, UNCLUSTERED_RULES, SurveyDesign, collection_design, survey_design
+from .design import (
+    LONELY_PSU_OPTIONS,
+    UNCLUSTERED_RULES,
+    SurveyDesign,
+    codes_without_blanks,
+    collection_design,
+    survey_design,
+)
 from .errors import ScoringInputError
 from .estimation import Design
 from .proportions import INTERVAL_METHODS
@@ -386,12 +393,11 @@ def point_types(frame: pd.DataFrame, *, cluster: str = "point") -> pd.Series | N
     """
     if "point_type" not in frame.columns or cluster not in frame.columns:
         return None
-    point = frame[cluster].astype("object")
-    kind = frame["point_type"].astype("object")
-    no_point = point.isna() | (point.astype(str).str.strip() == "")
-    general = kind.isna() | (kind.astype(str).str.strip() == "")
-    values = kind.where(~general, GENERAL_POINT).where(~no_point, NO_POINT)
-    return values.astype(str)
+    point_codes, _ = codes_without_blanks(frame[cluster])
+    type_codes, type_names = codes_without_blanks(frame["point_type"])
+    categories = [*type_names, GENERAL_POINT, NO_POINT]
+    codes = np.where(point_codes < 0, len(categories) - 1, np.where(type_codes < 0, len(categories) - 2, type_codes))
+    return pd.Series(pd.Categorical.from_codes(codes, categories=categories))
 
 
 def _designs(
@@ -669,7 +675,7 @@ def run_estimate(options: EstimateOptions | argparse.Namespace | Mapping[str, An
     stability = Stability(options.min_n, options.min_psus)
     headline_groups: dict[str, pd.Series] = {}
     if "channel" in table.frame.columns:
-        headline_groups["channel"] = table.frame["channel"].astype("object")
+        headline_groups["channel"] = table.frame["channel"]
     kinds = point_types(table.frame, cluster=options.cluster or "point")
     if kinds is not None:
         headline_groups["point_type"] = kinds

@@ -545,7 +545,7 @@ def estimate_satisfaction(
     headline_names = []
     for name, values in (headline_groups or {}).items():
         key = f"\x00headline:{name}"
-        groups[key] = _group_factor(pd.Series(np.asarray(values, dtype=object)))
+        groups[key] = _group_factor(values if isinstance(values, pd.Series) else pd.Series(values))
         headline_names.append((name, key))
     grouping = cell_groups(design, groups)
     refined_numerator = np.empty((grouping.n_refined, n_domains))
