@@ -165,9 +165,13 @@ def test_a_thin_domain_is_unstable_gets_no_verdict_and_leaves_the_overall_index(
     assert overall["index"] == pytest.approx(results["domains"]["healthcare"]["index"])
     assert "renormalised" in overall["unstable_domain_rule"]
     assert not overall["unstable"] and results["target"]["verdict"] is not None
+    # A level's overall is built from the domains of the district's overall index (healthcare alone here):
+    # an unstable education cell does not suppress it, an unstable healthcare cell does.
     for levels in results["subgroups"].values():
         for cells in levels.values():
-            assert cells["overall"]["suppressed"] == cells["healthcare"]["unstable"] or cells["overall"]["unstable"]
+            reason = cells["overall"]["reason"] or ""
+            assert ("unstable component: healthcare" in reason) == cells["healthcare"]["unstable"]
+            assert "education" not in reason
 
 
 def test_sensitivity_shows_how_much_the_headline_moves(run, reference):

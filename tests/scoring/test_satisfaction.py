@@ -217,3 +217,23 @@ def test_results_dict_has_exactly_the_contract_keys():
     assert list(results["settings"]) == ["analysis", "digest", "questionnaires"]
     assert list(results["inputs"]) == ["responses"] and len(results["inputs"]["responses"]) == 64
     assert results["version"].startswith("manyi-scoring ")
+
+
+def test_a_subgroups_overall_is_suppressed_when_one_of_its_domains_is_unstable():
+    """Issue 10: a composite cell was not suppressed when a component rested on one respondent."""
+    frame = small_responses(800, seed=6)
+    few = (frame["town"] == "jinan") & (np.arange(len(frame)) % 20 != 0)  # keep about 1 in 20 in jinan
+    for column in [c for c in frame.columns if c.startswith("healthcare.")]:
+        frame.loc[few, column] = np.nan
+    table = build_analysis_table(validate_responses(frame))
+    design = survey_design(table.frame, strata="town", cluster="point")
+    estimates = estimate_satisfaction(table, design, stability=Stability(min_n=30, min_psus=2))
+    cells = {(s.level, s.domain): s for s in estimates.subgroups if s.variable == "town"}
+    thin = cells[("jinan", "healthcare")]
+    assert thin.n < 30 and thin.unstable and thin.suppressed
+    composite = cells[("jinan", "overall")]
+    assert composite.n >= 30 and not composite.unstable  # the level itself is large enough …
+    assert composite.suppressed and "unstable component: healthcare" in composite.reason  # … its parts are not
+    assert not estimates.domains["healthcare"].index.unstable  # district-wide the domain is fine
+    other = cells[("xicheng", "overall")]
+    assert not other.suppressed and other.reason is None
