@@ -194,7 +194,7 @@ def _sparse_linearized_variance(design: SurveyDesign, influence: sparse.csr_matr
         stratum_totals = stratum_totals - (np.asarray(design.stratum_aggregator @ dummies)) @ beta
     n_h = np.maximum(design.psu_per_stratum, 1).astype(np.float64)
     centring = np.where(lonely, 0.0, stratum_scale / n_h)
-    return squares - centring @ stratum_totals**2
+    return np.asarray(squares - centring @ stratum_totals**2, dtype=np.float64)
 
 
 # ---------------------------------------------------------------------------- replicates
