@@ -3,14 +3,15 @@
 No Flask, no SQLAlchemy, no database (house-style.md).  The public API reads like R's
 ``survey`` package::
 
-    from scoring import survey_design, rake, survey_mean, jackknife_design
+    from scoring import collection_design, rake, survey_mean, jackknife_design
 
-    design = survey_design(frame, strata="town", cluster="point")
+    design = collection_design(frame)      # PSU = point, strata = the point's town, phone/paper apart
     raked = rake(design, read_margins("margins.csv"))
     survey_mean(raked, "api00").se            # linearization with calibration residuals
     survey_mean(jackknife_design(raked), "api00").se   # JKn, every replicate re-raked
 
-and the whole estimate step is :func:`run_estimate` (``python -m scoring estimate``).
+and the whole estimate step is :func:`run_estimate` (``python -m scoring estimate``), run
+from a wave's :class:`AnalysisSettings` with ``EstimateOptions.from_settings``.
 
 Names are imported lazily on first use, so ``import scoring.questionnaire`` (the web
 app) does not load pandas or scipy.
@@ -24,6 +25,8 @@ from typing import Any
 _EXPORTS: dict[str, str] = {
     # design and weighting
     "SurveyDesign": "design",
+    "collection_design": "design",
+    "member_degrees_of_freedom": "design",
     "survey_design": "design",
     "Margin": "weighting",
     "Trimming": "weighting",
@@ -47,6 +50,7 @@ _EXPORTS: dict[str, str] = {
     "proportion_intervals": "proportions",
     "TargetTest": "target",
     "target_test": "target",
+    "verdict_of_interval": "target",
     "relative_weights": "importance",
     # inputs, screening, scores
     "Instrument": "data",
@@ -56,18 +60,26 @@ _EXPORTS: dict[str, str] = {
     "read_responses": "data",
     "validate_responses": "data",
     "ScreeningResult": "screening",
+    "ScreeningRules": "screening",
     "screen_responses": "screening",
     "AnalysisTable": "scores",
     "build_analysis_table": "scores",
     "cronbach_alpha": "scores",
     # satisfaction estimates and the estimate step
     "SatisfactionEstimates": "satisfaction",
+    "Stability": "satisfaction",
     "Suppression": "satisfaction",
     "estimate_satisfaction": "satisfaction",
     "results_dict": "satisfaction",
     "EstimateOptions": "pipeline",
     "EstimateRun": "pipeline",
     "run_estimate": "pipeline",
+    # a wave's settings, comparing waves, planning
+    "AnalysisSettings": "settings",
+    "compare_waves": "planning",
+    "plan_sample_sizes": "planning",
+    "respondents_for_power": "planning",
+    "target_power": "planning",
     # errors
     "DesignError": "errors",
     "DomainWeightsError": "errors",
@@ -75,6 +87,8 @@ _EXPORTS: dict[str, str] = {
     "RakingError": "errors",
     "ResponsesError": "errors",
     "ScoringInputError": "errors",
+    "SettingsError": "errors",
+    "WavesNotComparableError": "errors",
 }
 
 __all__ = sorted(_EXPORTS)

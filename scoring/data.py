@@ -2,8 +2,11 @@
 
 * The **responses table** (docs/contracts.md): ``response_id`` and the item columns are
   required; ``wave, channel, point, town, sex, age_group, duration_s, submitted_at`` and
-  the declared optional columns ``state, flags, comment, services_used, base_weight`` are
-  recognised; any other column is an error naming it.  Likert answers are codes 1..K,
+  the declared optional columns ``state, flags, comment, services_used, base_weight,
+  point_town, point_type`` are recognised; any other column is an error naming it.
+  ``point_town`` is the town where the response's collection point stands (the design's
+  strata, :func:`scoring.design.collection_design`); ``town`` stays the resident's town of
+  residence.  ``point_type`` is the point's focus domain id (empty for a general point).  Likert answers are codes 1..K,
   empty for "not applicable / don't know".
 * The **instrument** (:class:`Instrument`): which items make which domain, their weights
   and scale lengths — from the questionnaire folder, or, without one, from the
@@ -64,17 +67,26 @@ FIXED_COLUMNS: tuple[str, ...] = (
     "submitted_at",
 )
 #: Declared optional columns: recognised, never an "unknown column" error.
-OPTIONAL_COLUMNS: tuple[str, ...] = ("state", "flags", "comment", "services_used", "base_weight")
+OPTIONAL_COLUMNS: tuple[str, ...] = (
+    "state",
+    "flags",
+    "comment",
+    "services_used",
+    "base_weight",
+    "point_town",
+    "point_type",
+)
 #: Columns the engine never reads (skipped when reading a CSV unless asked for).
-#: ``wave`` is kept: reports name the wave.
-IGNORED_COLUMNS: tuple[str, ...] = ("channel", "submitted_at", "comment", "services_used")
+#: ``wave`` is kept: reports name the wave; ``channel`` too: rows without a point form
+#: one stratum per channel, and the sensitivity table splits the headline by channel.
+IGNORED_COLUMNS: tuple[str, ...] = ("submitted_at", "comment", "services_used")
 STATES: tuple[str, ...] = ("submitted", "partial")
 DEFAULT_SEXES: tuple[str, ...] = ("male", "female")
 DEFAULT_AGE_GROUPS: tuple[str, ...] = ("18-29", "30-44", "45-59", "60+")
 DEFAULT_SCALE_LENGTH = 5
 GLOBAL_OVERALL = "overall"
 _ITEM_CODE = re.compile(r"^(?P<domain>[a-z][a-z0-9_]*)\.(?P<item>[a-z][a-z0-9_]*)$")
-_CATEGORICAL = ("point", "town", "sex", "age_group", "state", "flags", "wave", "channel")
+_CATEGORICAL = ("point", "town", "sex", "age_group", "state", "flags", "wave", "channel", "point_town", "point_type")
 _NUMERIC = ("duration_s", "base_weight")
 
 
@@ -398,9 +410,15 @@ def _as_number(frame: pd.DataFrame, column: str) -> np.ndarray:
     return numbers.to_numpy(dtype=np.float64, na_value=np.nan)
 
 
-def _check_codes(frame: pd.DataFrame, column: str, allowed: Sequence[str], what: str) -> None:
+def _check_codes(
+    frame: pd.DataFrame, column: str, allowed: Sequence[str], what: str, *, blank_ok: bool = False
+) -> None:
     codes, uniques = pd.factorize(frame[column], use_na_sentinel=True)
-    unknown = [position for position, value in enumerate(uniques) if str(value) not in allowed]
+    unknown = [
+        position
+        for position, value in enumerate(uniques)
+        if str(value) not in allowed and not (blank_ok and not str(value).strip())
+    ]
     if not unknown:
         return
     row = int(np.flatnonzero(np.isin(codes, unknown))[0])
@@ -498,6 +516,10 @@ def validate_responses(
         _check_codes(table, "age_group", instrument.age_groups, "age group")
     if "town" in table.columns and instrument.towns is not None:
         _check_codes(table, "town", instrument.towns, "town (common.yaml)")
+    if "point_town" in table.columns and instrument.towns is not None:
+        _check_codes(table, "point_town", instrument.towns, "town (common.yaml)", blank_ok=True)
+    if "point_type" in table.columns:
+        _check_codes(table, "point_type", DOMAIN_IDS, "domain id (a point's focus domain)", blank_ok=True)
     if "state" in table.columns:
         _check_codes(table, "state", STATES, "state")
 

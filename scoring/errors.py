@@ -15,6 +15,8 @@ __all__ = [
     "RakingError",
     "ResponsesError",
     "ScoringInputError",
+    "SettingsError",
+    "WavesNotComparableError",
 ]
 
 
@@ -40,3 +42,11 @@ class DesignError(ScoringInputError):
 
 class RakingError(ScoringInputError):
     """Calibration failed: an empty cell, or raking did not converge."""
+
+
+class SettingsError(ScoringInputError):
+    """A wave's analysis settings are invalid (the message names the setting and how to fix it)."""
+
+
+class WavesNotComparableError(ScoringInputError):
+    """Two waves' results were made with different settings, so their change is not a change."""

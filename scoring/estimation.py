@@ -28,6 +28,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -49,6 +50,8 @@ __all__ = [
     "survey_mean",
     "survey_ratio",
     "survey_total",
+    "t_interval",
+    "t_quantile",
 ]
 
 Design = SurveyDesign | ReplicateDesign
@@ -70,8 +73,9 @@ class SurveyEstimate:
     design : SurveyDesign or ReplicateDesign
     statistic : str
         ``total``, ``mean``, ``ratio`` or ``contrast``.
-    influence : ndarray, shape (C, K), optional
-        Cell totals of ``d_k z_k`` (linearization).
+    influence : ndarray or sparse matrix, shape (C, K), optional
+        Cell totals of ``d_k z_k`` (linearization).  Sparse for subgroup tables, where
+        each cell touches one level: the variances then cost the non-zeros, not C × K.
     replicates : ndarray, shape (R, K), optional
         Replicate estimates (replicate designs).
     srs_variance : ndarray, optional
@@ -84,7 +88,7 @@ class SurveyEstimate:
     estimate: np.ndarray
     design: Design = field(repr=False)
     statistic: str = "estimate"
-    influence: np.ndarray | None = field(default=None, repr=False)
+    influence: np.ndarray | sparse.spmatrix | None = field(default=None, repr=False)
     replicates: np.ndarray | None = field(default=None, repr=False)
     srs_variance: np.ndarray | None = field(default=None, repr=False)
     counts: np.ndarray | None = field(default=None, repr=False)
@@ -107,7 +111,7 @@ class SurveyEstimate:
             for k in np.flatnonzero(defined & ~np.isfinite(values).all(axis=0)):
                 variance[k] = _variance_dropping_nan(self.design, values[:, k], self.estimate[k])
         else:
-            influence = np.where(defined[None, :], self.influence, 0.0)
+            influence = _only_defined(self.influence, defined)
             variance = linearized_variance(full_sample_design(self.design), influence)
         return np.where(self._defined(), np.maximum(variance, 0.0), np.nan)
 
@@ -118,7 +122,9 @@ class SurveyEstimate:
             values = np.where(np.isfinite(self.replicates), self.replicates, 0.0)
             covariance = self.design.variance(values, self.estimate, full=True)
         else:
-            influence = np.where(self._defined()[None, :], self.influence, 0.0)
+            influence = _only_defined(self.influence, self._defined())
+            if sparse.issparse(influence):
+                influence = influence.toarray()
             covariance = linearized_variance(full_sample_design(self.design), influence, full=True)
         undefined = ~self._defined()
         covariance[undefined, :] = np.nan
@@ -189,11 +195,22 @@ def _variance_dropping_nan(design: ReplicateDesign, values: np.ndarray, estimate
     return float(trimmed.variance(values[keep, None], np.array([estimate]))[0])
 
 
+def _only_defined(influence: Any, defined: np.ndarray) -> Any:
+    """The influence with the columns of undefined estimates set to zero (dense or sparse)."""
+    if sparse.issparse(influence):
+        return sparse.csr_matrix(influence @ sparse.diags(defined.astype(np.float64)))
+    return np.where(defined[None, :], influence, 0.0)
+
+
 def _take(estimate: SurveyEstimate, positions: Sequence[int]) -> SurveyEstimate:
     positions = list(positions)
 
-    def pick(array: np.ndarray | None, axis: int) -> np.ndarray | None:
-        return None if array is None else np.take(array, positions, axis=axis)
+    def pick(array: Any, axis: int) -> Any:
+        if array is None:
+            return None
+        if sparse.issparse(array):
+            return sparse.csr_matrix(sparse.csc_matrix(array)[:, positions])
+        return np.take(array, positions, axis=axis)
 
     return SurveyEstimate(
         names=tuple(estimate.names[p] for p in positions),
@@ -207,12 +224,34 @@ def _take(estimate: SurveyEstimate, positions: Sequence[int]) -> SurveyEstimate:
     )
 
 
-def t_quantile(level: float, df: float) -> float:
-    """Two-sided critical value ``t_{df, (1 + level)/2}`` (normal when df is infinite)."""
+def t_quantile(level: float, df: float | np.ndarray) -> Any:
+    """Two-sided critical value ``t_{df, (1 + level)/2}`` (normal when df is infinite).
+
+    ``df`` may be an array (one per estimate: domain degrees of freedom); df ≤ 0 gives NaN
+    (no interval without degrees of freedom, as R's ``qt``).
+    """
     if not 0 < level < 1:
         raise ValueError(f"level must be between 0 and 1, got {level!r}")
     probability = (1 + level) / 2
-    return float(special.ndtri(probability) if not np.isfinite(df) else special.stdtrit(df, probability))
+    if np.ndim(df) == 0:
+        value = float(df)
+        if not np.isfinite(value):
+            return float(special.ndtri(probability))
+        return float(special.stdtrit(value, probability)) if value > 0 else float("nan")
+    degrees = np.asarray(df, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        finite = np.where(degrees > 0, special.stdtrit(np.where(degrees > 0, degrees, 1.0), probability), np.nan)
+    return np.where(np.isinf(degrees), special.ndtri(probability), finite)
+
+
+def t_interval(
+    estimate: np.ndarray, se: np.ndarray, df: float | np.ndarray, level: float = 0.95
+) -> tuple[np.ndarray, np.ndarray]:
+    """``estimate ± t_{df, (1+level)/2} se`` with one df per estimate (or one for all)."""
+    quantile = t_quantile(level, df)
+    estimate = np.asarray(estimate, dtype=np.float64)
+    half = quantile * np.asarray(se, dtype=np.float64)
+    return estimate - half, estimate + half
 
 
 # ---------------------------------------------------------------------------- core
@@ -290,6 +329,54 @@ class CellGroups:
         )
         return np.asarray(summer @ refined)
 
+    def sparse_group_totals(self, refined: Sequence[np.ndarray], variable: str) -> list[sparse.csr_matrix]:
+        """Totals per design cell and (level of ``variable``, column), sparse.
+
+        Parameters
+        ----------
+        refined : sequence of ndarray, each shape (R, K)
+            Refined-cell totals of the same K columns (e.g. numerators and denominators).
+        variable : str
+
+        Returns
+        -------
+        list of scipy.sparse.csr_matrix, each shape (C, G·K)
+            Column ``g·K + k`` holds level *g*, column *k*; the matrices share one
+            sparsity pattern (the design cells holding rows of each level), as
+            :func:`ratio_from_totals` needs.  A cell holds one level of a variable that is
+            constant within cells (a raking margin, a point's channel or type), so these
+            are G times smaller than :meth:`group_totals`.
+        """
+        factor = self.groups[variable]
+        n_levels = factor.n_levels
+        pairs, pair_of_refined = np.unique(self.cell * n_levels + self.group_codes[variable], return_inverse=True)
+        summer = sparse.csr_matrix(
+            (np.ones(self.n_refined), (pair_of_refined.ravel(), np.arange(self.n_refined))),
+            shape=(pairs.size, self.n_refined),
+        )
+        width = np.asarray(refined[0]).reshape(self.n_refined, -1).shape[1]
+        rows = np.repeat(pairs // n_levels, width)
+        columns = ((pairs % n_levels)[:, None] * width + np.arange(width)[None, :]).ravel()
+        shape = (self.design.cells.n_cells, n_levels * width)
+        return [
+            sparse.csr_matrix(
+                (np.asarray(summer @ np.asarray(values).reshape(self.n_refined, -1)).ravel(), (rows, columns)),
+                shape=shape,
+            )
+            for values in refined
+        ]
+
+    def level_totals(self, refined: np.ndarray, variable: str) -> np.ndarray:
+        """Totals per level of ``variable`` (G × K) from refined totals (R × K)."""
+        factor = self.groups[variable]
+        values = np.asarray(refined, dtype=np.float64).reshape(self.n_refined, -1)
+        return np.column_stack(
+            [
+                np.bincount(self.group_codes[variable], weights=values[:, k], minlength=factor.n_levels)
+                for k in range(values.shape[1])
+            ]
+        )
+
     def group_totals(self, refined: np.ndarray, variable: str) -> np.ndarray:
         """Totals per design cell and level of ``variable``: (C, G, K)."""
         factor = self.groups[variable]
@@ -350,6 +437,8 @@ def ratio_from_totals(
     SurveyEstimate
     """
     base = full_sample_design(design)
+    if sparse.issparse(numerator):
+        return _sparse_ratio(design, numerator, denominator, names=names, statistic=statistic, counts=counts)
     numerator = np.asarray(numerator, dtype=np.float64)
     adjustment = base.cell_adjustment
     numerator_total = adjustment @ numerator
@@ -400,6 +489,77 @@ def ratio_from_totals(
     )
 
 
+def _sparse_ratio(
+    design: Design,
+    numerator: sparse.spmatrix,
+    denominator: sparse.spmatrix | None,
+    *,
+    names: Sequence[str],
+    statistic: str,
+    counts: np.ndarray | None,
+) -> SurveyEstimate:
+    """:func:`ratio_from_totals` on sparse cell totals sharing one sparsity pattern.
+
+    The influence keeps the pattern (a cell outside a domain has zero influence), so the
+    variances of a subgroup table cost its non-zeros (:func:`linearized_variance`).
+    """
+    base = full_sample_design(design)
+    numerator = sparse.csr_matrix(numerator, dtype=np.float64)
+    adjustment = base.cell_adjustment
+    numerator_total = np.asarray(numerator.T @ adjustment).ravel()
+    influence: sparse.spmatrix | None = None
+    replicates = None
+    if denominator is None:
+        estimate = numerator_total
+        if isinstance(design, ReplicateDesign):
+            replicates = np.asarray(numerator.T @ design.cell_adjustments).T
+        else:
+            influence = numerator
+    else:
+        denominator = sparse.csr_matrix(denominator, dtype=np.float64)
+        if not (
+            np.array_equal(numerator.indptr, denominator.indptr)
+            and np.array_equal(numerator.indices, denominator.indices)
+        ):
+            raise ValueError("sparse numerator and denominator totals must share one sparsity pattern")
+        denominator_total = np.asarray(denominator.T @ adjustment).ravel()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            estimate = np.where(denominator_total > 0, numerator_total / denominator_total, np.nan)
+        if isinstance(design, ReplicateDesign):
+            top = np.asarray(numerator.T @ design.cell_adjustments).T
+            bottom = np.asarray(denominator.T @ design.cell_adjustments).T
+            with np.errstate(divide="ignore", invalid="ignore"):
+                replicates = np.where(bottom > 0, top / bottom, np.nan)
+        else:
+            columns = numerator.indices
+            safe_estimate = np.where(np.isfinite(estimate), estimate, 0.0)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                scale = np.where(denominator_total > 0, 1.0 / denominator_total, 0.0)
+            data = (numerator.data - safe_estimate[columns] * denominator.data) * scale[columns]
+            influence = sparse.csr_matrix((data, numerator.indices, numerator.indptr), shape=numerator.shape)
+    return SurveyEstimate(
+        names=tuple(names),
+        estimate=np.asarray(estimate, dtype=np.float64),
+        design=design,
+        statistic=statistic,
+        influence=influence,
+        replicates=replicates,
+        counts=None if counts is None else np.asarray(counts),
+    )
+
+
+def _times(values: Any, matrix: np.ndarray) -> Any:
+    """``values @ matrix``, through a sparse product when the matrix is mostly zeros (the
+    per-level combinations of subgroup tables: a block-diagonal matrix); sparse values
+    stay sparse."""
+    mostly_zero = matrix.size >= 1024 and np.count_nonzero(matrix) <= 0.1 * matrix.size
+    if sparse.issparse(values):
+        return sparse.csr_matrix(values @ (sparse.csr_matrix(matrix) if mostly_zero else matrix))
+    if mostly_zero:
+        return np.asarray((sparse.csr_matrix(matrix.T) @ values.T).T)
+    return values @ matrix
+
+
 def linear_combination(
     estimate: SurveyEstimate, coefficients: np.ndarray, *, names: Sequence[str] | None = None
 ) -> SurveyEstimate:
@@ -426,16 +586,21 @@ def linear_combination(
         raise ValueError(f"coefficients need {len(estimate)} rows (one per estimate), got {matrix.shape[0]}")
     if names is None:
         names = tuple(f"contrast{q + 1}" for q in range(matrix.shape[1]))
-    used = np.any(matrix != 0, axis=1)
-    values = np.where(used, estimate.estimate, 0.0)
-    combined = values @ matrix
-    undefined = ((~np.isfinite(estimate.estimate)).astype(float) @ (matrix != 0)) > 0
+    # An undefined input (NaN) makes undefined only the combinations that use it: it must
+    # not reach the others through NaN × 0 in the product (issue 10, bug 4).
+    defined = np.isfinite(estimate.estimate)
+    combined = np.where(defined, estimate.estimate, 0.0) @ matrix
+    undefined = ((~defined).astype(float) @ (matrix != 0)) > 0
     combined = np.where(undefined, np.nan, combined)
     influence = replicates = None
     if estimate.influence is not None:
-        influence = np.where(used[None, :], estimate.influence, 0.0) @ matrix
+        influence = _times(_only_defined(estimate.influence, defined), matrix)
     if estimate.replicates is not None:
-        replicates = np.where(used[None, :], estimate.replicates, 0.0) @ matrix
+        finite = np.isfinite(estimate.replicates) & defined[None, :]
+        replicates = _times(np.where(finite, estimate.replicates, 0.0), matrix)
+        # A replicate where a used input is undefined is undefined for that combination.
+        lost = _times((~finite & defined[None, :]).astype(float), (matrix != 0).astype(float)) > 0
+        replicates = np.where(lost, np.nan, replicates)
     return SurveyEstimate(
         names=tuple(names),
         estimate=combined,

@@ -2,10 +2,23 @@
 
 :func:`run_estimate` is what ``python -m scoring estimate`` runs, and what the web app's
 adapter and the report commands call: it takes :class:`EstimateOptions` (or the parsed
-command-line options) — with the responses as a file *or* an in-memory DataFrame in the
-responses contract — and returns an :class:`EstimateRun` holding the results dict (the
-JSON contract), the estimates, the calibrated design, the variance design and the
-analysis table with scores and weights.
+command-line options, or a wave's :class:`~scoring.settings.AnalysisSettings` through
+:meth:`EstimateOptions.from_settings`) — with the responses as a file *or* an in-memory
+DataFrame in the responses contract — and returns an :class:`EstimateRun` holding the
+results dict (the JSON contract), the estimates, the calibrated design, the variance
+design and the analysis table with scores and weights.
+
+The design of what Manyi collects (statistics.md) is ``strata="point_town",
+cluster="point"``: the PSU is the collection point, the strata the point's town, and rows
+without a point (phone, paper) one stratum per channel with each respondent its own PSU
+(:func:`scoring.design.collection_design`).  Whenever a cluster column is given, rows
+without a value in it are treated that way (``unclustered="channel_strata"``).
+
+Besides the estimates, the results carry a **sensitivity** section (statistics.md, "What
+the sample is"): the headline — overall index and satisfied rate — unweighted vs
+weighted, with and without screening, by channel and by point type, so that a reader sees
+how much it moves; and the **settings** the run used, so that two waves can be checked
+for comparability.
 
 Nothing is written here; :mod:`scoring.cli` writes the files, atomically, after success.
 """
@@ -15,39 +28,75 @@ from __future__ import annotations
 import argparse
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
 import pandas as pd
 
 from .data import (
-    IGNORED_COLUMNS,
     Instrument,
+    Responses,
     file_sha256,
     read_domain_weights,
     read_margins,
     read_responses,
     validate_responses,
 )
-from .design import LONELY_PSU_OPTIONS, SurveyDesign, survey_design
+from .design import (
+    LONELY_PSU_OPTIONS,
+    UNCLUSTERED_RULES,
+    SurveyDesign,
+    codes_without_blanks,
+    collection_design,
+    survey_design,
+)
 from .errors import ScoringInputError
 from .estimation import Design
 from .proportions import INTERVAL_METHODS
 from .questionnaire import QuestionnaireSet, load_questionnaires
-from .satisfaction import SUBGROUP_VARIABLES, SatisfactionEstimates, Suppression, estimate_satisfaction, results_dict
-from .scores import AnalysisTable, build_analysis_table
-from .screening import ScreeningResult, screen_responses
+from .satisfaction import (
+    SUBGROUP_VARIABLES,
+    SatisfactionEstimates,
+    Stability,
+    Suppression,
+    estimate_satisfaction,
+    headline_dict,
+    headline_of,
+    results_dict,
+)
+from .scores import AnalysisTable, build_analysis_table, scale_description, validate_mapping
+from .screening import ScreeningResult, ScreeningRules, screen_responses
 from .target import TARGET_METRICS
-from .variance import bootstrap_design, jackknife_design
+from .variance import ReplicateDesign, bootstrap_design, jackknife_design
 from .weighting import Margin, Trimming, WeightDiagnostics, rake, weight_diagnostics
 
-__all__ = ["ENGINE_VERSION", "VARIANCE_METHODS", "EstimateOptions", "EstimateRun", "run_estimate"]
+if TYPE_CHECKING:
+    from .settings import AnalysisSettings
+
+__all__ = [
+    "ENGINE_VERSION",
+    "QUASI_RANDOMISATION",
+    "VARIANCE_METHODS",
+    "EstimateOptions",
+    "EstimateRun",
+    "point_types",
+    "run_estimate",
+]
 
 VARIANCE_METHODS: tuple[str, ...] = ("linearization", "jackknife", "bootstrap")
 DEFAULT_BOOTSTRAP_REPLICATES = 500
+#: The assumption every interval rests on (statistics.md, "What the sample is").
+QUASI_RANDOMISATION = (
+    "Residents who scan a QR code choose themselves. The intervals assume that, after raking, who answered "
+    "is as good as random within the raking cells (quasi-randomisation); they measure sampling error under "
+    "that assumption, not the error of self-selection. The sensitivity section shows how much the headline "
+    "moves unweighted vs weighted, by channel, by point type and with and without screening."
+)
+#: Levels of the derived point type: a point without a focus domain, and rows without a point.
+GENERAL_POINT, NO_POINT = "general", "no_point"
 
 
 def _engine_version() -> str:
@@ -60,7 +109,7 @@ def _engine_version() -> str:
 #: Version string written to every results file.
 ENGINE_VERSION = f"manyi-scoring {_engine_version()}"
 
-ResponsesSource = str | Path | pd.DataFrame
+ResponsesSource: TypeAlias = str | Path | pd.DataFrame
 
 
 @dataclass(frozen=True)
@@ -76,7 +125,11 @@ class EstimateOptions:
     margins : path, DataFrame or sequence of Margin, optional
         Population margins; one variable → post-stratification, several → raking.
     strata, cluster : str, optional
-        Design columns (e.g. ``town``, ``point``).
+        Design columns.  Manyi's design is ``strata="point_town", cluster="point"``
+        (statistics.md); with a cluster, rows without one follow ``unclustered``.
+    unclustered : {"channel_strata", "fail"}
+        Rows without a cluster value (phone, paper): one stratum per channel, each
+        respondent its own PSU; or an error.
     variance : {"linearization", "jackknife", "bootstrap"}
     replicates : int, optional
         Bootstrap replicates (default 500; the jackknife has one per PSU).
@@ -87,12 +140,20 @@ class EstimateOptions:
     target : float or None
         Target as people say it (85).
     target_metric : {"index", "satisfied_rate"}
+        Which overall figure is *the* plan's target; both are always tested.
+    mapping : {"linear", "monitoring"}
+        Item-score mapping (statistics.md, "Definitions").
     screening : bool
         Quality screening (partial responses are always excluded).
+    screening_rules : ScreeningRules, optional
+        The rules (default :class:`~scoring.screening.ScreeningRules`); ``screening=False``
+        turns them off.
     lonely_psu : {"fail", "adjust"}
     rate_interval : {"logit", "korn_graubard", "wilson"}
     trim : (lower, upper), optional
         Bounds on the calibration adjustment relative to its mean, with re-raking.
+    min_n, min_psus : int
+        Stability: a figure on fewer respondents or PSUs is flagged unstable, no verdict.
     suppress_min_n, suppress_max_cv
         Subgroup suppression rule.
     level : float
@@ -100,6 +161,11 @@ class EstimateOptions:
     mse : bool
         Replicate variances centred at the full-sample estimate (statistics.md's JKn
         formula) rather than the replicates' mean.
+    sensitivity : bool
+        Compute the sensitivity section (two extra passes: unweighted, other screening).
+    settings : AnalysisSettings, optional
+        The wave's settings these options came from (:meth:`from_settings`); recorded in
+        the results with what the estimate step does not use (benchmarks, assumed SE …).
     """
 
     responses: ResponsesSource
@@ -107,27 +173,94 @@ class EstimateOptions:
     margins: str | Path | pd.DataFrame | Sequence[Margin] | None = None
     strata: str | None = None
     cluster: str | None = None
+    unclustered: str = "channel_strata"
     variance: str = "linearization"
     replicates: int | None = None
     seed: int = 0
     domain_weights: str | Path | Mapping[str, float] | None = None
     target: float | None = 85.0
     target_metric: str = "index"
+    mapping: str = "linear"
     screening: bool = True
+    screening_rules: ScreeningRules | None = None
     lonely_psu: str = "fail"
     rate_interval: str = "logit"
     trim: tuple[float, float] | None = None
+    min_n: int = 30
+    min_psus: int = 5
     suppress_min_n: int = 30
     suppress_max_cv: float = 0.3
     level: float = 0.95
     mse: bool = True
+    sensitivity: bool = True
+    settings: AnalysisSettings | None = field(default=None, repr=False)
 
     @classmethod
     def from_namespace(cls, namespace: argparse.Namespace | Mapping[str, Any]) -> EstimateOptions:
-        """Options from parsed command-line arguments (unknown attributes are ignored)."""
+        """Options from parsed command-line arguments (unknown attributes are ignored).
+
+        A ``straight_line_fast_fraction`` attribute (a number, or ``None`` for the rule
+        before issue 10) sets the screening rules' straight-lining rule.
+        """
         values = vars(namespace) if isinstance(namespace, argparse.Namespace) else dict(namespace)
         names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in values.items() if k in names})
+        options = {k: v for k, v in values.items() if k in names}
+        if "straight_line_fast_fraction" in values and "screening_rules" not in options:
+            fraction = values["straight_line_fast_fraction"]
+            options["screening_rules"] = ScreeningRules(
+                straight_line_fast_fraction=None if fraction in (None, "none") else float(fraction)
+            )
+        return cls(**options)
+
+    @classmethod
+    def from_settings(
+        cls,
+        responses: ResponsesSource,
+        questionnaires: str | Path | QuestionnaireSet | None,
+        settings: AnalysisSettings,
+        **overrides: Any,
+    ) -> EstimateOptions:
+        """The options of a wave's :class:`~scoring.settings.AnalysisSettings` (``overrides`` win).
+
+        Examples
+        --------
+        >>> options = EstimateOptions.from_settings(frame, questionnaires, wave_settings)  # doctest: +SKIP
+        >>> run_estimate(options).results["settings"]["analysis"] == wave_settings.to_dict()  # doctest: +SKIP
+        True
+        """
+        settings.validate()
+        margins = None
+        if settings.margins is not None:
+            margins = pd.DataFrame(list(settings.margins), columns=["variable", "level", "population"]).astype(str)
+        values: dict[str, Any] = {
+            "responses": responses,
+            "questionnaires": questionnaires,
+            "margins": margins,
+            "strata": settings.strata,
+            "cluster": settings.cluster,
+            "unclustered": settings.unclustered,
+            "variance": settings.variance,
+            "replicates": settings.replicates,
+            "seed": settings.seed,
+            "domain_weights": settings.domain_weights,
+            "target": settings.target,
+            "target_metric": settings.target_metric,
+            "mapping": settings.mapping,
+            "screening": settings.screening.enabled,
+            "screening_rules": settings.screening,
+            "lonely_psu": settings.lonely_psu,
+            "rate_interval": settings.rate_interval,
+            "trim": settings.trim,
+            "min_n": settings.min_n,
+            "min_psus": settings.min_psus,
+            "suppress_min_n": settings.suppress_min_n,
+            "suppress_max_cv": settings.suppress_max_cv,
+            "settings": settings,
+        }
+        unknown = sorted(set(overrides) - {f.name for f in fields(cls)})
+        if unknown:
+            raise ScoringInputError(f"unknown estimate option {unknown[0]!r}")
+        return cls(**{**values, **overrides})
 
     def validate(self) -> None:
         """Check the option values (not the files); raises ScoringInputError."""
@@ -137,9 +270,15 @@ class EstimateOptions:
             raise ScoringInputError(
                 f"--target-metric must be one of {', '.join(TARGET_METRICS)}, got {self.target_metric!r}"
             )
+        validate_mapping(self.mapping)
         if self.lonely_psu not in LONELY_PSU_OPTIONS:
             raise ScoringInputError(
                 f"--lonely-psu must be one of {', '.join(LONELY_PSU_OPTIONS)}, got {self.lonely_psu!r}"
+            )
+        if self.unclustered not in UNCLUSTERED_RULES:
+            raise ScoringInputError(
+                f"rows without a collection point: the rule must be one of {', '.join(UNCLUSTERED_RULES)}, "
+                f"got {self.unclustered!r}"
             )
         if self.rate_interval not in INTERVAL_METHODS:
             raise ScoringInputError(
@@ -159,6 +298,14 @@ class EstimateOptions:
                 raise ScoringInputError(f"--trim LOWER UPPER needs 0 < LOWER < 1 < UPPER, got {lower:g} {upper:g}")
             if self.margins is None:
                 raise ScoringInputError("--trim needs --margins (trimming re-rakes to the margins)")
+        Stability(self.min_n, self.min_psus)
+
+    def effective_screening_rules(self) -> ScreeningRules:
+        """The screening rules this run applies."""
+        rules = self.screening_rules or ScreeningRules()
+        return (
+            rules if rules.enabled == self.screening else ScreeningRules(**{**vars(rules), "enabled": self.screening})
+        )
 
 
 @dataclass(frozen=True, eq=False)
@@ -168,7 +315,7 @@ class EstimateRun:
     Attributes
     ----------
     results : dict
-        The results JSON (keys of the scoring issue's contract).
+        The results JSON (docs/contracts.md).
     estimates : SatisfactionEstimates
     design : SurveyDesign
         The full-sample design of the analysed responses, calibrated when margins were
@@ -181,6 +328,8 @@ class EstimateRun:
         Over all rows of the input.
     weight_summary : WeightDiagnostics
     options : EstimateOptions
+    settings : AnalysisSettings
+        The settings the run used (recorded in ``results["settings"]``).
     """
 
     results: dict[str, Any]
@@ -191,6 +340,7 @@ class EstimateRun:
     screening: ScreeningResult = field(repr=False)
     weight_summary: WeightDiagnostics
     options: EstimateOptions = field(repr=False)
+    settings: AnalysisSettings | None = field(default=None, repr=False)
 
     @property
     def weights(self) -> np.ndarray:
@@ -236,6 +386,231 @@ def _domain_weights(source: Any) -> tuple[Mapping[str, float] | str | None, dict
     return read_domain_weights(source), {}
 
 
+def point_types(frame: pd.DataFrame, *, cluster: str = "point") -> pd.Series | None:
+    """Each row's point type: the point's focus domain, ``general`` or ``no_point``.
+
+    None when the table has no ``point_type`` column (or no cluster column).
+    """
+    if "point_type" not in frame.columns or cluster not in frame.columns:
+        return None
+    point_codes, _ = codes_without_blanks(frame[cluster])
+    type_codes, type_names = codes_without_blanks(frame["point_type"])
+    categories = [*type_names, GENERAL_POINT, NO_POINT]
+    codes = np.where(point_codes < 0, len(categories) - 1, np.where(type_codes < 0, len(categories) - 2, type_codes))
+    return pd.Series(pd.Categorical.from_codes(codes, categories=categories))
+
+
+def _designs(
+    table: AnalysisTable, options: EstimateOptions, margins: tuple[Margin, ...] | None
+) -> tuple[SurveyDesign, SurveyDesign]:
+    """The design before calibration and the analysis design (raked when margins are given)."""
+    weights_column = "base_weight" if "base_weight" in table.frame.columns else None
+    if options.cluster is not None:
+        design = collection_design(
+            table.frame,
+            strata=options.strata,
+            cluster=options.cluster,
+            weights=weights_column,
+            lonely_psu=options.lonely_psu,
+            unclustered=options.unclustered,
+        )
+    else:
+        design = survey_design(
+            table.frame, strata=options.strata, weights=weights_column, lonely_psu=options.lonely_psu
+        )
+    if margins is None:
+        return design, design
+    trimming = Trimming(*options.trim) if options.trim else None
+    return design, rake(design, margins, trimming=trimming)
+
+
+def _headline_run(
+    responses: Responses,
+    keep: np.ndarray,
+    options: EstimateOptions,
+    margins: tuple[Margin, ...] | None,
+    domain_weights: Mapping[str, float],
+    stability: Stability,
+) -> dict[str, Any]:
+    """The headline of another selection of rows (the other screening), raked alike."""
+    table = build_analysis_table(responses.subset(keep), mapping=options.mapping)
+    _, design = _designs(table, options, margins)
+    estimates = estimate_satisfaction(
+        table,
+        design,
+        domain_weights=dict(domain_weights),
+        target=None,
+        subgroup_variables=(),
+        stability=stability,
+        interval_method=options.rate_interval,
+        level=options.level,
+        headline_only=True,
+    )
+    return headline_dict(headline_of(estimates))
+
+
+def _sensitivity(
+    responses: Responses,
+    screening: ScreeningResult,
+    table: AnalysisTable,
+    unraked: SurveyDesign,
+    design: SurveyDesign,
+    estimates: SatisfactionEstimates,
+    options: EstimateOptions,
+    margins: tuple[Margin, ...] | None,
+    stability: Stability,
+) -> dict[str, Any]:
+    """How much the headline moves: weighting, screening, channel, point type."""
+    weights = {d: w for d, w in estimates.overall.domain_weights.items() if w > 0}
+    main = headline_dict(headline_of(estimates))
+    if design.is_calibrated:
+        unweighted = estimate_satisfaction(
+            table,
+            unraked,
+            domain_weights=weights,
+            target=None,
+            subgroup_variables=(),
+            stability=stability,
+            interval_method=options.rate_interval,
+            level=options.level,
+            headline_only=True,
+        )
+        method = design.calibration.method if design.calibration is not None else "none"
+        weighting = {"method": method, "unweighted": headline_dict(headline_of(unweighted))}
+    else:
+        weighting = {"method": "none", "unweighted": main}
+    weighting["weighted"] = main
+
+    if screening.enabled:
+        other_keep = ~screening.partial
+    else:
+        other_keep = screening_with_rules(responses, options).keep
+    alternative: dict[str, Any] | None = main
+    problem = None
+    if not np.array_equal(other_keep, screening.keep):
+        try:
+            alternative = _headline_run(responses, other_keep, options, margins, weights, stability)
+        except ScoringInputError as error:  # e.g. raking fails on the other selection of rows
+            alternative, problem = None, str(error)
+    screened_out = ~screening.keep if screening.enabled else ~other_keep
+    screening_section = {
+        "rules": screening.rules.describe(),
+        "with": main if screening.enabled else alternative,
+        "without": alternative if screening.enabled else main,
+        "excluded": int((screened_out & ~screening.partial).sum()),
+        "problem": problem,
+    }
+
+    def grouped(name: str) -> dict[str, Any] | None:
+        levels = estimates.headlines.get(name)
+        if levels is None:
+            return None
+        return {level: headline_dict(headline) for level, headline in levels.items()}
+
+    return {
+        "headline": ["index", "satisfied_rate"],
+        "note": QUASI_RANDOMISATION,
+        "weighting": weighting,
+        "screening": screening_section,
+        "channel": grouped("channel"),
+        "point_type": grouped("point_type"),
+    }
+
+
+def screening_with_rules(responses: Responses, options: EstimateOptions) -> ScreeningResult:
+    """Screening of ``responses`` with the options' rules switched on."""
+    rules = options.effective_screening_rules()
+    return screen_responses(responses, rules=replace(rules, enabled=True))
+
+
+def _settings(
+    options: EstimateOptions, margins: tuple[Margin, ...] | None, domain_weights: Mapping[str, float] | str | None
+) -> AnalysisSettings | None:
+    """The settings this run used: the given object when the options still say what it says."""
+    from .settings import AnalysisSettings
+
+    given = options.settings
+    if given is not None:
+        rebuilt = EstimateOptions.from_settings(options.responses, options.questionnaires, given)
+        same = all(
+            getattr(rebuilt, f.name) == getattr(options, f.name)
+            for f in fields(EstimateOptions)
+            if f.name not in ("responses", "questionnaires", "margins", "settings", "level", "mse", "sensitivity")
+        ) and (options.margins is rebuilt.margins or _same_margins(options.margins, given))
+        if same:
+            return given
+    rows = None
+    if margins is not None:
+        rows = tuple(
+            (m.variable, level, population) for m in margins for level, population in zip(m.levels, m.population)
+        )
+    try:
+        settings = AnalysisSettings(
+            target=options.target,
+            target_metric=options.target_metric,
+            mapping=options.mapping,
+            strata=options.strata,
+            cluster=options.cluster,
+            unclustered=options.unclustered,
+            variance=options.variance,
+            replicates=options.replicates,
+            seed=options.seed,
+            lonely_psu=options.lonely_psu,
+            screening=options.effective_screening_rules(),
+            min_n=options.min_n,
+            min_psus=options.min_psus,
+            suppress_min_n=options.suppress_min_n,
+            suppress_max_cv=options.suppress_max_cv,
+            rate_interval=options.rate_interval,
+            domain_weights=dict(domain_weights) if isinstance(domain_weights, Mapping) else domain_weights,
+            margins=rows,
+            trim=options.trim,
+        )
+        if given is not None:
+            # What the estimate step does not use comes from the wave's settings.
+            settings = replace(
+                settings,
+                benchmarks=given.benchmarks,
+                assumed_se=given.assumed_se,
+                illustrative=given.illustrative,
+                district=given.district,
+            )
+        return settings.validate()
+    except ValueError as error:
+        raise ScoringInputError(f"the options do not make valid analysis settings: {error}") from None
+
+
+def _same_margins(source: Any, settings: AnalysisSettings) -> bool:
+    if settings.margins is None or source is None:
+        return settings.margins is None and source is None
+    try:
+        margins, _ = _margins(source)
+    except ScoringInputError:
+        return False
+    rows = tuple(
+        (m.variable, level, population) for m in margins or () for level, population in zip(m.levels, m.population)
+    )
+    return type(settings)(margins=rows).margins == settings.margins
+
+
+def _design_section(design: SurveyDesign, variance_design: Design, options: EstimateOptions) -> dict[str, Any]:
+    summary = design.summary()
+    strata = summary["strata"]
+    description = (f"PSU = {summary['clusters']}" if summary["clusters"] else "PSU = each response (no clusters)") + (
+        f", strata = {strata}" if strata else ", no strata"
+    )
+    if summary["rows_without_cluster"]:
+        description += "; rows without a collection point: one stratum per channel, each respondent its own PSU"
+    description += f"; lonely PSU: {design.lonely_psu}; {options.variance}"
+    return {
+        **summary,
+        "variance": options.variance,
+        "replicates": variance_design.n_replicates if isinstance(variance_design, ReplicateDesign) else None,
+        "description": description,
+        "assumption": QUASI_RANDOMISATION,
+    }
+
+
 def run_estimate(options: EstimateOptions | argparse.Namespace | Mapping[str, Any]) -> EstimateRun:
     """Run the whole estimate step and return the results and the objects behind them.
 
@@ -257,7 +632,7 @@ def run_estimate(options: EstimateOptions | argparse.Namespace | Mapping[str, An
     Examples
     --------
     >>> run = run_estimate(EstimateOptions(responses=frame, margins="margins.csv",
-    ...                                    strata="town", cluster="point"))  # doctest: +SKIP
+    ...                                    strata="point_town", cluster="point", lonely_psu="adjust"))  # doctest: +SKIP
     >>> run.results["overall"]["index"]                                     # doctest: +SKIP
     """
     if not isinstance(options, EstimateOptions):
@@ -276,30 +651,19 @@ def run_estimate(options: EstimateOptions | argparse.Namespace | Mapping[str, An
     if isinstance(options.responses, pd.DataFrame):
         frame = options.responses
     else:
-        frame = read_responses(options.responses, columns=[c for c in needed if c in IGNORED_COLUMNS])
+        frame = read_responses(options.responses, columns=needed)
         inputs[str(options.responses)] = file_sha256(options.responses)
     instrument = Instrument.from_questionnaires(questionnaires) if questionnaires is not None else None
     responses = validate_responses(frame, instrument, required=needed)
     del frame
     if isinstance(options.responses, pd.DataFrame):
         inputs["responses"] = responses.digest()
-    screening = screen_responses(responses, enabled=options.screening)
+    screening = screen_responses(responses, rules=options.effective_screening_rules())
     if screening.n_kept == 0:
         raise ScoringInputError(f"screening excluded every response ({dict(screening.excluded)}); nothing to estimate")
-    table = build_analysis_table(responses.subset(screening.keep))
-    del responses
+    table = build_analysis_table(responses.subset(screening.keep), mapping=options.mapping)
 
-    weights_column = "base_weight" if "base_weight" in table.frame.columns else None
-    design = survey_design(
-        table.frame,
-        strata=options.strata,
-        cluster=options.cluster,
-        weights=weights_column,
-        lonely_psu=options.lonely_psu,
-    )
-    if margins is not None:
-        trimming = Trimming(*options.trim) if options.trim else None
-        design = rake(design, margins, trimming=trimming)
+    unraked, design = _designs(table, options, margins)
     if options.variance == "jackknife":
         variance_design: Design = jackknife_design(design, mse=options.mse)
     elif options.variance == "bootstrap":
@@ -308,6 +672,13 @@ def run_estimate(options: EstimateOptions | argparse.Namespace | Mapping[str, An
         )
     else:
         variance_design = design
+    stability = Stability(options.min_n, options.min_psus)
+    headline_groups: dict[str, pd.Series] = {}
+    if "channel" in table.frame.columns:
+        headline_groups["channel"] = table.frame["channel"]
+    kinds = point_types(table.frame, cluster=options.cluster or "point")
+    if kinds is not None:
+        headline_groups["point_type"] = kinds
     estimates = estimate_satisfaction(
         table,
         variance_design,
@@ -316,9 +687,19 @@ def run_estimate(options: EstimateOptions | argparse.Namespace | Mapping[str, An
         target_metric=options.target_metric,
         subgroup_variables=SUBGROUP_VARIABLES,
         suppression=Suppression(options.suppress_min_n, options.suppress_max_cv),
+        stability=stability,
         interval_method=options.rate_interval,
         level=options.level,
+        headline_groups=headline_groups,
     )
+    sensitivity = (
+        _sensitivity(responses, screening, table, unraked, design, estimates, options, margins, stability)
+        if options.sensitivity
+        else None
+    )
+    del responses
+    settings = _settings(options, margins, domain_weights)
+    scale_lengths = sorted(set(table.instrument.scale_lengths.values())) or [5]
     summary = weight_diagnostics(design)
     results = results_dict(
         estimates,
@@ -329,15 +710,23 @@ def run_estimate(options: EstimateOptions | argparse.Namespace | Mapping[str, An
             "min": summary.min,
             "max": summary.max,
         },
-        design={
-            "strata": options.strata,
-            "clusters": options.cluster,
-            "df": design.degrees_of_freedom,
-            "variance": options.variance,
-        },
+        design=_design_section(design, variance_design, options),
         excluded=screening.excluded,
         inputs=inputs,
         version=ENGINE_VERSION,
+        scale={
+            "mapping": options.mapping,
+            "description": scale_description(options.mapping, scale_lengths[0]),
+            "points": scale_lengths,
+        },
+        sensitivity=sensitivity,
+        settings={
+            "analysis": None if settings is None else settings.to_dict(),
+            "digest": None if settings is None else settings.digest(),
+            "questionnaires": None
+            if questionnaires is None
+            else {questionnaire.id: questionnaire.version for questionnaire in questionnaires},
+        },
     )
     return EstimateRun(
         results=results,
@@ -348,4 +737,5 @@ def run_estimate(options: EstimateOptions | argparse.Namespace | Mapping[str, An
         screening=screening,
         weight_summary=summary,
         options=options,
+        settings=settings,
     )

@@ -4,7 +4,21 @@
 ``results.json`` in the estimate contract): for every index and satisfied rate, the
 change with its standard error, a 95% confidence interval and a two-sided test.  The
 two waves are independent samples, so ``SE² = SE₁² + SE₂²``; the degrees of freedom are
-Welch–Satterthwaite's from each wave's design df.
+Welch–Satterthwaite's from each figure's df.
+
+A change is only a change when both waves measured the same way.  Every results file
+records its settings (``settings.analysis`` and the questionnaire versions), and
+:func:`compare_waves` checks them: a different target metric, scale mapping, margins
+(content hash), screening rules, design or questionnaire version makes it **refuse**
+(:class:`~scoring.errors.WavesNotComparableError`, naming each difference) unless told
+``allow_differences=True``, in which case every change is flagged ``comparable: false``
+with the differences listed.  Results that do not record their settings (made before
+this check) cannot be checked: the comparison says so (``comparable: null``).
+
+The comparison makes many tests at once (an index and a rate for the overall figure and
+every domain): their p-values are adjusted by **Holm's** step-down method, which keeps
+the chance of calling *any* unchanged figure "significant" at 5%; ``significant`` reads
+the adjusted p-value and the unadjusted one is kept beside it.
 
 :func:`plan_sample_sizes` turns a wanted precision into response targets: for a 95%
 interval of half-width *h* index points on a domain whose respondent scores have
@@ -17,11 +31,14 @@ which carries that wave's clustering and weighting into the plan.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+import numpy as np
 from scipy import stats
+
+from .errors import WavesNotComparableError
 
 #: Assumed standard deviation of respondent domain scores (0–100) without a previous wave.
 DEFAULT_SD = 20.0
@@ -58,9 +75,14 @@ class Change:
     ci_low, ci_high : float
         95% interval of the difference.
     p_value : float
-        Two-sided test of no change.
+        Two-sided test of no change (unadjusted).
     significant : bool
-        True when the interval excludes 0 (p < 0.05).
+        True when the Holm-adjusted p-value is below ``1 − confidence``.
+    p_adjusted : float
+        Holm-adjusted p-value over every change of the comparison.
+    comparable : bool or None
+        False when the waves' settings differ (the change is shown flagged), None when
+        they could not be checked.
     """
 
     key: str
@@ -76,6 +98,8 @@ class Change:
     ci_high: float
     p_value: float
     significant: bool
+    p_adjusted: float = math.nan
+    comparable: bool | None = True
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -89,19 +113,60 @@ class Change:
             "ci_low": self.ci_low,
             "ci_high": self.ci_high,
             "p_value": self.p_value,
+            "p_adjusted": self.p_adjusted,
             "significant": self.significant,
+            "comparable": self.comparable,
         }
 
 
 @dataclass(frozen=True)
+class SettingDifference:
+    """One setting that differs between two waves' results."""
+
+    setting: str
+    current: Any
+    previous: Any
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"setting": self.setting, "current": self.current, "previous": self.previous}
+
+    def __str__(self) -> str:
+        return f"{self.setting}: {self.previous!r} → {self.current!r}"
+
+
+@dataclass(frozen=True)
 class WaveComparison:
-    """Every change between two waves."""
+    """Every change between two waves, the settings check and the multiple-test adjustment.
+
+    Attributes
+    ----------
+    previous_label : str
+    changes : tuple of Change
+    comparable : bool or None
+        True when the settings agree, False when they differ (``allow_differences``),
+        None when a results file does not record its settings.
+    differences : tuple of SettingDifference
+    adjustment : str
+        ``"holm"``.
+    notes : tuple of str
+    """
 
     previous_label: str
     changes: tuple[Change, ...]
+    comparable: bool | None = True
+    differences: tuple[SettingDifference, ...] = ()
+    adjustment: str = "holm"
+    notes: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {"previous": self.previous_label, "changes": {c.key: c.to_dict() for c in self.changes}}
+        return {
+            "previous": self.previous_label,
+            "comparable": self.comparable,
+            "differences": [d.to_dict() for d in self.differences],
+            "adjustment": self.adjustment,
+            "notes": list(self.notes),
+            "changes": {c.key: c.to_dict() for c in self.changes},
+        }
 
 
 def welch_df(se_a: float, df_a: float | None, se_b: float, df_b: float | None) -> float:
@@ -161,31 +226,122 @@ def _df_of(results: Mapping[str, Any]) -> float | None:
     return float(value) if value is not None else None
 
 
+#: Settings that must agree for a change to be a change (``settings.analysis`` keys).
+COMPARED_SETTINGS: tuple[str, ...] = (
+    "target_metric",
+    "mapping",
+    "margins",
+    "screening",
+    "strata",
+    "cluster",
+    "unclustered",
+    "lonely_psu",
+)
+
+
+def _comparable_value(analysis: Mapping[str, Any], key: str) -> Any:
+    value = analysis.get(key)
+    if key == "margins" and isinstance(value, Mapping):
+        return value.get("sha256")
+    return value
+
+
+def settings_differences(
+    current: Mapping[str, Any], previous: Mapping[str, Any]
+) -> tuple[SettingDifference, ...] | None:
+    """The settings two results differ in (:data:`COMPARED_SETTINGS` and questionnaire
+    versions), or None when either does not record its settings."""
+    now, before = current.get("settings") or {}, previous.get("settings") or {}
+    now_analysis, before_analysis = now.get("analysis"), before.get("analysis")
+    if not now_analysis or not before_analysis:
+        return None
+    differences = [
+        SettingDifference(key, _comparable_value(now_analysis, key), _comparable_value(before_analysis, key))
+        for key in COMPARED_SETTINGS
+        if _comparable_value(now_analysis, key) != _comparable_value(before_analysis, key)
+    ]
+    now_versions, before_versions = now.get("questionnaires") or {}, before.get("questionnaires") or {}
+    for questionnaire in sorted(set(now_versions) | set(before_versions)):
+        if now_versions.get(questionnaire) != before_versions.get(questionnaire):
+            differences.append(
+                SettingDifference(
+                    f"questionnaire {questionnaire}",
+                    now_versions.get(questionnaire),
+                    before_versions.get(questionnaire),
+                )
+            )
+    return tuple(differences)
+
+
+def holm_adjust(p_values: Sequence[float]) -> list[float]:
+    """Holm's step-down adjusted p-values (R: ``p.adjust(p, "holm")``); NaN stays NaN."""
+    values = [float(p) for p in p_values]
+    order = sorted((p, k) for k, p in enumerate(values) if math.isfinite(p))
+    m = len(order)
+    adjusted = [math.nan] * len(values)
+    running = 0.0
+    for rank, (p, k) in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * p))
+        adjusted[k] = running
+    return adjusted
+
+
 def compare_waves(
     current: Mapping[str, Any],
     previous: Mapping[str, Any],
     *,
     previous_label: str = "",
     confidence: float = 0.95,
+    allow_differences: bool = False,
 ) -> WaveComparison:
     """Changes in every index and satisfied rate between two results dicts.
 
     Parameters
     ----------
     current, previous : mapping
-        Results in the estimate contract (``overall``, ``domains`` …).
+        Results in the estimate contract (``overall``, ``domains``, ``settings`` …).
     previous_label : str
         How the earlier wave is named in reports (e.g. ``"2024"``).
     confidence : float
-        Level of the intervals.
+        Level of the intervals; a change is significant when its Holm-adjusted p-value is
+        below ``1 − confidence``.
+    allow_differences : bool
+        Compare even when the settings differ, flagging every change ``comparable: false``.
 
     Returns
     -------
     WaveComparison
         The overall index and rate first, then each domain present in both waves.
+
+    Raises
+    ------
+    WavesNotComparableError
+        The two results used different settings (each named) and ``allow_differences``
+        is false.
     """
+    differences = settings_differences(current, previous)
+    notes: list[str] = []
+    if differences is None:
+        comparable: bool | None = None
+        notes.append(
+            "one of the results does not record its analysis settings, so it could not be checked that both "
+            "waves were scored the same way"
+        )
+    elif differences:
+        if not allow_differences:
+            listed = "; ".join(str(d) for d in differences)
+            raise WavesNotComparableError(
+                f"the results of {previous_label or 'the earlier wave'} were made with other settings ({listed}): "
+                "a difference between them would mix a real change with a change of method. Score both waves "
+                "with the same settings, or compare with allow_differences to show the change flagged as not "
+                "comparable"
+            )
+        comparable = False
+        notes.append("the waves were scored with different settings; the changes are not comparable")
+    else:
+        comparable = True
     df_current, df_previous = _df_of(current), _df_of(previous)
-    changes: list[Change] = []
+    pending: list[Change] = []
 
     def add(key: str, scope: str, label: str, metric: str, now: Mapping[str, Any], before: Mapping[str, Any]) -> None:
         estimate_key = "index" if metric == "index" else "estimate"
@@ -197,25 +353,25 @@ def compare_waves(
             float(values[1]),
             float(values[2]),
             float(values[3]),
-            current_df=df_current,
-            previous_df=df_previous,
+            current_df=now.get("df", df_current),
+            previous_df=before.get("df", df_previous),
             confidence=confidence,
         )
-        changes.append(
+        pending.append(
             Change(
-                key,
-                scope,
-                label,
-                metric,
-                float(values[0]),
-                float(values[2]),
-                difference,
-                se,
-                df,
-                low,
-                high,
-                p_value,
-                bool(low > 0 or high < 0),
+                key=key,
+                scope=scope,
+                label=label,
+                metric=metric,
+                current=float(values[0]),
+                previous=float(values[2]),
+                difference=difference,
+                se=se,
+                df=df,
+                ci_low=low,
+                ci_high=high,
+                p_value=p_value,
+                significant=False,
             )
         )
 
@@ -244,7 +400,19 @@ def compare_waves(
             now.get("satisfied_rate") or {},
             before.get("satisfied_rate") or {},
         )
-    return WaveComparison(previous_label, tuple(changes))
+    adjusted = holm_adjust([row.p_value for row in pending])
+    changes = tuple(
+        replace(row, significant=bool(p < 1 - confidence), p_adjusted=p, comparable=comparable)
+        for row, p in zip(pending, adjusted)
+    )
+    return WaveComparison(
+        previous_label,
+        changes,
+        comparable=comparable,
+        differences=differences or (),
+        adjustment="holm",
+        notes=tuple(notes),
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -345,6 +513,16 @@ def _validate_positive(value: float | None, name: str) -> None:
         raise ValueError(f"{name} must be a positive number, got {value!r}")
 
 
+def _floor_deff(value: float, what: str, notes: list[str]) -> float:
+    """A design effect below 1 (a thin domain, luck) is not planned on: floored at 1."""
+    if value < 1.0:
+        notes.append(
+            f"{what}: design effect {value:.2f} below 1 floored at 1 (clustered, weighted samples rarely beat SRS)"
+        )
+        return 1.0
+    return value
+
+
 def _needed(effective_variance: float, z: float, half_width: float) -> int:
     return max(2, math.ceil(effective_variance * (z / half_width) ** 2 - 1e-9))
 
@@ -408,7 +586,7 @@ def plan_sample_sizes(
     town_needs: dict[str, int] = {}
     if results is None:
         use_sd = DEFAULT_SD if sd is None else float(sd)
-        use_deff = DEFAULT_DEFF if deff is None else float(deff)
+        use_deff = DEFAULT_DEFF if deff is None else _floor_deff(float(deff), "the given deff", notes)
         if sd is None or deff is None:
             notes.append(
                 f"no previous results: assumed SD {use_sd:g} and deff {use_deff:g}; give --from-results for measured values"
@@ -435,7 +613,12 @@ def plan_sample_sizes(
                 notes.append(f"{domain}: no n or se in {results_name}; skipped")
                 continue
             measured_deff = values.get("deff") or default_deff
-            use_deff = float(deff) if deff is not None else float(measured_deff)
+            if values.get("unstable"):
+                notes.append(
+                    f"{domain}: unstable in {results_name} ({n_d} respondents): its SD and deff are rough; "
+                    "consider --deff and --sd"
+                )
+            use_deff = _floor_deff(float(deff) if deff is not None else float(measured_deff), domain, notes)
             measured_sd = math.sqrt(n_d * se_d**2 / float(measured_deff))
             use_sd = float(sd) if sd is not None else measured_sd
             share = min(1.0, float(n_d) / float(total_n))
@@ -457,7 +640,7 @@ def plan_sample_sizes(
         overall_variance = total_n * se_o**2
         if deff is not None or sd is not None:
             weights_deff = float(default_deff)
-            use_deff = float(deff) if deff is not None else weights_deff
+            use_deff = _floor_deff(float(deff) if deff is not None else weights_deff, "overall", notes)
             use_sd = float(sd) if sd is not None else math.sqrt(overall_variance / weights_deff)
             overall_variance = use_deff * use_sd**2
         overall = _needed(overall_variance, z, half_width)
@@ -512,3 +695,216 @@ def format_plan(plan: SamplePlan) -> str:
         lines.append(f"total with every town's own index: {plan.total_with_towns:,}")
     lines += [f"note: {note}" for note in plan.notes]
     return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------
+# Power of the target test
+
+
+@dataclass(frozen=True)
+class TargetPower:
+    """How likely a planned wave is to call the target ``met``.
+
+    Attributes
+    ----------
+    n : int
+        Respondents of the figure tested (all responses for the overall figures).
+    metric : str
+        ``index`` or ``satisfied_rate``.
+    target, expected : float
+        As people say them (85, 88).
+    value, true_value : float
+        The same on the result's scale (85 or 0.85; 88 or 0.88).
+    se : float
+        The standard error expected: ``√(deff σ² / n)``.
+    df : float
+        Degrees of freedom assumed (``inf``: normal).
+    power : float
+        Probability that the 95% interval lies above the target (verdict ``met``).
+    probability_not_met : float
+        Probability that it lies below (verdict ``not_met``).
+    deff, sd : float
+    """
+
+    n: int
+    metric: str
+    target: float
+    expected: float
+    value: float
+    true_value: float
+    se: float
+    df: float
+    power: float
+    probability_not_met: float
+    deff: float
+    sd: float
+
+    @property
+    def probability_inconclusive(self) -> float:
+        return max(0.0, 1.0 - self.power - self.probability_not_met)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "n": self.n,
+            "metric": self.metric,
+            "target": self.target,
+            "expected": self.expected,
+            "se": self.se,
+            "df": None if math.isinf(self.df) else self.df,
+            "power": self.power,
+            "probability_not_met": self.probability_not_met,
+            "probability_inconclusive": self.probability_inconclusive,
+            "deff": self.deff,
+            "sd": self.sd,
+        }
+
+
+def _on_scale(value: float, metric: str, name: str) -> float:
+    if not (isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)):
+        raise ValueError(f"{name} must be a number as people say it (e.g. 85), got {value!r}")
+    if not 0 < value < 100:
+        raise ValueError(f"{name} is written as people say it, between 0 and 100 (e.g. 85), got {value!r}")
+    if metric == "satisfied_rate" and value <= 1:
+        raise ValueError(f"{name} {value:g} with the satisfied rate: write it as a percentage (88 for 88%)")
+    return value / 100.0 if metric == "satisfied_rate" else float(value)
+
+
+def _power_inputs(
+    metric: str, target: float, expected: float, sd: float | None, deff: float, df: float | None, level: float
+) -> tuple[float, float, float, float, float]:
+    if metric not in ("index", "satisfied_rate"):
+        raise ValueError(f"metric must be index or satisfied_rate, got {metric!r}")
+    if not 0 < level < 1:
+        raise ValueError(f"level must be between 0 and 1, got {level!r}")
+    value, true_value = _on_scale(target, metric, "target"), _on_scale(expected, metric, "expected")
+    _validate_positive(deff, "deff")
+    _validate_positive(sd, "sd")
+    if df is not None and not (isinstance(df, (int, float)) and df > 0):
+        raise ValueError(f"df must be a positive number (PSUs − strata of the planned wave), got {df!r}")
+    if sd is None:
+        sd = math.sqrt(true_value * (1 - true_value)) if metric == "satisfied_rate" else DEFAULT_SD
+    return value, true_value, float(sd), max(1.0, float(deff)), math.inf if df is None else float(df)
+
+
+def _power_at(
+    n: float, value: float, true_value: float, sd: float, deff: float, df: float, level: float
+) -> tuple[float, float, float]:
+    """SE, P(interval above the target) and P(interval below it) with ``n`` respondents."""
+    se = math.sqrt(deff * sd**2 / n)
+    shift = (true_value - value) / se
+    if math.isinf(df):
+        critical = float(stats.norm.ppf((1 + level) / 2))
+        return se, float(stats.norm.sf(critical - shift)), float(stats.norm.cdf(-critical - shift))
+    critical = float(stats.t.ppf((1 + level) / 2, df))
+    return se, float(stats.nct.sf(critical, df, shift)), float(stats.nct.cdf(-critical, df, shift))
+
+
+def target_power(
+    *,
+    n: int,
+    expected: float,
+    target: float = 85.0,
+    metric: str = "index",
+    sd: float | None = None,
+    deff: float = DEFAULT_DEFF,
+    df: float | None = None,
+    level: float = 0.95,
+) -> TargetPower:
+    """The power of the target test for a planned number of respondents.
+
+    The verdict is ``met`` when the 95% interval lies above the target (statistics.md,
+    "Target test"): with ``T = (θ̂ − target)/SE`` that is ``T > t_{df, 0.975}``, and ``T``
+    follows a noncentral t with noncentrality ``(θ − target)/SE`` (normal when ``df`` is
+    None).
+
+    Parameters
+    ----------
+    n : int
+        Respondents (for the overall figures: all responses).
+    expected : float
+        The true value the wave is planned for, as people say it (88 → index 88 or 88%).
+    target : float
+        As people say it (85).
+    metric : {"index", "satisfied_rate"}
+    sd : float, optional
+        SD of respondent scores (index; default 20) — for a rate ``√(p(1 − p))``.
+    deff : float
+        Design effect (floored at 1).
+    df : float, optional
+        Degrees of freedom of the planned design (PSUs − strata); None: normal.
+    level : float
+
+    Returns
+    -------
+    TargetPower
+
+    Notes
+    -----
+    A satisfied rate's verdict reads its logit interval; the power uses the Wald form,
+    close to it away from 0 and 1.
+
+    Examples
+    --------
+    >>> round(target_power(n=1000, expected=87, sd=20, deff=1.5).power, 2)
+    0.73
+    """
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
+        raise ValueError(f"n must be a whole number of respondents ≥ 2, got {n!r}")
+    value, true_value, use_sd, use_deff, use_df = _power_inputs(metric, target, expected, sd, deff, df, level)
+    se, power, below = _power_at(int(n), value, true_value, use_sd, use_deff, use_df, level)
+    return TargetPower(
+        n=int(n),
+        metric=metric,
+        target=float(target),
+        expected=float(expected),
+        value=value,
+        true_value=true_value,
+        se=se,
+        df=use_df,
+        power=power,
+        probability_not_met=below,
+        deff=use_deff,
+        sd=use_sd,
+    )
+
+
+def respondents_for_power(
+    *,
+    power: float = 0.8,
+    expected: float,
+    target: float = 85.0,
+    metric: str = "index",
+    sd: float | None = None,
+    deff: float = DEFAULT_DEFF,
+    df: float | None = None,
+    level: float = 0.95,
+) -> int:
+    """The fewest respondents for which :func:`target_power` reaches ``power``.
+
+    Raises
+    ------
+    ValueError
+        When ``expected`` is not above ``target`` (no sample makes the verdict likely
+        ``met``), or an input is out of range.
+    """
+    if not 0 < power < 1:
+        raise ValueError(f"power must be between 0 and 1, got {power!r}")
+    value, true_value, use_sd, use_deff, use_df = _power_inputs(metric, target, expected, sd, deff, df, level)
+    if true_value <= value:
+        raise ValueError(
+            f"expected {expected:g} is not above the target {target:g}: no sample size makes 'met' likely; "
+            "plan for the precision instead (plan_sample_sizes)"
+        )
+    z = float(stats.norm.ppf((1 + level) / 2)) + float(stats.norm.ppf(power))
+    low, high = 2, max(3, math.ceil(use_deff * use_sd**2 * (z / (true_value - value)) ** 2))
+    while _power_at(high, value, true_value, use_sd, use_deff, use_df, level)[1] < power:
+        low, high = high, high * 2
+        if high > 10**9:
+            raise ValueError("the power cannot be reached with these degrees of freedom; plan more PSUs")
+    while high - low > 1:
+        middle = (low + high) // 2
+        if _power_at(middle, value, true_value, use_sd, use_deff, use_df, level)[1] >= power:
+            high = middle
+        else:
+            low = middle
+    return high if _power_at(low, value, true_value, use_sd, use_deff, use_df, level)[1] < power else low

@@ -58,12 +58,12 @@ class ProportionIntervals:
     ci_high: np.ndarray
     method: str
     level: float
-    df: int
+    df: float | np.ndarray
     counts: np.ndarray | None = field(default=None, repr=False)
 
 
 def logit_interval(
-    p: np.ndarray, logit_variance: np.ndarray, df: float, *, level: float = 0.95
+    p: np.ndarray, logit_variance: np.ndarray, df: float | np.ndarray, *, level: float = 0.95
 ) -> tuple[np.ndarray, np.ndarray]:
     """``expit(logit(p) ± t_df √Var(logit p))``."""
     p = np.asarray(p, dtype=np.float64)
@@ -75,24 +75,30 @@ def logit_interval(
 
 
 def korn_graubard_interval(
-    p: np.ndarray, variance: np.ndarray, n: np.ndarray, df: float, *, level: float = 0.95
+    p: np.ndarray, variance: np.ndarray, n: np.ndarray, df: float | np.ndarray, *, level: float = 0.95
 ) -> tuple[np.ndarray, np.ndarray]:
     """Korn–Graubard (Clopper–Pearson at the effective sample size), as R's ``method="beta"``."""
     p = np.asarray(p, dtype=np.float64)
     variance = np.asarray(variance, dtype=np.float64)
     n = np.broadcast_to(np.asarray(n, dtype=np.float64), p.shape)
+    degrees = np.broadcast_to(np.asarray(df, dtype=np.float64), p.shape)
     alpha = 1 - level
     with np.errstate(divide="ignore", invalid="ignore"):
         n_effective = np.where(variance > 0, p * (1 - p) / variance, n)
-        if np.isfinite(df):
-            n_effective = n_effective * (special.stdtrit(n - 1, alpha / 2) / special.stdtrit(df, alpha / 2)) ** 2
+        ratio = special.stdtrit(n - 1, alpha / 2) / special.stdtrit(np.where(degrees > 0, degrees, np.nan), alpha / 2)
+        n_effective = np.where(np.isfinite(degrees), n_effective * ratio**2, n_effective)
         low = np.where(p > 0, special.betaincinv(n_effective * p, n_effective * (1 - p) + 1, alpha / 2), 0.0)
         high = np.where(p < 1, special.betaincinv(n_effective * p + 1, n_effective * (1 - p), 1 - alpha / 2), 1.0)
     return low, high
 
 
 def wilson_interval(
-    p: np.ndarray, variance: np.ndarray, df: float, *, level: float = 0.95, n: np.ndarray | None = None
+    p: np.ndarray,
+    variance: np.ndarray,
+    df: float | np.ndarray,
+    *,
+    level: float = 0.95,
+    n: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Wilson's score interval at ``n_eff = p(1 − p)/Var(p̂)`` with critical value ``t_df``."""
     p = np.asarray(p, dtype=np.float64)
@@ -108,7 +114,11 @@ def wilson_interval(
 
 
 def proportion_intervals(
-    estimate: SurveyEstimate, *, method: str = "logit", level: float = 0.95
+    estimate: SurveyEstimate,
+    *,
+    method: str = "logit",
+    level: float = 0.95,
+    df: float | np.ndarray | None = None,
 ) -> ProportionIntervals:
     """Confidence intervals for estimated proportions (R: ``svyciprop``).
 
@@ -118,6 +128,9 @@ def proportion_intervals(
         Means of 0/1 indicators (e.g. from :func:`scoring.estimation.survey_mean`).
     method : {"logit", "korn_graubard", "wilson"}
     level : float
+    df : float or ndarray, optional
+        Degrees of freedom, one per proportion (their domains', as R's default
+        ``svyciprop(..., df = degf(subset))``) or one for all; default the design's.
 
     Returns
     -------
@@ -127,7 +140,8 @@ def proportion_intervals(
         raise ValueError(f"method must be one of {', '.join(INTERVAL_METHODS)}, got {method!r}")
     p = estimate.estimate
     variance = estimate.variance
-    df = estimate.df
+    if df is None:
+        df = estimate.df
     counts = estimate.counts if estimate.counts is not None else np.full(p.shape, np.nan)
     boundary = (p <= 0) | (p >= 1)
     kg_low, kg_high = korn_graubard_interval(p, variance, counts, df, level=level)

@@ -5,19 +5,31 @@ linearization or replicates — :func:`estimate_satisfaction` computes, as defin
 statistics.md:
 
 * the **domain index** θ_d, a ratio over the domain's subpopulation estimated on the full
-  design (R: ``svyratio(~num, ~den, design)``), with its SE, t interval, design effect
-  and Cronbach's alpha;
+  design (R: ``svyratio(~num, ~den, design)``), with its SE, design effect, Cronbach's
+  alpha, its own **degrees of freedom** (the PSUs and strata holding at least one of its
+  respondents, R: ``degf(subset(design, …))``) and a ``t_df`` interval;
 * the **satisfied rate** of each ``<domain>.overall`` and of the global ``overall``,
-  with logit (default), Korn–Graubard or Wilson intervals;
+  with logit (default), Korn–Graubard or Wilson intervals on the rate's own df;
+* **stability**: a domain, rate or subgroup cell with fewer than ``min_n`` respondents
+  or ``min_psus`` PSUs (or no degrees of freedom) is flagged *unstable* and gets no
+  verdict (:class:`Stability`);
 * the **overall index** ``Σ_d a_d θ_d`` with the variance of the linearized combination
-  (covariances between domains included); ``a_d`` equal, from a file, or derived;
+  (covariances between domains included); ``a_d`` equal, from a file, or derived.  An
+  unstable domain is left out and the weights of the others renormalised to sum 1 (the
+  left-out domains are listed); when no domain is stable, every domain with respondents
+  is used and the overall index is itself flagged unstable;
 * **subgroup tables** by town, sex and age group: every domain index and the overall
-  index with n, CV and a suppression flag;
-* the one-sided **target test** (:mod:`scoring.target`).
+  index with n, df, interval, CV, stability and a suppression flag; a subgroup's overall
+  cell is suppressed when one of its components is unstable (a composite is no better
+  than its weakest part; renormalising within one town would make towns incomparable);
+* **headlines by group** (channel, point type …, for the sensitivity table): the
+  overall index and satisfied rate within each level;
+* the **target test** of both the index and the satisfied rate, overall and per domain,
+  with verdicts that agree with the 95% interval (:mod:`scoring.target`).
 
 Everything is computed from the design cells' weighted totals in a few matrix products,
 so a million responses take about a second (benchmarks/bench_scoring.py).
-:func:`results_dict` turns the result into the JSON contract of the scoring issue.
+:func:`results_dict` turns the result into the JSON contract (docs/contracts.md).
 """
 
 from __future__ import annotations
@@ -40,34 +52,52 @@ from .estimation import (
     full_sample_design,
     linear_combination,
     ratio_from_totals,
+    t_interval,
 )
 from .importance import pairwise_weighted_correlation, relative_weights
 from .proportions import INTERVAL_METHODS, ProportionIntervals, proportion_intervals
 from .scores import AnalysisTable
-from .target import TargetTest, target_test
+from .target import TARGET_METRICS, TargetTest, target_test
 
 __all__ = [
     "SUBGROUP_VARIABLES",
+    "UNSTABLE_DOMAIN_RULE",
     "DomainResult",
+    "Headline",
     "IndexResult",
     "OverallResult",
     "RateResult",
     "SatisfactionEstimates",
+    "Stability",
     "SubgroupResult",
     "Suppression",
     "derived_domain_weights",
     "estimate_satisfaction",
+    "headline_dict",
+    "headline_of",
     "resolve_domain_weights",
+    "results_dict",
 ]
 
 SUBGROUP_VARIABLES: tuple[str, ...] = ("town", "sex", "age_group")
 OVERALL = "overall"
 _MISSING_LEVEL = "\x00missing"
+#: How the overall index treats an unstable domain (written into results).
+UNSTABLE_DOMAIN_RULE = (
+    "unstable domains are left out of the overall index and the weights of the other domains renormalised "
+    "to sum 1; if no domain is stable, every domain with respondents is used and the overall index is "
+    "flagged unstable; a subgroup's overall cell is suppressed when one of its domains is unstable"
+)
+
+
+def _validate_count(value: Any, name: str, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ScoringInputError(f"{name} must be a whole number ≥ {minimum}, got {value!r}")
 
 
 @dataclass(frozen=True)
 class Suppression:
-    """Subgroup cells are suppressed when ``n < min_n`` or ``CV > max_cv``."""
+    """Subgroup cells are suppressed when ``n < min_n`` or ``CV > max_cv`` (or unstable)."""
 
     min_n: int = 30
     max_cv: float = 0.3
@@ -81,19 +111,63 @@ class Suppression:
 
 
 @dataclass(frozen=True)
+class Stability:
+    """When a figure is too thin to carry a verdict (statistics.md, "Degrees of freedom").
+
+    A domain, satisfied rate or subgroup cell is **unstable** when it rests on fewer than
+    ``min_n`` respondents or fewer than ``min_psus`` PSUs (collection points; a phone or
+    paper respondent is a PSU of her own), or has no degrees of freedom.  Defaults and why
+    (docs/statistics.md, "Stability"):
+
+    * ``min_n = 30`` — below it a ratio's sampling distribution is visibly skewed and
+      its linearized SE biased (the customary floor, also NCHS's for proportions);
+    * ``min_psus = 5`` — the variance of a figure is estimated from its PSU totals: with
+      five PSUs in one stratum (df 4) the SE itself is uncertain by about
+      ``1/√(2 df) ≈ 35%`` and ``t_{4, 0.975} = 2.78``; with fewer the interval mostly
+      reflects the t multiplier and a verdict would rest on two or three point totals.
+    """
+
+    min_n: int = 30
+    min_psus: int = 5
+
+    def __post_init__(self) -> None:
+        _validate_count(self.min_n, "min_n (minimum respondents for a stable figure)", 1)
+        _validate_count(self.min_psus, "min_psus (minimum PSUs for a stable figure)", 2)
+
+    def reason(self, n: int, psus: int, df: float) -> str | None:
+        """Why a figure with ``n`` respondents in ``psus`` PSUs and ``df`` is unstable (None if stable)."""
+        reasons = []
+        if n < self.min_n:
+            reasons.append(f"{n} respondents (fewer than {self.min_n})")
+        if psus < self.min_psus:
+            reasons.append(f"{psus} PSUs (fewer than {self.min_psus})")
+        if not (math.isfinite(df) and df >= 1):
+            reasons.append(f"{_integer_text(df)} degrees of freedom (an interval needs at least 1)")
+        return "; ".join(reasons) or None
+
+
+def _integer_text(value: float) -> str:
+    return str(int(value)) if math.isfinite(value) and value == int(value) else f"{value:g}"
+
+
+@dataclass(frozen=True)
 class RateResult:
-    """A satisfied rate (proportion 0–1) with SE, interval and respondents."""
+    """A satisfied rate (proportion 0–1) with SE, interval, respondents, df and stability."""
 
     estimate: float
     se: float
     ci_low: float
     ci_high: float
     n: int
+    df: float = math.nan
+    psus: int = 0
+    unstable: bool = False
+    reason: str | None = None
 
 
 @dataclass(frozen=True)
 class IndexResult:
-    """An index (0–100) with SE, t interval, respondents and design effect."""
+    """An index (0–100) with SE, t interval, respondents, design effect, df and stability."""
 
     index: float
     se: float
@@ -101,26 +175,40 @@ class IndexResult:
     ci_high: float
     n: int
     deff: float = math.nan
+    df: float = math.nan
+    psus: int = 0
+    unstable: bool = False
+    reason: str | None = None
 
 
 @dataclass(frozen=True)
 class DomainResult:
-    """One domain: its index, Cronbach's alpha and the satisfied rate of ``<domain>.overall``."""
+    """One domain: its index, Cronbach's alpha, the satisfied rate of ``<domain>.overall``,
+    its weight in the overall index (0 when left out) and its target tests."""
 
     domain: str
     index: IndexResult
     alpha: float
     satisfied_rate: RateResult | None
+    weight: float = 0.0
+    targets: Mapping[str, TargetTest | None] | None = None
 
 
 @dataclass(frozen=True)
 class OverallResult:
-    """The overall index ``Σ a_d θ_d`` and the satisfied rate of the global ``overall`` item."""
+    """The overall index ``Σ a_d θ_d`` and the satisfied rate of the global ``overall`` item.
+
+    ``domain_weights`` are the weights used (renormalised over the stable domains);
+    ``left_out`` lists ``(domain, reason)`` of the domains that had a weight but were
+    left out.
+    """
 
     index: IndexResult
     df: int
     satisfied_rate: RateResult | None
     domain_weights: Mapping[str, float]
+    left_out: tuple[tuple[str, str], ...] = ()
+    targets: Mapping[str, TargetTest | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -135,6 +223,23 @@ class SubgroupResult:
     n: int
     cv: float
     suppressed: bool
+    ci_low: float = math.nan
+    ci_high: float = math.nan
+    df: float = math.nan
+    psus: int = 0
+    unstable: bool = False
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Headline:
+    """The overall index and satisfied rate within one level of a grouping (channel, point type)."""
+
+    variable: str
+    level: str
+    index: IndexResult
+    satisfied_rate: RateResult | None
+    n: int
 
 
 @dataclass(frozen=True, eq=False)
@@ -148,9 +253,18 @@ class SatisfactionEstimates:
     overall : OverallResult
     subgroups : tuple of SubgroupResult
     target : TargetTest or None
+        The test of the wave's chosen metric (``targets[target_metric]``).
+    targets : mapping or None
+        ``{"index": TargetTest, "satisfied_rate": TargetTest or None}`` of the overall
+        figures (None when no target was given).
+    target_metric : str
     df : int
+        The whole design's degrees of freedom.
     level : float
     interval_method : str
+    stability : Stability
+    headlines : mapping
+        ``{variable: {level: Headline}}`` for the headline groups.
     domain_index : SurveyEstimate
         The domain indices with their full covariance (for rankings, reports).
     rates : ProportionIntervals
@@ -165,6 +279,10 @@ class SatisfactionEstimates:
     interval_method: str
     domain_index: SurveyEstimate = field(repr=False)
     rates: ProportionIntervals = field(repr=False)
+    targets: Mapping[str, TargetTest | None] | None = None
+    target_metric: str = "index"
+    stability: Stability = field(default_factory=Stability)
+    headlines: Mapping[str, Mapping[str, Headline]] = field(default_factory=dict)
 
     def subgroup_table(self) -> pd.DataFrame:
         """The subgroup results as a tidy table."""
@@ -221,9 +339,9 @@ def resolve_domain_weights(
 # ---------------------------------------------------------------------------- estimation
 
 
-def _group_factor(frame: pd.DataFrame, variable: str) -> Factor:
-    """Levels of a subgroup variable; rows without a value go to a hidden last level."""
-    codes, uniques = pd.factorize(frame[variable], sort=True, use_na_sentinel=True)
+def _group_factor(values: pd.Series | np.ndarray) -> Factor:
+    """Levels of a grouping variable; rows without a value go to a hidden last level."""
+    codes, uniques = pd.factorize(values, sort=True, use_na_sentinel=True)
     levels = tuple(str(u) for u in uniques)
     codes = np.asarray(codes, dtype=np.int64)
     if (codes < 0).any():
@@ -232,15 +350,111 @@ def _group_factor(frame: pd.DataFrame, variable: str) -> Factor:
     return Factor(codes, levels)
 
 
-def _index_result(estimate: SurveyEstimate, k: int, low: np.ndarray, high: np.ndarray, n: int) -> IndexResult:
-    return IndexResult(
-        index=float(estimate.estimate[k]),
-        se=float(estimate.se[k]),
-        ci_low=float(low[k]),
-        ci_high=float(high[k]),
-        n=int(n),
-        deff=float(estimate.deff[k]),
+def _index_results(
+    estimate: SurveyEstimate,
+    df: np.ndarray,
+    psus: np.ndarray,
+    counts: np.ndarray,
+    stability: Stability,
+    level: float,
+) -> list[IndexResult]:
+    low, high = t_interval(estimate.estimate, estimate.se, df, level)
+    deff = estimate.deff
+    results = []
+    for k in range(len(estimate)):
+        reason = stability.reason(int(counts[k]), int(psus[k]), float(df[k]))
+        results.append(
+            IndexResult(
+                index=float(estimate.estimate[k]),
+                se=float(estimate.se[k]),
+                ci_low=float(low[k]),
+                ci_high=float(high[k]),
+                n=int(counts[k]),
+                deff=float(deff[k]),
+                df=float(df[k]),
+                psus=int(psus[k]),
+                unstable=reason is not None,
+                reason=reason,
+            )
+        )
+    return results
+
+
+def _rate_results(
+    rates: ProportionIntervals, df: np.ndarray, psus: np.ndarray, stability: Stability
+) -> list[RateResult]:
+    counts = rates.counts if rates.counts is not None else np.zeros(len(rates.names), dtype=np.int64)
+    results = []
+    for j in range(len(rates.names)):
+        reason = stability.reason(int(counts[j]), int(psus[j]), float(df[j]))
+        results.append(
+            RateResult(
+                estimate=float(rates.estimate[j]),
+                se=float(rates.se[j]),
+                ci_low=float(rates.ci_low[j]),
+                ci_high=float(rates.ci_high[j]),
+                n=int(counts[j]),
+                df=float(df[j]),
+                psus=int(psus[j]),
+                unstable=reason is not None,
+                reason=reason,
+            )
+        )
+    return results
+
+
+def _overall_weights(
+    requested: np.ndarray, domains: Sequence[str], results: Sequence[IndexResult]
+) -> tuple[np.ndarray, tuple[tuple[str, str], ...], str | None]:
+    """Weights of the overall index over the stable domains, the left-out domains, and why the
+    overall index is itself unstable (no stable domain), if it is."""
+    weighted = requested > 0
+    stable = np.array([not r.unstable for r in results])
+    answered = np.array([r.n > 0 and math.isfinite(r.index) for r in results])
+    keep, reason = weighted & stable, None
+    if not keep.any():
+        keep = weighted & answered
+        reason = "no domain of the overall index is stable; it is computed over every domain with respondents"
+    used = np.where(keep, requested, 0.0)
+    total = used.sum()
+    used = used / total if total > 0 else used
+    left_out = tuple(
+        (domains[int(d)], results[int(d)].reason or "no respondents") for d in np.flatnonzero(weighted & ~keep)
     )
+    return used, left_out, reason
+
+
+def _targets(
+    target: float,
+    index: IndexResult,
+    rate: RateResult | None,
+    level: float,
+) -> dict[str, TargetTest | None]:
+    tests: dict[str, TargetTest | None] = {
+        "index": target_test(
+            index.index,
+            index.se,
+            index.df,
+            target=target,
+            metric="index",
+            level=level,
+            interval=(index.ci_low, index.ci_high),
+            unstable_reason=index.reason,
+        ),
+        "satisfied_rate": None,
+    }
+    if rate is not None:
+        tests["satisfied_rate"] = target_test(
+            rate.estimate,
+            rate.se,
+            rate.df,
+            target=target,
+            metric="satisfied_rate",
+            level=level,
+            interval=(rate.ci_low, rate.ci_high),
+            unstable_reason=rate.reason,
+        )
+    return tests
 
 
 def estimate_satisfaction(
@@ -252,10 +466,13 @@ def estimate_satisfaction(
     target_metric: str = "index",
     subgroup_variables: Sequence[str] = SUBGROUP_VARIABLES,
     suppression: Suppression = Suppression(),
+    stability: Stability = Stability(),
     interval_method: str = "logit",
     level: float = 0.95,
+    headline_groups: Mapping[str, pd.Series | np.ndarray] | None = None,
+    headline_only: bool = False,
 ) -> SatisfactionEstimates:
-    """Domain and overall indices, satisfied rates, subgroups and the target test.
+    """Domain and overall indices, satisfied rates, subgroups and the target tests.
 
     Parameters
     ----------
@@ -266,16 +483,28 @@ def estimate_satisfaction(
     domain_weights : mapping, "derived" or None
         ``a_d`` of the overall index: equal (None), given (normalised to sum 1; domains
         left out get 0), or derived from the data (:func:`derived_domain_weights`).
+        Unstable domains are then left out and the rest renormalised.
     target : float or None
-        The target as people say it (85); None skips the test.
+        The target as people say it (85); None skips the tests.
     target_metric : {"index", "satisfied_rate"}
+        Which overall figure is *the* plan's target (both are tested).
     subgroup_variables : sequence of str
         Columns for the subgroup tables (those absent from the data are skipped).
     suppression : Suppression
+        When a subgroup cell is withheld (besides being unstable).
+    stability : Stability
+        Minimum respondents and PSUs of a figure with a verdict.
     interval_method : {"logit", "korn_graubard", "wilson"}
         Interval for the satisfied rates.
     level : float
         Confidence level.
+    headline_groups : mapping, optional
+        ``{name: row values}``: the overall index and satisfied rate within each level
+        (the sensitivity table's channel and point-type rows).
+    headline_only : bool
+        Compute only what the headline needs — the domain indices, the overall index and
+        the global satisfied rate — for the sensitivity runs: no alpha, no design
+        effects, no domain satisfied rates, no subgroup tables.
 
     Returns
     -------
@@ -284,30 +513,40 @@ def estimate_satisfaction(
     Raises
     ------
     ScoringInputError
-        When a domain with a weight has no respondent, or the satisfied-rate target lacks
-        the ``overall`` item.
+        When the design and table disagree, an option is invalid, or the satisfied-rate
+        target lacks the ``overall`` item.
     """
     if interval_method not in INTERVAL_METHODS:
         raise ScoringInputError(
             f"interval method must be one of {', '.join(INTERVAL_METHODS)}, got {interval_method!r}"
         )
+    if target_metric not in TARGET_METRICS:
+        raise ScoringInputError(f"target metric must be one of {', '.join(TARGET_METRICS)}, got {target_metric!r}")
     base = full_sample_design(design)
     if base.n_rows != table.n:
         raise ScoringInputError(f"the design has {base.n_rows} rows but the analysis table {table.n}")
     instrument = table.instrument
+    if target is not None and target_metric == "satisfied_rate" and instrument.overall is None:
+        raise ScoringInputError("the satisfied-rate target needs the global 'overall' item column")
     domains = instrument.domain_ids
     n_domains = len(domains)
-    a = resolve_domain_weights(domain_weights, table, base.weights)
-    coefficients = np.array([a.get(d, 0.0) for d in domains])
+    requested_weights = resolve_domain_weights(domain_weights, table, base.weights)
+    requested = np.array([requested_weights.get(d, 0.0) for d in domains])
 
     scores = table.domain_scores
     has_score = ~np.isnan(scores)
-    rate_codes = [d.overall for d in instrument.domains if d.overall] + (
-        [instrument.overall] if instrument.overall else []
-    )
+    rate_codes = [] if headline_only else [d.overall for d in instrument.domains if d.overall]
+    rate_codes += [instrument.overall] if instrument.overall else []
+    if headline_only:
+        subgroup_variables = ()
 
-    # One pass over the rows per value column, on cells refined by the subgroup variables.
-    groups = {v: _group_factor(table.frame, v) for v in subgroup_variables if v in table.frame.columns}
+    # One pass over the rows per value column, on cells refined by the grouping variables.
+    groups = {v: _group_factor(table.frame[v]) for v in subgroup_variables if v in table.frame.columns}
+    headline_names = []
+    for name, values in (headline_groups or {}).items():
+        key = f"\x00headline:{name}"
+        groups[key] = _group_factor(values if isinstance(values, pd.Series) else pd.Series(values))
+        headline_names.append((name, key))
     grouping = cell_groups(design, groups)
     refined_numerator = np.empty((grouping.n_refined, n_domains))
     refined_denominator = np.empty_like(refined_numerator)
@@ -318,173 +557,327 @@ def estimate_satisfaction(
         value = np.where(present, scores[:, d], 0.0)
         refined_numerator[:, d] = grouping.totals(value)
         refined_denominator[:, d] = grouping.totals(present)
-        refined_squares[:, d] = grouping.totals(value * value)
-        refined_counts[:, d] = grouping.counts(present)
+        if not headline_only:
+            refined_squares[:, d] = grouping.totals(value * value)
+        if groups:
+            refined_counts[:, d] = grouping.counts(present)
     rate_satisfied = np.empty((grouping.n_refined, len(rate_codes)))
     rate_answered = np.empty_like(rate_satisfied)
     rate_counts = np.empty(len(rate_codes), dtype=np.int64)
+    overall_rate_totals = None
     for j, code in enumerate(rate_codes):
         satisfied = table.satisfied(code)
         answered = ~np.isnan(satisfied)
         rate_satisfied[:, j] = grouping.totals(np.where(answered, satisfied, 0.0))
         rate_answered[:, j] = grouping.totals(answered)
         rate_counts[j] = answered.sum()
+        if code == instrument.overall and headline_names:
+            overall_rate_totals = (rate_satisfied[:, j], rate_answered[:, j], grouping.counts(answered))
+    refined_rows = grouping.counts(np.ones(table.n))
     numerator = grouping.cell_totals(refined_numerator)
     denominator = grouping.cell_totals(refined_denominator)
-    squares = grouping.cell_totals(refined_squares)
+    squares = None if headline_only else grouping.cell_totals(refined_squares)
     counts = has_score.sum(axis=0)
-    empty = [domains[d] for d in range(n_domains) if counts[d] == 0 and coefficients[d] > 0]
-    if empty:
-        raise ScoringInputError(
-            f"domain {empty[0]!r} has no respondent with a domain score, so the overall index is undefined; "
-            "give --domain-weights without it"
-        )
+
     domain_index = ratio_from_totals(
         design, numerator, denominator, names=domains, statistic="mean", counts=counts, squares=squares
     )
-    low, high = domain_index.confint(level)
+    domain_psus, _, domain_df = base.member_degrees_of_freedom(denominator)
+    index_results = _index_results(domain_index, domain_df, domain_psus, counts, stability, level)
 
+    answered_cells = grouping.cell_totals(rate_answered)
+    rate_psus, _, rate_df = base.member_degrees_of_freedom(answered_cells)
     rates = proportion_intervals(
         ratio_from_totals(
             design,
             grouping.cell_totals(rate_satisfied),
-            grouping.cell_totals(rate_answered),
+            answered_cells,
             names=tuple(rate_codes),
             statistic="mean",
             counts=rate_counts,
         ),
         method=interval_method,
         level=level,
+        df=rate_df,
     )
+    rate_results = dict(zip(rate_codes, _rate_results(rates, rate_df, rate_psus, stability)))
 
-    def rate(code: str | None) -> RateResult | None:
-        if code is None or code not in rate_codes:
-            return None
-        j = rate_codes.index(code)
-        return RateResult(
-            float(rates.estimate[j]),
-            float(rates.se[j]),
-            float(rates.ci_low[j]),
-            float(rates.ci_high[j]),
-            int(rates.counts[j]),
-        )
+    used, left_out, overall_reason = _overall_weights(requested, domains, index_results)
+    overall_estimate = linear_combination(domain_index, used, names=(OVERALL,))
+    whole_df = np.array([float(base.degrees_of_freedom)])
+    overall_index = _index_results(
+        overall_estimate, whole_df, np.array([base.n_psu]), np.array([table.n]), stability, level
+    )[0]
+    if overall_reason is not None:
+        reason = "; ".join(r for r in (overall_index.reason, overall_reason) if r)
+        overall_index = IndexResult(**{**vars(overall_index), "unstable": True, "reason": reason})
+    overall_rate = rate_results.get(instrument.overall) if instrument.overall else None
 
+    overall_targets = None if target is None else _targets(target, overall_index, overall_rate, level)
     domain_results = {}
     for d, domain in enumerate(instrument.domains):
+        rate = rate_results.get(domain.overall) if domain.overall else None
         domain_results[domain.domain] = DomainResult(
             domain=domain.domain,
-            index=_index_result(domain_index, d, low, high, counts[d]),
-            alpha=table.alpha(domain.domain),
-            satisfied_rate=rate(domain.overall),
+            index=index_results[d],
+            alpha=math.nan if headline_only else table.alpha(domain.domain),
+            satisfied_rate=rate,
+            weight=float(used[d]),
+            targets=None if target is None or headline_only else _targets(target, index_results[d], rate, level),
         )
-
-    overall_estimate = linear_combination(domain_index, coefficients, names=(OVERALL,))
-    overall_low, overall_high = overall_estimate.confint(level)
     overall = OverallResult(
-        index=_index_result(overall_estimate, 0, overall_low, overall_high, table.n),
+        index=overall_index,
         df=base.degrees_of_freedom,
-        satisfied_rate=rate(instrument.overall),
-        domain_weights=a,
+        satisfied_rate=overall_rate,
+        domain_weights={d: float(used[k]) for k, d in enumerate(domains) if requested[k] > 0},
+        left_out=left_out,
+        targets=overall_targets,
     )
 
     subgroups = _subgroup_results(
         design,
         grouping,
+        [v for v in subgroup_variables if v in groups],
         np.concatenate([refined_numerator, refined_denominator], axis=1),
         refined_counts,
+        refined_rows,
         domains,
-        coefficients,
+        used,
         suppression,
+        stability,
+        level,
     )
-
-    target_result = None
-    if target is not None:
-        if target_metric == "index":
-            target_result = target_test(
-                overall.index.index, overall.index.se, overall.df, target=target, metric="index"
-            )
-        else:
-            if overall.satisfied_rate is None:
-                raise ScoringInputError("the satisfied-rate target needs the global 'overall' item column")
-            target_result = target_test(
-                overall.satisfied_rate.estimate,
-                overall.satisfied_rate.se,
-                overall.df,
-                target=target,
-                metric=target_metric,
-            )
+    headlines = _headlines(
+        design,
+        grouping,
+        headline_names,
+        np.concatenate([refined_numerator, refined_denominator], axis=1),
+        refined_rows,
+        overall_rate_totals,
+        used,
+        stability,
+        interval_method,
+        level,
+    )
     return SatisfactionEstimates(
         domains=domain_results,
         overall=overall,
         subgroups=subgroups,
-        target=target_result,
+        target=None if overall_targets is None else overall_targets[target_metric],
         df=base.degrees_of_freedom,
         level=level,
         interval_method=interval_method,
         domain_index=domain_index,
         rates=rates,
+        targets=overall_targets,
+        target_metric=target_metric,
+        stability=stability,
+        headlines=headlines,
     )
+
+
+def _level_df(design: Design, grouping: CellGroups, refined: np.ndarray, variable: str) -> tuple[np.ndarray, ...]:
+    """PSUs and df of every (level, column) of ``refined`` (R × K) totals: arrays of shape (G·K,)."""
+    base = full_sample_design(design)
+    (members,) = grouping.sparse_group_totals([refined], variable)
+    psus, _, df = base.member_degrees_of_freedom(members)
+    return psus, df
 
 
 def _subgroup_results(
     design: Design,
     grouping: CellGroups,
+    variables: Sequence[str],
     refined_totals: np.ndarray,
     refined_counts: np.ndarray,
+    refined_rows: np.ndarray,
     domains: Sequence[str],
     coefficients: np.ndarray,
     suppression: Suppression,
+    stability: Stability,
+    level: float,
 ) -> tuple[SubgroupResult, ...]:
     """Every domain index and the overall index within each level of each group variable.
 
     ``refined_totals`` holds the numerators then the denominators of the domain indices
-    per refined cell; a group's estimates are domain estimates on the full design.
+    per refined cell; a group's estimates are domain estimates on the full design, with
+    the df of the PSUs and strata holding the group's respondents.  The totals are sparse
+    (a design cell holds one level), so a town table costs its non-zeros.
     """
     n_domains = len(domains)
-    n_cells = full_sample_design(design).cells.n_cells
+    components = coefficients > 0
     results = []
-    for variable, factor in grouping.groups.items():
-        totals = grouping.group_totals(refined_totals, variable)
-        shape = (n_cells, factor.n_levels * n_domains)
-        counts = np.rint(grouping.group_totals(refined_counts, variable).sum(axis=0)).astype(np.int64)
+    for variable in variables:
+        factor = grouping.groups[variable]
+        numerator, denominator = grouping.sparse_group_totals(
+            [refined_totals[:, :n_domains], refined_totals[:, n_domains:]], variable
+        )
+        counts = np.rint(grouping.level_totals(refined_counts, variable)).astype(np.int64)
         estimate = ratio_from_totals(
             design,
-            totals[:, :, :n_domains].reshape(shape),
-            totals[:, :, n_domains:].reshape(shape),
+            numerator,
+            denominator,
             names=tuple(f"{level}:{d}" for level in factor.levels for d in domains),
             counts=counts.ravel(),
         )
+        cell_psus, cell_df = _level_df(design, grouping, refined_counts, variable)
+        low, high = t_interval(estimate.estimate, estimate.se, cell_df, level)
         # Undefined when a domain with a weight has no respondent in the level.
         overall = linear_combination(
             estimate, np.kron(np.eye(factor.n_levels), coefficients[:, None]), names=factor.levels
         )
+        level_psus, level_df = _level_df(design, grouping, refined_rows[:, None], variable)
+        overall_low, overall_high = t_interval(overall.estimate, overall.se, level_df, level)
         level_sizes = np.bincount(factor.codes, minlength=factor.n_levels)
-        for g, level in enumerate(factor.levels):
-            if level == _MISSING_LEVEL:
+        for g, level_name in enumerate(factor.levels):
+            if level_name == _MISSING_LEVEL:
                 continue
+            weak = []
             for d, domain in enumerate(domains):
                 j = g * n_domains + d
-                results.append(
-                    _subgroup(
-                        variable, level, domain, estimate.estimate[j], estimate.se[j], int(counts[g, d]), suppression
-                    )
+                cell = _subgroup(
+                    variable,
+                    level_name,
+                    domain,
+                    estimate.estimate[j],
+                    estimate.se[j],
+                    (low[j], high[j]),
+                    int(counts[g, d]),
+                    int(cell_psus[j]),
+                    float(cell_df[j]),
+                    suppression,
+                    stability,
                 )
+                if components[d] and cell.unstable:
+                    weak.append(domain)
+                results.append(cell)
             results.append(
                 _subgroup(
-                    variable, level, OVERALL, overall.estimate[g], overall.se[g], int(level_sizes[g]), suppression
+                    variable,
+                    level_name,
+                    OVERALL,
+                    overall.estimate[g],
+                    overall.se[g],
+                    (overall_low[g], overall_high[g]),
+                    int(level_sizes[g]),
+                    int(level_psus[g]),
+                    float(level_df[g]),
+                    suppression,
+                    stability,
+                    weak_components=weak,
                 )
             )
     return tuple(results)
 
 
 def _subgroup(
-    variable: str, level: str, domain: str, index: float, se: float, n: int, suppression: Suppression
+    variable: str,
+    level: str,
+    domain: str,
+    index: float,
+    se: float,
+    interval: tuple[float, float],
+    n: int,
+    psus: int,
+    df: float,
+    suppression: Suppression,
+    stability: Stability,
+    *,
+    weak_components: Sequence[str] = (),
 ) -> SubgroupResult:
     index, se = float(index), float(se)
     if not math.isfinite(index):
         se = math.nan
     cv = se / abs(index) if math.isfinite(index) and index != 0 and math.isfinite(se) else math.nan
-    return SubgroupResult(variable, level, domain, index, se, n, cv, suppression.suppressed(n, cv))
+    reason = stability.reason(n, psus, df)
+    unstable = reason is not None
+    reasons = [reason] if reason else []
+    if weak_components:
+        reasons.append(f"unstable component: {', '.join(weak_components)}")
+    if suppression.suppressed(n, cv) and not unstable:
+        reasons.append(
+            f"{n} respondents (fewer than {suppression.min_n})"
+            if n < suppression.min_n
+            else f"CV {_integer_text(round(cv, 3)) if math.isfinite(cv) else 'undefined'} (above {suppression.max_cv:g})"
+        )
+    suppressed = bool(reasons)
+    return SubgroupResult(
+        variable=variable,
+        level=level,
+        domain=domain,
+        index=index,
+        se=se,
+        n=n,
+        cv=cv,
+        suppressed=suppressed,
+        ci_low=float(interval[0]) if math.isfinite(index) else math.nan,
+        ci_high=float(interval[1]) if math.isfinite(index) else math.nan,
+        df=df,
+        psus=psus,
+        unstable=unstable,
+        reason="; ".join(reasons) or None,
+    )
+
+
+def _headlines(
+    design: Design,
+    grouping: CellGroups,
+    names: Sequence[tuple[str, str]],
+    refined_totals: np.ndarray,
+    refined_rows: np.ndarray,
+    rate: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
+    coefficients: np.ndarray,
+    stability: Stability,
+    interval_method: str,
+    level: float,
+) -> dict[str, dict[str, Headline]]:
+    """The overall index (the district's domain weights) and satisfied rate within each level."""
+    base = full_sample_design(design)
+    n_domains = coefficients.size
+    result: dict[str, dict[str, Headline]] = {}
+    for name, key in names:
+        factor = grouping.groups[key]
+        numerator, denominator = grouping.sparse_group_totals(
+            [refined_totals[:, :n_domains], refined_totals[:, n_domains:]], key
+        )
+        estimate = ratio_from_totals(
+            design,
+            numerator,
+            denominator,
+            names=tuple(f"{level}:{d}" for level in factor.levels for d in range(n_domains)),
+        )
+        overall = linear_combination(
+            estimate, np.kron(np.eye(factor.n_levels), coefficients[:, None]), names=factor.levels
+        )
+        sizes = np.bincount(factor.codes, minlength=factor.n_levels)
+        psus, df = _level_df(design, grouping, refined_rows[:, None], key)
+        indices = _index_results(overall, df.astype(float), psus, sizes, stability, level)
+        rates: list[RateResult | None] = [None] * factor.n_levels
+        if rate is not None:
+            satisfied, answered, answered_rows = (column[:, None] for column in rate)
+            satisfied_totals, answered_totals = grouping.sparse_group_totals([satisfied, answered], key)
+            rate_psus, _, rate_df = base.member_degrees_of_freedom(answered_totals)
+            answered_counts = np.rint(grouping.level_totals(answered_rows, key)[:, 0]).astype(np.int64)
+            intervals = proportion_intervals(
+                ratio_from_totals(
+                    design,
+                    satisfied_totals,
+                    answered_totals,
+                    names=factor.levels,
+                    statistic="mean",
+                    counts=answered_counts,
+                ),
+                method=interval_method,
+                level=level,
+                df=rate_df,
+            )
+            rates = list(_rate_results(intervals, rate_df, rate_psus, stability))
+        result[name] = {
+            level_name: Headline(name, level_name, indices[g], rates[g], int(sizes[g]))
+            for g, level_name in enumerate(factor.levels)
+            if level_name != _MISSING_LEVEL
+        }
+    return result
 
 
 # ---------------------------------------------------------------------------- results dict
@@ -500,6 +893,11 @@ def _number(value: float | int | None) -> float | int | None:
     return value if math.isfinite(value) else None
 
 
+def _df(value: float) -> int | None:
+    """Degrees of freedom are whole numbers here (PSUs − strata); null when undefined."""
+    return int(value) if math.isfinite(value) else None
+
+
 def _rate_dict(rate: RateResult | None) -> dict[str, Any] | None:
     if rate is None:
         return None
@@ -508,7 +906,54 @@ def _rate_dict(rate: RateResult | None) -> dict[str, Any] | None:
         "se": _number(rate.se),
         "ci_low": _number(rate.ci_low),
         "ci_high": _number(rate.ci_high),
+        "df": _df(rate.df),
+        "n": int(rate.n),
+        "psus": int(rate.psus),
+        "unstable": bool(rate.unstable),
+        "unstable_reason": rate.reason,
     }
+
+
+def _index_dict(index: IndexResult) -> dict[str, Any]:
+    return {
+        "index": _number(index.index),
+        "se": _number(index.se),
+        "ci_low": _number(index.ci_low),
+        "ci_high": _number(index.ci_high),
+        "df": _df(index.df),
+        "n": int(index.n),
+        "psus": int(index.psus),
+    }
+
+
+def _targets_dict(targets: Mapping[str, TargetTest | None] | None) -> dict[str, Any] | None:
+    if targets is None:
+        return None
+    return {metric: (None if test is None else test.to_dict()) for metric, test in targets.items()}
+
+
+def headline_dict(headline: Headline) -> dict[str, Any]:
+    """One row of the sensitivity table: ``{index{…}, satisfied_rate{…}, n}``."""
+    index = headline.index
+    return {
+        "index": {
+            "estimate": _number(index.index),
+            "se": _number(index.se),
+            "ci_low": _number(index.ci_low),
+            "ci_high": _number(index.ci_high),
+            "df": _df(index.df),
+            "unstable": bool(index.unstable),
+            "unstable_reason": index.reason,
+        },
+        "satisfied_rate": _rate_dict(headline.satisfied_rate),
+        "n": int(headline.n),
+    }
+
+
+def headline_of(estimates: SatisfactionEstimates) -> Headline:
+    """The whole sample's headline (overall index and satisfied rate) as a :class:`Headline`."""
+    overall = estimates.overall
+    return Headline("all", "all", overall.index, overall.satisfied_rate, int(overall.index.n))
 
 
 def results_dict(
@@ -519,63 +964,70 @@ def results_dict(
     excluded: Mapping[str, int],
     inputs: Mapping[str, str],
     version: str,
+    scale: Mapping[str, Any] | None = None,
+    sensitivity: Mapping[str, Any] | None = None,
+    settings: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The results JSON of the scoring issue, with exactly its keys.
+    """The results JSON (docs/contracts.md lists every key).
 
-    ``overall``, ``domains``, ``target``, ``weights``, ``design``, ``excluded``,
-    ``subgroups``, ``inputs``, ``version``.  Indices are 0–100, rates proportions;
-    undefined numbers are ``null``; ``target`` is ``null`` when no target was tested.
+    ``overall``, ``domains``, ``target``, ``targets``, ``scale``, ``weights``, ``design``,
+    ``excluded``, ``subgroups``, ``sensitivity``, ``settings``, ``inputs``, ``version``.
+    Indices are 0–100, rates proportions; undefined numbers are ``null``; ``target`` and
+    ``targets`` are ``null`` when no target was tested.
     """
     overall = estimates.overall
     result: dict[str, Any] = {
         "overall": {
-            "index": _number(overall.index.index),
-            "se": _number(overall.index.se),
-            "ci_low": _number(overall.index.ci_low),
-            "ci_high": _number(overall.index.ci_high),
+            **_index_dict(overall.index),
             "df": int(overall.df),
-            "n": int(overall.index.n),
+            "unstable": bool(overall.index.unstable),
+            "unstable_reason": overall.index.reason,
+            "domain_weights": {domain: _number(weight) for domain, weight in overall.domain_weights.items()},
+            "left_out_domains": [{"domain": domain, "reason": reason} for domain, reason in overall.left_out],
+            "unstable_domain_rule": UNSTABLE_DOMAIN_RULE,
             "satisfied_rate": _rate_dict(overall.satisfied_rate),
         },
         "domains": {
             domain: {
-                "index": _number(r.index.index),
-                "se": _number(r.index.se),
-                "ci_low": _number(r.index.ci_low),
-                "ci_high": _number(r.index.ci_high),
-                "n": int(r.index.n),
+                **_index_dict(r.index),
                 "deff": _number(r.index.deff),
                 "alpha": _number(r.alpha),
+                "unstable": bool(r.index.unstable),
+                "unstable_reason": r.index.reason,
+                "weight": _number(r.weight),
                 "satisfied_rate": _rate_dict(r.satisfied_rate),
+                "targets": _targets_dict(r.targets),
             }
             for domain, r in estimates.domains.items()
         },
-        "target": None,
+        "target": None if estimates.target is None else estimates.target.to_dict(),
+        "targets": None
+        if estimates.targets is None
+        else {"metric": estimates.target_metric, **(_targets_dict(estimates.targets) or {})},
+        "scale": dict(scale) if scale is not None else None,
         "weights": {key: _number(value) if not isinstance(value, str) else value for key, value in weights.items()},
         "design": dict(design),
         "excluded": {reason: int(count) for reason, count in excluded.items()},
         "subgroups": {},
+        "sensitivity": dict(sensitivity) if sensitivity is not None else None,
+        "settings": dict(settings) if settings is not None else None,
         "inputs": dict(inputs),
         "version": version,
     }
-    if estimates.target is not None:
-        t = estimates.target
-        result["target"] = {
-            "metric": t.metric,
-            "value": _number(t.value),
-            "estimate": _number(t.estimate),
-            "statistic": _number(t.statistic),
-            "p_value": _number(t.p_value),
-            "verdict": t.verdict,
-        }
     subgroups: dict[str, dict[str, dict[str, Any]]] = {v: {} for v in SUBGROUP_VARIABLES}
     for s in estimates.subgroups:
         subgroups.setdefault(s.variable, {}).setdefault(s.level, {})[s.domain] = {
             "index": _number(s.index),
             "se": _number(s.se),
+            "ci_low": _number(s.ci_low),
+            "ci_high": _number(s.ci_high),
+            "df": _df(s.df),
             "n": int(s.n),
+            "psus": int(s.psus),
             "cv": _number(s.cv),
+            "unstable": bool(s.unstable),
             "suppressed": bool(s.suppressed),
+            "reason": s.reason,
         }
     result["subgroups"] = subgroups
     return result

@@ -2,7 +2,11 @@
 
 Definitions (statistics.md):
 
-* item score ``s = (x − 1)/(K − 1) × 100`` for a K-point item; missing stays missing;
+* item score ``s = (x − 1)/(K − 1) × 100`` for a K-point item (mapping ``linear``:
+  1 → 0, 5 → 100) or ``s = x/K × 100`` (mapping ``monitoring``, the national monitoring's
+  reading: 1 → 20, 5 → 100); missing stays missing.  On five-point items
+  ``monitoring = 20 + 0.8 × linear``, so the mapping decides whether 85 is met: it is a
+  setting of the wave, written on every output (:func:`scale_description`);
 * respondent domain score: the weighted mean (questionnaire item weights) of the
   respondent's answered *aspect* items of the domain — ``<domain>.overall`` is not an
   aspect — missing when none is answered;
@@ -24,17 +28,64 @@ import numpy as np
 import pandas as pd
 
 from .data import Instrument, Responses
+from .errors import ScoringInputError
 
-__all__ = ["AnalysisTable", "build_analysis_table", "cronbach_alpha", "domain_scores", "item_score"]
+__all__ = [
+    "MAPPINGS",
+    "AnalysisTable",
+    "build_analysis_table",
+    "cronbach_alpha",
+    "domain_scores",
+    "item_score",
+    "scale_description",
+    "validate_mapping",
+]
+
+#: Item-score mappings (statistics.md, "Definitions").
+MAPPINGS: tuple[str, ...] = ("linear", "monitoring")
 
 
-def item_score(codes: np.ndarray, scale_length: int) -> np.ndarray:
-    """``(x − 1)/(K − 1) × 100`` of Likert codes (0 = missing → NaN)."""
+def validate_mapping(mapping: str) -> str:
+    """Return ``mapping`` if it is one of :data:`MAPPINGS`, else raise naming the choices."""
+    if mapping not in MAPPINGS:
+        raise ScoringInputError(
+            f"the scale mapping must be one of {', '.join(MAPPINGS)} (statistics.md, 'Definitions'), got {mapping!r}"
+        )
+    return mapping
+
+
+def _score_coefficients(scale_length: int, mapping: str) -> tuple[float, float]:
+    """``(offset, step)`` with ``score = (x − offset) × step``."""
+    if mapping == "monitoring":
+        return 0.0, 100.0 / scale_length
+    return 1.0, 100.0 / (scale_length - 1)
+
+
+def scale_description(mapping: str, scale_length: int = 5) -> str:
+    """What the mapping does, in words (written into results as ``scale.description``)."""
+    validate_mapping(mapping)
+    offset, step = _score_coefficients(scale_length, mapping)
+    lowest, highest = (1 - offset) * step, (scale_length - offset) * step
+    formula = "(x − 1)/(K − 1) × 100" if mapping == "linear" else "x/K × 100"
+    text = f"item score {formula}: on a {scale_length}-point item 1 → {lowest:g}, {scale_length} → {highest:g}"
+    if mapping == "monitoring":
+        text += (
+            " (the national public-service quality monitoring's reading, where 80+ is the 满意 band); "
+            "on five-point items monitoring = 20 + 0.8 × linear"
+        )
+    else:
+        text += " (very dissatisfied → 0, very satisfied → 100)"
+    return text
+
+
+def item_score(codes: np.ndarray, scale_length: int, mapping: str = "linear") -> np.ndarray:
+    """Item scores 0–100 of Likert codes (0 = missing → NaN) under ``mapping``."""
     codes = np.asarray(codes)
-    return np.where(codes > 0, (codes.astype(np.float64) - 1.0) * (100.0 / (scale_length - 1)), np.nan)
+    offset, step = _score_coefficients(scale_length, mapping)
+    return np.where(codes > 0, (codes.astype(np.float64) - offset) * step, np.nan)
 
 
-def domain_scores(answers: np.ndarray, instrument: Instrument) -> np.ndarray:
+def domain_scores(answers: np.ndarray, instrument: Instrument, mapping: str = "linear") -> np.ndarray:
     """Respondent domain scores (n × D): weighted mean of the answered aspect items."""
     codes = instrument.item_codes
     n = answers.shape[0]
@@ -44,21 +95,22 @@ def domain_scores(answers: np.ndarray, instrument: Instrument) -> np.ndarray:
         lengths = {instrument.scale_lengths[code] for code in domain.aspects}
         if len(lengths) == 1 and len(set(domain.aspect_weights)) == 1:
             # Equal weights, one scale: the mean code of the answered items, in integers.
-            k = lengths.pop()
+            offset, step = _score_coefficients(lengths.pop(), mapping)
             total = np.zeros(n, dtype=np.int32)
             answered = np.zeros(n, dtype=np.int32)
             for column in columns:
                 total += column
                 answered += column > 0
             with np.errstate(invalid="ignore", divide="ignore"):
-                result[:, d] = (total / answered - 1.0) * (100.0 / (k - 1))
+                result[:, d] = (total / answered - offset) * step
             continue
         total = np.zeros(n)
         weight = np.zeros(n)
         for code, item_weight, column in zip(domain.aspects, domain.aspect_weights, columns):
             k = instrument.scale_lengths[code]
+            offset, step = _score_coefficients(k, mapping)
             # Lookup tables indexed by the code (0 = missing): weighted score and weight.
-            total += np.concatenate([[0.0], np.arange(k) * (100.0 / (k - 1)) * item_weight])[column]
+            total += np.concatenate([[0.0], (np.arange(1, k + 1) - offset) * step * item_weight])[column]
             weight += np.concatenate([[0.0], np.full(k, float(item_weight))])[column]
         with np.errstate(invalid="ignore", divide="ignore"):
             result[:, d] = np.where(weight > 0, total / weight, np.nan)
@@ -106,12 +158,15 @@ class AnalysisTable:
         Likert codes (0 = missing), columns in ``instrument.item_codes`` order.
     domain_scores : ndarray, shape (n, D)
         Respondent domain scores, columns in ``instrument.domain_ids`` order.
+    mapping : str
+        The item-score mapping (:data:`MAPPINGS`).
     """
 
     frame: pd.DataFrame = field(repr=False)
     instrument: Instrument
     answers: np.ndarray = field(repr=False)
     domain_scores: np.ndarray = field(repr=False)
+    mapping: str = "linear"
 
     @property
     def n(self) -> int:
@@ -119,7 +174,9 @@ class AnalysisTable:
 
     def item_score(self, code: str) -> np.ndarray:
         """Item scores 0–100 of one item (NaN missing)."""
-        return item_score(self.answers[:, self.instrument.item_codes.index(code)], self.instrument.scale_lengths[code])
+        return item_score(
+            self.answers[:, self.instrument.item_codes.index(code)], self.instrument.scale_lengths[code], self.mapping
+        )
 
     def item_scores(self, codes: tuple[str, ...] | None = None) -> np.ndarray:
         """Item scores of several items (default all), n × len(codes)."""
@@ -135,10 +192,10 @@ class AnalysisTable:
             complete &= column > 0
         lengths = {self.instrument.scale_lengths[code] for code in aspects}
         if len(lengths) > 1:
-            # Scores are codes times 100/(K − 1) plus a constant, which leaves alpha alone.
+            # Scores are codes times a step plus a constant, which leaves alpha alone.
             return _alpha_of_columns(
                 [
-                    column[complete] * (100.0 / (self.instrument.scale_lengths[code] - 1))
+                    column[complete] * _score_coefficients(self.instrument.scale_lengths[code], self.mapping)[1]
                     for code, column in zip(aspects, columns)
                 ]
             )
@@ -186,11 +243,13 @@ class AnalysisTable:
         return pd.concat(parts, axis=1)
 
 
-def build_analysis_table(responses: Responses) -> AnalysisTable:
-    """Domain scores of validated responses, with their codes and other columns."""
+def build_analysis_table(responses: Responses, *, mapping: str = "linear") -> AnalysisTable:
+    """Domain scores of validated responses under ``mapping``, with their codes and other columns."""
+    validate_mapping(mapping)
     return AnalysisTable(
         frame=responses.frame,
         instrument=responses.instrument,
         answers=responses.answers,
-        domain_scores=domain_scores(responses.answers, responses.instrument),
+        domain_scores=domain_scores(responses.answers, responses.instrument, mapping),
+        mapping=mapping,
     )

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sparse
@@ -96,15 +97,11 @@ def calibration_residuals(design: SurveyDesign, influence: np.ndarray) -> np.nda
 
 
 def _psu_totals(design: SurveyDesign, cell_values: np.ndarray) -> np.ndarray:
-    cells = design.cells
-    summer = sparse.csr_matrix(
-        (np.ones(cells.n_cells), (cells.psu, np.arange(cells.n_cells))), shape=(design.n_psu, cells.n_cells)
-    )
-    return np.asarray(summer @ cell_values)
+    return np.asarray(design.psu_aggregator @ cell_values)
 
 
-def _stratum_scales(design: SurveyDesign) -> tuple[np.ndarray, np.ndarray]:
-    """Per PSU: the variance scale ``(1 − f_h) n_h/(n_h − 1)`` and whether to centre."""
+def _scales_by_stratum(design: SurveyDesign) -> tuple[np.ndarray, np.ndarray]:
+    """Per stratum: the variance scale ``(1 − f_h) n_h/(n_h − 1)`` and whether it has one PSU."""
     n_h = design.psu_per_stratum.astype(np.float64)
     if design.population_psus is None:
         keep = np.ones_like(n_h)
@@ -120,17 +117,24 @@ def _stratum_scales(design: SurveyDesign) -> tuple[np.ndarray, np.ndarray]:
         )
     with np.errstate(divide="ignore", invalid="ignore"):
         scale = np.where(lonely, keep, keep * n_h / (n_h - 1))
+    return scale, lonely
+
+
+def _stratum_scales(design: SurveyDesign) -> tuple[np.ndarray, np.ndarray]:
+    """Per PSU: the variance scale ``(1 − f_h) n_h/(n_h − 1)`` and whether to centre."""
+    scale, lonely = _scales_by_stratum(design)
     return scale[design.psu_stratum], ~lonely[design.psu_stratum]
 
 
-def linearized_variance(design: SurveyDesign, influence: np.ndarray, *, full: bool = False) -> np.ndarray:
+def linearized_variance(design: SurveyDesign, influence: Any, *, full: bool = False) -> np.ndarray:
     """Design variance of ``Σ w_k z_k`` from cell totals of ``d_k z_k``.
 
     Parameters
     ----------
     design : SurveyDesign
-    influence : ndarray, shape (C, K)
-        ``Z_c = Σ_{k∈c} d_k z_k`` for K estimates.
+    influence : ndarray or sparse matrix, shape (C, K)
+        ``Z_c = Σ_{k∈c} d_k z_k`` for K estimates.  Sparse influence (subgroup tables)
+        takes :func:`_sparse_linearized_variance`, which never forms a dense C × K array.
     full : bool
         Return the K × K covariance matrix instead of the K variances.
 
@@ -144,17 +148,53 @@ def linearized_variance(design: SurveyDesign, influence: np.ndarray, *, full: bo
     DesignError
         A stratum with a single PSU when ``design.lonely_psu == "fail"``.
     """
+    if sparse.issparse(influence):
+        if not full:
+            return _sparse_linearized_variance(design, sparse.csr_matrix(influence))
+        influence = influence.toarray()
     residuals = calibration_residuals(design, influence)
     totals = _psu_totals(design, residuals)
     scale, centre = _stratum_scales(design)
     strata = design.psu_stratum
-    sums = np.zeros((design.n_strata, totals.shape[1]))
-    np.add.at(sums, strata, totals)
+    sums = np.asarray(design.stratum_aggregator @ totals)
     means = sums / np.maximum(design.psu_per_stratum, 1)[:, None]
     deviations = totals - np.where(centre[:, None], means[strata], 0.0)
     if full:
         return (deviations * scale[:, None]).T @ deviations
     return (scale[:, None] * deviations**2).sum(axis=0)
+
+
+def _sparse_linearized_variance(design: SurveyDesign, influence: sparse.csr_matrix) -> np.ndarray:
+    """The variances of :func:`linearized_variance` from sparse influence, term by term.
+
+    With PSU totals ``T = S − Mβ`` — ``S = A G Z`` the PSU totals of the adjusted influence
+    (sparse), ``M = A G B X`` those of the calibration dummies (PSUs × levels, small) —
+    ``Σ_h s_h Σ_{i∈h} (T_i − T̄_h)² = Σ_i s_i T_i² − Σ_h s_h n_h T̄_h²`` (no centring term for
+    a lonely stratum) and ``Σ_i s_i T_i² = Σ s S² − 2 β′(M′sS) + β′(M′sM)β``, every
+    product sparse or levels-sized.
+    """
+    adjustment = design.cell_adjustment
+    psu_scale, _ = _stratum_scales(design)
+    stratum_scale, lonely = _scales_by_stratum(design)
+    to_psu = design.psu_aggregator
+    totals = sparse.csr_matrix(to_psu @ sparse.diags(adjustment) @ influence)  # S, PSUs × K
+    squares = np.asarray(totals.multiply(totals).T @ psu_scale).ravel()
+    stratum_totals = np.asarray((design.stratum_aggregator @ totals).toarray())
+    if design.calibration is not None:
+        x = _calibration_matrix(design)
+        base = design.cells.base_total
+        normal = (x.T @ sparse.diags(base) @ x).toarray()
+        beta = np.linalg.lstsq(normal, np.asarray((x.T @ influence).toarray()), rcond=None)[0]
+        dummies = np.asarray((to_psu @ sparse.diags(adjustment * base) @ x).toarray())  # M, PSUs × levels
+        scaled = dummies * psu_scale[:, None]
+        cross = np.asarray(totals.T @ scaled).T  # levels × K
+        squares = (
+            squares - 2 * np.einsum("lk,lk->k", beta, cross) + np.einsum("lk,lk->k", beta, (dummies.T @ scaled) @ beta)
+        )
+        stratum_totals = stratum_totals - (np.asarray(design.stratum_aggregator @ dummies)) @ beta
+    n_h = np.maximum(design.psu_per_stratum, 1).astype(np.float64)
+    centring = np.where(lonely, 0.0, stratum_scale / n_h)
+    return np.asarray(squares - centring @ stratum_totals**2, dtype=np.float64)
 
 
 # ---------------------------------------------------------------------------- replicates
@@ -309,8 +349,13 @@ def jackknife_design(design: SurveyDesign, *, mse: bool = True) -> ReplicateDesi
     """
     n_psu = design.n_psu
     if n_psu > MAX_JACKKNIFE_REPLICATES:
+        own = (
+            f", {design.unclustered_rows:,} of them responses without a collection point"
+            if design.unclustered_rows
+            else ""
+        )
         raise DesignError(
-            f"the jackknife needs one replicate per PSU and this design has {n_psu:,} PSUs; "
+            f"the jackknife needs one replicate per PSU and this design has {n_psu:,} PSUs{own}; "
             "give --cluster, or use linearization or the bootstrap"
         )
     n_h = design.psu_per_stratum

@@ -22,6 +22,10 @@ from survey.services.answers import decode_matrix
 
 FIXED_COLUMNS = ("response_id", "wave", "channel", "point", "town", "sex", "age_group", "duration_s", "submitted_at")
 EXTRA_COLUMNS = ("state", "flags", "services_used")
+#: The design columns (docs/contracts.md): the town where the response's collection point
+#: stands — the design's strata (statistics.md) — and the point's focus domain; both empty
+#: for a response without a point (phone, paper).  ``town`` stays the residence answer.
+DESIGN_COLUMNS = ("point_town", "point_type")
 
 
 def item_columns(versions: Iterable[QuestionnaireVersion]) -> list[str]:
@@ -43,12 +47,15 @@ def wave_responses_frame(
     *,
     states: tuple[str, ...] = ("submitted",),
     include_comments: bool = False,
+    design_columns: bool = False,
 ) -> pd.DataFrame:
     """All responses of ``wave`` in the given states, one row each, in the contract.
 
     Likert answers are float64 (NaN = missing, including 不适用/不清楚).  The declared
     extra columns ``state``, ``flags`` and ``services_used`` follow the items; ``comment``
-    only when ``include_comments`` (exports for the office, never the public).
+    only when ``include_comments`` (exports for the office, never the public);
+    ``point_town`` and ``point_type`` (:data:`DESIGN_COLUMNS`, from the collection point)
+    when ``design_columns`` — what the scoring's design needs (strata = the point's town).
     """
     columns = [
         Response.id,
@@ -63,6 +70,8 @@ def wave_responses_frame(
         Response.state,
         Response.flags,
         Response.services_used,
+        CollectionPoint.town_code,
+        CollectionPoint.focus_domain,
     ]
     if include_comments:
         columns.append(Response.comment)
@@ -117,7 +126,9 @@ def wave_responses_frame(
     )
     parts = [frame, items, extras]
     if include_comments:
-        parts.append(pd.DataFrame({"comment": _strings(columns_of[12])}))
+        parts.append(pd.DataFrame({"comment": _strings(columns_of[14])}))
+    if design_columns:
+        parts.append(pd.DataFrame({"point_town": _strings(columns_of[12]), "point_type": _strings(columns_of[13])}))
     return pd.concat(parts, axis=1)
 
 

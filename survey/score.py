@@ -92,8 +92,9 @@ def score_wave(
     wave : survey.models.Wave
     estimate : mapping, optional
         Estimate options (:class:`scoring.pipeline.EstimateOptions` fields other than
-        ``responses`` and ``questionnaires``); default: stratified by town, clustered by
-        collection point, lonely PSUs adjusted, linearization.
+        ``responses`` and ``questionnaires``); default: stratified by the point's town,
+        clustered by collection point (phone and paper one stratum per channel), lonely
+        PSUs adjusted, linearization.
     benchmarks : BenchmarkTable, optional
         Published monitoring figures (:mod:`scoring.benchmarks`).
     previous : sequence of mapping
@@ -126,11 +127,11 @@ def score_wave(
     from survey.services.questionnaires import wave_questionnaires
 
     if frame is None:
-        frame = wave_responses_frame(session, wave)
+        frame = wave_responses_frame(session, wave, design_columns=True)
     if frame.empty:
         raise ScoringInputError(f"wave {wave.code!r} has no submitted responses yet; nothing to score")
     questionnaires = wave_questionnaires(wave)
-    options = {"strata": "town", "cluster": "point", "lonely_psu": "adjust", **(estimate or {})}
+    options = {"strata": "point_town", "cluster": "point", "lonely_psu": "adjust", **(estimate or {})}
     estimate_options = EstimateOptions(responses=frame, questionnaires=questionnaires, **options)
     settings = ReportSettings(
         wave=wave.code,
@@ -196,7 +197,7 @@ def score_wave(
     show_default=True,
     help="Seed of the bootstrap, the rank simulation and the drivers' jackknife groups.",
 )
-@click.option("--strata", default="town", show_default=True, help="Stratum column ('none' for no strata).")
+@click.option("--strata", default="point_town", show_default=True, help="Stratum column ('none' for no strata).")
 @click.option("--cluster", default="point", show_default=True, help="Cluster (PSU) column ('none' for no clusters).")
 @click.option(
     "--lonely-psu",

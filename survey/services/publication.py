@@ -368,7 +368,7 @@ def _score(session: Session, wave: Wave, options: PublishOptions) -> ScoringRun:
     from survey.adapter import wave_responses_frame
     from survey.score import score_wave
 
-    frame = wave_responses_frame(session, wave, include_comments=False)
+    frame = wave_responses_frame(session, wave, include_comments=False, design_columns=True)
     if frame.empty:
         raise PublicationError(f"wave {wave.code} has no submitted responses yet; nothing was published")
     input_hashes = {"responses": _sha256(frame.to_csv(index=False).encode("utf-8"))}
@@ -414,7 +414,7 @@ def _score(session: Session, wave: Wave, options: PublishOptions) -> ScoringRun:
         "assumed_se": options.assumed_se,
         "compare_other_years": options.compare_other_years,
         "year": report.results.get("report", {}).get("year"),
-        "strata": "town",
+        "strata": "point_town",
         "cluster": "point",
         "target": 85,
         "comments": "excluded",

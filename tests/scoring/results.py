@@ -71,3 +71,10 @@ def api_reference() -> dict[str, float]:
 def pipeline_reference() -> dict[str, float]:
     """Full-precision R outputs for the satisfaction pipeline (pipeline_reference.R)."""
     return _reference("pipeline_reference.csv")
+
+
+@cache
+def stats_domain_df_reference() -> dict[str, float]:
+    """R's domain degrees of freedom and the intervals built on them, on the pipeline fixture
+    (stats_domain_df.R: ``degf(subset(design, …))``, ``svyciprop``'s default df)."""
+    return _reference("stats_domain_df.csv")

@@ -50,3 +50,23 @@ def small_margins(frame: pd.DataFrame, *, total: float = 50_000) -> pd.DataFrame
         for level, share in shares.items():
             rows.append((variable, level, total * share))
     return pd.DataFrame(rows, columns=["variable", "level", "population"])
+
+
+def point_town_responses(n: int = 420, *, seed: int = 31) -> pd.DataFrame:
+    """Responses as Manyi collects them: points in 4 towns, about a quarter of the residents
+    answering at a point outside their town of residence, and phone and paper responses
+    without a point (``point`` and ``point_town`` empty)."""
+    frame = small_responses(n, seed=seed)
+    rng = np.random.default_rng(seed + 1)
+    towns = np.array(["xicheng", "dongcheng", "jinan", "mashan"])
+    kinds = np.array(["hosp", "school", "hall"])
+    point_town = np.where(rng.random(n) < 0.27, towns[rng.integers(0, 4, n)], frame["town"].to_numpy())
+    kind = kinds[rng.integers(0, 3, n)]
+    frame["point"] = np.char.add(np.char.add(point_town.astype(str), "-"), kind)
+    frame["point_town"] = point_town
+    frame["point_type"] = np.select([kind == "hosp", kind == "school"], ["healthcare", "education"], "")
+    channel = np.where(rng.random(n) < 0.12, "phone", np.where(rng.random(n) < 0.06, "paper", "qr"))
+    frame["channel"] = channel
+    no_point = channel != "qr"
+    frame.loc[no_point, ["point", "point_town", "point_type"]] = ""
+    return frame

@@ -23,7 +23,8 @@ def test_csv_round_trip(tmp_path, responses_frame):
     path = tmp_path / "responses.csv"
     path.write_text(csv_text(responses_frame), encoding="utf-8")
     frame = read_responses(path)
-    assert "submitted_at" not in frame.columns and "channel" not in frame.columns  # never used: not loaded
+    assert "submitted_at" not in frame.columns  # never used: not loaded
+    assert "channel" in frame.columns  # the design (rows without a point) and the sensitivity table use it
     assert str(frame["wave"].iloc[0]) == "2025"
     responses = validate_responses(frame)
     assert responses.n == len(responses_frame)

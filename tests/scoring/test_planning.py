@@ -193,3 +193,133 @@ def test_plan_command_rejects_bad_input(tmp_path, capsys):
     assert main(["plan", "--half-width", "2", "--from-results", str(bad), "--json", str(out)]) == 2
     assert "not a results.json" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_a_design_effect_below_one_is_floored_at_one():
+    """Issue 10: a 15-resident domain's deff of 0.49 was reused by the planner."""
+    domains = {"sports": {"index": 80, "se": 1.0, "n": 15, "deff": 0.49, "unstable": True}}
+    plan = plan_sample_sizes(half_width=2, results=results(80, 0.4, domains=domains))
+    sports = plan.domains[0]
+    assert sports.deff == 1.0
+    assert sports.sd == pytest.approx(math.sqrt(15 / 0.49))  # the SD measured with the deff it came with
+    assert sports.respondents == math.ceil(1.0 * 15 / 0.49 * (stats.norm.ppf(0.975) / 2) ** 2)
+    assert any("floored at 1" in note for note in plan.notes)
+    assert any("sports" in note and "unstable" in note for note in plan.notes)
+    assert plan_sample_sizes(half_width=2, deff=0.5).domains[0].deff == 1.0
+
+
+# --------------------------------------------------------------------------- comparable waves
+
+
+def with_settings(result, **changes):
+    from scoring.settings import AnalysisSettings
+
+    settings = AnalysisSettings(margins=(("sex", "male", 25500), ("sex", "female", 24500))).replace(**changes)
+    return {
+        **result,
+        "settings": {
+            "analysis": settings.to_dict(),
+            "digest": settings.digest(),
+            "questionnaires": {"common": "aaaa", "education": "bbbb"},
+        },
+    }
+
+
+def test_waves_scored_with_different_settings_are_refused_with_every_difference_named():
+    from scoring.errors import WavesNotComparableError
+    from scoring.screening import ScreeningRules
+
+    previous = with_settings(results(80.0, 0.5))
+    current = with_settings(
+        results(81.0, 0.5),
+        mapping="monitoring",
+        screening=ScreeningRules(straight_line_fast_fraction=None),
+        margins=(("sex", "male", 25000), ("sex", "female", 25000)),
+    )
+    current["settings"]["questionnaires"]["education"] = "cccc"
+    with pytest.raises(WavesNotComparableError) as raised:
+        compare_waves(current, previous, previous_label="2024")
+    message = str(raised.value)
+    for named in ("mapping: 'linear' → 'monitoring'", "screening", "margins", "questionnaire education", "2024"):
+        assert named in message
+    assert "allow_differences" in message
+    flagged = compare_waves(current, previous, previous_label="2024", allow_differences=True)
+    assert flagged.comparable is False
+    assert {d.setting for d in flagged.differences} == {"mapping", "screening", "margins", "questionnaire education"}
+    assert all(c.comparable is False for c in flagged.changes)
+    data = flagged.to_dict()
+    assert data["comparable"] is False and data["adjustment"] == "holm"
+    assert {d["setting"] for d in data["differences"]} >= {"mapping", "margins"}
+    assert data["changes"]["overall.index"]["comparable"] is False
+
+
+def test_waves_scored_alike_are_comparable_and_unrecorded_settings_are_said_so():
+    same = compare_waves(with_settings(results(81.0, 0.5)), with_settings(results(80.0, 0.5)))
+    assert same.comparable is True and same.differences == () and same.notes == ()
+    unknown = compare_waves(results(81.0, 0.5), with_settings(results(80.0, 0.5)))
+    assert unknown.comparable is None and "does not record its analysis settings" in unknown.notes[0]
+    assert all(c.comparable is None for c in unknown.changes)
+
+
+def test_many_changes_are_holm_adjusted():
+    from scoring.planning import holm_adjust
+
+    # R: p.adjust(c(0.01, 0.04, 0.03, 0.2), "holm") = 0.04 0.09 0.09 0.20
+    assert holm_adjust([0.01, 0.04, 0.03, 0.2, math.nan]) == pytest.approx(
+        [0.04, 0.09, 0.09, 0.2, math.nan], nan_ok=True
+    )
+    # 12 domains whose indices each moved by a borderline amount: p ≈ 0.03 each.
+    domain = {"index": 80.0, "se": 1.0, "satisfied_rate": {"estimate": 0.8, "se": 0.02}}
+    before = {"index": 77.0, "se": 1.0, "satisfied_rate": {"estimate": 0.8, "se": 0.02}}
+    domains = {d: domain for d in DOMAIN_IDS}
+    comparison = compare_waves(
+        results(80.0, 0.5, domains=domains), results(80.0, 0.5, domains={d: before for d in DOMAIN_IDS})
+    )
+    moved = [c for c in comparison.changes if c.key.endswith(".index") and c.scope != "overall"]
+    assert len(moved) == 12 and all(0.01 < c.p_value < 0.05 for c in moved)
+    assert not any(c.significant for c in moved)  # unadjusted, all 12 would be "significant"
+    # 26 tests (12 domains × index and rate, overall index and rate), 12 of them tied at p ≈ 0.037:
+    # Holm multiplies the smallest by 26 and keeps the step-down maximum.
+    assert all(c.p_adjusted == pytest.approx(min(1, 26 * c.p_value)) for c in moved)
+    assert comparison.to_dict()["changes"]["domains.education.index"]["p_adjusted"] == moved[0].p_adjusted
+
+
+def test_changes_use_each_figures_own_df():
+    now = results(81.0, 0.6, df=36)
+    now["domains"] = {"sports": {"index": 80.0, "se": 1.0, "df": 3}}
+    before = results(80.0, 0.8, df=30)
+    before["domains"] = {"sports": {"index": 76.0, "se": 1.0, "df": 3}}
+    sports = {c.key: c for c in compare_waves(now, before).changes}["domains.sports.index"]
+    assert sports.df == pytest.approx(welch_df(1.0, 3, 1.0, 3)) == pytest.approx(6.0)
+
+
+# --------------------------------------------------------------------------- power of the target test
+
+
+def test_power_of_the_target_test_for_a_planned_n():
+    from scoring.planning import respondents_for_power, target_power
+
+    result = target_power(n=1000, expected=87, sd=20, deff=1.5)
+    se = math.sqrt(1.5 * 400 / 1000)
+    assert result.se == pytest.approx(se)
+    assert result.power == pytest.approx(stats.norm.sf(stats.norm.ppf(0.975) - 2 / se))
+    assert result.probability_not_met == pytest.approx(stats.norm.cdf(-stats.norm.ppf(0.975) - 2 / se))
+    with_df = target_power(n=1000, expected=87, sd=20, deff=1.5, df=20)
+    assert with_df.power == pytest.approx(stats.nct.sf(stats.t.ppf(0.975, 20), 20, 2 / se))
+    assert with_df.power < result.power  # few PSUs cost power
+    assert target_power(n=4000, expected=87, sd=20, deff=1.5).power > result.power
+    # At the target itself 'met' has the test's size, 2.5%.
+    assert target_power(n=1000, expected=85, sd=20).power == pytest.approx(0.025)
+    rate = target_power(n=1000, expected=88, metric="satisfied_rate", deff=1.0)
+    assert rate.sd == pytest.approx(math.sqrt(0.88 * 0.12)) and rate.value == 0.85
+    assert target_power(n=1000, expected=87, deff=0.5).deff == 1.0  # floored
+    needed = respondents_for_power(power=0.8, expected=87, sd=20, deff=1.5)
+    assert target_power(n=needed, expected=87, sd=20, deff=1.5).power >= 0.8
+    assert target_power(n=needed - 1, expected=87, sd=20, deff=1.5).power < 0.8
+    assert needed == math.ceil(1.5 * 400 * ((stats.norm.ppf(0.975) + stats.norm.ppf(0.8)) / 2) ** 2)
+    with pytest.raises(ValueError, match="not above the target"):
+        respondents_for_power(expected=84)
+    with pytest.raises(ValueError, match="between 0 and 100"):
+        target_power(n=100, expected=130)
+    with pytest.raises(ValueError, match="write it as a percentage"):
+        target_power(n=100, expected=0.88, metric="satisfied_rate")

@@ -7,6 +7,8 @@ low-quality responses, raked to town, sex and age-group margins.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -18,10 +20,11 @@ from scoring.design import survey_design
 from scoring.pipeline import EstimateOptions, run_estimate
 from scoring.questionnaire import DOMAIN_IDS
 from scoring.satisfaction import estimate_satisfaction
+from scoring.screening import ScreeningRules
 from scoring.variance import replicate_design
 
 from .conftest import QUESTIONNAIRE_DIR
-from .results import R_DIR, pipeline_reference
+from .results import R_DIR, pipeline_reference, stats_domain_df_reference
 
 RELATIVE = 1e-6
 RESPONSES = R_DIR / "pipeline_responses.csv"
@@ -29,14 +32,30 @@ MARGINS = R_DIR / "pipeline_margins.csv"
 DOMAIN_WEIGHTS = R_DIR / "pipeline_domain_weights.csv"
 
 
+#: The R script screens with the rule before issue 10 (straight-lining alone excludes).
+LEGACY_SCREENING = ScreeningRules(straight_line_fast_fraction=None)
+
+
 def options(**changes) -> EstimateOptions:
-    base = dict(responses=RESPONSES, questionnaires=QUESTIONNAIRE_DIR, margins=MARGINS, strata="town", cluster="point")
+    base = dict(
+        responses=RESPONSES,
+        questionnaires=QUESTIONNAIRE_DIR,
+        margins=MARGINS,
+        strata="town",
+        cluster="point",
+        screening_rules=LEGACY_SCREENING,
+    )
     return EstimateOptions(**{**base, **changes})
 
 
 @pytest.fixture(scope="module")
 def reference():
     return pipeline_reference()
+
+
+@pytest.fixture(scope="module")
+def domain_df():
+    return stats_domain_df_reference()
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +90,7 @@ def test_raked_weights(run, reference):
 
 
 @pytest.mark.parametrize("domain", DOMAIN_IDS)
-def test_domain_index(run, reference, domain):
+def test_domain_index(run, reference, domain_df, domain):
     result = run.results["domains"][domain]
     assert close(result["index"], reference[f"index_{domain}"])
     assert close(result["se"], reference[f"se_{domain}"])
@@ -80,18 +99,32 @@ def test_domain_index(run, reference, domain):
     assert close(result["deff"], reference[f"deff_{domain}"])
     assert close(result["alpha"], reference[f"alpha_{domain}"])
     assert result["n"] == reference[f"n_{domain}"]
-    half = stats.t.ppf(0.975, reference["df"]) * reference[f"se_{domain}"]
+    # The domain's own df: degf(subset(design, has a score)) — employment misses a PSU (23, not 24).
+    assert result["df"] == domain_df[f"df_{domain}"] and result["psus"] == domain_df[f"psus_{domain}"]
+    half = stats.t.ppf(0.975, domain_df[f"df_{domain}"]) * reference[f"se_{domain}"]
     assert close(result["ci_low"], reference[f"index_{domain}"] - half)
     assert close(result["ci_high"], reference[f"index_{domain}"] + half)
+    assert close(result["ci_low"], domain_df[f"ci_low_{domain}"])
+    assert close(result["ci_high"], domain_df[f"ci_high_{domain}"])
+
+
+def test_a_domain_missing_a_psu_has_one_df_less(run, domain_df):
+    assert domain_df["df_employment"] == 23 and domain_df["df"] == 24
+    assert run.results["domains"]["employment"]["df"] == 23 and run.results["overall"]["df"] == 24
 
 
 @pytest.mark.parametrize("code", [*DOMAIN_IDS, "overall"])
-def test_satisfied_rate_logit_interval(run, reference, code):
+def test_satisfied_rate_logit_interval(run, reference, domain_df, code):
     rate = (run.results["overall"] if code == "overall" else run.results["domains"][code])["satisfied_rate"]
     assert close(rate["estimate"], reference[f"rate_{code}"])
     assert close(rate["se"], reference[f"rate_se_{code}"])
-    assert close(rate["ci_low"], reference[f"rate_low_{code}"])
-    assert close(rate["ci_high"], reference[f"rate_high_{code}"])
+    # svyciprop's default df: degf of the subset answering (pipeline_reference.R passed the design's).
+    assert rate["df"] == domain_df[f"rate_df_{code}"]
+    assert close(rate["ci_low"], domain_df[f"rate_low_{code}"])
+    assert close(rate["ci_high"], domain_df[f"rate_high_{code}"])
+    if rate["df"] == reference["df"]:
+        assert close(rate["ci_low"], reference[f"rate_low_{code}"])
+        assert close(rate["ci_high"], reference[f"rate_high_{code}"])
     estimates = run.estimates
     counts = estimates.rates.counts[list(estimates.rates.names).index(code if code == "overall" else f"{code}.overall")]
     assert counts == reference[f"rate_n_{code}"]
@@ -132,7 +165,7 @@ def test_target_test_p_value(reference, target, metric, key):
     assert result["verdict"] == expected
 
 
-def test_subgroups(run, reference):
+def test_subgroups(run, reference, domain_df):
     checked = 0
     for variable, levels in run.results["subgroups"].items():
         for level, cells in levels.items():
@@ -145,7 +178,15 @@ def test_subgroups(run, reference):
                 assert close(cell["index"], reference[f"{key}_index"])
                 assert close(cell["se"], reference[f"{key}_se"])
                 assert close(cell["cv"], reference[f"{key}_se"] / reference[f"{key}_index"])
-                assert cell["suppressed"] == (cell["n"] < 30 or cell["cv"] > 0.3)
+                assert cell["df"] == domain_df[f"{key}_df"]
+                half = stats.t.ppf(0.975, cell["df"]) * cell["se"] if cell["df"] > 0 else math.nan
+                assert cell["ci_low"] is None if cell["df"] == 0 else close(cell["ci_low"], cell["index"] - half)
+                # Unstable below 30 respondents, 5 PSUs or 1 df; suppressed when unstable, n < 30 or CV > 0.3,
+                # and a level's overall when one of its domains is unstable.
+                unstable = cell["n"] < 30 or cell["psus"] < 5 or cell["df"] < 1
+                assert cell["unstable"] == unstable
+                weak = domain == "overall" and any(cells[d]["unstable"] for d in cells if d != "overall")
+                assert cell["suppressed"] == (unstable or cell["cv"] > 0.3 or weak)
                 checked += 1
     assert checked == (12 + 2 + 4) * 13 == sum(1 for k in reference if k.startswith("sub_") and k.endswith("_index"))
 
@@ -157,7 +198,7 @@ def test_jackknife_domain_se(jackknife_run, reference, domain):
     assert close(result["se"], reference[f"jk_se_{domain}"])
 
 
-def test_jackknife_overall_and_rates(jackknife_run, reference):
+def test_jackknife_overall_and_rates(jackknife_run, reference, domain_df):
     assert jackknife_run.variance_design.n_replicates == reference["jk_replicates"]
     overall = jackknife_run.results["overall"]
     assert close(overall["se"], reference["jk_overall_se_equal"])
@@ -165,9 +206,9 @@ def test_jackknife_overall_and_rates(jackknife_run, reference):
     for code in [*DOMAIN_IDS, "overall"]:
         rate = (overall if code == "overall" else jackknife_run.results["domains"][code])["satisfied_rate"]
         assert close(rate["se"], reference[f"jk_rate_se_{code}"])
-        # svyciprop on a replicate design: logit of every replicate.
-        assert close(rate["ci_low"], reference[f"jk_rate_low_{code}"])
-        assert close(rate["ci_high"], reference[f"jk_rate_high_{code}"])
+        # svyciprop on a replicate design: logit of every replicate, on the rate's own df.
+        assert close(rate["ci_low"], domain_df[f"jk_rate_low_{code}"])
+        assert close(rate["ci_high"], domain_df[f"jk_rate_high_{code}"])
 
 
 def test_jackknife_overall_with_domain_weights(reference):

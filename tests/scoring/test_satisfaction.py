@@ -13,7 +13,7 @@ from scoring.design import survey_design
 from scoring.errors import DomainWeightsError, ScoringInputError
 from scoring.importance import pairwise_weighted_correlation, relative_weights
 from scoring.pipeline import EstimateOptions, run_estimate
-from scoring.satisfaction import Suppression, estimate_satisfaction
+from scoring.satisfaction import Stability, Suppression, estimate_satisfaction
 from scoring.scores import build_analysis_table
 from scoring.variance import bootstrap_design
 from scoring.weighting import margins_from_frame, rake
@@ -82,7 +82,9 @@ def test_relative_weights_of_uncorrelated_predictors():
 
 def test_subgroup_suppression_is_configurable(analysis):
     table, design = analysis
-    loose = estimate_satisfaction(table, design, suppression=Suppression(min_n=0, max_cv=10))
+    loose = estimate_satisfaction(
+        table, design, suppression=Suppression(min_n=0, max_cv=10), stability=Stability(min_n=1, min_psus=2)
+    )
     strict = estimate_satisfaction(table, design, suppression=Suppression(min_n=10_000, max_cv=10))
     assert not any(s.suppressed for s in loose.subgroups if np.isfinite(s.index))
     assert all(s.suppressed for s in strict.subgroups)
@@ -102,15 +104,18 @@ def test_rows_without_a_group_value_are_left_out_of_that_table():
     assert total == 290
 
 
-def test_domain_without_respondents_and_a_weight_is_an_error(analysis):
-    _table, _design = analysis
+def test_a_domain_without_respondents_is_left_out_of_the_overall_index_and_listed():
     empty = build_analysis_table(
         validate_responses(small_responses(200, seed=1).assign(**{f"healthcare.q{k}": np.nan for k in range(1, 6)}))
     )
-    with pytest.raises(ScoringInputError, match="domain 'healthcare' has no respondent with a domain score"):
-        estimate_satisfaction(empty, survey_design(empty.frame))
-    estimates = estimate_satisfaction(empty, survey_design(empty.frame), domain_weights={"education": 1})
+    estimates = estimate_satisfaction(empty, survey_design(empty.frame))
     assert math.isnan(estimates.domains["healthcare"].index.index)
+    assert estimates.domains["healthcare"].index.unstable
+    assert estimates.overall.domain_weights == {"education": 1.0, "healthcare": 0.0}
+    assert [domain for domain, _ in estimates.overall.left_out] == ["healthcare"]
+    assert estimates.overall.index.index == pytest.approx(estimates.domains["education"].index.index)
+    alone = estimate_satisfaction(empty, survey_design(empty.frame), domain_weights={"education": 1})
+    assert alone.overall.left_out == () and alone.overall.index.index == estimates.overall.index.index
 
 
 def test_replicate_designs_give_every_estimate(analysis):
@@ -135,27 +140,100 @@ def test_results_dict_has_exactly_the_contract_keys():
         "overall",
         "domains",
         "target",
+        "targets",
+        "scale",
         "weights",
         "design",
         "excluded",
         "subgroups",
+        "sensitivity",
+        "settings",
         "inputs",
         "version",
     ]
-    assert list(results["overall"]) == ["index", "se", "ci_low", "ci_high", "df", "n", "satisfied_rate"]
-    assert list(results["overall"]["satisfied_rate"]) == ["estimate", "se", "ci_low", "ci_high"]
+    index_keys = ["index", "se", "ci_low", "ci_high", "df", "n", "psus"]
+    rate_keys = ["estimate", "se", "ci_low", "ci_high", "df", "n", "psus", "unstable", "unstable_reason"]
+    test_keys = ["metric", "target", "value", "estimate", "se", "ci_low", "ci_high", "df", "statistic"]
+    test_keys += ["p_value", "verdict", "unstable", "reason"]
+    assert list(results["overall"]) == [
+        *index_keys,
+        "unstable",
+        "unstable_reason",
+        "domain_weights",
+        "left_out_domains",
+        "unstable_domain_rule",
+        "satisfied_rate",
+    ]
+    assert list(results["overall"]["satisfied_rate"]) == rate_keys
     for domain in results["domains"].values():
-        assert list(domain) == ["index", "se", "ci_low", "ci_high", "n", "deff", "alpha", "satisfied_rate"]
-        assert list(domain["satisfied_rate"]) == ["estimate", "se", "ci_low", "ci_high"]
-    assert list(results["target"]) == ["metric", "value", "estimate", "statistic", "p_value", "verdict"]
+        assert list(domain) == [
+            *index_keys,
+            "deff",
+            "alpha",
+            "unstable",
+            "unstable_reason",
+            "weight",
+            "satisfied_rate",
+            "targets",
+        ]
+        assert list(domain["satisfied_rate"]) == rate_keys
+        assert list(domain["targets"]) == ["index", "satisfied_rate"]
+        assert list(domain["targets"]["index"]) == test_keys
+    assert list(results["target"]) == test_keys
+    assert list(results["targets"]) == ["metric", "index", "satisfied_rate"]
+    assert results["targets"]["metric"] == "index" and results["target"] == results["targets"]["index"]
+    assert list(results["scale"]) == ["mapping", "description", "points"]
     assert list(results["weights"]) == ["method", "effective_n", "deff", "min", "max"]
-    assert results["design"] == {"strata": "town", "clusters": "point", "df": 8, "variance": "linearization"}
+    assert list(results["design"]) == [
+        "strata",
+        "clusters",
+        "rows_without_cluster",
+        "clusters_split_by_strata",
+        "lonely_psu",
+        "lonely_strata",
+        "n_psu",
+        "n_strata",
+        "df",
+        "variance",
+        "replicates",
+        "description",
+        "assumption",
+    ]
+    assert {k: results["design"][k] for k in ("strata", "clusters", "df", "variance")} == {
+        "strata": "town",
+        "clusters": "point",
+        "df": 8,
+        "variance": "linearization",
+    }
     assert list(results["excluded"]) == ["partial", "duplicate_browser", "ip_burst", "speeder", "straight_liner"]
     assert list(results["subgroups"]) == ["town", "sex", "age_group"]
+    cell_keys = ["index", "se", "ci_low", "ci_high", "df", "n", "psus", "cv", "unstable", "suppressed", "reason"]
     for levels in results["subgroups"].values():
         for cells in levels.values():
             assert list(cells) == ["education", "healthcare", "overall"]
             for cell in cells.values():
-                assert list(cell) == ["index", "se", "n", "cv", "suppressed"]
+                assert list(cell) == cell_keys
+    assert list(results["sensitivity"]) == ["headline", "note", "weighting", "screening", "channel", "point_type"]
+    assert list(results["settings"]) == ["analysis", "digest", "questionnaires"]
     assert list(results["inputs"]) == ["responses"] and len(results["inputs"]["responses"]) == 64
     assert results["version"].startswith("manyi-scoring ")
+
+
+def test_a_subgroups_overall_is_suppressed_when_one_of_its_domains_is_unstable():
+    """Issue 10: a composite cell was not suppressed when a component rested on one respondent."""
+    frame = small_responses(800, seed=6)
+    few = (frame["town"] == "jinan") & (np.arange(len(frame)) % 20 != 0)  # keep about 1 in 20 in jinan
+    for column in [c for c in frame.columns if c.startswith("healthcare.")]:
+        frame.loc[few, column] = np.nan
+    table = build_analysis_table(validate_responses(frame))
+    design = survey_design(table.frame, strata="town", cluster="point")
+    estimates = estimate_satisfaction(table, design, stability=Stability(min_n=30, min_psus=2))
+    cells = {(s.level, s.domain): s for s in estimates.subgroups if s.variable == "town"}
+    thin = cells[("jinan", "healthcare")]
+    assert thin.n < 30 and thin.unstable and thin.suppressed
+    composite = cells[("jinan", "overall")]
+    assert composite.n >= 30 and not composite.unstable  # the level itself is large enough …
+    assert composite.suppressed and "unstable component: healthcare" in composite.reason  # … its parts are not
+    assert not estimates.domains["healthcare"].index.unstable  # district-wide the domain is fine
+    other = cells[("xicheng", "overall")]
+    assert not other.suppressed and other.reason is None

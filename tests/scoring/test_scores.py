@@ -8,6 +8,7 @@ import pytest
 from numpy.testing import assert_allclose
 
 from scoring.data import DomainItems, Instrument, validate_responses
+from scoring.errors import ScoringInputError
 from scoring.scores import build_analysis_table, cronbach_alpha, item_score
 
 
@@ -104,3 +105,29 @@ def test_analysis_frame_has_scores_and_weights():
         "education",
     ]
     assert analysis["education.c"].tolist() == [100.0, 0.0]
+
+
+def test_monitoring_mapping_reads_x_over_k():
+    from scoring.scores import item_score, scale_description
+
+    codes = np.array([0, 1, 2, 3, 4, 5])
+    assert np.isnan(item_score(codes, 5, "monitoring")[0])
+    np.testing.assert_allclose(item_score(codes, 5, "monitoring")[1:], [20, 40, 60, 80, 100])
+    np.testing.assert_allclose(item_score(codes, 5, "linear")[1:], [0, 25, 50, 75, 100])
+    np.testing.assert_allclose(item_score(np.array([1, 7]), 7, "monitoring"), [100 / 7, 100])
+    assert "x/K × 100" in scale_description("monitoring") and "1 → 20" in scale_description("monitoring")
+    assert "1 → 0, 5 → 100" in scale_description("linear")
+
+
+def test_monitoring_domain_scores_are_20_plus_0_8_linear_on_five_point_items(responses_frame):
+    from scoring.scores import build_analysis_table
+
+    responses = validate_responses(responses_frame)
+    linear = build_analysis_table(responses)
+    monitoring = build_analysis_table(responses, mapping="monitoring")
+    assert monitoring.mapping == "monitoring"
+    np.testing.assert_allclose(monitoring.domain_scores, 20 + 0.8 * linear.domain_scores)
+    np.testing.assert_allclose(monitoring.item_scores(), 20 + 0.8 * linear.item_scores())
+    assert monitoring.alpha("education") == pytest.approx(linear.alpha("education"))
+    with pytest.raises(ScoringInputError, match="mapping must be one of linear, monitoring"):
+        build_analysis_table(responses, mapping="percent")

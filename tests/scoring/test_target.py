@@ -1,4 +1,4 @@
-"""The one-sided target test and its verdict."""
+"""The target test and its verdict, which always agrees with the 95% interval shown."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from scipy import stats
 
 from scoring.errors import ScoringInputError
-from scoring.target import target_test, target_value
+from scoring.target import target_test, target_value, verdict_of_interval
 
 
 @pytest.mark.parametrize(
@@ -20,10 +20,31 @@ def test_verdicts(estimate, se, verdict):
     assert result.verdict == verdict
     assert result.statistic == pytest.approx((estimate - 85) / se)
     assert result.p_value == pytest.approx(stats.t.sf((estimate - 85) / se, 24))
-    assert (result.verdict == "met") == (result.p_value < 0.05)
-    q = stats.t.ppf(0.95, 24)
-    assert result.lower_bound == pytest.approx(estimate - q * se)
-    assert result.upper_bound == pytest.approx(estimate + q * se)
+    q = stats.t.ppf(0.975, 24)
+    assert result.ci_low == pytest.approx(estimate - q * se)
+    assert result.ci_high == pytest.approx(estimate + q * se)
+    # A one-sided test at 2.5% each way: met exactly when p < 0.025.
+    assert (result.verdict == "met") == (result.p_value < 0.025)
+    assert (result.verdict == "not_met") == (result.p_value > 0.975)
+
+
+def test_the_verdict_agrees_with_the_95_percent_interval_shown():
+    """Issue 11: index 86.5 with 95% CI 84.8–88.2 was called 'met' (one-sided 95% bound)."""
+    df = 30
+    se = 1.7 / stats.t.ppf(0.975, df)
+    result = target_test(86.5, se, df, target=85)
+    assert (round(result.ci_low, 1), round(result.ci_high, 1)) == (84.8, 88.2)
+    assert result.verdict == "inconclusive"
+    assert 0.025 < result.p_value < 0.05  # the old one-sided 5% rule would have said "met"
+
+
+def test_a_given_interval_decides_the_verdict():
+    """A rate's interval (logit, Korn–Graubard) is not symmetric: the verdict reads that interval."""
+    result = target_test(0.88, 0.014, 30, target=85, metric="satisfied_rate", interval=(0.849, 0.905))
+    assert result.verdict == "inconclusive" and (result.ci_low, result.ci_high) == (0.849, 0.905)
+    assert target_test(0.88, 0.014, 30, target=85, metric="satisfied_rate", interval=(0.851, 0.905)).verdict == "met"
+    assert verdict_of_interval(84.0, 84.9, 85.0) == "not_met"
+    assert verdict_of_interval(85.0, 86.0, 85.0) == "inconclusive"  # touching is not above
 
 
 def test_rates_are_tested_on_the_proportion_scale():
@@ -46,3 +67,10 @@ def test_targets_are_written_as_people_say_them():
 def test_no_standard_error_is_inconclusive():
     result = target_test(90.0, 0.0, 10)
     assert result.verdict == "inconclusive" and math.isnan(result.p_value)
+
+
+def test_an_unstable_figure_gets_no_verdict():
+    result = target_test(90.0, 1.0, 1, target=85, unstable_reason="15 respondents (minimum 30)")
+    assert result.verdict is None and result.unstable
+    assert result.reason == "15 respondents (minimum 30)"
+    assert result.to_dict()["verdict"] is None and result.to_dict()["unstable"] is True

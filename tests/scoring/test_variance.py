@@ -175,3 +175,29 @@ def test_calibration_shrinks_the_variance_of_a_calibration_variable():
         survey_design(frame, strata="town", cluster="point"), [Margin("sex", ("male", "female"), (510.0, 490.0))]
     )
     assert survey_mean(one_margin, (frame["sex"] == "male").to_numpy(float)).se[0] < 1e-8
+
+
+@pytest.mark.parametrize("calibrated", [False, True])
+def test_sparse_influence_gives_the_dense_variances(calibrated):
+    """Subgroup tables pass sparse influence; the term-by-term variance equals the dense one
+    (lonely strata adjusted, calibration residuals included)."""
+    import scipy.sparse as sparse
+
+    from scoring.design import collection_design
+    from scoring.variance import linearized_variance
+    from scoring.weighting import margins_from_frame, rake
+
+    from .support import point_town_responses, small_margins
+
+    frame = point_town_responses(300, seed=5)
+    frame.loc[frame["point"] == "mashan-hall", "point_town"] = "libu"  # a town with one point: lonely
+    design = collection_design(frame)
+    assert (design.psu_per_stratum == 1).any()
+    if calibrated:
+        design = rake(design, margins_from_frame(small_margins(frame)))
+    rng = np.random.default_rng(2)
+    dense = rng.normal(size=(design.cells.n_cells, 40)) * (rng.random((design.cells.n_cells, 40)) < 0.2)
+    expected = linearized_variance(design, dense)
+    assert np.allclose(linearized_variance(design, sparse.csr_matrix(dense)), expected, rtol=1e-10, atol=0)
+    full = linearized_variance(design, sparse.csr_matrix(dense), full=True)
+    assert np.allclose(np.diag(full), expected, rtol=1e-10)

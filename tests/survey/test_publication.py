@@ -200,7 +200,7 @@ def test_publish_wave_freezes_the_scoring_run(app, monkeypatch):
     assert results["report"]["wave"] == "2025" and results["report"]["year"] == 2025
     assert {"tables.xlsx", "report.html", "tables/domains.csv", "charts/domain_index.png"} <= names
     assert "results.json" not in names  # kept verbatim in the publication row itself
-    assert config["margins"] == MARGINS.name and config["comments"] == "excluded" and config["strata"] == "town"
+    assert config["margins"] == MARGINS.name and config["comments"] == "excluded" and config["strata"] == "point_town"
     assert config["assumed_se"] == 1.0 and config["year"] == 2025
     assert len(hashes["responses"]) == 64 and f"margins/{MARGINS.name}" in hashes and "questionnaire/common" in hashes
     assert not any(name.startswith("/") or ":\\" in name for name in results["inputs"])  # no server paths

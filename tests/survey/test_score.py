@@ -51,7 +51,7 @@ def test_score_demo_wave_writes_every_file(demo, tmp_path):
     data = json.loads((out / "results.json").read_text(encoding="utf-8"))
     assert data["overall"]["n"] > 1000
     assert data["weights"]["method"] == "raking"
-    assert data["design"] == {**data["design"], "strata": "town", "clusters": "point"}
+    assert data["design"] == {**data["design"], "strata": "point_town", "clusters": "point"}
     assert str(MARGINS) in data["inputs"]
     assert data["report"]["wave"] == "2025" and data["report"]["illustrative"] is True
     survey = [p for p in data["rankings"]["placements"] if p["source"] == "survey"]
