@@ -35,7 +35,7 @@ SMALL_DOMAIN = "sports"
 
 
 def options(**changes) -> EstimateOptions:
-    """The default design of ``manyi score``; every domain kept stable so all are compared."""
+    """The default design of ``manyi score``; every domain (≥ 2 PSUs) kept stable so all are compared."""
     base = dict(
         responses=RESPONSES,
         margins=MARGINS,
@@ -43,7 +43,7 @@ def options(**changes) -> EstimateOptions:
         cluster="point",
         lonely_psu="adjust",
         min_n=1,
-        min_psus=1,
+        min_psus=2,
     )
     return EstimateOptions(**{**base, **changes})
 
