@@ -11,9 +11,14 @@ A finite population of adult residents of the district, each living in one town
 (the ``town`` choices of ``common.yaml``), of one sex and one age group.  Town sizes and
 age structures are **illustrative, not census figures** (streets are larger and
 younger than the rural towns).  Every resident belongs to the catchment of one
-collection point of her town (hospital, school, service hall, bus stop, …); catchments
-differ in age make-up (the elderly gather at hospitals and care centres, parents at
-schools).  The points are the clusters (PSUs) of the design; the towns are its strata.
+collection point (hospital, school, service hall, bus stop, …); catchments differ in
+age make-up (the elderly gather at hospitals and care centres, parents at schools).
+A share of the residents (``cross_town_share``, default 25%) use a point that stands
+in **another town** than the one they live in, drawn with a pull towards the district
+institutions of the district seat (区人民医院, 区政务服务中心, 客运站) and the urban
+streets: the point's town (``point_town``) and the resident's town of residence
+(``town``) then differ.  The points are the clusters (PSUs) of the design; the
+points' towns are its strata; the residence town is a raking margin and a subgroup.
 
 Each resident used some of the 12 domains in the last 12 months: usage is drawn once,
 with probabilities that depend on domain and age group (elderly care mostly 60+,
@@ -23,8 +28,9 @@ Satisfaction with domain *d* is a latent normal variable
 
     y*_d = F[cell, d] + u_d,      u_d = σ_u (√ρ g + √(1−ρ) v_d),
 
-where ``cell`` = (point, sex, age group) and the fixed part ``F`` is a domain baseline +
-town effect + sex effect + age-group effect + **point random effect** (which makes the
+where ``cell`` = (point, residence town, sex, age group) and the fixed part ``F`` is a
+domain baseline + residence-town effect + sex effect + age-group effect + **point random
+effect** of the point she uses, shared by its users from every town (which makes the
 intra-cluster correlation a few percent); ``g`` is a personal general factor shared by
 all domains and ``v_d`` a personal domain factor.  The personal part is drawn when the
 resident is interviewed, so a resident's *expected* answers depend only on her cell
@@ -44,23 +50,58 @@ items of a domain.  Durations are lognormal and grow with the number of domains.
 
 Selection
 ---------
-Not a simple random sample.  The sample size is allocated to towns in proportion to
-√(town population) (small towns are over-represented); in each town a fixed number of
-points is drawn with equal probability; within the drawn points of a town, respondents
-are drawn with propensity ``b[sex] × c[age group]`` (women and older people answer
-more often; older people are also over-represented at hospitals because hospital
-catchments are older).  Draws are with replacement: a resident drawn twice gives two
-independent interviews (rare at realistic sizes; it lets a million responses come from
-half a million residents without changing the estimand).  A resident's expected number of appearances in the
-sample, given the drawn points, is therefore ``a[town] × b[sex] × c[age group]`` — a
-product of main effects of exactly the three raking variables.  Raking to the
-town/sex/age margins fits that log-linear form, so the raked weights converge to the
-inverse selection intensities and a raked ratio estimator is consistent for the truth
-when every point is taken (``sampled_points_per_town=None``).  When points are
+Not a simple random sample.  In each town a fixed number of points is drawn with equal
+probability (``sampled_points_per_town``); at the drawn points, respondents are drawn
+with propensity ``a[residence town] × b[sex] × c[age group]``: ``a`` ∝ population^−½ so
+that a town's sample is ∝ √(town population) (small towns are over-represented), women
+and older people answer more often (older people are also over-represented at
+hospitals because hospital catchments are older).  The rows at a point are allocated
+to the points' towns in proportion to the expected number of respondents there, then
+drawn within each of these strata.  Responses **without a point** (``no_point_channels``,
+default 6% ``phone`` and 4% ``paper``) come from the whole population with the same
+propensities; their ``point`` and ``point_town`` are empty.  Draws are with
+replacement: a resident drawn twice gives two independent interviews (rare at realistic
+sizes; it lets a million responses come from half a million residents without changing
+the estimand).  A resident's expected number of appearances in the sample, averaged
+over the draw of points, is therefore ``a[town] × b[sex] × c[age group]`` times a
+constant — a product of main effects of exactly the three raking variables.  Raking to
+the town/sex/age margins fits that log-linear form, so the raked weights converge to
+the inverse selection intensities and a raked ratio estimator is consistent for the
+truth when every point is taken (``sampled_points_per_town=None``).  When points are
 subsampled, the estimator is design-consistent as the number of drawn points grows;
 the point effects of the drawn points are the between-PSU variance that the clustered
-variance estimator measures.  Unweighted estimates are biased (older people are more
-satisfied and over-represented).
+variance estimator measures — with strata = the points' towns and PSU = point, not
+strata = residence town (which splits one point's respondents into several "PSUs").
+Unweighted estimates are biased (older people are more satisfied and
+over-represented).
+
+Paradata and integrity plants
+-----------------------------
+``submitted_at`` follows the hours of each kind of point (school gates at drop-off and
+pick-up, markets in the morning, service halls in office hours, parks in the evening;
+phone calls and the entry of paper forms in office hours); rows are in submission
+order.  With ``paradata=True`` (implied by integrity plants) the table gains
+``ip_hash`` and ``browser_hash``: pseudonymous 64-hex tokens standing for the app's keyed
+hashes of the client address and of the browser-id cookie (never real addresses).
+Residents use mobile data (a pool of carrier addresses per town, shared by chance) or
+the point's public Wi-Fi (hospitals, halls, care centres, libraries, offices); every
+browser is distinct except that a ``duplicate_browser`` row carries its source's
+browser.  Phone and paper rows have neither.
+
+:class:`IntegrityPlants` plants, with a known truth (:attr:`SyntheticSample.integrity`
+and the ``coached`` / ``bot_farm`` masks of :attr:`SyntheticSample.planted`):
+
+* **coached points** — at chosen (or randomly chosen drawn) points, a chosen number of
+  extra residents of the point's catchment, with ordinary demographics, usage,
+  durations and times of day, answer every item they answer with 满意 / 非常满意
+  (K − 1 or K, mostly K);
+* **a bot farm** — responses posted to randomly chosen drawn points, rotating through a
+  small pool of addresses (a fresh browser each time), in daytime hours over the
+  whole period, with durations within a few percent of one another and answers copied
+  from one template with a few items changed by one step.
+
+Planted rows count in ``n_responses``; removing them (the masks) leaves a sample from the
+design, for which the truth is the estimand.
 
 The truth
 ---------
@@ -108,6 +149,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -118,11 +161,18 @@ from .questionnaire import DOMAIN_IDS, QuestionnaireSet
 __all__ = [
     "AGE_GROUPS",
     "CONTAMINATION_KINDS",
+    "DEFAULT_CROSS_TOWN_SHARE",
+    "DEFAULT_NO_POINT_CHANNELS",
     "DEFAULT_TOWNS",
+    "PARADATA_COLUMNS",
+    "PLANT_KINDS",
+    "POINT_TOWN_COLUMN",
     "RESPONSE_FIXED_COLUMNS",
     "SEXES",
     "STRAIGHT_LINE_MIN_ITEMS",
     "Contamination",
+    "IntegrityPlants",
+    "IntegrityTruth",
     "ModelParameters",
     "SurveyTruth",
     "SyntheticPopulation",
@@ -151,6 +201,16 @@ RESPONSE_FIXED_COLUMNS: tuple[str, ...] = (
 CONTAMINATION_KINDS: tuple[str, ...] = ("speeders", "straight_liners", "duplicate_browser", "partial")
 #: A straight-liner gives the same answer to at least this many answered aspect items.
 STRAIGHT_LINE_MIN_ITEMS = 8
+#: Integrity plants (issue 15), keys of :attr:`SyntheticSample.planted` besides the contamination kinds.
+PLANT_KINDS: tuple[str, ...] = ("coached", "bot_farm")
+#: Declared column: the town where the row's collection point stands (empty without a point).
+POINT_TOWN_COLUMN = "point_town"
+#: Pseudonymous paradata columns written with ``paradata=True`` (keyed hashes, 64 hex digits).
+PARADATA_COLUMNS: tuple[str, ...] = ("ip_hash", "browser_hash")
+#: Share of residents whose collection point stands outside their town of residence.
+DEFAULT_CROSS_TOWN_SHARE = 0.25
+#: Shares of responses without a point, by channel (phone interviews, paper forms).
+DEFAULT_NO_POINT_CHANNELS: Mapping[str, float] = MappingProxyType({"phone": 0.06, "paper": 0.04})
 
 #: Towns, streets and management areas of common.yaml (code, Chinese name); used when no
 #: questionnaire set is given.
@@ -251,6 +311,44 @@ _DURATION_PER_DOMAIN_S = 30.0
 _DURATION_LOG_SD = 0.35
 _DURATION_FLOOR_SHARE = 0.4  # clean durations stay above 0.4 × median …
 _SPEEDER_SHARE_RANGE = (0.08, 0.25)  # … speeders fall below 0.25 × median (rule: 1/3)
+
+# --- Cross-town residents: pull of a point on residents of other towns ----------------
+_DISTRICT_INSTITUTION_PULL = 5.0  # the district seat's hospital, service hall, coach station
+_URBAN_POINT_PULL = 2.0  # other points of the streets (街道)
+
+# --- Times of day: (start hour, end hour, weight) windows, China time -------------------
+_OFFICE_HOURS = ((9.0, 12.0, 0.55), (13.5, 17.5, 0.45))
+_TIME_OF_DAY: Mapping[str, tuple[tuple[float, float, float], ...]] = {
+    "hospital": ((7.5, 11.5, 0.65), (13.5, 17.0, 0.35)),
+    "school": ((7.2, 8.2, 0.45), (11.3, 12.3, 0.1), (16.0, 17.8, 0.45)),
+    "service_hall": _OFFICE_HOURS,
+    "bus_stop": ((6.5, 9.0, 0.4), (9.0, 16.5, 0.2), (16.5, 19.5, 0.4)),
+    "elderly_care": ((8.5, 11.5, 0.6), (14.5, 17.0, 0.4)),
+    "market": ((6.0, 10.0, 0.75), (16.0, 18.5, 0.25)),
+    "social_security": _OFFICE_HOURS,
+    "employment": _OFFICE_HOURS,
+    "culture": ((9.0, 12.0, 0.35), (14.0, 17.5, 0.4), (18.5, 20.5, 0.25)),
+    "sports": ((6.0, 8.5, 0.4), (18.0, 21.5, 0.6)),
+    "park": ((6.0, 9.0, 0.35), (9.0, 17.0, 0.2), (18.0, 21.5, 0.45)),
+    "utility_office": _OFFICE_HOURS,
+    "police_station": _OFFICE_HOURS,
+    "community": ((8.5, 11.5, 0.4), (14.5, 17.5, 0.3), (19.0, 21.0, 0.3)),
+    "phone": ((9.0, 12.0, 0.45), (14.0, 17.5, 0.35), (18.5, 20.5, 0.2)),
+    "paper": _OFFICE_HOURS,  # forms entered by staff
+    "bot_farm": ((8.0, 21.0, 1.0),),  # plausible: daytime, spread over the period
+}
+
+# --- Paradata -----------------------------------------------------------------------
+_WIFI_KINDS = frozenset(
+    {"hospital", "service_hall", "elderly_care", "culture", "social_security", "utility_office", "police_station"}
+)
+_WIFI_SHARE = 0.3  # at a point with public Wi-Fi, share of residents using it
+_MOBILE_ADDRESSES_PER_TOWN = 2000  # carrier (NAT) addresses seen in a town
+
+# --- Integrity plants ---------------------------------------------------------------
+_BOT_DURATION_LOG_SD = 0.04  # bots: durations within a few percent of one another …
+_BOT_ANSWER_CHANGE = 0.1  # … answers copied from a template, 10% of items moved by one step
+_BOT_TEMPLATE_DOMAINS = 2  # template domains ticked besides the point's focus domain
 
 
 @dataclass(frozen=True)
@@ -370,7 +468,94 @@ class Contamination:
 
     @property
     def total(self) -> float:
-        return sum(getattr(self, kind) for kind in CONTAMINATION_KINDS)
+        return float(sum(getattr(self, kind) for kind in CONTAMINATION_KINDS))
+
+
+@dataclass(frozen=True)
+class IntegrityPlants:
+    """Coached points and a bot farm to plant in a sample (issue 15); nothing by default.
+
+    Parameters
+    ----------
+    coached_points : tuple of str
+        Codes of drawn collection points where residents were coached.
+    random_coached_points : int
+        Further coached points, chosen at random among the drawn points (other than
+        ``coached_points``) with the sample seed.
+    coached_responses : int
+        Coached residents per coached point (the scenario of issue 15 is ≥ 30).  They are
+        extra residents of the point's catchment with ordinary demographics, usage,
+        durations and times of day.
+    coached_top_share : float
+        Share of the coached answers that are the top category K (非常满意); the others
+        are K − 1 (满意).
+    bot_responses : int
+        Responses of the bot farm (0: no farm).
+    bot_addresses : int
+        Size of the farm's pool of addresses, used in turn.
+
+    Notes
+    -----
+    Planted rows count in ``n_responses`` and are never chosen for contamination.  A
+    drawn point can be chosen with ``sample.sampled_points["code"]`` of a sample drawn with
+    the same arguments and seed but without plants, or with ``random_coached_points``.
+    """
+
+    coached_points: tuple[str, ...] = ()
+    random_coached_points: int = 0
+    coached_responses: int = 40
+    coached_top_share: float = 0.6
+    bot_responses: int = 0
+    bot_addresses: int = 8
+
+    def __post_init__(self) -> None:
+        points = self.coached_points
+        if isinstance(points, str) or not isinstance(points, (tuple, list)):
+            raise ValueError(f"coached_points must be a tuple of point codes, got {points!r}")
+        if not all(isinstance(code, str) and code for code in points) or len(set(points)) != len(points):
+            raise ValueError(f"coached_points must be distinct point codes (e.g. ('hosp-01',)), got {points!r}")
+        object.__setattr__(self, "coached_points", tuple(points))
+        _validate_int(self.random_coached_points, "random_coached_points", minimum=0)
+        _validate_int(self.coached_responses, "coached_responses", minimum=1)
+        _validate_int(self.bot_responses, "bot_responses", minimum=0)
+        _validate_int(self.bot_addresses, "bot_addresses", minimum=1)
+        share = self.coached_top_share
+        if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 <= share <= 1:
+            raise ValueError(f"coached_top_share must be a share in [0, 1], got {share!r}")
+
+    @property
+    def n_coached_points(self) -> int:
+        return len(self.coached_points) + self.random_coached_points
+
+    @property
+    def planted_rows(self) -> int:
+        """Rows the plants add to the sample."""
+        return self.n_coached_points * self.coached_responses + self.bot_responses
+
+
+@dataclass(frozen=True, eq=False)
+class IntegrityTruth:
+    """What was planted in a sample (:class:`IntegrityPlants`), for detection tests.
+
+    Attributes
+    ----------
+    coached_points : tuple of str
+        Codes of the coached points (explicit ones first, then the random ones).
+    coached_rows : ndarray of bool
+        Per row, a coached response (also ``sample.planted["coached"]``).
+    bot_rows : ndarray of bool
+        Per row, a bot-farm response (also ``sample.planted["bot_farm"]``).
+    bot_points : tuple of str
+        The points the farm posted to (sorted).
+    bot_addresses : tuple of str
+        The ``ip_hash`` values of the farm's pool.
+    """
+
+    coached_points: tuple[str, ...]
+    coached_rows: np.ndarray = field(repr=False)
+    bot_rows: np.ndarray = field(repr=False)
+    bot_points: tuple[str, ...] = ()
+    bot_addresses: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -495,18 +680,19 @@ class _Layout:
 
 @dataclass(frozen=True, eq=False)
 class _PopulationArrays:
-    """The finite population, cell by cell (cell = point × sex × age group)."""
+    """The finite population, cell by cell (cell = point × residence town × sex × age group)."""
 
-    cell_point: np.ndarray  # (C,) point index of each cell
-    cell_town: np.ndarray  # (C,)
+    cell_point: np.ndarray  # (C,) point index of each cell (the point the residents use)
+    cell_town: np.ndarray  # (C,) town of residence
     cell_sex: np.ndarray  # (C,)
     cell_age: np.ndarray  # (C,)
     cell_size: np.ndarray  # (C,) residents
     cell_start: np.ndarray  # (C,) first resident of the cell (residents sorted by cell)
     cell_latent: np.ndarray  # (C, D) fixed part F of the latent satisfaction
     usage: np.ndarray  # (N, D) bool: resident used the domain
-    point_town: np.ndarray  # (P,)
+    point_town: np.ndarray  # (P,) town where the point stands
     point_focus: np.ndarray  # (P,) domain index of the focus domain, −1 for none
+    cross_town_share: float  # share of residents using a point of another town
     item_offset: tuple[np.ndarray, ...]  # per domain, (J_d,) aspect offsets δ
     aspect_importance: tuple[np.ndarray, ...]  # per domain, (J_d,) β
     domain_overall_offset: np.ndarray  # (D,) c_d
@@ -530,15 +716,18 @@ class SyntheticPopulation:
     item_columns : tuple of str
         The Likert columns of the responses table, in order.
     towns : tuple of str
-        Town codes (the strata).
+        Town codes (where residents live and where points stand).
+    cross_town_share : float
+        Share of the residents whose point stands in another town than theirs.
     points : DataFrame
-        Collection points: ``code, town, place, focus_domain, kind, catchment`` (catchment
-        = residents attached to the point).
+        Collection points: ``code, town, place, focus_domain, kind, catchment`` (``town`` =
+        where the point stands; catchment = residents who use the point, from any town).
     margins : DataFrame
         Population counts ``variable, level, population`` for town, sex and age_group
         (the margins contract).
     cells : DataFrame
-        Residents per ``point, town, sex, age_group``.
+        Residents per ``point, point_town, town, sex, age_group`` (``town`` = residence),
+        non-empty cells only.
     truth : SurveyTruth
     parameters : ModelParameters
     """
@@ -548,6 +737,7 @@ class SyntheticPopulation:
     domains: tuple[str, ...]
     item_columns: tuple[str, ...]
     towns: tuple[str, ...]
+    cross_town_share: float
     points: pd.DataFrame = field(repr=False)
     margins: pd.DataFrame = field(repr=False)
     cells: pd.DataFrame = field(repr=False)
@@ -572,16 +762,21 @@ class SyntheticSample:
     sampled_points : DataFrame
         The drawn points: ``code, town, place, focus_domain, kind, catchment, responses``.
     town_allocation : dict
-        Responses drawn per town (before contamination changes any row).
+        Ordinary responses at a point allocated to each point's town (the strata), before
+        plants and contamination.
     selection_weights : ndarray
-        Per row, the inverse of the resident's expected number of appearances given the
-        drawn points, times (points in town / points drawn): the true design weight, which
-        raking should reproduce up to a constant when all points are taken.
+        Per row, the inverse of the resident's expected number of appearances in the
+        sample, the at-a-point part averaged over the draw of points (drawn points in
+        town / points in town): the true design weight, which raking should reproduce up
+        to a constant when all points are taken.  NaN for bot-farm rows (no resident).
     person_index : ndarray
-        Per row, the resident (position in the population) who answered.
+        Per row, the resident (position in the population) who answered; −1 for bot-farm
+        rows.
     planted : dict
-        ``{kind: boolean mask over rows}`` for each contamination kind (all False
-        without contamination).
+        ``{kind: boolean mask over rows}`` for each contamination kind and each of
+        :data:`PLANT_KINDS` (all False when nothing was planted); the kinds are disjoint.
+    integrity : IntegrityTruth
+        The coached points and the bot farm that were planted.
     """
 
     responses: pd.DataFrame = field(repr=False)
@@ -593,6 +788,7 @@ class SyntheticSample:
     selection_weights: np.ndarray = field(repr=False)
     person_index: np.ndarray = field(repr=False)
     planted: Mapping[str, np.ndarray] = field(repr=False)
+    integrity: IntegrityTruth = field(repr=False)
 
     @property
     def truth(self) -> SurveyTruth:
@@ -623,6 +819,64 @@ def _validate_contamination(contamination: Contamination | Mapping[str, float] |
             )
         return Contamination(**contamination)
     raise ValueError(f"contamination must be a Contamination, a mapping of shares or None, got {contamination!r}")
+
+
+def _validate_share(value: object, name: str, *, maximum: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)) or not 0 <= value <= maximum:
+        raise ValueError(f"{name} must be a share between 0 and {maximum:g}, got {value!r}")
+    return float(value)
+
+
+def _validate_no_point_channels(channels: Mapping[str, float] | None, channel: str) -> dict[str, float]:
+    if channels is None:
+        return dict(DEFAULT_NO_POINT_CHANNELS)
+    if not isinstance(channels, Mapping):
+        raise ValueError(
+            f"no_point_channels must map channel names to shares, e.g. {{'phone': 0.06, 'paper': 0.04}}, "
+            f"got {channels!r}"
+        )
+    shares = {}
+    for name, share in channels.items():
+        if not isinstance(name, str) or not name or name == channel:
+            raise ValueError(
+                f"no_point_channels: {name!r} is not a channel name other than the points' channel {channel!r}; "
+                "use e.g. 'phone' or 'paper'"
+            )
+        shares[name] = _validate_share(share, f"no_point_channels[{name!r}]", maximum=0.5)
+    if sum(shares.values()) > 0.5:
+        raise ValueError(f"no_point_channels add up to {sum(shares.values()):.3g}; keep their sum at most 0.5")
+    return shares
+
+
+def _validate_integrity(integrity: IntegrityPlants | Mapping[str, object] | None) -> IntegrityPlants:
+    if integrity is None:
+        return IntegrityPlants()
+    if isinstance(integrity, IntegrityPlants):
+        return integrity
+    if isinstance(integrity, Mapping):
+        known = set(IntegrityPlants.__dataclass_fields__)
+        unknown = set(integrity) - known
+        if unknown:
+            raise ValueError(f"integrity has unknown key(s) {sorted(unknown)}; use {', '.join(sorted(known))}")
+        values: dict[str, Any] = dict(integrity)
+        if isinstance(values.get("coached_points"), list):
+            values["coached_points"] = tuple(values["coached_points"])
+        return IntegrityPlants(**values)
+    raise ValueError(f"integrity must be an IntegrityPlants, a mapping or None, got {integrity!r}")
+
+
+def _validate_towns(towns: object, layout: _Layout) -> _Layout:
+    """The layout restricted to ``towns`` (codes of the layout's towns, in the layout's order)."""
+    codes = [code for code, _ in layout.towns]
+    if isinstance(towns, str) or not isinstance(towns, (tuple, list)) or not towns:
+        raise ValueError(
+            f"towns must be a non-empty sequence of town codes such as ('xicheng', 'jinan'), got {towns!r}"
+        )
+    unknown = [town for town in towns if town not in codes]
+    if unknown or len(set(towns)) != len(towns):
+        raise ValueError(f"towns must be distinct codes of {', '.join(codes)}; got {list(towns)!r}")
+    chosen = tuple(pair for pair in layout.towns if pair[0] in set(towns))
+    return _Layout(layout.domains, layout.overall_code, layout.overall_scale_length, chosen)
 
 
 def _validate_period(period: tuple[str, str] | None, wave: str) -> tuple[_dt.date, _dt.date]:
@@ -721,18 +975,18 @@ def _answered_mean_coefficients(weights: tuple[float, ...], missing_rate: float)
     probability /= probability.sum()
     shares = patterns * weight
     shares /= shares.sum(axis=1, keepdims=True)
-    return probability @ shares
+    return np.asarray(probability @ shares)
 
 
 def _expected_item_score(mean: np.ndarray, sd: float | np.ndarray, cutpoints: np.ndarray) -> np.ndarray:
     """E[(x − 1)/(K − 1) × 100] for x = 1 + #{c : N(mean, sd²) > τ_c}."""
     exceed = ndtr((np.asarray(mean)[..., None] - cutpoints) / np.asarray(sd)[..., None])
-    return exceed.sum(axis=-1) * (100.0 / len(cutpoints))
+    return np.asarray(exceed.sum(axis=-1) * (100.0 / len(cutpoints)))
 
 
 def _satisfied_probability(mean: np.ndarray, sd: float | np.ndarray, cutpoints: np.ndarray) -> np.ndarray:
     """P(x ≥ K − 1): the top two categories (4 or 5 on the five-point scale)."""
-    return ndtr((np.asarray(mean) - cutpoints[-2]) / sd)
+    return np.asarray(ndtr((np.asarray(mean) - cutpoints[-2]) / sd))
 
 
 def _largest_remainder(expected: np.ndarray, total: int) -> np.ndarray:
@@ -743,7 +997,7 @@ def _largest_remainder(expected: np.ndarray, total: int) -> np.ndarray:
     if shortfall:
         order = np.argsort(-(scaled - counts), kind="stable")
         counts[order[:shortfall]] += 1
-    return counts
+    return np.asarray(counts)
 
 
 # =====================================================================================
@@ -756,6 +1010,8 @@ def make_population(
     seed: int = 0,
     size: int = 500_000,
     points_per_town: int = 8,
+    cross_town_share: float = DEFAULT_CROSS_TOWN_SHARE,
+    towns: tuple[str, ...] | None = None,
 ) -> SyntheticPopulation:
     """Build a finite population of residents with known true satisfaction.
 
@@ -772,6 +1028,12 @@ def make_population(
     points_per_town : int
         Collection points per town (1–14): a hospital, a school, a service hall and a bus
         stop in every town, the others drawn per town.
+    cross_town_share : float
+        Share of the residents (0–0.9, default 0.25) who use a point standing in another
+        town than the one they live in (in every town × sex × age group, up to rounding).
+        Needs at least two towns.
+    towns : tuple of str, optional
+        Simulate only these town codes (e.g. three towns for a small fixture).
 
     Returns
     -------
@@ -781,7 +1043,12 @@ def make_population(
     seed = _validate_int(seed, "seed", minimum=0)
     size = _validate_int(size, "size", minimum=1_000)
     points_per_town = _validate_int(points_per_town, "points_per_town", minimum=1, maximum=len(_POINT_KINDS))
+    cross_town_share = _validate_share(cross_town_share, "cross_town_share", maximum=0.9)
     layout = _layout_from_questionnaires(questionnaires) if questionnaires is not None else _default_layout()
+    if towns is not None:
+        layout = _validate_towns(towns, layout)
+    if cross_town_share > 0 and len(layout.towns) < 2:
+        raise ValueError("cross_town_share needs at least two towns; give more towns or cross_town_share=0")
     points_rng, people_rng, effects_rng, usage_rng = (
         np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(4)
     )
@@ -795,24 +1062,32 @@ def make_population(
         [domain_ids.index(k.focus_domain) if k.focus_domain in domain_ids else -1 for k in point_kind], dtype=np.int64
     )
 
-    # Residents per town × sex × age group, then per point (catchments differ in age).
+    # Residents per town × sex × age group, then per point (catchments differ in age): a
+    # share of each group uses a point of another town, pulled towards the district seat.
     town_counts = _town_sex_age_counts(layout.towns, size)
     catchment_weight = np.array([k.catchment_weight for k in point_kind]) * points_rng.lognormal(0.0, 0.3, n_points)
-    counts = np.zeros((n_points, len(SEXES), len(AGE_GROUPS)), dtype=np.int64)
+    age_attraction = np.array([k.age_attraction for k in point_kind])  # (P, A)
+    pull = _cross_town_pull(points, layout)
+    counts = np.zeros((n_points, n_towns, len(SEXES), len(AGE_GROUPS)), dtype=np.int64)
     for town in range(n_towns):
-        town_points = np.flatnonzero(point_town == town)
+        local = np.flatnonzero(point_town == town)
+        foreign = np.flatnonzero(point_town != town)
         for age in range(len(AGE_GROUPS)):
-            attraction = catchment_weight[town_points] * np.array(
-                [point_kind[p].age_attraction[age] for p in town_points]
-            )
+            local_attraction = catchment_weight[local] * age_attraction[local, age]
+            foreign_attraction = catchment_weight[foreign] * age_attraction[foreign, age] * pull[foreign]
             for sex in range(len(SEXES)):
-                counts[town_points, sex, age] = people_rng.multinomial(
-                    town_counts[town, sex, age], attraction / attraction.sum()
+                residents = int(town_counts[town, sex, age])
+                away = int(round(residents * cross_town_share))
+                counts[local, town, sex, age] = people_rng.multinomial(
+                    residents - away, local_attraction / local_attraction.sum()
                 )
-    cell_point, cell_sex, cell_age = (a.ravel() for a in np.indices(counts.shape))
+                if away:
+                    counts[foreign, town, sex, age] = people_rng.multinomial(
+                        away, foreign_attraction / foreign_attraction.sum()
+                    )
+    cell_point, cell_town, cell_sex, cell_age = (a.ravel() for a in np.indices(counts.shape))
     cell_size = counts.ravel()
     cell_start = np.cumsum(cell_size) - cell_size
-    cell_town = point_town[cell_point]
     resident_cell = np.repeat(np.arange(cell_size.size), cell_size)
     resident_age = cell_age[resident_cell]
 
@@ -841,6 +1116,7 @@ def make_population(
         usage=usage,
         point_town=point_town,
         point_focus=point_focus,
+        cross_town_share=cross_town_share,
         **model,
     )
     truth = _compute_truth(layout, arrays, resident_cell)
@@ -851,13 +1127,16 @@ def make_population(
         + [("age_group", age, int(town_counts[:, :, a].sum())) for a, age in enumerate(AGE_GROUPS)],
         columns=["variable", "level", "population"],
     )
+    occupied = cell_size > 0
+    town_names = np.asarray(town_codes, dtype=object)
     cells = pd.DataFrame(
         {
-            "point": points["code"].to_numpy()[cell_point],
-            "town": np.asarray(town_codes, dtype=object)[cell_town],
-            "sex": np.asarray(SEXES, dtype=object)[cell_sex],
-            "age_group": np.asarray(AGE_GROUPS, dtype=object)[cell_age],
-            "population": cell_size,
+            "point": points["code"].to_numpy()[cell_point[occupied]],
+            "point_town": town_names[point_town[cell_point[occupied]]],
+            "town": town_names[cell_town[occupied]],
+            "sex": np.asarray(SEXES, dtype=object)[cell_sex[occupied]],
+            "age_group": np.asarray(AGE_GROUPS, dtype=object)[cell_age[occupied]],
+            "population": cell_size[occupied],
         }
     )
     return SyntheticPopulation(
@@ -866,6 +1145,7 @@ def make_population(
         domains=domain_ids,
         item_columns=layout.item_columns,
         towns=town_codes,
+        cross_town_share=cross_town_share,
         points=points,
         margins=margins,
         cells=cells,
@@ -876,8 +1156,12 @@ def make_population(
     )
 
 
-def _make_points(layout: _Layout, points_per_town: int, rng: np.random.Generator):
-    rows, point_town, point_kind = [], [], []
+def _make_points(
+    layout: _Layout, points_per_town: int, rng: np.random.Generator
+) -> tuple[pd.DataFrame, np.ndarray, list[_PointKind]]:
+    rows: list[tuple[str, str, str, str | None, str]] = []
+    point_town: list[int] = []
+    point_kind: list[_PointKind] = []
     number = {kind.prefix: 0 for kind in _POINT_KINDS}
     first_street = next((i for i, (_, name) in enumerate(layout.towns) if name.endswith("街道")), 0)
     optional = np.arange(_ALWAYS_PRESENT_KINDS, len(_POINT_KINDS))
@@ -900,6 +1184,14 @@ def _make_points(layout: _Layout, points_per_town: int, rng: np.random.Generator
     return points, np.array(point_town, dtype=np.int64), point_kind
 
 
+def _cross_town_pull(points: pd.DataFrame, layout: _Layout) -> np.ndarray:
+    """Relative pull of each point on residents of other towns (district seat, streets)."""
+    street = {code for code, name in layout.towns if name.endswith("街道")}
+    district = points["place"].isin(set(_DISTRICT_PLACES.values())).to_numpy()
+    urban = points["town"].isin(street).to_numpy()
+    return np.where(district, _DISTRICT_INSTITUTION_PULL, np.where(urban, _URBAN_POINT_PULL, 1.0))
+
+
 def _town_sex_age_counts(towns: tuple[tuple[str, str], ...], size: int) -> np.ndarray:
     expected = []
     for code, name in towns:
@@ -910,9 +1202,10 @@ def _town_sex_age_counts(towns: tuple[tuple[str, str], ...], size: int) -> np.nd
     return _largest_remainder(np.array(expected).ravel(), size).reshape(len(towns), len(SEXES), len(AGE_GROUPS))
 
 
-def _draw_model(layout: _Layout, rng: np.random.Generator) -> tuple[ModelParameters, dict]:
+def _draw_model(layout: _Layout, rng: np.random.Generator) -> tuple[ModelParameters, dict[str, Any]]:
     offsets, importances = [], []
-    item_offset, aspect_importance = {}, {}
+    item_offset: dict[str, float] = {}
+    aspect_importance: dict[str, float] = {}
     for domain in layout.domains:
         count = len(domain.aspect_codes)
         offset = rng.normal(0.0, _SD["item_offset"], count)
@@ -952,7 +1245,17 @@ def _draw_model(layout: _Layout, rng: np.random.Generator) -> tuple[ModelParamet
     return parameters, model
 
 
-def _cell_latent(layout, model, cell_town, cell_sex, cell_age, cell_point, n_points, n_towns, rng) -> np.ndarray:
+def _cell_latent(
+    layout: _Layout,
+    model: Mapping[str, Any],
+    cell_town: np.ndarray,
+    cell_sex: np.ndarray,
+    cell_age: np.ndarray,
+    cell_point: np.ndarray,
+    n_points: int,
+    n_towns: int,
+    rng: np.random.Generator,
+) -> np.ndarray:
     """Fixed part F[cell, d]: baseline + town + sex + age group + point random effect."""
     ids = layout.domain_ids
     n_domains = len(ids)
@@ -964,7 +1267,7 @@ def _cell_latent(layout, model, cell_town, cell_sex, cell_age, cell_point, n_poi
     point = _SD["point"] * (
         shared * rng.normal(0, 1, n_points)[:, None] + np.sqrt(1 - shared**2) * rng.normal(0, 1, (n_points, n_domains))
     )
-    return base + town[cell_town] + sex[cell_sex] + age[cell_age] + point[cell_point]
+    return np.asarray(base + town[cell_town] + sex[cell_sex] + age[cell_age] + point[cell_point])
 
 
 # =====================================================================================
@@ -1063,6 +1366,9 @@ def draw_sample(
     channel: str = "qr",
     period: tuple[str, str] | None = None,
     contamination: Contamination | Mapping[str, float] | None = None,
+    no_point_channels: Mapping[str, float] | None = None,
+    integrity: IntegrityPlants | Mapping[str, object] | None = None,
+    paradata: bool | None = None,
 ) -> SyntheticSample:
     """Draw a stratified, clustered, unequal-probability sample and its answers.
 
@@ -1070,7 +1376,8 @@ def draw_sample(
     ----------
     population : SyntheticPopulation
     n_responses : int
-        Rows in the responses table (planted contamination included).
+        Rows in the responses table (responses without a point, planted contamination
+        and integrity plants included).
     seed : int
         Sample seed: the same population and seed give identical output.
     sampled_points_per_town : int or None
@@ -1079,14 +1386,24 @@ def draw_sample(
     wave : str
         Wave code written to every row (letters, digits, ``_ . -``).
     channel : str
-        Channel written to every row; the app knows ``qr`` (the default), ``phone`` and
-        ``paper``.
+        Channel of the rows collected at a point; the app knows ``qr`` (the default),
+        ``phone`` and ``paper``.
     period : (str, str), optional
         First and last day of collection (ISO dates); default April–June of the wave's
-        year.  Submissions fall between 07:30 and 21:30 China time.
+        year.  Times of day follow the hours of each kind of point (module docs).
     contamination : Contamination or mapping, optional
-        Shares of planted speeders, straight-liners, duplicate-browser and partial rows;
-        when given, the table gains ``state`` and ``flags`` columns.
+        Shares of planted speeders, straight-liners, duplicate-browser and partial rows,
+        among the ordinary rows collected at a point; when given, the table gains
+        ``state`` and ``flags`` columns.
+    no_point_channels : mapping, optional
+        Shares of the rows collected without a point, by channel (default
+        :data:`DEFAULT_NO_POINT_CHANNELS`: 6% ``phone``, 4% ``paper``; ``{}`` for none).
+        These rows have an empty ``point`` and ``point_town``.
+    integrity : IntegrityPlants or mapping, optional
+        Coached points and a bot farm to plant (issue 15); see :class:`IntegrityPlants`.
+    paradata : bool, optional
+        Add the columns ``ip_hash`` and ``browser_hash`` (:data:`PARADATA_COLUMNS`);
+        default: only when integrity plants are asked for.
 
     Returns
     -------
@@ -1095,8 +1412,11 @@ def draw_sample(
         point, town, sex, age_group, duration_s, submitted_at``), then one float64
         column per Likert item (domains in DOMAIN_IDS order, items in questionnaire
         order, then ``overall``; NaN = not used / don't know), then ``services_used``
-        (``;``-joined domain ids) and, with contamination, ``state`` and ``flags``
-        (missing when there is no flag).  Rows are in submission order.
+        (``;``-joined domain ids) and ``point_town`` (the town where the point stands;
+        ``town`` is the residence answer), with contamination ``state`` and ``flags``
+        (missing when there is no flag), with paradata ``ip_hash`` and ``browser_hash``.
+        ``point``, ``point_town``, ``ip_hash`` and ``browser_hash`` are missing on rows
+        without a point.  Rows are in submission order.
     """
     n_responses = _validate_int(n_responses, "n_responses", minimum=1)
     seed = _validate_int(seed, "seed", minimum=0)
@@ -1108,6 +1428,12 @@ def draw_sample(
         raise ValueError(f"channel must be a non-empty string such as 'qr', got {channel!r}")
     start, end = _validate_period(period, wave)
     contamination = _validate_contamination(contamination)
+    no_point = _validate_no_point_channels(no_point_channels, channel)
+    plants = _validate_integrity(integrity)
+    if paradata is None:
+        paradata = plants.planted_rows > 0
+    elif not isinstance(paradata, bool):
+        raise ValueError(f"paradata must be True, False or None, got {paradata!r}")
     layout, arrays = population._layout, population._arrays
     if (
         contamination
@@ -1118,35 +1444,70 @@ def draw_sample(
             f"straight-liners need at least {STRAIGHT_LINE_MIN_ITEMS} aspect items in the questionnaires; "
             "set contamination straight_liners=0"
         )
+    point_codes = population.points["code"].to_numpy()
+    unknown = [code for code in plants.coached_points if code not in set(point_codes)]
+    if unknown:
+        raise ValueError(f"coached_points {unknown} are not collection points of the population; use codes of points")
 
-    design_rng, answers_rng, missing_rng, duration_rng, time_rng, contamination_rng = (
-        np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(6)
+    streams = np.random.SeedSequence(seed).spawn(8)
+    design_rng, answers_rng, missing_rng, duration_rng, time_rng, contamination_rng, plants_rng, paradata_rng = (
+        np.random.default_rng(s) for s in streams
     )
     n = n_responses
-    cell_of_row, person_index, selection_weights, sampled_point_ids, allocation = _draw_design(
-        population, n, sampled_points_per_town, design_rng
-    )
-    row_usage = arrays.usage[person_index]  # (n, D) bool, a copy
+    no_point_counts = [int(round(share * n)) for share in no_point.values()]
+    n_ordinary = n - sum(no_point_counts) - plants.planted_rows
+    if n_ordinary < 1:
+        raise ValueError(
+            f"n_responses={n} leaves no ordinary response at a point ({sum(no_point_counts)} without a point, "
+            f"{plants.planted_rows} planted); draw more responses or plant fewer"
+        )
+    design = _draw_design(population, n_ordinary, no_point_counts, sampled_points_per_town, design_rng)
+    rows = _add_plants(population, design, plants, plants_rng, design_rng)
 
-    planted = {kind: np.zeros(n, dtype=bool) for kind in CONTAMINATION_KINDS}
+    # Submission times by the hours of each kind of point or channel; rows in that order.
+    days = (end - start).days + 1
+    point_kinds = population.points["kind"].to_numpy(dtype=object)
+    time_kind = np.where(
+        rows.at_point, point_kinds[arrays.cell_point[rows.cell_of_row]], np.array([channel, *no_point])[rows.channel]
+    ).astype(object)
+    time_kind[rows.bot] = "bot_farm"
+    moments = _draw_moments(time_kind, days, time_rng)
+    rows = rows.reordered(np.argsort(moments, kind="stable"))
+    moments = np.sort(moments, kind="stable")
+
+    row_usage = arrays.usage[np.maximum(rows.person_index, 0)]  # (n, D) bool, a copy
+    if rows.bot.any():
+        row_usage[rows.bot] = _bot_usage(layout, arrays, rows, plants_rng)
+
+    planted = {kind: np.zeros(n, dtype=bool) for kind in (*CONTAMINATION_KINDS, *PLANT_KINDS)}
+    planted["coached"] = rows.coached.copy()
+    planted["bot_farm"] = rows.bot.copy()
+    ordinary_at_point = np.flatnonzero(rows.at_point & ~rows.coached & ~rows.bot)
     if contamination:
         counts = [int(round(getattr(contamination, kind) * n)) for kind in CONTAMINATION_KINDS]
-        chosen = contamination_rng.permutation(n)[: sum(counts)]
-        for kind, rows in zip(CONTAMINATION_KINDS, np.split(chosen, np.cumsum(counts)[:-1])):
-            planted[kind][rows] = True
+        if sum(counts) > ordinary_at_point.size:
+            raise ValueError(
+                f"contamination asks for {sum(counts)} rows but only {ordinary_at_point.size} ordinary rows were "
+                "collected at a point; lower the shares or the responses without a point"
+            )
+        chosen = contamination_rng.permutation(ordinary_at_point)[: sum(counts)]
+        for kind, chosen_rows in zip(CONTAMINATION_KINDS, np.split(chosen, np.cumsum(counts)[:-1])):
+            planted[kind][chosen_rows] = True
         straight_rows = np.flatnonzero(planted["straight_liners"])
         row_usage[straight_rows] = _straight_liner_usage(layout, row_usage[straight_rows], contamination_rng)
 
+    cell_of_row, person_index, selection_weights = rows.cell_of_row, rows.person_index, rows.selection_weights
     answers, column_of = _draw_answers(layout, arrays, cell_of_row, row_usage, answers_rng, missing_rng)
 
     n_used = row_usage.sum(axis=1)
     median = _DURATION_BASE_S + _DURATION_PER_DOMAIN_S * n_used
     durations = median * np.exp(_DURATION_LOG_SD * duration_rng.standard_normal(n))
-    typical = float(np.median(durations))
+    typical = float(np.median(durations[~rows.bot]))
     durations = np.maximum(durations, _DURATION_FLOOR_SHARE * typical)
 
+    duplicate_source = np.zeros(0, dtype=np.int64)
     if contamination:
-        _plant_contamination(
+        duplicate_source = _plant_contamination(
             layout,
             arrays,
             planted,
@@ -1159,28 +1520,40 @@ def draw_sample(
             durations,
             typical,
             contamination_rng,
+            source_rows=rows.at_point & ~np.any([planted[kind] for kind in planted], axis=0),
         )
+    _plant_integrity(layout, plants, rows, answers, row_usage, durations, median, plants_rng)
     durations = np.round(durations, 1)
 
+    extra: dict[str, np.ndarray] = {}
+    bot_addresses: tuple[str, ...] = ()
+    if paradata:
+        extra, bot_addresses = _paradata(population, rows, planted, duplicate_source, plants, paradata_rng)
     responses = _assemble_responses(
         population,
         layout,
         answers,
         row_usage,
-        cell_of_row,
+        rows,
         durations,
         planted,
+        extra,
         wave=wave,
-        channel=channel,
+        channels=np.array([channel, *no_point], dtype=object)[rows.channel],
         seed=seed,
-        start=start,
-        end=end,
-        time_rng=time_rng,
+        submitted_at=_format_times(start, days, moments),
         with_quality_columns=contamination is not None,
     )
-    sampled_points = population.points.iloc[sampled_point_ids].reset_index(drop=True)
+    sampled_points = population.points.iloc[design.sampled_point_ids].reset_index(drop=True)
     sampled_points["responses"] = (
         responses["point"].value_counts().reindex(sampled_points["code"], fill_value=0).to_numpy()
+    )
+    integrity_truth = IntegrityTruth(
+        coached_points=tuple(point_codes[rows.coached_point_ids]),
+        coached_rows=planted["coached"],
+        bot_rows=planted["bot_farm"],
+        bot_points=tuple(sorted(set(responses.loc[planted["bot_farm"], "point"]))),
+        bot_addresses=bot_addresses,
     )
     return SyntheticSample(
         responses=responses,
@@ -1188,45 +1561,204 @@ def draw_sample(
         seed=seed,
         wave=wave,
         sampled_points=sampled_points,
-        town_allocation=dict(zip(population.towns, allocation.tolist())),
+        town_allocation=dict(zip(population.towns, design.allocation.tolist())),
         selection_weights=selection_weights,
         person_index=person_index,
         planted=planted,
+        integrity=integrity_truth,
     )
 
 
-def _draw_design(population: SyntheticPopulation, n: int, points_per_town: int | None, rng: np.random.Generator):
-    """Towns = strata (n ∝ √N), points = PSUs (equal probability), residents ∝ b[sex] c[age]."""
+@dataclass(frozen=True, eq=False)
+class _Design:
+    """The ordinary rows of a sample: residents drawn at the drawn points and without a point."""
+
+    cell_of_row: np.ndarray  # (n,) cell of the resident
+    channel: np.ndarray  # (n,) 0 = at a point (the points' channel), k = k-th no-point channel
+    sampled_point_ids: np.ndarray  # drawn points
+    allocation: np.ndarray  # (T,) rows at a point per point's town
+    intensity: np.ndarray  # (C,) selection intensity of each cell (residents × propensity)
+    cell_weight: np.ndarray  # (C,) true design weight of a resident of each cell
+
+
+@dataclass(frozen=True, eq=False)
+class _Rows:
+    """Every row of a sample, before answers: who, where, by which channel, planted or not."""
+
+    cell_of_row: np.ndarray
+    person_index: np.ndarray  # −1 for bot-farm rows
+    selection_weights: np.ndarray  # NaN for bot-farm rows
+    channel: np.ndarray
+    coached: np.ndarray  # bool
+    bot: np.ndarray  # bool
+    coached_point_ids: np.ndarray
+
+    @property
+    def at_point(self) -> np.ndarray:
+        return np.asarray(self.channel == 0)
+
+    def reordered(self, order: np.ndarray) -> _Rows:
+        return _Rows(
+            cell_of_row=self.cell_of_row[order],
+            person_index=self.person_index[order],
+            selection_weights=self.selection_weights[order],
+            channel=self.channel[order],
+            coached=self.coached[order],
+            bot=self.bot[order],
+            coached_point_ids=self.coached_point_ids,
+        )
+
+
+def _draw_design(
+    population: SyntheticPopulation,
+    n_at_points: int,
+    no_point_counts: list[int],
+    points_per_town: int | None,
+    rng: np.random.Generator,
+) -> _Design:
+    """Points drawn per town (the strata); residents ∝ a[town] b[sex] c[age] at them and without a point."""
     arrays = population._arrays
     n_towns = len(population.towns)
     town_population = np.bincount(arrays.cell_town, weights=arrays.cell_size, minlength=n_towns)
-    allocation = _largest_remainder(town_population**_TOWN_ALLOCATION_POWER, n)
-    propensity = np.array(_SELECTION_BY_SEX)[arrays.cell_sex] * np.array(_SELECTION_BY_AGE)[arrays.cell_age]
+    town_propensity = np.zeros(n_towns)
+    inhabited = town_population > 0
+    town_propensity[inhabited] = town_population[inhabited] ** (_TOWN_ALLOCATION_POWER - 1)
+    per_resident = (
+        town_propensity[arrays.cell_town]
+        * np.array(_SELECTION_BY_SEX)[arrays.cell_sex]
+        * np.array(_SELECTION_BY_AGE)[arrays.cell_age]
+    )
+    intensity = arrays.cell_size * per_resident
 
-    cells_drawn, weights_drawn, point_ids = [], [], []
+    drawn = np.zeros(arrays.point_town.size, dtype=bool)
+    drawn_fraction = np.ones(n_towns)
+    point_ids = []
     for town in range(n_towns):
         town_points = np.flatnonzero(arrays.point_town == town)
         take = len(town_points) if points_per_town is None else min(points_per_town, len(town_points))
         chosen = np.sort(rng.choice(town_points, size=take, replace=False))
+        drawn[chosen] = True
+        drawn_fraction[town] = take / len(town_points)
         point_ids.append(chosen)
+
+    cell_point_town = arrays.point_town[arrays.cell_point]
+    at_drawn = drawn[arrays.cell_point] & (arrays.cell_size > 0)
+    stratum_intensity = np.bincount(cell_point_town[at_drawn], weights=intensity[at_drawn], minlength=n_towns)
+    if stratum_intensity.sum() <= 0:
+        raise ValueError("the drawn points have no residents; use a larger population")
+    allocation = _largest_remainder(stratum_intensity, n_at_points)
+    cells_drawn = []
+    for town in range(n_towns):
         if allocation[town] == 0:
             continue
-        cells = np.flatnonzero(np.isin(arrays.cell_point, chosen) & (arrays.cell_size > 0))
-        intensity = arrays.cell_size[cells] * propensity[cells]
-        draws = rng.multinomial(allocation[town], intensity / intensity.sum())
+        cells = np.flatnonzero(at_drawn & (cell_point_town == town))
+        draws = rng.multinomial(allocation[town], intensity[cells] / intensity[cells].sum())
         cells_drawn.append(np.repeat(cells, draws))
-        # Expected appearances of a resident of cell c: n_h b c / Σ intensity; times the
-        # point-sampling fraction.  Its inverse is the true design weight.
-        weight = intensity.sum() / (allocation[town] * propensity[cells]) * (len(town_points) / take)
-        weights_drawn.append(np.repeat(weight, draws))
-    cell_of_row = np.concatenate(cells_drawn)
-    selection_weights = np.concatenate(weights_drawn)
-    order = rng.permutation(n)  # rows in (random) submission order
-    cell_of_row, selection_weights = cell_of_row[order], selection_weights[order]
-    person_index = arrays.cell_start[cell_of_row] + np.floor(rng.random(n) * arrays.cell_size[cell_of_row]).astype(
-        np.int64
+    n_no_point = sum(no_point_counts)
+    total_intensity = intensity.sum()
+    if n_no_point:
+        occupied = np.flatnonzero(arrays.cell_size > 0)
+        draws = rng.multinomial(n_no_point, intensity[occupied] / total_intensity)
+        cells_drawn.append(rng.permutation(np.repeat(occupied, draws)))
+    channel = np.repeat(np.arange(len(no_point_counts) + 1), [n_at_points, *no_point_counts])
+
+    # A resident's expected appearances: at her point (averaged over the draw of points)
+    # plus without a point; the inverse is her true design weight.
+    with np.errstate(invalid="ignore", divide="ignore"):
+        at_point_rate = np.where(stratum_intensity > 0, allocation / stratum_intensity, 0.0)
+        expected = per_resident * (
+            drawn_fraction[cell_point_town] * at_point_rate[cell_point_town] + n_no_point / total_intensity
+        )
+        cell_weight = np.where(expected > 0, 1.0 / expected, np.nan)
+    return _Design(
+        cell_of_row=np.concatenate(cells_drawn),
+        channel=channel,
+        sampled_point_ids=np.concatenate(point_ids),
+        allocation=allocation,
+        intensity=intensity,
+        cell_weight=cell_weight,
     )
-    return cell_of_row, person_index, selection_weights, np.concatenate(point_ids), allocation
+
+
+def _add_plants(
+    population: SyntheticPopulation,
+    design: _Design,
+    plants: IntegrityPlants,
+    plants_rng: np.random.Generator,
+    design_rng: np.random.Generator,
+) -> _Rows:
+    """The ordinary rows plus coached residents (at their points) and bot-farm rows."""
+    arrays = population._arrays
+    point_codes = population.points["code"].to_numpy()
+    sampled = design.sampled_point_ids
+    explicit = np.array([np.flatnonzero(point_codes == code)[0] for code in plants.coached_points], dtype=np.int64)
+    not_drawn = [code for code, point in zip(plants.coached_points, explicit) if point not in set(sampled)]
+    if not_drawn:
+        raise ValueError(
+            f"coached_points {not_drawn} were not drawn in this sample; choose among sample.sampled_points['code'] "
+            "of the same seed, use random_coached_points, or take every point (sampled_points_per_town=None)"
+        )
+    candidates = np.setdiff1d(sampled, explicit)
+    if plants.random_coached_points > candidates.size:
+        raise ValueError(
+            f"random_coached_points={plants.random_coached_points} but only {candidates.size} other points were drawn"
+        )
+    chosen = np.sort(plants_rng.choice(candidates, size=plants.random_coached_points, replace=False))
+    coached_point_ids = np.concatenate([explicit, chosen]).astype(np.int64)
+
+    occupied = arrays.cell_size > 0
+    coached_cells = []
+    for point in coached_point_ids:
+        cells = np.flatnonzero((arrays.cell_point == point) & occupied)
+        draws = plants_rng.multinomial(
+            plants.coached_responses, design.intensity[cells] / design.intensity[cells].sum()
+        )
+        coached_cells.append(np.repeat(cells, draws))
+    bot_cells = []
+    if plants.bot_responses:
+        bot_points = plants_rng.choice(sampled, size=plants.bot_responses)
+        for point, count in zip(*np.unique(bot_points, return_counts=True)):
+            cells = np.flatnonzero((arrays.cell_point == point) & occupied)
+            draws = plants_rng.multinomial(count, arrays.cell_size[cells] / arrays.cell_size[cells].sum())
+            bot_cells.append(np.repeat(cells, draws))
+
+    n_ordinary = design.cell_of_row.size
+    coached = np.concatenate([np.zeros(0, dtype=np.int64), *coached_cells])
+    bots = np.concatenate([np.zeros(0, dtype=np.int64), *bot_cells])
+    cell_of_row = np.concatenate([design.cell_of_row, coached, bots])
+    residents = np.concatenate([design.cell_of_row, coached])
+    person_index = np.concatenate(
+        [
+            arrays.cell_start[residents]
+            + np.floor(design_rng.random(residents.size) * arrays.cell_size[residents]).astype(np.int64),
+            np.full(bots.size, -1, dtype=np.int64),
+        ]
+    )
+    selection_weights = np.concatenate([design.cell_weight[residents], np.full(bots.size, np.nan)])
+    n = cell_of_row.size
+    kind = np.repeat([0, 1, 2], [n_ordinary, coached.size, bots.size])
+    return _Rows(
+        cell_of_row=cell_of_row,
+        person_index=person_index,
+        selection_weights=selection_weights,
+        channel=np.concatenate([design.channel, np.zeros(n - n_ordinary, dtype=np.int64)]),
+        coached=kind == 1,
+        bot=kind == 2,
+        coached_point_ids=coached_point_ids,
+    )
+
+
+def _bot_usage(layout: _Layout, arrays: _PopulationArrays, rows: _Rows, rng: np.random.Generator) -> np.ndarray:
+    """The farm ticks the same template domains everywhere, plus the focus domain of the point."""
+    n_domains = len(layout.domains)
+    template = np.zeros(n_domains, dtype=bool)
+    template[rng.choice(n_domains, size=min(_BOT_TEMPLATE_DOMAINS, n_domains), replace=False)] = True
+    bot_rows = np.flatnonzero(rows.bot)
+    usage = np.repeat(template[None, :], bot_rows.size, axis=0)
+    focus = arrays.point_focus[arrays.cell_point[rows.cell_of_row[bot_rows]]]
+    has_focus = focus >= 0
+    usage[np.flatnonzero(has_focus), focus[has_focus]] = True
+    return usage
 
 
 def _straight_liner_usage(layout: _Layout, used: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -1242,7 +1774,14 @@ def _straight_liner_usage(layout: _Layout, used: np.ndarray, rng: np.random.Gene
     return include
 
 
-def _draw_answers(layout, arrays, cell_of_row, row_usage, answers_rng, missing_rng):
+def _draw_answers(
+    layout: _Layout,
+    arrays: _PopulationArrays,
+    cell_of_row: np.ndarray,
+    row_usage: np.ndarray,
+    answers_rng: np.random.Generator,
+    missing_rng: np.random.Generator,
+) -> tuple[np.ndarray, dict[str, int]]:
     """Likert answers (items × rows, float64, NaN = missing) for the domains each row used."""
     n = cell_of_row.size
     columns = layout.item_columns
@@ -1292,20 +1831,26 @@ def _draw_answers(layout, arrays, cell_of_row, row_usage, answers_rng, missing_r
 
 
 def _plant_contamination(
-    layout,
-    arrays,
-    planted,
-    answers,
-    column_of,
-    row_usage,
-    cell_of_row,
-    person_index,
-    selection_weights,
-    durations,
-    typical_duration,
-    rng,
-) -> None:
-    """Overwrite the planted rows in place (answers, usage, cells, durations)."""
+    layout: _Layout,
+    arrays: _PopulationArrays,
+    planted: Mapping[str, np.ndarray],
+    answers: np.ndarray,
+    column_of: Mapping[str, int],
+    row_usage: np.ndarray,
+    cell_of_row: np.ndarray,
+    person_index: np.ndarray,
+    selection_weights: np.ndarray,
+    durations: np.ndarray,
+    typical_duration: float,
+    rng: np.random.Generator,
+    *,
+    source_rows: np.ndarray,
+) -> np.ndarray:
+    """Overwrite the planted rows in place (answers, usage, cells, durations).
+
+    Duplicates copy a clean row of ``source_rows`` (collected at a point); returns the
+    source of each duplicate (in the order of the duplicate rows).
+    """
     overall_column = column_of[layout.overall_code]
 
     rows = np.flatnonzero(planted["straight_liners"])
@@ -1352,8 +1897,9 @@ def _plant_contamination(
         durations[rows] *= (pages_done + 0.5) / (n_used + 1)
 
     rows = np.flatnonzero(planted["duplicate_browser"])
+    source = np.zeros(0, dtype=np.int64)
     if rows.size:
-        clean = np.flatnonzero(~np.any([planted[kind] for kind in CONTAMINATION_KINDS], axis=0))
+        clean = np.flatnonzero(source_rows)
         if clean.size == 0:
             raise ValueError("contamination leaves no clean row to duplicate; lower the shares")
         earlier = np.searchsorted(clean, rows)  # clean rows submitted before each duplicate
@@ -1363,6 +1909,46 @@ def _plant_contamination(
         cell_of_row[rows] = cell_of_row[source]
         person_index[rows] = person_index[source]
         selection_weights[rows] = selection_weights[source]
+    return source
+
+
+def _plant_integrity(
+    layout: _Layout,
+    plants: IntegrityPlants,
+    rows: _Rows,
+    answers: np.ndarray,
+    row_usage: np.ndarray,
+    durations: np.ndarray,
+    median: np.ndarray,
+    rng: np.random.Generator,
+) -> None:
+    """Coached rows answer K − 1 or K wherever they answer; bots copy a template (in place)."""
+    lengths = np.array(
+        [d.scale_length for d in layout.domains for _ in d.item_codes] + [layout.overall_scale_length], dtype=float
+    )
+    coached = np.flatnonzero(rows.coached)
+    if coached.size:
+        block = answers[:, coached]
+        answered = ~np.isnan(block)
+        top = rng.random(block.shape) < plants.coached_top_share
+        coached_answer = np.where(top, lengths[:, None], lengths[:, None] - 1.0)
+        block[answered] = coached_answer[answered]
+        answers[:, coached] = block
+
+    bots = np.flatnonzero(rows.bot)
+    if bots.size:
+        template = lengths - rng.choice(np.array([0.0, 1.0, 2.0]), size=lengths.size, p=[0.5, 0.4, 0.1])
+        block = np.repeat(template[:, None], bots.size, axis=1)
+        changed = rng.random(block.shape) < _BOT_ANSWER_CHANGE
+        step = np.where(rng.random(block.shape) < 0.5, -1.0, 1.0)
+        block = np.where(changed, np.clip(block + step, 1.0, lengths[:, None]), block)
+        item_domain = np.array([d for d, domain in enumerate(layout.domains) for _ in domain.item_codes])
+        used = row_usage[bots][:, item_domain].T  # (domain items, bots)
+        block[: item_domain.size][~used] = np.nan
+        answers[:, bots] = block
+        # The farm's script takes the same time whatever the pages, give or take a few percent.
+        farm_duration = float(np.median(median[bots]))
+        durations[bots] = farm_duration * np.exp(_BOT_DURATION_LOG_SD * rng.standard_normal(bots.size))
 
 
 def _ascii_digits(buffer: np.ndarray, start: int, values: np.ndarray, width: int) -> None:
@@ -1386,11 +1972,22 @@ def _response_ids(wave: str, seed: int, n: int) -> np.ndarray:
     return _ascii_strings(buffer)
 
 
-def _submission_times(start: _dt.date, end: _dt.date, n: int, rng: np.random.Generator) -> np.ndarray:
-    """Sorted ISO-8601 local times (``YYYY-MM-DDTHH:MM:SS+08:00``) within the period."""
-    days = (end - start).days + 1
-    opening, closing = 7 * 3600 + 1800, 21 * 3600 + 1800
-    moments = np.sort(rng.integers(0, days, n) * 86400 + rng.integers(opening, closing, n))
+def _draw_moments(time_kind: np.ndarray, days: int, rng: np.random.Generator) -> np.ndarray:
+    """Seconds since the first day's midnight: a uniform day, a time of day by kind of point."""
+    n = time_kind.size
+    moments = rng.integers(0, days, n).astype(np.int64) * 86400
+    for kind in sorted(set(time_kind.tolist())):
+        rows = np.flatnonzero(time_kind == kind)
+        windows = np.array(_TIME_OF_DAY.get(kind, _OFFICE_HOURS))
+        which = rng.choice(len(windows), size=rows.size, p=windows[:, 2] / windows[:, 2].sum())
+        hours = windows[which, 0] + rng.random(rows.size) * (windows[which, 1] - windows[which, 0])
+        moments[rows] += np.minimum(np.floor(hours * 3600), 86399).astype(np.int64)
+    return moments
+
+
+def _format_times(start: _dt.date, days: int, moments: np.ndarray) -> np.ndarray:
+    """ISO-8601 local times (``YYYY-MM-DDTHH:MM:SS+08:00``) of the moments."""
+    n = moments.size
     day, second = np.divmod(moments, 86400)
     dates = np.array(
         [list((start + _dt.timedelta(days=k)).isoformat().encode() + b"T") for k in range(days)], dtype=np.uint8
@@ -1406,46 +2003,98 @@ def _submission_times(start: _dt.date, end: _dt.date, n: int, rng: np.random.Gen
     return _ascii_strings(buffer)
 
 
+_HEX_DIGITS = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+
+
+def _hex_tokens(count: int, rng: np.random.Generator) -> np.ndarray:
+    """``count`` random 64-hex-digit tokens (stand-ins for keyed SHA-256 hashes), as objects."""
+    raw = rng.integers(0, 256, size=(count, 32), dtype=np.uint8)
+    buffer = np.empty((count, 64), dtype=np.uint8)
+    buffer[:, 0::2] = _HEX_DIGITS[raw >> 4]
+    buffer[:, 1::2] = _HEX_DIGITS[raw & 15]
+    return _ascii_strings(buffer).astype(object)
+
+
+def _paradata(
+    population: SyntheticPopulation,
+    rows: _Rows,
+    planted: Mapping[str, np.ndarray],
+    duplicate_source: np.ndarray,
+    plants: IntegrityPlants,
+    rng: np.random.Generator,
+) -> tuple[dict[str, np.ndarray], tuple[str, ...]]:
+    """``ip_hash`` and ``browser_hash`` per row (missing without a point), and the farm's addresses."""
+    arrays = population._arrays
+    n = rows.cell_of_row.size
+    point = arrays.cell_point[rows.cell_of_row]
+    point_town = arrays.point_town[point]
+    kinds = population.points["kind"].to_numpy(dtype=object)
+    has_wifi = np.array([kind in _WIFI_KINDS for kind in kinds], dtype=bool)
+    n_towns = len(population.towns)
+
+    mobile = _hex_tokens(n_towns * _MOBILE_ADDRESSES_PER_TOWN, rng).reshape(n_towns, _MOBILE_ADDRESSES_PER_TOWN)
+    wifi = _hex_tokens(kinds.size, rng)
+    ip_hash = mobile[point_town, rng.integers(0, _MOBILE_ADDRESSES_PER_TOWN, n)]
+    on_wifi = has_wifi[point] & (rng.random(n) < _WIFI_SHARE)
+    ip_hash[on_wifi] = wifi[point[on_wifi]]
+    browser_hash = _hex_tokens(n, rng)
+    duplicates = np.flatnonzero(planted["duplicate_browser"])
+    browser_hash[duplicates] = browser_hash[duplicate_source]
+
+    bot_addresses: tuple[str, ...] = ()
+    bots = np.flatnonzero(rows.bot)
+    if bots.size:
+        pool = _hex_tokens(plants.bot_addresses, rng)
+        ip_hash[bots] = pool[np.arange(bots.size) % pool.size]  # in turn, in submission order
+        bot_addresses = tuple(pool.tolist())
+    without_point = ~rows.at_point
+    ip_hash[without_point] = None
+    browser_hash[without_point] = None
+    return {"ip_hash": ip_hash, "browser_hash": browser_hash}, bot_addresses
+
+
 def _assemble_responses(
-    population,
-    layout,
-    answers,
-    row_usage,
-    cell_of_row,
-    durations,
-    planted,
+    population: SyntheticPopulation,
+    layout: _Layout,
+    answers: np.ndarray,
+    row_usage: np.ndarray,
+    rows: _Rows,
+    durations: np.ndarray,
+    planted: Mapping[str, np.ndarray],
+    paradata: Mapping[str, np.ndarray],
     *,
-    wave,
-    channel,
-    seed,
-    start,
-    end,
-    time_rng,
-    with_quality_columns,
+    wave: str,
+    channels: np.ndarray,
+    seed: int,
+    submitted_at: np.ndarray,
+    with_quality_columns: bool,
 ) -> pd.DataFrame:
     arrays = population._arrays
+    cell_of_row = rows.cell_of_row
     n = cell_of_row.size
     # The Likert block becomes the frame's float64 block without a copy.
     frame = pd.DataFrame(answers.T, columns=list(layout.item_columns), copy=False)
     partial = planted["partial"]
+    without_point = ~rows.at_point
 
     def labels(values: tuple[str, ...], codes: np.ndarray, blank: np.ndarray | None = None) -> np.ndarray:
         out = np.asarray(values, dtype=object)[codes]
         if blank is not None and blank.any():
             out[blank] = None
-        return out
+        return np.asarray(out)
 
     point_codes = tuple(population.points["code"])
+    point_of_row = arrays.cell_point[cell_of_row]
     fixed = {
         "response_id": _response_ids(wave, seed, n),
         "wave": np.full(n, wave, dtype=object),
-        "channel": np.full(n, channel, dtype=object),
-        "point": labels(point_codes, arrays.cell_point[cell_of_row]),
+        "channel": channels,
+        "point": labels(point_codes, point_of_row, without_point),
         "town": labels(population.towns, arrays.cell_town[cell_of_row], partial),
         "sex": labels(SEXES, arrays.cell_sex[cell_of_row], partial),
         "age_group": labels(AGE_GROUPS, arrays.cell_age[cell_of_row], partial),
         "duration_s": durations.astype(np.float64),
-        "submitted_at": _submission_times(start, end, n, time_rng),
+        "submitted_at": submitted_at,
     }
     for position, (name, values) in enumerate(fixed.items()):
         frame.insert(position, name, values)
@@ -1457,12 +2106,16 @@ def _assemble_responses(
     joined = np.array(
         [";".join(d for k, d in enumerate(domain_ids) if p >> k & 1) for p in distinct.tolist()], dtype=object
     )
-    extra = {"services_used": joined[inverse.ravel()]}
+    extra = {
+        "services_used": joined[inverse.ravel()],
+        POINT_TOWN_COLUMN: labels(population.towns, arrays.point_town[point_of_row], without_point),
+    }
     if with_quality_columns:
         extra["state"] = np.where(partial, "partial", "submitted").astype(object)
         flags = np.full(n, None, dtype=object)
         flags[planted["duplicate_browser"]] = "duplicate_browser"
         extra["flags"] = flags
+    extra.update(paradata)
     for name, values in extra.items():
         frame.insert(frame.shape[1], name, values)
     return frame
@@ -1483,13 +2136,23 @@ def generate_survey(
     sampled_points_per_town: int | None = 4,
     wave: str = "2025",
     contamination: Contamination | Mapping[str, float] | None = None,
+    cross_town_share: float = DEFAULT_CROSS_TOWN_SHARE,
+    towns: tuple[str, ...] | None = None,
+    no_point_channels: Mapping[str, float] | None = None,
+    integrity: IntegrityPlants | Mapping[str, object] | None = None,
+    paradata: bool | None = None,
 ) -> tuple[SyntheticPopulation, SyntheticSample]:
     """Build a population and draw one sample from it: ``(population, sample)``.
 
     See :func:`make_population` and :func:`draw_sample` for the parameters.
     """
     population = make_population(
-        questionnaires, seed=population_seed, size=population_size, points_per_town=points_per_town
+        questionnaires,
+        seed=population_seed,
+        size=population_size,
+        points_per_town=points_per_town,
+        cross_town_share=cross_town_share,
+        towns=towns,
     )
     sample = draw_sample(
         population,
@@ -1498,6 +2161,9 @@ def generate_survey(
         sampled_points_per_town=sampled_points_per_town,
         wave=wave,
         contamination=contamination,
+        no_point_channels=no_point_channels,
+        integrity=integrity,
+        paradata=paradata,
     )
     return population, sample
 
@@ -1556,7 +2222,7 @@ def _small_integers_as_text(values: np.ndarray) -> np.ndarray | None:
     present = values[~np.isnan(values)]
     if present.size and (present.min() < 0 or present.max() > 100 or (present != np.round(present)).any()):
         return None
-    return _SMALL_INTEGER_TEXT[np.nan_to_num(values, nan=-1.0).astype(np.int64) + 1]
+    return np.asarray(_SMALL_INTEGER_TEXT[np.nan_to_num(values, nan=-1.0).astype(np.int64) + 1])
 
 
 def write_margins_csv(margins: pd.DataFrame, path: str | Path) -> Path:

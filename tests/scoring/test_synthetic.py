@@ -16,10 +16,15 @@ import pytest
 from scoring.questionnaire import DOMAIN_IDS, load_questionnaires
 from scoring.synthetic import (
     AGE_GROUPS,
+    DEFAULT_NO_POINT_CHANNELS,
+    PARADATA_COLUMNS,
+    PLANT_KINDS,
     RESPONSE_FIXED_COLUMNS,
     SEXES,
     STRAIGHT_LINE_MIN_ITEMS,
     Contamination,
+    IntegrityPlants,
+    _draw_answers,
     draw_sample,
     make_population,
     write_margins_csv,
@@ -100,7 +105,7 @@ def test_responses_follow_the_contract(population, sample, questionnaires):
     item_columns = [
         item.code for domain in DOMAIN_IDS for item in questionnaires.domains[domain].items if item.kind == "likert"
     ] + ["overall"]
-    assert list(responses.columns) == [*RESPONSE_FIXED_COLUMNS, *item_columns, "services_used"]
+    assert list(responses.columns) == [*RESPONSE_FIXED_COLUMNS, *item_columns, "services_used", "point_town"]
     assert list(population.item_columns) == item_columns
     assert len(responses) == 20_000
     assert responses["response_id"].is_unique
@@ -112,8 +117,15 @@ def test_responses_follow_the_contract(population, sample, questionnaires):
     assert set(responses["age_group"]) == set(AGE_GROUPS)
     towns = {choice.value for choice in questionnaires.common.item("town").choices}
     assert set(responses["town"]) == towns
-    assert set(responses["point"]) == set(sample.sampled_points["code"])
-    assert (responses["wave"] == "2025").all() and (responses["channel"] == "qr").all()
+    at_point = responses["point"].notna()
+    assert set(responses.loc[at_point, "point"]) == set(sample.sampled_points["code"])
+    assert (
+        responses.loc[at_point, "point_town"]
+        == responses.loc[at_point, "point"].map(population.points.set_index("code")["town"])
+    ).all()
+    assert (responses["wave"] == "2025").all()
+    assert responses["channel"].value_counts().to_dict() == {"qr": 18_000, "phone": 1_200, "paper": 800}
+    assert (responses.loc[at_point, "channel"] == "qr").all()
     assert (responses["duration_s"] > 0).all()
     submitted = pd.to_datetime(responses["submitted_at"], format="ISO8601")
     assert submitted.is_monotonic_increasing
@@ -163,7 +175,7 @@ def test_works_without_questionnaires():
     assert small.item_columns[-1] == "overall"
     assert len(small.item_columns) == 12 * 6 + 1
     responses = draw_sample(small, 500, seed=0).responses
-    assert responses.shape == (500, len(RESPONSE_FIXED_COLUMNS) + 73 + 1)
+    assert responses.shape == (500, len(RESPONSE_FIXED_COLUMNS) + 73 + 2)
 
 
 def test_bad_arguments_say_what_to_fix(population):
@@ -282,7 +294,7 @@ def test_the_sample_is_biased_unweighted(population, sample):
     assert responses["age_group"].eq("60+").mean() > population_share + 0.08
     assert responses["sex"].eq("female").mean() > margins[("sex", "female")] / population.size + 0.03
     town_share = responses["town"].value_counts(normalize=True)
-    assert town_share["lingjiaohu"] > 1.5 * margins[("town", "lingjiaohu")] / population.size
+    assert town_share["lingjiaohu"] > 1.3 * margins[("town", "lingjiaohu")] / population.size
 
 
 def test_truth_is_internally_consistent(population):
@@ -346,10 +358,13 @@ def test_contamination_plants_the_requested_shares(population, questionnaires):
     shares = Contamination(speeders=0.03, straight_liners=0.02, duplicate_browser=0.02, partial=0.05)
     drawn = draw_sample(population, 10_000, seed=5, contamination=shares)
     responses, planted = drawn.responses, drawn.planted
-    assert list(responses.columns[-3:]) == ["services_used", "state", "flags"]
+    assert list(responses.columns[-4:]) == ["services_used", "point_town", "state", "flags"]
     for kind in ("speeders", "straight_liners", "duplicate_browser", "partial"):
         assert planted[kind].sum() == round(getattr(shares, kind) * 10_000), kind
+    assert set(planted) == {*shares.__dataclass_fields__, *PLANT_KINDS}
     assert sum(mask.astype(int) for mask in planted.values()).max() == 1  # disjoint kinds
+    contaminated = np.any([planted[kind] for kind in shares.__dataclass_fields__], axis=0)
+    assert responses.loc[contaminated, "channel"].eq("qr").all()  # web-collection faults, at a point
 
     assert (responses["state"].eq("partial").to_numpy() == planted["partial"]).all()
     assert (responses["flags"].eq("duplicate_browser").to_numpy() == planted["duplicate_browser"]).all()
@@ -375,3 +390,288 @@ def test_contamination_plants_the_requested_shares(population, questionnaires):
     assert responses.loc[clean, "state"].eq("submitted").all() and responses.loc[clean, "flags"].isna().all()
     no_contamination = draw_sample(population, 100, seed=5).responses
     assert "state" not in no_contamination and "flags" not in no_contamination
+
+
+# --------------------------------------------------------------------------- what Manyi collects (issue 10)
+
+
+def _hours(responses: pd.DataFrame) -> np.ndarray:
+    stamps = responses["submitted_at"].str.slice(11, 19).str.split(":", expand=True).astype(int).to_numpy()
+    return stamps[:, 0] + stamps[:, 1] / 60 + stamps[:, 2] / 3600
+
+
+def _inside(hours: np.ndarray, windows) -> np.ndarray:
+    return np.any([(hours >= start) & (hours < end) for start, end in windows], axis=0)
+
+
+def test_residents_answer_outside_their_town(population):
+    cells = population.cells
+    away = cells["town"] != cells["point_town"]
+    assert population.cross_town_share == 0.25
+    assert cells.loc[away, "population"].sum() / population.size == pytest.approx(0.25, abs=1e-3)
+    # … in every town, sex and age group (up to rounding).
+    by_group = cells.assign(away=away * cells["population"]).groupby(["town", "sex", "age_group"])[
+        ["away", "population"]
+    ]
+    shares = by_group.sum().eval("away / population")
+    assert shares.between(0.245, 0.255).all()
+    # The district seat's institutions draw residents of every town.
+    district_hospital = population.points.loc[population.points["place"] == "区人民医院门诊大厅", "code"].item()
+    assert cells.loc[cells["point"] == district_hospital, "town"].nunique() == len(population.towns)
+
+    # In a sample taking every point, the share among responses at a point is the same.
+    responses = draw_sample(population, 40_000, seed=3, sampled_points_per_town=None).responses
+    at_point = responses[responses["point"].notna()]
+    share = (at_point["town"] != at_point["point_town"]).mean()
+    assert share == pytest.approx(0.25, abs=4 * np.sqrt(0.25 * 0.75 / len(at_point)) + 0.005)
+    # A point stands in one town; its respondents live in several.
+    assert at_point.groupby("point")["point_town"].nunique().eq(1).all()
+    assert at_point.groupby("point")["town"].nunique().median() >= 3
+
+
+@pytest.mark.parametrize("share", [0.0, 0.4])
+def test_the_cross_town_share_is_a_parameter(share):
+    small = make_population(seed=2, size=30_000, points_per_town=4, cross_town_share=share)
+    cells = small.cells
+    assert cells.loc[cells["town"] != cells["point_town"], "population"].sum() / small.size == pytest.approx(
+        share, abs=2e-3
+    )
+    responses = draw_sample(small, 4000, seed=1, sampled_points_per_town=None).responses
+    at_point = responses[responses["point"].notna()]
+    assert (at_point["town"] != at_point["point_town"]).mean() == pytest.approx(share, abs=0.03)
+
+
+def test_phone_and_paper_rows_have_no_point(population, sample):
+    responses = sample.responses
+    without_point = responses["point"].isna()
+    assert set(responses.loc[without_point, "channel"]) == set(DEFAULT_NO_POINT_CHANNELS)
+    assert responses.loc[without_point, "point_town"].isna().all()
+    assert responses.loc[~without_point, "point_town"].notna().all()
+    assert without_point.mean() == pytest.approx(sum(DEFAULT_NO_POINT_CHANNELS.values()))
+    # They are residents like the others: every town, sex and age group, and the answers.
+    assert set(responses.loc[without_point, "town"]) == set(population.towns)
+    assert responses.loc[without_point, "overall"].notna().mean() > 0.97
+    # Phone calls and the entry of paper forms happen in office hours.
+    hours = _hours(responses[without_point])
+    assert _inside(hours, [(9, 12), (13.5, 17.5), (18.5, 20.5)]).all()
+
+    shares = {"phone": 0.2, "paper": 0.05, "other": 0.05}
+    custom = draw_sample(population, 1000, seed=2, no_point_channels=shares).responses
+    assert custom["channel"].value_counts().to_dict() == {"qr": 700, "phone": 200, "paper": 50, "other": 50}
+    assert custom["point"].notna().sum() == 700
+    none = draw_sample(population, 500, seed=2, no_point_channels={}).responses
+    assert none["point"].notna().all() and none["channel"].eq("qr").all()
+
+
+def test_times_of_day_follow_the_kind_of_point(population, sample):
+    responses = sample.responses
+    kind = responses["point"].map(population.points.set_index("code")["kind"])
+    hours = _hours(responses)
+    school = (kind == "school").to_numpy()
+    assert _inside(hours[school], [(7.2, 8.2), (11.3, 12.3), (16.0, 17.8)]).all()
+    market = (kind == "market").to_numpy()
+    assert (hours[market] < 18.5).all() and (hours[market] < 10).mean() > 0.6
+    sports = (kind == "sports").to_numpy() | (kind == "park").to_numpy()
+    assert (hours[sports] >= 18).mean() > 0.35
+    assert (hours >= 6).all() and (hours < 21.5).all()  # nobody answers at night
+    submitted = pd.to_datetime(responses["submitted_at"], format="ISO8601")
+    assert submitted.is_monotonic_increasing
+    assert submitted.dt.date.nunique() == 91  # every day of April–June
+
+
+def test_truth_matches_a_census_of_the_population():
+    """Every resident answers once: the mean over users lands on the truth (no weights, no raking)."""
+    small = make_population(seed=5, size=100_000, points_per_town=4)
+    arrays, layout = small._arrays, small._layout
+    resident_cell = np.repeat(np.arange(arrays.cell_size.size), arrays.cell_size)
+    rng_answers, rng_missing = (np.random.default_rng(s) for s in np.random.SeedSequence(77).spawn(2))
+    answers, column_of = _draw_answers(layout, arrays, resident_cell, arrays.usage.copy(), rng_answers, rng_missing)
+    residence = arrays.cell_town[resident_cell]
+    assert (residence != arrays.point_town[arrays.cell_point[resident_cell]]).mean() == pytest.approx(0.25, abs=2e-3)
+    truth = small.truth
+    for domain in layout.domains:
+        codes = [column_of[code] for code in domain.aspect_codes]
+        scores = (answers[codes] - 1) / 4 * 100
+        score = np.nanmean(np.where(np.isnan(scores).all(axis=0), 0, scores), axis=0)
+        score[np.isnan(scores).all(axis=0)] = np.nan
+        present = ~np.isnan(score)
+        se = score[present].std() / np.sqrt(present.sum())
+        assert abs(score[present].mean() - truth.domain_index[domain.domain]) < 4 * se, domain.domain
+        overall = answers[column_of[domain.overall_code]]
+        answered = ~np.isnan(overall)
+        rate = (overall[answered] >= 4).mean()
+        rate_se = np.sqrt(rate * (1 - rate) / answered.sum())
+        assert abs(rate - truth.domain_satisfied_rate[domain.domain]) < 4 * rate_se, domain.domain
+        # The truth by town is by town of residence, whichever town her point stands in.
+        town = small.towns.index("jinan")
+        mine = present & (residence == town)
+        group_se = score[mine].std() / np.sqrt(mine.sum())
+        expected = truth.by_group[("town", "jinan")].domain_index[domain.domain]
+        assert abs(score[mine].mean() - expected) < 4 * group_se, domain.domain
+
+
+# --------------------------------------------------------------------------- paradata and integrity plants (issue 15)
+
+
+def _is_token(values: pd.Series) -> bool:
+    return bool(values.str.fullmatch(r"[0-9a-f]{64}").all())
+
+
+@pytest.fixture(scope="module")
+def small_population():
+    return make_population(seed=3, size=60_000)
+
+
+PLANTS = IntegrityPlants(random_coached_points=2, coached_responses=40, bot_responses=80, bot_addresses=6)
+
+
+@pytest.fixture(scope="module")
+def planted_sample(small_population):
+    return draw_sample(small_population, 3000, seed=9, integrity=PLANTS)
+
+
+def test_paradata_columns(small_population):
+    plain = draw_sample(small_population, 2000, seed=4, contamination={"duplicate_browser": 0.03})
+    assert not set(PARADATA_COLUMNS) & set(plain.responses.columns)
+    with_paradata = draw_sample(
+        small_population, 2000, seed=4, contamination={"duplicate_browser": 0.03}, paradata=True
+    )
+    responses = with_paradata.responses
+    assert list(responses.columns[-2:]) == list(PARADATA_COLUMNS)
+    # Paradata come from their own random stream: nothing else changes.
+    pd.testing.assert_frame_equal(responses.drop(columns=list(PARADATA_COLUMNS)), plain.responses)
+
+    at_point = responses["point"].notna()
+    assert responses.loc[~at_point, list(PARADATA_COLUMNS)].isna().all().all()
+    assert _is_token(responses.loc[at_point, "ip_hash"]) and _is_token(responses.loc[at_point, "browser_hash"])
+    # One browser per response, except that a duplicate carries the browser of the row it copies.
+    duplicates = with_paradata.planted["duplicate_browser"]
+    browsers = responses.loc[at_point, "browser_hash"]
+    assert browsers[~duplicates[at_point.to_numpy()]].is_unique
+    assert responses.loc[duplicates, "browser_hash"].isin(set(browsers[~duplicates[at_point.to_numpy()]])).all()
+    # Addresses are shared by chance (carrier addresses, a point's public Wi-Fi), never across many points.
+    per_address = responses[at_point].groupby("ip_hash")["point"].agg(["size", "nunique"])
+    assert per_address["size"].max() >= 5
+    assert per_address["nunique"].max() <= 4
+
+
+def test_coached_points_are_planted_as_asked(small_population, planted_sample):
+    responses, planted, integrity = planted_sample.responses, planted_sample.planted, planted_sample.integrity
+    coached = planted["coached"]
+    assert coached.sum() == 80 and np.array_equal(integrity.coached_rows, coached)
+    assert len(integrity.coached_points) == 2
+    assert set(integrity.coached_points) <= set(planted_sample.sampled_points["code"])
+    assert responses.loc[coached, "point"].value_counts().to_dict() == dict.fromkeys(integrity.coached_points, 40)
+    assert responses.loc[coached, "channel"].eq("qr").all()
+    # Every answer they give is 满意 (4) or 非常满意 (5), mostly 5.
+    items = list(small_population.item_columns)
+    answers = responses.loc[coached, items].to_numpy()
+    given = answers[~np.isnan(answers)]
+    assert set(np.unique(given)) == {4.0, 5.0}
+    assert (given == 5).mean() == pytest.approx(PLANTS.coached_top_share, abs=0.05)
+    # … with ordinary people, usage, durations and times.
+    ordinary = ~np.any([planted[kind] for kind in planted], axis=0)
+    assert responses.loc[coached, "age_group"].nunique() >= 3 and responses.loc[coached, "town"].nunique() >= 2
+    durations = responses["duration_s"]
+    assert (durations[coached] > durations[ordinary].median() / 3).all()
+    assert 0.7 < durations[coached].median() / durations[ordinary].median() < 1.4
+    kind = responses["point"].map(small_population.points.set_index("code")["kind"])
+    for point in integrity.coached_points:
+        mine = responses["point"].eq(point).to_numpy()
+        honest_hours, coached_hours = _hours(responses[mine & ordinary]), _hours(responses[mine & coached])
+        assert abs(np.median(coached_hours) - np.median(honest_hours)) < 3, kind[mine].iloc[0]
+    # Coached residents are residents: they carry a design weight, honest rows of the point remain.
+    assert np.isfinite(planted_sample.selection_weights[coached]).all()
+    assert (planted_sample.person_index[coached] >= 0).all()
+    for point in integrity.coached_points:
+        assert (responses["point"].eq(point).to_numpy() & ordinary).sum() > 0
+
+
+def test_a_chosen_point_can_be_coached(small_population):
+    drawn = draw_sample(small_population, 1500, seed=6).sampled_points["code"]
+    chosen = drawn.iloc[5]
+    sample = draw_sample(
+        small_population, 1500, seed=6, integrity={"coached_points": [chosen], "coached_responses": 30}
+    )
+    assert sample.integrity.coached_points == (chosen,)
+    assert sample.responses.loc[sample.planted["coached"], "point"].eq(chosen).sum() == 30
+    assert list(sample.sampled_points["code"]) == list(drawn)  # the plants do not change the drawn points
+    not_drawn = sorted(set(small_population.points["code"]) - set(drawn))[0]
+    with pytest.raises(ValueError, match="were not drawn"):
+        draw_sample(small_population, 1500, seed=6, integrity={"coached_points": (not_drawn,)})
+    with pytest.raises(ValueError, match="not collection points"):
+        draw_sample(small_population, 1500, seed=6, integrity={"coached_points": ("hosp-99",)})
+
+
+def test_a_bot_farm_is_planted_as_asked(small_population, planted_sample):
+    responses, planted, integrity = planted_sample.responses, planted_sample.planted, planted_sample.integrity
+    bots = planted["bot_farm"]
+    assert bots.sum() == 80 and np.array_equal(integrity.bot_rows, bots)
+    ordinary = ~np.any([planted[kind] for kind in planted], axis=0) & responses["point"].notna().to_numpy()
+    # It posts to many drawn points …
+    assert set(responses.loc[bots, "point"]) == set(integrity.bot_points) <= set(planted_sample.sampled_points["code"])
+    assert len(integrity.bot_points) >= 25
+    # … from a few addresses used in turn, a fresh browser each time …
+    addresses = responses.loc[bots, "ip_hash"]
+    assert set(addresses) == set(integrity.bot_addresses) and len(integrity.bot_addresses) == 6
+    assert addresses.tolist() == [integrity.bot_addresses[k % 6] for k in range(80)]
+    assert not responses.loc[ordinary, "ip_hash"].isin(set(integrity.bot_addresses)).any()
+    assert responses.loc[bots, "browser_hash"].is_unique
+    # … in plausible daytime hours over the whole period …
+    hours = _hours(responses[bots])
+    assert ((hours >= 8) & (hours < 21)).all()
+    assert pd.to_datetime(responses.loc[bots, "submitted_at"], format="ISO8601").dt.month.nunique() == 3
+    # … with unusually similar durations and answers.
+    durations = responses["duration_s"]
+    assert durations[bots].std() / durations[bots].mean() < 0.08
+    assert durations[ordinary].std() / durations[ordinary].mean() > 0.3
+    assert (durations[bots] > durations[ordinary].median() / 3).all()  # not speeders
+    assert responses.loc[bots, "services_used"].str.split(";").map(len).max() <= 3
+    items = list(small_population.item_columns)
+
+    def agreement(rows: np.ndarray) -> float:
+        answers = responses.loc[rows, items].to_numpy()[:40]
+        same = [
+            np.mean(a[both] == b[both])
+            for i, a in enumerate(answers)
+            for b in answers[i + 1 :]
+            if (both := ~np.isnan(a) & ~np.isnan(b)).sum() >= 5
+        ]
+        return float(np.mean(same))
+
+    assert agreement(bots) > 0.75
+    assert agreement(ordinary) < 0.45
+    # Not residents: no design weight.
+    assert np.isnan(planted_sample.selection_weights[bots]).all() and (planted_sample.person_index[bots] == -1).all()
+
+
+def test_plants_are_reproducible(small_population, planted_sample):
+    again = draw_sample(small_population, 3000, seed=9, integrity=PLANTS)
+    pd.testing.assert_frame_equal(again.responses, planted_sample.responses)
+    assert again.integrity.coached_points == planted_sample.integrity.coached_points
+    assert again.integrity.bot_addresses == planted_sample.integrity.bot_addresses
+    other = draw_sample(small_population, 3000, seed=10, integrity=PLANTS)
+    assert not other.responses["ip_hash"].isin(set(planted_sample.integrity.bot_addresses)).any()
+    assert len(planted_sample.responses) == 3000  # plants count in n_responses
+
+
+def test_new_arguments_say_what_to_fix(small_population):
+    with pytest.raises(ValueError, match="cross_town_share"):
+        make_population(size=10_000, cross_town_share=0.95)
+    with pytest.raises(ValueError, match="at least two towns"):
+        make_population(size=10_000, towns=("jinan",))
+    assert make_population(size=10_000, towns=("jinan",), cross_town_share=0).towns == ("jinan",)
+    with pytest.raises(ValueError, match="towns must be distinct codes"):
+        make_population(size=10_000, towns=("jinan", "atlantis"))
+    with pytest.raises(ValueError, match="no_point_channels"):
+        draw_sample(small_population, 100, no_point_channels={"qr": 0.1})
+    with pytest.raises(ValueError, match="sum at most 0.5"):
+        draw_sample(small_population, 100, no_point_channels={"phone": 0.3, "paper": 0.3})
+    with pytest.raises(ValueError, match="unknown key"):
+        draw_sample(small_population, 100, integrity={"bots": 10})
+    with pytest.raises(ValueError, match="coached_responses"):
+        IntegrityPlants(coached_responses=0)
+    with pytest.raises(ValueError, match="leaves no ordinary response"):
+        draw_sample(small_population, 100, integrity={"bot_responses": 95})
+    with pytest.raises(ValueError, match="paradata"):
+        draw_sample(small_population, 100, paradata="yes")
