@@ -71,6 +71,7 @@ from .scores import AnalysisTable, build_analysis_table, scale_description, vali
 from .screening import ScreeningResult, ScreeningRules, screen_responses
 from .target import TARGET_METRICS
 from .variance import ReplicateDesign, bootstrap_design, jackknife_design
+from .vocabulary import VARIANCE_METHODS
 from .weighting import Margin, Trimming, WeightDiagnostics, rake, weight_diagnostics
 
 if TYPE_CHECKING:
@@ -86,7 +87,6 @@ __all__ = [
     "run_estimate",
 ]
 
-VARIANCE_METHODS: tuple[str, ...] = ("linearization", "jackknife", "bootstrap")
 DEFAULT_BOOTSTRAP_REPLICATES = 500
 #: The assumption every interval rests on (statistics.md, "What the sample is").
 QUASI_RANDOMISATION = (

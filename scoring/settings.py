@@ -237,10 +237,10 @@ class AnalysisSettings:
             Naming the setting, the value and the allowed values.
         """
         from .design import LONELY_PSU_OPTIONS, UNCLUSTERED_RULES
-        from .pipeline import VARIANCE_METHODS
         from .proportions import INTERVAL_METHODS
         from .scores import MAPPINGS
         from .target import TARGET_METRICS, target_value
+        from .vocabulary import VARIANCE_METHODS
 
         _choice(self.target_metric, TARGET_METRICS, "target_metric")
         if self.target is not None:

@@ -36,3 +36,6 @@ DOMAIN_LABELS_ZH: dict[str, str] = {
     "elderly_care": "养老服务",
     "government_services": "政务服务",
 }
+
+#: How variances are computed: Taylor linearization, or replicate weights (every replicate re-raked).
+VARIANCE_METHODS: tuple[str, ...] = ("linearization", "jackknife", "bootstrap")

@@ -32,7 +32,8 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
     from survey.models import Wave
 
 #: Options shared with ``python -m scoring estimate`` (same names, same meaning).
-VARIANCE_METHODS = ("linearization", "jackknife", "bootstrap")
+from scoring.vocabulary import VARIANCE_METHODS
+
 TARGET_METRICS = ("index", "satisfied_rate")
 #: Default SE of published scores given without one (scoring.rankings.DEFAULT_ASSUMED_SE,
 #: repeated here so that the command's help does not load the scoring engine).

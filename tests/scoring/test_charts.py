@@ -11,7 +11,7 @@ import pytest
 
 from scoring import charts, fonts
 from scoring.benchmarks import Benchmark
-from scoring.design import survey_design
+from scoring.design import collection_design
 from scoring.drivers import item_score_frame, key_drivers
 from scoring.rankings import DistrictScore, place_among
 from tests.scoring.report_data import fake_results, synthetic_responses
@@ -28,7 +28,7 @@ def results():
 @pytest.fixture(scope="module")
 def drivers():
     responses = synthetic_responses().reset_index(drop=True)
-    return key_drivers(item_score_frame(responses), survey_design(responses, strata="town", cluster="point"))
+    return key_drivers(item_score_frame(responses), collection_design(responses))
 
 
 @pytest.fixture(scope="module")

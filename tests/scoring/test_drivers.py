@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
 
-from scoring.design import survey_design
+from scoring.design import collection_design, survey_design
 from scoring.drivers import (
     DomainDrivers,
     ItemDriver,
@@ -146,13 +146,16 @@ def synthetic_item_scores(n=1500, seed=2):
     from tests.scoring.report_data import synthetic_responses
 
     responses = synthetic_responses(n, seed)
+    # Only rows collected at a point: the brute-force jackknife below takes the point's town
+    # as the stratum and the point as the PSU (phone and paper rows have neither).
+    responses = responses[responses["point"].fillna("").astype(str) != ""].reset_index(drop=True)
     return responses, item_score_frame(responses)
 
 
 def synthetic_design(responses, weights=None):
-    """The stratified (town), clustered (point) design of synthetic responses."""
+    """The stratified (the point's town), clustered (point) design of synthetic responses."""
     weights = np.ones(len(responses)) if weights is None else weights
-    return design_of(weights, responses["town"].to_numpy(), responses["point"].to_numpy())
+    return design_of(weights, responses["point_town"].to_numpy(), responses["point"].to_numpy())
 
 
 def raked_design(responses):
@@ -166,14 +169,14 @@ def raked_design(responses):
         Margin("town", towns, tuple(1000.0 * (1 + k % 3) for k in range(len(towns)))),
         Margin("sex", ("male", "female"), (0.49 * total, 0.51 * total)),
     ]
-    return rake(survey_design(frame, strata="town", cluster="point"), margins)
+    return rake(collection_design(frame), margins)
 
 
 def test_performance_se_is_the_stratified_jackknife():
     responses, scores = synthetic_item_scores()
     rng = np.random.default_rng(1)
     weights = rng.uniform(0.5, 2.0, len(scores))
-    strata, clusters = responses["town"].to_numpy(), responses["point"].to_numpy()
+    strata, clusters = responses["point_town"].to_numpy(), responses["point"].to_numpy()
     analysis = key_drivers(scores, synthetic_design(responses, weights))
     assert analysis.method == "jackknife"
     item = analysis.domains["healthcare"].items[0]

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from scoring.benchmarks import combine_benchmarks, read_benchmarks, validate_benchmarks
-from scoring.design import survey_design
+from scoring.design import collection_design
 from scoring.drivers import item_score_frame
 from scoring.questionnaire import DOMAIN_IDS, load_questionnaires
 from scoring.report import (
@@ -60,7 +60,7 @@ def shipped_benchmarks():
 
 
 def design_for(responses):
-    return survey_design(responses.reset_index(drop=True), strata="town", cluster="point")
+    return collection_design(responses.reset_index(drop=True))
 
 
 @pytest.fixture(scope="module")
