@@ -28,6 +28,7 @@ from flask.cli import AppGroup, with_appcontext
 from sqlalchemy.exc import SQLAlchemyError
 
 from survey import create_app, instance_path
+from survey.models import Wave
 from survey.services.waves import WaveError, validate_wave_code
 
 #: The message of every command run where there is no instance.
@@ -176,7 +177,7 @@ class WaveCode(click.ParamType):
 WAVE = WaveCode()
 
 
-def wave_or_fail(code: str) -> Any:
+def wave_or_fail(code: str) -> Wave:
     """The wave ``code`` of the current instance, or stop naming the waves there are."""
     from survey.db import get_session
     from survey.services.waves import find_wave, list_waves
