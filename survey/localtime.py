@@ -28,15 +28,15 @@ def to_local(moment: dt.datetime | None) -> dt.datetime | None:
     return None if moment is None else moment.astimezone(district_zone())
 
 
-def format_local(moment: dt.datetime | None, *, seconds: bool = False, closing: bool = False) -> str:
-    """A stored time as people read it, e.g. ``2025-06-01 09:30`` (``—`` for none).
+def format_local(moment: dt.datetime | None, *, seconds: bool = False, closing: bool = False, empty: str = "—") -> str:
+    """A stored time as people read it, e.g. ``2025-06-01 09:30`` (``empty`` for none).
 
     With ``closing``, a closing time at midnight reads as 24:00 of the day before, so a
     wave closing "at the end of 31 December" prints as ``2025-12-31 24:00``.
     """
     local = to_local(moment)
     if local is None:
-        return "—"
+        return empty
     if closing and local.time() == dt.time():
         return (local - dt.timedelta(days=1)).strftime("%Y-%m-%d") + " 24:00"
     return local.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")

@@ -44,7 +44,8 @@ def parse_when(value: str | None, *, option: str, end_of_day: bool = False) -> d
 
 
 def _describe(wave: Wave) -> str:
-    window = f"opens {format_local(wave.opens_at)}, closes {format_local(wave.closes_at, closing=True)}"
+    opens = format_local(wave.opens_at, empty="-")
+    window = f"opens {opens}, closes {format_local(wave.closes_at, closing=True, empty='-')}"
     return f"wave {wave.code}: state {wave.state}, residents see: {wave_status(wave)} ({window})"
 
 
