@@ -1,5 +1,9 @@
 # Manyi — the two commands: `make demo` and `make test`.
 PYTHON ?= python3
+# `make demo PORT=8080` serves (and prints its links) on another port.
+PORT   ?= 5000
+# Test processes (pytest-xdist); each starts its own throwaway PostgreSQL.
+TEST_WORKERS ?= 2
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
@@ -7,7 +11,7 @@ STAMP  := $(VENV)/.installed
 .PHONY: demo test test-fast bench lint format typecheck clean-demo help
 
 help:
-	@echo "make demo   - create .venv, install, create a demo wave and serve http://127.0.0.1:5000"
+	@echo "make demo   - create .venv, install, create a demo wave and serve http://127.0.0.1:$(PORT)"
 	@echo "make test   - create .venv, install with test extras, run the whole test suite"
 	@echo "make bench  - run the benchmarks and write benchmarks/RESULTS.md"
 	@echo "make lint   - ruff check and ruff format --check"
@@ -22,17 +26,17 @@ $(VENV)/.installed-base: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[test,postgres]'
+	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
 demo: $(VENV)/.installed-base
-	$(BIN)/manyi demo
+	$(BIN)/manyi demo --port $(PORT)
 
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS)
 
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -m "not slow and not browser"
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) -m "not slow and not browser"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

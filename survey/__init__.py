@@ -1,7 +1,9 @@
 """Manyi (满意): the Flask application.
 
 ``create_app(test_config=None)`` follows Flask's tutorial: defaults, then the instance
-folder's ``config.py`` (or the test config), then environment overrides.
+folder's ``config.py`` (or the test config), then environment overrides.  It loads no
+pandas, scipy or matplotlib: those come with the office's scoring, exports and imports,
+imported when one runs (``tests/survey/test_factory.py`` keeps it so).
 """
 
 from __future__ import annotations
@@ -9,24 +11,39 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Mapping
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
 
-__version__ = "0.1.0"
+try:
+    #: The version, written once: in pyproject.toml (read from the installed metadata).
+    __version__ = metadata.version("manyi")
+except metadata.PackageNotFoundError:  # running from a tree that was never installed
+    __version__ = "0+unknown"
 
-#: The repository's questionnaire folder (the package is installed editable by `make`).
-DEFAULT_QUESTIONNAIRES_DIR = Path(__file__).resolve().parent.parent / "questionnaires"
+#: The questionnaire folder of a source checkout (``make`` installs it editable).  A
+#: non-editable install has none: it is configured with MANYI_QUESTIONNAIRES_DIR (see
+#: docs/architecture.md, "Questionnaires are data").
+SOURCE_QUESTIONNAIRES_DIR = Path(__file__).resolve().parent.parent / "questionnaires"
+#: Where survey links and QR codes point unless PUBLIC_BASE_URL is configured.
+DEFAULT_PUBLIC_BASE_URL = "http://127.0.0.1:5000"
 
 
-def _instance_path() -> str:
+def instance_path() -> str:
+    """The instance folder: ``$MANYI_INSTANCE_PATH``, or ``./instance``."""
     return os.path.abspath(os.environ.get("MANYI_INSTANCE_PATH") or os.path.join(os.getcwd(), "instance"))
 
 
-def _load_or_create_secret_key(instance_path: str) -> str:
+def default_questionnaires_dir() -> str | None:
+    """The source checkout's questionnaire folder, when there is one (else None)."""
+    return str(SOURCE_QUESTIONNAIRES_DIR) if (SOURCE_QUESTIONNAIRES_DIR / "common.yaml").is_file() else None
+
+
+def _load_or_create_secret_key(folder: str) -> str:
     """Read ``instance/secret_key``; create it (mode 0600) on first run."""
-    path = Path(instance_path) / "secret_key"
+    path = Path(folder) / "secret_key"
     if path.exists():
         return path.read_text(encoding="ascii").strip()
     key = secrets.token_hex(32)
@@ -42,13 +59,12 @@ def _load_or_create_secret_key(instance_path: str) -> str:
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Create and configure the Manyi app."""
-    instance_path = _instance_path()
-    app = Flask(__name__, instance_path=instance_path, instance_relative_config=True)
+    app = Flask(__name__, instance_path=instance_path(), instance_relative_config=True)
     os.makedirs(app.instance_path, exist_ok=True)
 
     app.config.from_mapping(
         DATABASE_URL="sqlite:///" + os.path.join(app.instance_path, "manyi.sqlite3"),
-        QUESTIONNAIRES_DIR=str(DEFAULT_QUESTIONNAIRES_DIR),
+        QUESTIONNAIRES_DIR=default_questionnaires_dir(),
         MAX_CONTENT_LENGTH=64 * 1024,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
@@ -60,7 +76,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         LANGUAGES=("zh", "en"),
         RATELIMIT_STORAGE_URI="memory://",
         # Public base URL printed in survey links and QR codes.
-        PUBLIC_BASE_URL="http://127.0.0.1:5000",
+        PUBLIC_BASE_URL=DEFAULT_PUBLIC_BASE_URL,
     )
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)

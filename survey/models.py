@@ -10,6 +10,7 @@ calls instead of tens of millions of rows.
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from typing import Any
 
 from sqlalchemy import (
@@ -23,32 +24,56 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
+    TypeDecorator,
     UniqueConstraint,
+    false,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from survey.db import Base
 
 
 def utcnow() -> dt.datetime:
-    """Timezone-aware UTC now (stored as UTC; SQLite keeps it naive, see ``as_utc``)."""
+    """Timezone-aware UTC now: every stored time is aware UTC (see :class:`UTCDateTime`)."""
     return dt.datetime.now(dt.UTC)
 
 
-def as_utc(value: dt.datetime | None) -> dt.datetime | None:
-    """Read back a stored timestamp as aware UTC (SQLite drops the zone)."""
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=dt.UTC)
+def new_response_uid() -> str:
+    """A fresh public response id (``response_id`` in exports): 128 random bits as hex."""
+    return secrets.token_hex(16)
 
 
-class UTCDateTime(DateTime):
-    """Timestamps are always UTC and timezone-aware in Python."""
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """A timestamp that is aware UTC in Python, on every database.
 
+    PostgreSQL stores ``timestamptz`` and returns it in the session's time zone; SQLite
+    has no time zones and returns what it stored, naive.  This type converts on the way
+    in (to UTC; naive values are refused, since nobody can tell whose clock they came
+    from) and on the way out (aware UTC), so no caller ever sees a naive time.
+    Local (Beijing) time is for display only: :mod:`survey.localtime`.
+    """
+
+    impl = DateTime(timezone=True)
     cache_ok = True
 
-    def __init__(self) -> None:
-        super().__init__(timezone=True)
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if not isinstance(value, dt.datetime) or value.tzinfo is None:
+            raise ValueError(
+                f"{value!r} is not a timezone-aware datetime; store aware times "
+                "(survey.models.utcnow(), or survey.localtime.local_to_utc for a time typed in Beijing time)"
+            )
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
 
 
 # Wave states and response states are plain strings with CHECK-free validation in the
@@ -105,6 +130,8 @@ class Wave(Base):
     closes_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     #: Target sample sizes (from the planner): {"total": n, "domains": {...}, "towns": {...}}.
     targets: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    #: Made by ``manyi demo`` (synthetic, illustrative); the demo never touches any other wave.
+    is_demo: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     questionnaires: Mapped[list[WaveQuestionnaire]] = relationship(back_populates="wave", cascade="all, delete-orphan")

@@ -22,7 +22,7 @@ from typing import Any
 from flask import Flask
 
 from survey import create_app
-from survey.admin.routes import IMPORT_MAX_BYTES
+from survey.admin.data import IMPORT_MAX_BYTES
 
 #: The one route that accepts larger bodies (the office's import upload; see survey.admin).
 LARGE_BODY_PATHS = ("/admin/imports",)

@@ -3,6 +3,10 @@
 Every app fixture runs on SQLite *and* on a throwaway PostgreSQL server.  Under
 ``CI=true`` a missing PostgreSQL (or Chromium, see tests/browser) fails instead of
 skipping.
+
+The suite runs in parallel with pytest-xdist (``make test`` uses ``-n 2``): each worker
+is its own pytest session, so it starts its own PostgreSQL server (on a free port, in its
+own temporary folder) and migrates its own templates.
 """
 
 from __future__ import annotations
@@ -28,6 +32,16 @@ def need(what: str, how: str) -> None:
     if IN_CI:
         pytest.fail(f"CI=true: {message}")
     pytest.skip(message)
+
+
+# --------------------------------------------------------------------------- the run
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Empty the browser tests' page-weight log once per run: in the process that starts
+    the run (with pytest-xdist, the controller, before any worker appends to it)."""
+    if not hasattr(session.config, "workerinput"):
+        (REPO / "test-artifacts" / "browser" / "page-weights.jsonl").unlink(missing_ok=True)
 
 
 # --------------------------------------------------------------------------- PostgreSQL

@@ -22,7 +22,7 @@ from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, Num
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from scoring.questionnaire import DOMAIN_IDS, DOMAIN_LABELS_ZH
-from survey.admin import ROLE_LABELS
+from survey.admin.base import ROLE_LABELS
 from survey.models import CHANNELS, ROLES
 from survey.services.accounts import MIN_PASSWORD_LENGTH
 

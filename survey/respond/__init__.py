@@ -1,9 +1,11 @@
 """The resident survey (``/s/<token>``): a blueprint package.
 
 ``routes`` holds the views, ``forms`` the WTForms classes built at run time from the
-questionnaire files, ``flow`` the page order and completeness rules (pure), ``drafts``
-the database side (drafts, one-time keys, submission and flags) and ``cli`` the
-``manyi wave``, ``manyi points`` and ``manyi qr`` commands.
+questionnaire files, ``flow`` the page order and completeness rules (pure), ``visits``
+what a request reads in one statement, and ``drafts`` the resident's draft: start,
+load, save a page, submit with its quality flags.  The pinned questionnaires and the
+one-time keys are services (:mod:`survey.services.pinned_surveys`,
+:mod:`survey.services.submission_keys`).
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """The resident pages: ``/s/<token>`` (landing) and ``/s/<token>/<page>``.
 
-Every page works without JavaScript: plain forms, POST → 303 redirect → GET.  Answers
+Every page works without JavaScript: plain forms, POST → 303 redirect → GET.  Each
+request reads what it needs in one statement (:mod:`survey.respond.visits`); answers
 are stored page by page in a server-side draft (see :mod:`survey.respond.drafts`); the
 browser keeps only a signed HttpOnly cookie naming it, and a random browser id whose
 keyed hash marks repeat responses.
@@ -29,9 +30,9 @@ from werkzeug.wrappers import Response as HTTPResponse
 from scoring.questionnaire import DEFAULT_SCALE, Text
 from survey.db import get_session
 from survey.extensions import limiter
-from survey.models import CollectionPoint, Response, Wave, as_utc
+from survey.models import CollectionPoint, Response, Wave
 from survey.privacy import client_address, keyed_hash
-from survey.respond import bp, drafts, flow
+from survey.respond import bp, drafts, flow, visits
 from survey.respond.forms import (
     FieldContext,
     PageForm,
@@ -41,6 +42,7 @@ from survey.respond.forms import (
     initial_data,
     page_form_class,
 )
+from survey.services import submission_keys
 from survey.services.retention import DEFAULT_RETENTION_YEARS
 from survey.services.waves import wave_status
 
@@ -57,7 +59,7 @@ DEFAULTS: dict[str, Any] = {
     "RESPONSE_RETENTION_YEARS": DEFAULT_RETENTION_YEARS,
 }
 BROWSER_COOKIE_DAYS = 400
-_KEY = re.compile(drafts.KEY_PATTERN)
+_KEY = re.compile(submission_keys.KEY_PATTERN)
 _BROWSER_ID = re.compile(r"^[0-9a-f]{32}$")
 
 
@@ -89,11 +91,11 @@ def _wave_title(wave: Wave) -> str:
     return (wave.title_en if _language() == "en" else wave.title_zh) or wave.code
 
 
-def _visit_or_404(token: str, **wanted: Any) -> drafts.Visit:
+def _visit_or_404(token: str, **wanted: Any) -> visits.Visit:
     """The point of ``token`` with its wave, the response named by the draft cookie and
-    whatever else ``wanted`` asks :func:`drafts.read_visit` for, read in one statement;
+    whatever else ``wanted`` asks :func:`visits.read_visit` for, read in one statement;
     404 when there is no such point."""
-    visit = drafts.read_visit(get_session(), token, uid=_draft_uid(), **wanted)
+    visit = visits.read_visit(get_session(), token, uid=_draft_uid(), **wanted)
     if visit is None:
         abort(404)
     return visit
@@ -182,7 +184,7 @@ def _closed(point: CollectionPoint, status: str) -> tuple[str, int]:
     """The friendly "survey closed" page (200 on GET; 403 for a POST, nothing stored)."""
     wave = point.wave
     code = 200 if request.method == "GET" else 403
-    opens_at = as_utc(wave.opens_at) if status == "scheduled" else None
+    opens_at = wave.opens_at if status == "scheduled" else None
     return _message("respond/closed.html", code, wave_title=_wave_title(wave), status=status, opens_at=opens_at)
 
 
@@ -278,7 +280,7 @@ def landing(token: str):
         continue_url=_page_url(token, draft.current_page or flow.SERVICES) if draft else None,
         retention_years=setting("RESPONSE_RETENTION_YEARS"),
         draft_days=setting("RESPOND_DRAFT_DAYS"),
-        closes_at=as_utc(wave.closes_at),
+        closes_at=wave.closes_at,
     )
     result = make_response(body)
     _remember_browser(result, browser_id, new_browser)
@@ -315,7 +317,7 @@ def page(token: str, page_id: str):
         if key_row is not None and key_row.used_at is not None and key_row.page == page_id:
             # A repeat (double tap, retry, resend after the first answer arrived and
             # removed the draft cookie): the key itself proves where it came from.
-            owner = session.get(Response, key_row.response_id)
+            owner = drafts.find_response(session, key_row.response_id)
             if owner is not None and owner.point_id == point.id:
                 return _replay(token, owner, key_row.result_url)
         if key_row is None or response is None or key_row.response_id != response.id or key_row.page != page_id:
@@ -341,7 +343,7 @@ def page(token: str, page_id: str):
         if current.id == flow.SERVICES and flow.SERVICES_ITEM not in draft.answers and point.focus_domain:
             data[field_name(flow.SERVICES_ITEM)] = [point.focus_domain]  # the point's focus, pre-selected
         form = form_class(formdata=None, data=data)
-        form.submission_key.data = drafts.issue_key(session, response, page_id, visit)
+        form.submission_key.data = visits.issue_key(session, response, page_id, visit)
         session.commit()
         return _render_page(draft, pages, current, form)
     return _save(token, draft, current, key)
@@ -411,9 +413,9 @@ def _save(token: str, draft: drafts.Draft, current: flow.Page, key: str):
         return _render_page(draft, pages, current, form, problems=problems.codes), status
 
     values = form_answers(form, current)
-    if not drafts.claim_key(session, key, draft.response):
+    if not submission_keys.claim_key(session, key, draft.response):
         session.rollback()
-        used = drafts.find_key(session, key)
+        used = submission_keys.find_key(session, key)
         return _replay(token, draft.response, used.result_url if used else None)
 
     drafts.save_page(session, draft, current, values)
@@ -437,7 +439,7 @@ def _save(token: str, draft: drafts.Draft, current: flow.Page, key: str):
     if not submitted and target != flow.LANDING:
         draft.response.current_page = target
     url = _page_url(token, target)
-    drafts.record_result(session, key, url)
+    submission_keys.record_result(session, key, url)
     session.commit()
     result = _see_other(url)
     if submitted:
@@ -505,7 +507,7 @@ def _not_applicable_label(draft: drafts.Draft, current: flow.Page) -> str:
 
 def thanks(token: str):
     """The end of the flow (shown for a valid point whatever the wave's state now)."""
-    visit = drafts.read_visit(get_session(), token)
+    visit = visits.read_visit(get_session(), token)
     if visit is None:
         abort(404)
     point = visit.point

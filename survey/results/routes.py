@@ -6,11 +6,10 @@ import hashlib
 
 from flask import Response, abort, render_template, request
 from flask_babel import gettext as _
-from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
 from survey.db import get_session
-from survey.models import Publication, Town
+from survey.models import Publication
 from survey.results import bp
 from survey.results.view import build_page, fmt, fmt_percent
 from survey.services.publication import (
@@ -24,6 +23,7 @@ from survey.services.publication import (
     revisions,
 )
 from survey.services.questionnaires import wave_questionnaires
+from survey.services.waves import town_names
 from survey.web import select_locale
 
 #: Report HTML is self-contained (inline styles and images, no script): it gets its own,
@@ -109,7 +109,7 @@ def _render_year(publication: Publication):
     wave = publication.wave
     questionnaires = wave_questionnaires(wave)
     titles = {domain: questionnaire.title.get(language) for domain, questionnaire in questionnaires.domains.items()}
-    towns = {town.code: (town.name_en if language == "en" else town.name_zh) for town in db.scalars(select(Town))}
+    towns = town_names(db, language=language)
     history = [point for point in _history() if point["wave"] <= wave.code]
     page = build_page(
         public_results(results_of(publication)),

@@ -33,6 +33,7 @@ ACTIONS: dict[str, str] = {
     "account.enable": "account enabled",
     "wave.create": "wave created",
     "wave.state": "wave opened or closed",
+    "wave.window": "wave opening times changed",
     "wave.targets": "wave targets set",
     "point.create": "collection point created",
     "point.update": "collection point changed",
@@ -48,6 +49,32 @@ _SECRET_MARKERS = ("password", "secret", "token", "csrf")
 
 #: Who acts when a command is run from the shell rather than a signed-in screen.
 CLI_ACTOR = "cli"
+#: Who acts when a script or a fixture changes something without naming anyone.
+SYSTEM_ACTOR = "system"
+#: Who acts for ``manyi demo``.
+DEMO_ACTOR = "demo"
+
+#: Who did it: a signed-in account, or a name (``cli:<login>``, ``demo``, ``system``).
+Actor = User | str
+
+
+# --------------------------------------------------------------------------- targets
+# One spelling for what an event acted on, whichever door (screen or command) it came in by.
+
+
+def wave_target(wave_code: str) -> str:
+    """``wave 2025``."""
+    return f"wave {wave_code}"
+
+
+def point_target(wave_code: str, point_code: str) -> str:
+    """``wave 2025 point hosp-01``."""
+    return f"wave {wave_code} point {point_code}"
+
+
+def account_target(username: str) -> str:
+    """``account alice``."""
+    return f"account {username}"
 
 
 def cli_actor() -> str:
@@ -78,6 +105,7 @@ def record(
     session: Session,
     action: str,
     *,
+    actor: Actor | None = None,
     user: User | None = None,
     username: str | None = None,
     target: str = "",
@@ -89,8 +117,11 @@ def record(
     ----------
     action
         One of :data:`ACTIONS`.
+    actor
+        Who acted: an account, or a name for the command line (:func:`cli_actor`), the
+        demo or a script.  The service functions take it from their caller.
     user, username
-        The acting account; ``username`` alone for a failed sign-in or the command line.
+        The same, given apart (``username`` alone for a failed sign-in).
     target
         What was acted on (``wave 2025``, ``point hosp-01``, ``account alice``).
     detail
@@ -98,6 +129,11 @@ def record(
     """
     if action not in ACTIONS:
         raise ValueError(f"unknown audit action {action!r}; add it to survey.services.audit.ACTIONS")
+    if actor is not None:
+        if isinstance(actor, User):
+            user = actor
+        else:
+            username = actor
     ip_hash = keyed_hash(client_address(), purpose="ip") if has_request_context() else None
     event = AuditEvent(
         user_id=user.id if user is not None else None,
@@ -109,6 +145,24 @@ def record(
     )
     session.add(event)
     return event
+
+
+def record_export(
+    session: Session,
+    *,
+    actor: Actor,
+    wave_code: str,
+    file_format: str,
+    rows: int,
+    partial: bool,
+    comments: bool,
+    file: str | None = None,
+) -> AuditEvent:
+    """Record an export of a wave's responses, as the screen and ``manyi export`` both do."""
+    detail: dict[str, Any] = {"format": file_format, "rows": rows, "partial": partial, "comments": comments}
+    if file:
+        detail["file"] = file
+    return record(session, "export", actor=actor, target=wave_target(wave_code), detail=detail)
 
 
 @dataclass(frozen=True)
@@ -134,7 +188,10 @@ def list_events(
     per_page: int = 50,
 ) -> AuditPage:
     """Audit events, newest first, optionally of one action (or action family such as
-    ``login``) and one user."""
+    ``login``) and one user.
+
+    A page past the last (a hand-typed ``?page=…``, however large) shows the last page.
+    """
     query = select(AuditEvent)
     count = select(func.count()).select_from(AuditEvent)
     if action:
@@ -144,8 +201,10 @@ def list_events(
     if username:
         query = query.where(AuditEvent.username == username)
         count = count.where(AuditEvent.username == username)
-    page = max(1, page)
+    total = session.scalar(count) or 0
+    last_page = max(1, -(-total // per_page))
+    page = min(max(1, page), last_page)
     events = session.scalars(
         query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).offset((page - 1) * per_page).limit(per_page)
     ).all()
-    return AuditPage(list(events), session.scalar(count) or 0, page, per_page)
+    return AuditPage(list(events), total, page, per_page)

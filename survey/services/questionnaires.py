@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -17,6 +19,34 @@ from scoring.questionnaire import (
     scales_from_definition,
 )
 from survey.models import QuestionnaireVersion, Town, Wave
+
+
+class QuestionnairesNotFound(LookupError):
+    """No questionnaire folder is configured (the message says how to configure one)."""
+
+
+def questionnaires_dir(config: Mapping[str, Any]) -> Path:
+    """The folder of questionnaire files (with ``margins/`` and ``benchmarks/``) that the
+    app is configured with (``QUESTIONNAIRES_DIR``, ``$MANYI_QUESTIONNAIRES_DIR``).
+
+    Raises
+    ------
+    QuestionnairesNotFound
+        None is configured, or it holds no ``common.yaml``.
+    """
+    configured = config.get("QUESTIONNAIRES_DIR")
+    if not configured:
+        raise QuestionnairesNotFound(
+            "no questionnaire folder is configured; set MANYI_QUESTIONNAIRES_DIR (or QUESTIONNAIRES_DIR in "
+            "instance/config.py) to the folder that holds common.yaml — a source checkout has it in questionnaires/"
+        )
+    folder = Path(configured)
+    if not (folder / "common.yaml").is_file():
+        raise QuestionnairesNotFound(
+            f"the questionnaire folder {folder} has no common.yaml; point MANYI_QUESTIONNAIRES_DIR "
+            "(or QUESTIONNAIRES_DIR in instance/config.py) at the folder with the questionnaire files"
+        )
+    return folder
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import secrets
 from collections.abc import Mapping
 
 import numpy as np
@@ -11,7 +10,7 @@ import pandas as pd
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from survey.models import NOT_APPLICABLE, AnswerSet, CollectionPoint, Response, Wave
+from survey.models import NOT_APPLICABLE, AnswerSet, CollectionPoint, Response, Wave, new_response_uid
 
 BATCH = 5000
 RECORD_COLUMNS = (
@@ -26,10 +25,6 @@ RECORD_COLUMNS = (
     "comment",
     "flags",
 )
-
-
-def new_response_uid() -> str:
-    return secrets.token_hex(16)
 
 
 def _timestamp(value: object) -> dt.datetime | None:

@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from survey.models import AnswerSet, Response, SubmissionKey, Wave, as_utc, utcnow
+from survey.models import AnswerSet, Response, SubmissionKey, Wave, utcnow
+from survey.services import audit
+from survey.services.audit import SYSTEM_ACTOR, Actor
 
 DEFAULT_RETENTION_YEARS = 3
 
@@ -37,12 +39,12 @@ def _add_years(moment: dt.datetime, years: int) -> dt.datetime:
 
 def wave_end(session: Session, wave: Wave) -> dt.datetime | None:
     """When the wave's round ended, or None while it is still running."""
-    if wave.closes_at is not None and (wave.state == "closed" or as_utc(wave.closes_at) <= utcnow()):
-        return as_utc(wave.closes_at)
+    if wave.closes_at is not None and (wave.state == "closed" or wave.closes_at <= utcnow()):
+        return wave.closes_at
     if wave.state != "closed":
         return None
     last = session.scalar(select(func.max(Response.updated_at)).where(Response.wave_id == wave.id))
-    return as_utc(last) if last else as_utc(wave.created_at)
+    return last or wave.created_at
 
 
 def expired_waves(session: Session, *, years: int, now: dt.datetime | None = None) -> list[ExpiredWave]:
@@ -64,10 +66,19 @@ def expired_waves(session: Session, *, years: int, now: dt.datetime | None = Non
     return found
 
 
-def purge_wave_responses(session: Session, wave: Wave) -> int:
-    """Delete every response of ``wave`` with its answers and submission keys."""
+def purge_wave_responses(session: Session, wave: Wave, *, years: int | None = None, actor: Actor = SYSTEM_ACTOR) -> int:
+    """Delete every response of ``wave`` with its answers and submission keys, and record
+    who did it (``actor``) and under which retention period (``years``).  The caller commits."""
     response_ids = select(Response.id).where(Response.wave_id == wave.id).scalar_subquery()
     session.execute(delete(AnswerSet).where(AnswerSet.response_id.in_(response_ids)))
     session.execute(delete(SubmissionKey).where(SubmissionKey.response_id.in_(response_ids)))
     result = session.execute(delete(Response).where(Response.wave_id == wave.id))
-    return result.rowcount or 0
+    deleted = result.rowcount or 0
+    audit.record(
+        session,
+        "retention.purge",
+        actor=actor,
+        target=audit.wave_target(wave.code),
+        detail={"responses": deleted, "years": years},
+    )
+    return deleted

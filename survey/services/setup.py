@@ -1,24 +1,34 @@
-"""Initialising an instance and creating the demo (shared by ``manyi init`` and ``manyi demo``)."""
+"""Initialising an instance and creating the demo (``manyi init`` and ``manyi demo``).
+
+The demo only ever touches its own data: its waves are marked (``Wave.is_demo``) and it
+refuses, changing nothing, an instance that holds any other wave.  It keeps the admin
+password unless asked to reset it, and every account change it makes is audited.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import Boolean, column, func, inspect, select, table
+from sqlalchemy.orm import Session
 
 from survey import schema
-from survey.db import get_session
-from survey.models import Response
+from survey.db import database, get_session
+from survey.models import Response, Wave
 from survey.services import accounts
-from survey.services.questionnaires import LoadReport, load_into_database
-from survey.services.waves import add_point, create_wave, find_wave, set_wave_state
+from survey.services.audit import DEMO_ACTOR, SYSTEM_ACTOR, Actor
+from survey.services.questionnaires import LoadReport, load_into_database, questionnaires_dir
+from survey.services.waves import add_point, create_wave, find_wave, set_wave_state, survey_url
 
 FIRST_ADMIN = "admin"
+DEMO_WAVE = "2025"
 
 
-@dataclass
+@dataclass(frozen=True)
 class InitReport:
     revision_before: str | None
     revision_after: str | None
@@ -26,78 +36,155 @@ class InitReport:
     admin_password: str | None  # set only when the account was created now
 
 
-def initialise(app: Flask, questionnaires_dir: str | Path | None = None) -> InitReport:
+def initialise(app: Flask, directory: str | Path | None = None, *, actor: Actor = SYSTEM_ACTOR) -> InitReport:
     """Create/upgrade the schema, load new questionnaire versions, create the first admin.
 
-    Idempotent: a second run finds nothing to do and changes nothing.
+    Idempotent: a second run finds nothing to do and changes nothing.  Raises
+    :class:`~scoring.questionnaire.QuestionnaireError` (nothing loaded) for invalid
+    files and :class:`~survey.services.questionnaires.QuestionnairesNotFound` when no
+    folder is configured.
     """
+    folder = Path(directory) if directory else questionnaires_dir(app.config)
     before, after = schema.upgrade(app)
     session = get_session()
-    report = load_into_database(session, questionnaires_dir or app.config["QUESTIONNAIRES_DIR"])
+    report = load_into_database(session, folder)
     password = None
     if accounts.count_users(session) == 0:
-        _, password = accounts.create_user(session, FIRST_ADMIN, "admin")
+        _, password = accounts.add_account(session, FIRST_ADMIN, "admin", actor=actor)
     session.commit()
     return InitReport(before, after, report, password)
 
 
-@dataclass
+# --------------------------------------------------------------------------- the demo
+
+
+class DemoRefused(ValueError):
+    """The instance holds real (non-demo) waves: the demo changes nothing there."""
+
+
+@dataclass(frozen=True)
 class DemoReport:
     wave_code: str
     created: bool
     responses: int
-    point_urls: list[tuple[str, str, str]] = field(default_factory=list)  # code, place, url
-    admin_password: str = ""
+    #: ``(point code, place, survey URL)`` of every collection point.
+    point_urls: list[tuple[str, str, str]] = field(default_factory=list)
+    #: The admin password when it was set now (created, or reset on request); None: unchanged.
+    admin_password: str | None = None
+    #: Whether the wave is published (now or before), and a sentence when that needs explaining.
+    published: bool = False
+    publication_note: str = ""
 
 
-def create_demo(app: Flask, *, wave_code: str = "2025", responses: int = 3000, seed: int = 2025) -> DemoReport:
-    """An open demo wave with collection points in several towns and synthetic responses.
+def non_demo_waves(app: Flask) -> list[str]:
+    """Codes of the waves that ``manyi demo`` did not make (read without changing anything,
+    on a schema of any revision: waves from before demo waves were marked count as real)."""
+    engine = database(app).engine
+    inspector = inspect(engine)
+    if "waves" not in inspector.get_table_names():
+        return []
+    marked = "is_demo" in {info["name"] for info in inspector.get_columns("waves")}
+    waves = table("waves", column("code"), column("is_demo", Boolean))
+    query = select(waves.c.code).order_by(waves.c.code)
+    if marked:
+        query = query.where(waves.c.is_demo.is_(False))
+    with engine.connect() as connection:
+        return list(connection.scalars(query))
 
-    The figures the demo produces are illustrative: they come from the synthetic generator
-    (``scoring.synthetic``), not from residents.
+
+def _demo_points(session: Session, wave: Wave, population: Any, sample_frame: Any) -> None:
+    """The population's collection points (those the sample used, when there is one)."""
+    used = set(sample_frame["point"].unique()) if sample_frame is not None else None
+    existing = {point.code for point in wave.points}
+    for point in population.points.itertuples(index=False):
+        if (used is None or point.code in used) and point.code not in existing:
+            focus = point.focus_domain if isinstance(point.focus_domain, str) and point.focus_domain else None
+            add_point(
+                session, wave, code=point.code, town=point.town, place=point.place, focus_domain=focus, actor=DEMO_ACTOR
+            )
+    session.flush()
+    session.refresh(wave)
+
+
+def _publish_demo(app: Flask, session: Session, wave: Wave) -> tuple[bool, str]:
+    """Publish the demo wave once, weighted when its responses allow it.
+
+    Too few responses for raking (a small ``--responses``) publish unweighted, and say so.
+    A refused publication writes nothing (the scoring runs before anything is stored).
+    """
+    from survey.services.publication import PublicationError, default_options, latest_publication, publish_wave
+
+    if latest_publication(session, wave) is not None:
+        return True, ""
+    options = default_options(questionnaires_dir(app.config), wave.code)
+    try:
+        publish_wave(session, wave, actor=DEMO_ACTOR, options=options)
+        return True, ""
+    except PublicationError as error:
+        if options.margins is None:
+            return False, f"not published: {error}"
+        weighted_error = error
+    try:
+        publish_wave(session, wave, actor=DEMO_ACTOR, options=dataclasses.replace(options, margins=None))
+    except PublicationError as error:
+        return False, f"not published: {error}"
+    return True, f"published without weighting (raking to the margins was not possible: {weighted_error})"
+
+
+def create_demo(
+    app: Flask,
+    *,
+    wave_code: str = DEMO_WAVE,
+    responses: int = 3000,
+    seed: int = 2025,
+    reset_admin_password: bool = False,
+) -> DemoReport:
+    """An open demo wave with collection points in several towns and synthetic responses,
+    published once so that ``/results/<wave>`` works.
+
+    The figures are illustrative: they come from the synthetic generator
+    (``scoring.synthetic``), not from residents.  A second run adds nothing.
+
+    Raises
+    ------
+    DemoRefused
+        The instance holds a wave the demo did not make; nothing was changed.
     """
     from scoring.synthetic import draw_sample, make_population
     from survey.services.questionnaires import build_questionnaire_set
     from survey.services.responses import insert_frame
-    from survey.services.waves import survey_url
 
-    initialise(app)
+    real = non_demo_waves(app)
+    if real:
+        raise DemoRefused(
+            f"this instance holds real survey waves ({', '.join(real)}); the demo changes nothing here. "
+            "Run the demo in its own instance folder, e.g. MANYI_INSTANCE_PATH=/tmp/manyi-demo manyi demo"
+        )
+    init = initialise(app, actor=DEMO_ACTOR)
     session = get_session()
     wave = find_wave(session, wave_code)
     created = wave is None
     if wave is None:
-        wave = create_wave(session, wave_code)
-        set_wave_state(session, wave, "open")
+        wave = create_wave(session, wave_code, is_demo=True, actor=DEMO_ACTOR)
+        set_wave_state(session, wave, "open", actor=DEMO_ACTOR)
     stored = session.scalar(select(func.count()).select_from(Response).where(Response.wave_id == wave.id)) or 0
-    if stored == 0 and responses > 0:
-        versions = {wq.questionnaire_id: wq.version for wq in wave.questionnaires}
-        questionnaires = build_questionnaire_set(versions)
+    if stored == 0:
+        questionnaires = build_questionnaire_set({link.questionnaire_id: link.version for link in wave.questionnaires})
         population = make_population(questionnaires, seed=seed)
-        sample = draw_sample(population, responses, seed=seed + 1, wave=wave_code)
-        frame = sample.responses
-        used_points = set(frame["point"].unique())
-        existing = {point.code for point in wave.points}
-        for point in population.points.itertuples(index=False):
-            if point.code in used_points and point.code not in existing:
-                focus = point.focus_domain if isinstance(point.focus_domain, str) and point.focus_domain else None
-                add_point(session, wave, code=point.code, town=point.town, place=point.place, focus_domain=focus)
-        session.flush()
-        session.refresh(wave)
-        stored = insert_frame(session, wave, frame, channel="qr")
-    # --- the office (issue 6): publish the demo wave once, so that /results/<wave> works.
-    # Its figures are illustrative: synthetic responses, illustrative margins and benchmarks.
-    from survey.services.publication import default_options, latest_publication, publish_wave
-
-    if stored and latest_publication(session, wave) is None:
-        options = default_options(app.config["QUESTIONNAIRES_DIR"], wave_code)
-        publish_wave(session, wave, actor="demo", options=options)
-    # --- end of the office's lines
-    admin = accounts.find_user(session, FIRST_ADMIN)
-    if admin is None:
-        _, password = accounts.create_user(session, FIRST_ADMIN, "admin")
+        frame = draw_sample(population, responses, seed=seed + 1, wave=wave_code).responses if responses else None
+        _demo_points(session, wave, population, frame)
+        if frame is not None:
+            stored = insert_frame(session, wave, frame, channel="qr")
+    if stored:
+        published, note = _publish_demo(app, session, wave)
     else:
-        password = accounts.reset_password(session, FIRST_ADMIN)
+        published, note = False, "not published: the wave has no responses yet (answer it, or run with --responses N)"
+    password = init.admin_password
+    if password is None and accounts.find_user(session, FIRST_ADMIN) is None:
+        _, password = accounts.add_account(session, FIRST_ADMIN, "admin", actor=DEMO_ACTOR)
+    elif password is None and reset_admin_password:
+        password = accounts.reset_account_password(session, FIRST_ADMIN, actor=DEMO_ACTOR)
     session.commit()
     base = app.config["PUBLIC_BASE_URL"]
     urls = [(point.code, point.place, survey_url(base, point)) for point in wave.points]
-    return DemoReport(wave_code, created, stored, urls, password)
+    return DemoReport(wave_code, created, stored, urls, password, published, note)

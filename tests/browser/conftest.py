@@ -38,12 +38,6 @@ MAX_GZIP = 30 * 1024
 BLOCKING_IMPACTS = ("serious", "critical")
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _fresh_weights_file() -> None:
-    """page-weights.jsonl holds this run's measurements only."""
-    (ARTIFACTS / "page-weights.jsonl").unlink(missing_ok=True)
-
-
 @pytest.fixture(scope="session")
 def playwright_instance():
     if not os.path.exists(CHROMIUM):

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import threading
 
 import pytest
 from sqlalchemy import select
 
-from survey.admin.progress import wave_progress
 from survey.db import get_session
 from survey.models import CollectionPoint, Response, User, Wave
+from survey.services.progress import wave_progress
 from survey.services.waves import get_wave
 from tests.survey.admin_support import PASSWORD, audit_events, english, login, make_user, make_wave, post, signed_in
 
@@ -86,8 +87,7 @@ def test_admin_cannot_disable_self_or_the_last_admin(app):
     assert "cannot disable your own account" in response.get_data(as_text=True)
     with app.app_context():
         session = get_session()
-        from survey.admin.services import set_account_active
-        from survey.services.accounts import AccountError
+        from survey.services.accounts import AccountError, set_account_active
 
         with pytest.raises(AccountError, match="last active administrator"):
             set_account_active(session, "admin-user", False, actor="cli:test")
@@ -113,14 +113,14 @@ def test_create_open_and_close_a_wave(app):
     assert created.status_code == 303 and created.headers["Location"] == "/admin/waves/2026"
     wave = _wave(app, "2026")
     assert wave.state == "draft" and wave.title_zh == "2026年调查"
-    assert wave.opens_at.replace(tzinfo=dt.UTC) == dt.datetime(2096, 3, 1, 0, 0, tzinfo=dt.UTC)  # 08:00 Beijing
+    assert wave.opens_at == dt.datetime(2096, 3, 1, 0, 0, tzinfo=dt.UTC)  # 08:00 Beijing
     assert post(client, "/admin/waves/2026/state", {"state": "open"}, page="/admin/waves/2026").status_code == 303
     assert _wave(app, "2026").state == "open"
     assert post(client, "/admin/waves/2026/state", {"state": "closed"}, page="/admin/waves/2026").status_code == 303
     assert _wave(app, "2026").state == "closed"
     events = [(event.action, event.detail) for event in audit_events(app) if event.action.startswith("wave.")]
     assert events == [
-        ("wave.create", None),
+        ("wave.create", {"opens_at": "2096-03-01T00:00+00:00", "closes_at": "2096-11-30T10:00+00:00", "demo": False}),
         ("wave.state", {"from": "draft", "to": "open"}),
         ("wave.state", {"from": "open", "to": "closed"}),
     ]
@@ -372,6 +372,53 @@ def test_audit_log_page_filters(app):
     assert "wave.state" in waves and "login.failure" not in waves
     assert client.get("/admin/audit?page=999").status_code == 200
     assert client.get("/admin/audit?action=<script>").status_code == 200
+
+
+@pytest.mark.parametrize("page", ["1000000000000000000", "9223372036854775808", "-5", "x"])
+def test_audit_log_page_numbers_out_of_range_show_a_real_page(app, page):
+    client = english(signed_in(app, "admin"))
+    response = client.get(f"/admin/audit?page={page}")
+    assert response.status_code == 200
+    text = response.get_data(as_text=True)
+    assert "page 1 of 1" in text and "login.success" in text
+
+
+def test_two_administrators_disabling_each_other_leave_one_active(app):
+    """The last-admin guard holds when two administrators act at the same moment: the
+    second waits for the first and is then refused (issue 12)."""
+    from survey.db import database
+    from survey.services.accounts import AccountError, set_account_active
+
+    make_user(app, "ann", "admin")
+    make_user(app, "bob", "admin")
+    sessions = database(app).sessions
+    first, second = sessions(), sessions()
+    outcome: dict[str, object] = {}
+
+    def bob_disables_ann() -> None:
+        with app.app_context():
+            try:
+                set_account_active(second, "ann", False, actor=second.scalar(select(User).filter_by(username="bob")))
+                second.commit()
+                outcome["second"] = "disabled ann"
+            except AccountError as error:
+                second.rollback()
+                outcome["second"] = str(error)
+
+    with app.app_context():
+        ann = first.scalar(select(User).filter_by(username="ann"))
+        set_account_active(first, "bob", False, actor=ann)  # not committed yet: bob is still active for others
+        racer = threading.Thread(target=bob_disables_ann)
+        racer.start()
+        racer.join(timeout=1.0)  # bob's request now waits for ann's to finish
+        first.commit()
+        racer.join(timeout=30)
+    first.close()
+    second.close()
+    assert "last active administrator" in str(outcome["second"])
+    with app.app_context():
+        active = get_session().scalars(select(User.username).where(User.role == "admin", User.active.is_(True)))
+        assert list(active) == ["ann"]
 
 
 def test_dashboard_and_wave_list_link_by_role(app):

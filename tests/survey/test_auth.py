@@ -41,6 +41,13 @@ def test_sign_in_never_redirects_outside_the_office(app, client, next_url):
     assert response.headers["Location"] == "/admin/"
 
 
+@pytest.mark.parametrize("next_url", ["/admin/waves%0D%0ASet-Cookie:%20x=1", "/admin/%0Awaves", "/admin/%09"])
+def test_a_line_break_in_next_is_ignored_not_a_server_error(app, client, next_url):
+    make_user(app, "alice", "admin")
+    response = login(client, "alice", next_url=next_url)
+    assert response.status_code == 302 and response.headers["Location"] == "/admin/"
+
+
 def test_wrong_password_is_refused_and_audited(app, client):
     english(client)
     make_user(app, "alice", "admin")

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
+import sys
 
 import pytest
 
@@ -78,3 +80,20 @@ def test_nul_bytes_are_refused_before_any_query(client, path, status):
 def test_nul_byte_in_a_form_is_refused(client):
     response = client.post("/admin/login", data={"username": "ad\x00min", "password": "x"})
     assert response.status_code == 400
+
+
+def test_create_app_loads_no_pandas_scipy_or_matplotlib(tmp_path):
+    """The web app starts light: the statistics' libraries load when the office scores,
+    exports or imports, never with the app (nor with a resident page)."""
+    code = (
+        "import sys\n"
+        "from survey import create_app\n"
+        f"app = create_app({{'TESTING': True, 'SECRET_KEY': 'x', 'DATABASE_URL': 'sqlite:///{tmp_path}/db.sqlite3'}})\n"
+        "app.test_client().get('/')\n"
+        "app.test_client().get('/admin/login')\n"
+        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('pandas', 'scipy', 'matplotlib'))\n"
+        "print(','.join(heavy))\n"
+    )
+    environment = {**os.environ, "MANYI_INSTANCE_PATH": str(tmp_path / "instance")}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=environment)
+    assert result.stdout.strip() == ""

@@ -39,8 +39,8 @@ from werkzeug.datastructures import MultiDict
 
 from scoring.questionnaire import DOMAIN_IDS, load_questionnaires
 from survey.db import get_session
-from survey.respond.drafts import KEY_PATTERN
 from survey.respond.routes import BROWSER_COOKIE, DRAFT_COOKIE
+from survey.services.submission_keys import KEY_PATTERN
 from tests.conftest import QUESTIONNAIRES
 from tests.survey.respond_support import Form, fill_all, location, make_wave, only_form, start
 

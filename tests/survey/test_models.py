@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import pandas as pd
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, StatementError
 
 from survey.adapter import FIXED_COLUMNS, wave_responses_frame
-from survey.models import AnswerSet, CollectionPoint, Response, Wave, as_utc
+from survey.models import AnswerSet, CollectionPoint, Response, Wave
 from survey.services.answers import NA, decode_matrix, pack, unpack
 from survey.services.responses import insert_frame
 from survey.services.waves import WaveError, add_point, create_wave, set_wave_state, wave_is_accepting
@@ -102,7 +104,7 @@ def test_bulk_insert_and_export_round_trip(session):
     stored = session.scalars(select(Response).order_by(Response.id)).all()
     assert [r.state for r in stored] == ["submitted"] * 3
     assert stored[0].point.code == "hosp-01" and stored[2].point_id is None
-    assert as_utc(stored[1].submitted_at).hour == 9
+    assert stored[1].submitted_at.tzinfo == dt.UTC and stored[1].submitted_at.hour == 9
     assert stored[1].flags == "duplicate_browser"
     # Only the questionnaires a response touched get an answer set.
     assert session.scalar(select(func.count()).select_from(AnswerSet)) == 3 + 1 + 3
@@ -146,3 +148,37 @@ def test_unique_constraints_hold(session):
     session.add(CollectionPoint(wave=session.scalar(select(Wave)), code="a", town_code="nowhere", place="x", token="t"))
     with pytest.raises(IntegrityError):
         session.commit()
+
+
+def test_every_stored_time_reads_back_as_aware_utc(app):
+    """One column type converts: no caller needs to patch a naive time from SQLite."""
+    from survey.db import database, get_session
+    from survey.models import AuditEvent, User, UTCDateTime
+    from survey.services import accounts
+
+    opens = dt.datetime(2025, 3, 1, 8, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))  # 08:00 Beijing time
+    with app.app_context():
+        session = get_session()
+        wave = create_wave(session, "2025", opens_at=opens, closes_at=opens + dt.timedelta(days=30))
+        add_point(session, wave, code="hosp-01", town="xicheng", place="区人民医院门诊大厅")
+        accounts.add_account(session, "alice", "admin", actor="test")
+        session.commit()
+    fresh = database(app).sessions()
+    try:
+        stored = fresh.scalar(select(Wave))
+        assert stored.opens_at == opens and stored.opens_at.tzinfo == dt.UTC and stored.opens_at.hour == 0
+        for row in (stored, stored.points[0], fresh.scalar(select(User)), fresh.scalar(select(AuditEvent))):
+            for column in row.__table__.columns:
+                if isinstance(column.type, UTCDateTime) and getattr(row, column.key) is not None:
+                    assert getattr(row, column.key).tzinfo == dt.UTC, (type(row).__name__, column.key)
+        latest = fresh.scalar(select(func.max(AuditEvent.at)))
+        assert latest.tzinfo == dt.UTC
+    finally:
+        fresh.close()
+
+
+def test_a_naive_time_is_refused_before_it_is_stored(session):
+    wave = create_wave(session, "2025")
+    wave.opens_at = dt.datetime(2025, 3, 1, 8, 0)
+    with pytest.raises(StatementError, match="not a timezone-aware datetime"):
+        session.flush()

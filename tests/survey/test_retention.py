@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from survey.cli import main
 from survey.models import AnswerSet, AuditEvent, Response
 from survey.services.answers import pack
+from survey.services.audit import cli_actor
 from survey.services.retention import expired_waves, purge_wave_responses
 from survey.services.waves import create_wave, set_wave_state
 
@@ -54,5 +55,6 @@ def test_cli_dry_run_then_purge(app, session):
     assert session.scalar(select(func.count()).select_from(Response)) == 2
     event = session.scalar(select(AuditEvent).where(AuditEvent.action == "retention.purge"))
     assert event.target == "wave 2019" and event.detail["responses"] == 2
+    assert event.username == cli_actor()  # who ran it, as every other command records (not a bare "cli")
     again = runner.invoke(main, ["purge-expired", "--yes"])
     assert "nothing to delete" in again.output

@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import func, select
 
 from survey.cli import main
+from survey.commands.waves import parse_when
 from survey.db import get_session
 from survey.models import AuditEvent, CollectionPoint, Wave
-from survey.respond.cli import parse_when
 from survey.services import waves
 
 UTC = dt.UTC
@@ -208,3 +208,47 @@ def test_commands_ask_for_init_on_an_empty_database(empty_database_url, tmp_path
     app = make_app(empty_database_url, tmp_path, monkeypatch)
     result = app.test_cli_runner().invoke(main, ["wave", "create", "2025"])
     assert result.exit_code == 2 and "run 'manyi init' first" in result.output
+
+
+# --------------------------------------------------------------------------- one service for the CLI and the screens
+
+
+def test_a_place_over_200_characters_is_refused_by_the_command_as_by_the_screen(app, runner):
+    """The CLI once skipped the screen's length check: stored on SQLite, a crash on PostgreSQL."""
+    runner.invoke(main, ["wave", "create", "2025"])
+    long_place = "区人民医院门诊大厅" * 23  # 207 characters
+    result = runner.invoke(
+        main, ["points", "add", "2025", "--code", "hosp-01", "--town", "xicheng", "--place", long_place]
+    )
+    assert result.exit_code == 2, result.output
+    assert "207 characters" in result.output and "at most 200" in result.output
+    assert "Traceback" not in result.output
+    assert _count(app, CollectionPoint) == 0
+
+
+def test_audit_records_read_the_same_from_the_command_line_and_the_screens(app, runner):
+    from tests.survey.admin_support import post, signed_in
+
+    runner.invoke(main, ["wave", "create", "2025"])
+    runner.invoke(main, ["points", "add", "2025", "--code", "cli-01", "--town", "xicheng", "--place", "区政务服务中心"])
+    runner.invoke(main, ["wave", "open", "2025"])
+    client = signed_in(app, "admin")
+    post(
+        client,
+        "/admin/waves/2025/points/new",
+        {"code": "web-01", "town": "xicheng", "place": "区政务服务中心"},
+        page="/admin/waves/2025/points/new",
+    )
+    post(client, "/admin/waves/2025/state", {"state": "closed"}, page="/admin/waves/2025")
+    with app.app_context():
+        events = get_session().scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
+    by_action: dict[str, list[AuditEvent]] = {}
+    for event in events:
+        by_action.setdefault(event.action, []).append(event)
+    cli_point, web_point = by_action["point.create"]
+    assert (cli_point.target, web_point.target) == ("wave 2025 point cli-01", "wave 2025 point web-01")
+    assert set(cli_point.detail) == set(web_point.detail) == {"town", "place", "focus_domain"}
+    cli_state, web_state = by_action["wave.state"]
+    assert cli_state.target == web_state.target == "wave 2025"
+    assert (cli_state.detail, web_state.detail) == ({"from": "draft", "to": "open"}, {"from": "open", "to": "closed"})
+    assert cli_state.username.startswith("cli:") and web_state.username == "admin-user"

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from scoring.planning import SamplePlan, plan_sample_sizes
 from survey.models import Publication, Town, Wave
+
+if TYPE_CHECKING:  # the planner needs scipy: imported when a plan is made, not with the app
+    from scoring.planning import SamplePlan
 
 
 class PlanningError(ValueError):
@@ -61,6 +63,8 @@ def plan_targets(
     previous_wave: str | None = None,
 ) -> TargetPlan:
     """Targets for ``wave``: responses in total, respondents per domain, per town."""
+    from scoring.planning import plan_sample_sizes
+
     results = latest_results(session, previous_wave) if previous_wave else None
     towns = tuple(session.scalars(select(Town.code).order_by(Town.sort_order, Town.code)))
     try:

@@ -15,7 +15,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from scoring.questionnaire import COMMON_ID, DOMAIN_IDS, DOMAIN_LABELS_ZH
-from survey.models import AnswerSet, QuestionnaireVersion, Response, Town, Wave, as_utc, utcnow
+from survey.models import AnswerSet, Publication, QuestionnaireVersion, Response, Town, Wave, utcnow
 
 
 @dataclass(frozen=True)
@@ -89,6 +89,41 @@ class WaveProgress:
         return Count("total", "total", self.submitted, self.total_target)
 
 
+@dataclass(frozen=True)
+class WaveRow:
+    """A wave with its submitted responses and its newest published revision (or None)."""
+
+    wave: Wave
+    submitted: int
+    revision: int | None
+
+
+def wave_overview(session: Session) -> list[WaveRow]:
+    """Every wave, highest code first, with its counts (the dashboard and the wave list)."""
+    counts = dict(
+        session.execute(
+            select(Response.wave_id, func.count()).where(Response.state == "submitted").group_by(Response.wave_id)
+        ).all()
+    )
+    revisions = dict(
+        session.execute(select(Publication.wave_id, func.max(Publication.revision)).group_by(Publication.wave_id)).all()
+    )
+    return [
+        WaveRow(wave, int(counts.get(wave.id, 0)), revisions.get(wave.id))
+        for wave in session.scalars(select(Wave).order_by(Wave.code.desc()))
+    ]
+
+
+def submitted_count(session: Session, wave: Wave) -> int:
+    """How many responses of ``wave`` are submitted."""
+    return (
+        session.scalar(
+            select(func.count()).select_from(Response).where(Response.wave_id == wave.id, Response.state == "submitted")
+        )
+        or 0
+    )
+
+
 def wave_progress(session: Session, wave: Wave, *, now: dt.datetime | None = None) -> WaveProgress:
     """Count the responses of ``wave`` as of ``now`` (default: the current time)."""
     now = now or utcnow()
@@ -145,7 +180,6 @@ def wave_progress(session: Session, wave: Wave, *, now: dt.datetime | None = Non
         entry["partial"] += partial
         entry["last_hour"] += int(last_hour or 0)
         entry["last_day"] += int(last_day or 0)
-        last_at = as_utc(last_at)
         if last_at and (entry["last_submitted_at"] is None or last_at > entry["last_submitted_at"]):
             entry["last_submitted_at"] = last_at
     for point in wave.points:  # points that have not had a response yet

@@ -1,0 +1,18 @@
+"""The ``manyi`` commands, one module per area; :mod:`survey.cli` assembles them.
+
+==================  ===========================================================
+module              commands
+==================  ===========================================================
+``base``            ``fail``, the instance and schema checks, the wave-code type
+``instance``        ``init``, ``demo``, ``questionnaires check|load``, ``purge-expired``
+``waves``           ``wave create|open|close|list``, ``points add|list``, ``qr``
+``accounts``        ``users add|reset-password|disable|enable|list``
+``data``            ``export``, ``import``
+``publication``     ``score`` (from :mod:`survey.score`), ``publish``
+==================  ===========================================================
+
+**Adding a command**: define it in its area's module with
+:func:`survey.commands.base.command` (or ``<group>.command``), call services for every
+read and write, add it to the module's ``COMMANDS``; a new area is a new module listed
+in :data:`survey.cli.MANYI_COMMANDS`.
+"""

@@ -1,0 +1,26 @@
+"""waves.is_demo: mark the waves that ``manyi demo`` made
+
+Revision ID: 0002
+Revises: 0001
+Create Date: 2026-12-02 09:00:00
+"""
+from __future__ import annotations
+
+from alembic import op
+import sqlalchemy as sa
+
+
+revision = '0002'
+down_revision = '0001'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('waves', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('is_demo', sa.Boolean(), server_default=sa.false(), nullable=False))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('waves', schema=None) as batch_op:
+        batch_op.drop_column('is_demo')
