@@ -18,6 +18,7 @@ repository's static files and the socket in a temp folder.
 from __future__ import annotations
 
 import os
+import runpy
 import shutil
 import signal
 import socket
@@ -53,6 +54,11 @@ REWRITES: dict[str, tuple[tuple[str, str], ...]] = {
 }
 
 
+def production_workers() -> int:
+    """The number of gunicorn workers ``deploy/gunicorn.conf.py`` starts on this machine."""
+    return int(runpy.run_path(str(DEPLOY / "gunicorn.conf.py"))["workers"])
+
+
 def nginx_binary() -> str | None:
     """Debian's nginx (``apt-get install nginx``), or None."""
     if os.path.exists(NGINX_BINARY):
@@ -74,6 +80,8 @@ class Nginx:
     tls_port: int = 0
     prefix: Path | None = None
     process: subprocess.Popen | None = None
+    #: Debian's nginx.conf says ``auto`` (one per core).
+    worker_processes: str = "auto"
 
     def render(self) -> Path:
         """Write the rewritten site files and a minimal ``nginx.conf``; return its path."""
@@ -104,7 +112,7 @@ class Nginx:
             includes.append(f"    include {site}/manyi-tls.conf;")
         lines = [
             *(["user root root;"] if os.geteuid() == 0 else []),
-            "worker_processes 1;",
+            f"worker_processes {self.worker_processes};",
             f"pid {self.prefix}/nginx.pid;",
             f"error_log {self.prefix}/logs/error.log warn;",
             "events { worker_connections 4096; }",
@@ -257,7 +265,8 @@ class FrontEnd:
     def command(self) -> str:
         """What runs, for a report: the gunicorn command line behind nginx."""
         assert self.gunicorn is not None
-        return "nginx (deploy/nginx/manyi.conf) → " + " ".join(self.gunicorn.command()[2:]).replace(str(REPO) + "/", "")
+        text = " ".join(self.gunicorn.command()[2:]).replace(str(REPO) + "/", "")
+        return "nginx (deploy/nginx/manyi.conf) → " + text.replace(str(self.runtime), "/run/manyi")
 
     def stop(self) -> None:
         if self.nginx is not None:
