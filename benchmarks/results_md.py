@@ -174,7 +174,7 @@ class Report:
                     f"{DATABASE_NAMES[kind]}, slow clients: {slow['clients']} connections trickling one byte every "
                     f"{slow['every_s']:.0f} s, {slow['still_connected_at_end']} still open (held by nginx) when the "
                     f"phase ended, each having sent at least {slow['bytes_sent_min']} of their {slow['body_bytes']:,} "
-                    "bytes; none reached gunicorn.",
+                    "bytes (nginx passes a body on only once it is complete).",
                 )
         self.add(
             "",
