@@ -665,3 +665,66 @@ async def run_bare(
 
     await asyncio.gather(*(client(number) for number in range(connections)))
     return recorder
+
+
+@dataclass
+class TrickleOutcome:
+    """What the slow clients of :func:`run_tricklers` managed."""
+
+    clients: int
+    bytes_sent: list[int]
+    #: Clients whose connection was still open when the run ended (nginx holds them).
+    still_connected: int
+    errors: list[str]
+
+
+async def run_tricklers(
+    host: str,
+    port: int,
+    path: str,
+    *,
+    clients: int,
+    stop: asyncio.Event,
+    every_s: float = 1.0,
+    body_bytes: int = 60_000,
+) -> TrickleOutcome:
+    """``clients`` slow clients, each POSTing a ``body_bytes`` form to ``path`` one byte
+    every ``every_s`` seconds from its own address, until ``stop`` is set (the security
+    probe's attack: 60 KB, one byte every 2 s)."""
+    sent = [0] * clients
+    connected = [False] * clients
+    errors: list[str] = []
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUser-Agent: manyi-bench-slow/1\r\n"
+        f"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {body_bytes}\r\n\r\n"
+    ).encode("ascii")
+
+    async def trickle(number: int) -> None:
+        try:
+            _reader, writer = await asyncio.open_connection(host, port, local_addr=(next_source_ip(), 0))
+        except OSError as error:
+            errors.append(f"connect: {error}")
+            return
+        connected[number] = True
+        try:
+            writer.write(head + b"c")
+            await writer.drain()
+            sent[number] = 1
+            while sent[number] < body_bytes - 1:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), every_s)
+                if stop.is_set():
+                    return
+                writer.write(b"c")
+                await writer.drain()
+                sent[number] += 1
+        except (OSError, ConnectionError) as error:
+            connected[number] = False
+            errors.append(f"{type(error).__name__}: {error}")
+        finally:
+            writer.close()
+            with contextlib.suppress(OSError, ConnectionError):
+                await writer.wait_closed()
+
+    await asyncio.gather(*(trickle(number) for number in range(clients)))
+    return TrickleOutcome(clients, sent, sum(connected), sorted(set(errors))[:5])

@@ -70,10 +70,24 @@ class Report:
         load = self.steps.get("load")
         if not load:
             return
-        self.add("## Load: 100 residents, whole surveys, gunicorn", "")
         options = load.get("options", {})
+        front_end = _get(load, "sqlite", "server", "front_end") or _get(load, "postgresql", "server", "front_end")
         self.add(
-            f"One gunicorn per database (`{_get(load, 'sqlite', 'server', 'command', default='gunicorn survey.wsgi:app')}`), "
+            f"## Load: {options.get('residents', 100)} residents, whole surveys, "
+            + ("through the production front end (nginx → gunicorn)" if front_end else "gunicorn"),
+            "",
+        )
+        if front_end:
+            self.add(
+                "The front end is the one `deploy/` ships and `tests/deploy/test_frontend.py` starts: nginx with "
+                "`deploy/nginx/manyi.conf` (request and response buffering, body and header timeouts) in front of "
+                "gunicorn with `deploy/gunicorn.conf.py` on a unix socket, `MANYI_TRUSTED_PROXIES=1`, "
+                f"{_get(load, 'sqlite', 'server', 'workers', default='?')} sync workers. Every request below went "
+                "through nginx.",
+                "",
+            )
+        self.add(
+            f"One server per database (`{_get(load, 'sqlite', 'server', 'command', default='gunicorn survey.wsgi:app')}`), "
             "rate-limit state in Redis (the shipped limits: 120 requests per minute and 1,500 per hour per point and "
             "address; every simulated phone has its own loopback address 127.x.y.z, as phones in the field do). "
             f"Phases: bare endpoint (`/healthz`, {options.get('bare_duration', '?'):.0f} s, "
@@ -83,7 +97,15 @@ class Report:
             f"moments over the first {options.get('think', (2, 6))[1]:.0f} s and pausing "
             f"{options.get('think', (2, 6))[0]:.0f}–{options.get('think', (2, 6))[1]:.0f} s on each page before sending it — "
             f"a person reading six questions needs 10–30 s — for {options.get('paced_duration', 30):.0f} s; the offered "
-            "load is given below as a share of the saturated phase's throughput). A survey is landing → start → "
+            "load is given below as a share of the saturated phase's throughput)"
+            + (
+                f"; **slow clients** (the paced phase again while {options.get('slow_clients')} clients each trickle a "
+                "60 KB form one byte a second from their own addresses — the security probe's attack, which held "
+                "every sync worker of a bare gunicorn)"
+                if options.get("slow_clients")
+                else ""
+            )
+            + ". A survey is landing → start → "
             "services → 1–3 domain pages → demographics → final → thanks: every GET parses the form (CSRF token, "
             "one-time key, questions) and every POST follows its 303.",
             "",
@@ -101,6 +123,7 @@ class Report:
                 ("bare", "bare `/healthz`"),
                 ("saturated", "residents, saturated"),
                 ("paced", "residents, paced"),
+                ("slow_clients", "residents, paced, slow clients trickling"),
             ):
                 phase = figures.get(phase_name)
                 if not phase:
@@ -127,20 +150,31 @@ class Report:
             "Who used the two cores in each phase (share of the machine's capacity over the phase; "
             "*client* is the load generator, *other* is everything else on this shared machine):",
             "",
-            "| database | phase | client | server (gunicorn) | Redis | PostgreSQL | other | idle |",
-            "|---|---|---:|---:|---:|---:|---:|---:|",
+            "| database | phase | client | server (gunicorn) | nginx | Redis | PostgreSQL | other | idle |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|",
         )
         for kind in ("sqlite", "postgresql"):
             figures = load.get(kind) or {}
-            for phase_name in ("bare", "saturated", "paced"):
+            for phase_name in ("bare", "saturated", "paced", "slow_clients"):
                 share = _get(figures, phase_name, "cpu", "share_of_capacity")
                 if not share:
                     continue
                 idle = max(0.0, 1 - share.get("machine", 0))
+                nginx = f"{share['nginx']:.0%}" if "nginx" in share else "—"
                 self.add(
                     f"| {DATABASE_NAMES[kind]} | {phase_name} | {share.get('client', 0):.0%} | "
-                    f"{share.get('server', 0):.0%} | {share.get('redis', 0):.0%} | {share.get('postgresql', 0):.0%} | "
-                    f"{share.get('other', 0):.0%} | {idle:.0%} |"
+                    f"{share.get('server', 0):.0%} | {nginx} | {share.get('redis', 0):.0%} | "
+                    f"{share.get('postgresql', 0):.0%} | {share.get('other', 0):.0%} | {idle:.0%} |"
+                )
+        for kind in ("sqlite", "postgresql"):
+            slow = _get(load, kind, "slow_clients", "slow_clients")
+            if slow:
+                self.add(
+                    "",
+                    f"{DATABASE_NAMES[kind]}, slow clients: {slow['clients']} connections trickling one byte every "
+                    f"{slow['every_s']:.0f} s, {slow['still_connected_at_end']} still open (held by nginx) when the "
+                    f"phase ended, each having sent at least {slow['bytes_sent_min']} of their {slow['body_bytes']:,} "
+                    "bytes (nginx passes a body on only once it is complete).",
                 )
         self.add(
             "",
@@ -194,7 +228,31 @@ class Report:
                         goals["p99_ms_paced"]["met"],
                     )
                 )
+            if "p99_ms_slow_clients" in goals:
+                self.goals.append(
+                    (
+                        f"Load {name}: p99 at {residents} residents, paced, while slow clients trickle",
+                        f"{goals['p99_ms_slow_clients']['value']:,.0f} ms",
+                        "< 150 ms",
+                        goals["p99_ms_slow_clients"]["met"],
+                    )
+                )
+            if "surveys_per_s" in goals:
+                where = "through nginx" if _get(figures, "server", "front_end") else "gunicorn alone"
+                self.goals.append(
+                    (
+                        f"Load {name}: whole surveys per second, saturated, {where}",
+                        f"{goals['surveys_per_s']['value']:,.1f}",
+                        "≥ 20",
+                        goals["surveys_per_s"]["met"],
+                    )
+                )
             self.goals.append((f"Load {name}: errors", str(goals["errors"]["value"]), "0", goals["errors"]["met"]))
+            for key, label in (("lost", "lost"), ("duplicated", "duplicated")):
+                if key in goals:
+                    self.goals.append(
+                        (f"Load {name}: surveys {label}", str(goals[key]["value"]), "0", goals[key]["met"])
+                    )
             self.goals.append(
                 (
                     f"Load {name}: acknowledged surveys stored exactly once (by keys)",
@@ -238,6 +296,30 @@ class Report:
                 f"{residents / 0.1:,.0f} requests/s, {residents / 0.1 / rate:.0f}× what this machine serves. The paced "
                 "phase measures latency at a load the server can carry."
             )
+        if "surveys_per_s" in goals and not goals["surveys_per_s"]["met"] and resident_ms:
+            # landing GET, start POST, a GET and a POST per page, the thank-you GET
+            requests_per_survey = 3 + 2 * (saturated.get("pages_per_survey") or 0)
+            cores = _get(saturated, "cpu", "cores", default=2)
+            ceiling = 1000 * cores / (resident_ms * requests_per_survey) if requests_per_survey else 0
+            self.misses.append(
+                f"**Whole surveys per second, {name}: {goals['surveys_per_s']['value']:,.1f} (goal ≥ 20).** A survey "
+                f"took {requests_per_survey:.1f} requests at {resident_ms:.1f} ms of gunicorn CPU each, so "
+                f"{cores} cores given wholly to gunicorn would carry at most about {ceiling:,.0f} surveys/s; in this "
+                f"phase gunicorn had {server_share:.0%} of the machine, nginx "
+                f"{_get(saturated, 'cpu', 'share_of_capacity', 'nginx', default=0):.0%}, the load generator "
+                f"{_get(saturated, 'cpu', 'share_of_capacity', 'client', default=0):.0%} and other work "
+                f"{other_share:.0%}."
+            )
+        slow = figures.get("slow_clients")
+        if slow and "p99_ms_slow_clients" in goals and not goals["p99_ms_slow_clients"]["met"]:
+            self.misses.append(
+                f"**p99 while slow clients trickle, {name}: {goals['p99_ms_slow_clients']['value']:,.0f} ms (goal "
+                f"< 150 ms; p50 {slow['latency']['p50_ms']:,.0f} ms).** The machine was "
+                f"{_get(slow, 'cpu', 'share_of_capacity', 'machine', default=0):.0%} busy, "
+                f"{_get(slow, 'cpu', 'share_of_capacity', 'other', default=0):.0%} of it other work; the "
+                f"{_get(slow, 'slow_clients', 'clients', default=0)} slow connections cost nginx "
+                f"{_get(slow, 'cpu', 'share_of_capacity', 'nginx', default=0):.0%}."
+            )
         if paced and "p99_ms_paced" in goals and not goals["p99_ms_paced"]["met"]:
             paced_other = _get(paced, "cpu", "share_of_capacity", "other", default=0)
             busy = _get(paced, "cpu", "share_of_capacity", "machine", default=0)
@@ -265,6 +347,8 @@ class Report:
                 bare.get("error_examples", [])
                 + saturated.get("error_examples", [])
                 + saturated.get("flow_error_examples", [])
+                + (slow or {}).get("error_examples", [])
+                + (slow or {}).get("flow_error_examples", [])
             )
             self.misses.append(f"**Errors, {name}: {goals['errors']['value']}.** Examples: {examples[:5]}.")
         if not goals["stored_exactly_once"]["met"]:

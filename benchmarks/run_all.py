@@ -4,14 +4,15 @@
     .venv/bin/python benchmarks/run_all.py --quick    # short phases: tries the whole pipeline in ~5 minutes
 
 Order: seed one demo instance per database (``manyi demo --no-serve``), then load
-(SQLite, PostgreSQL), crash, retry storm, bot flood and shared rate limit, hostile input,
+(SQLite, PostgreSQL; through the production front end, nginx → gunicorn, with slow
+clients trickling in its last phase), crash, retry storm, bot flood and shared rate limit, hostile input,
 page weight — all on loopback, each on its own copy of the seed — then the other
 engineers' scripts as child processes: ``bench_scoring.py`` (scoring scale, R side by
 side), ``bench_storage.py`` (export speed) and ``bench_report.py`` (the full report).
 Figures go to ``benchmarks/output/*.json`` and, rendered, to ``benchmarks/RESULTS.md``.
 
-Needs PostgreSQL's server binaries and ``redis-server`` (Debian: ``apt-get install
-postgresql redis-server``; ``.ci/run`` installs both).  A missing one is reported in
+Needs PostgreSQL's server binaries, ``redis-server`` and nginx (Debian: ``apt-get install
+postgresql redis-server nginx``; ``.ci/run`` installs them).  A missing one is reported in
 RESULTS.md, not raised.  Never fails: a benchmark measures, it does not judge the build
 (the exit status is 0 unless the script itself is broken).
 """
@@ -37,6 +38,7 @@ if __package__ in (None, ""):
 
 from benchmarks import bot_flood, crash, fuzz, load, page_weight, retry_storm
 from benchmarks.figures import OUTPUT, git_commit, machine, write_json
+from benchmarks.frontend import nginx_binary
 from benchmarks.results_md import render, replace_headline
 from benchmarks.servers import REPO
 from benchmarks.workspace import Workspace
@@ -46,7 +48,14 @@ PYTHON = ".venv/bin/python"
 
 #: Full and quick settings of each step (the quick ones only try the pipeline).
 FULL = {
-    "load": {"residents": 100, "duration": 60.0, "bare_duration": 15.0, "paced_duration": 30.0, "think": (2.0, 6.0)},
+    "load": {
+        "residents": 100,
+        "duration": 60.0,
+        "bare_duration": 15.0,
+        "paced_duration": 30.0,
+        "think": (2.0, 6.0),
+        "slow_clients": 50,
+    },
     "crash": {"residents": 50, "kill_after": 8.0},
     "retry_storm": {"residents": 100, "duration": 20.0},
     "bot_flood": {"duration": 15.0, "contrast_duration": 8.0, "bots": 2},
@@ -56,7 +65,14 @@ FULL = {
     "report": ["--responses", "100000"],
 }
 QUICK = {
-    "load": {"residents": 30, "duration": 10.0, "bare_duration": 5.0, "paced_duration": 10.0, "think": (2.0, 6.0)},
+    "load": {
+        "residents": 30,
+        "duration": 10.0,
+        "bare_duration": 5.0,
+        "paced_duration": 10.0,
+        "think": (2.0, 6.0),
+        "slow_clients": 20,
+    },
     "crash": {"residents": 20, "kill_after": 3.0},
     "retry_storm": {"residents": 30, "duration": 5.0},
     "bot_flood": {"duration": 6.0, "contrast_duration": 4.0, "bots": 2},
@@ -114,6 +130,8 @@ def prerequisites() -> dict[str, str]:
         missing["redis-server"] = "apt-get install redis-server"
     if find_pg_bin() is None:
         missing["postgresql"] = "apt-get install postgresql"
+    if nginx_binary() is None:
+        missing["nginx"] = "apt-get install nginx"
     return missing
 
 

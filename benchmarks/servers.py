@@ -2,7 +2,8 @@
 
 * :class:`Gunicorn` — ``gunicorn 'survey.wsgi:app'`` with several workers, in its own
   process group so that :meth:`Gunicorn.kill9` can ``kill -9`` the master and every
-  worker at once;
+  worker at once; on a loopback port, or (``socket=…``, with ``deploy/gunicorn.conf.py``)
+  on a unix socket as in production (nginx in front: :mod:`benchmarks.frontend`);
 * :class:`RedisServer` — Debian's ``redis-server`` on a random port in a temp dir,
   nothing written to disk;
 * PostgreSQL — :func:`tests.pg.start_postgres` (initdb + pg_ctl, as the tests do);
@@ -68,8 +69,26 @@ def machine_cpu_times() -> tuple[float, float]:
     return (total - idle) / tick, total / tick
 
 
-def http_get(port: int, path: str, *, timeout: float = 5.0) -> tuple[int, bytes]:
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+class UnixHTTPConnection(http.client.HTTPConnection):
+    """An HTTP connection over a unix socket (gunicorn bound as in production)."""
+
+    def __init__(self, path: Path, *, timeout: float) -> None:
+        super().__init__("localhost", timeout=timeout)
+        self.socket_path = path
+
+    def connect(self) -> None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(self.timeout)
+        sock.connect(str(self.socket_path))
+        self.sock = sock
+
+
+def http_get(port: int, path: str, *, timeout: float = 5.0, unix_socket: Path | None = None) -> tuple[int, bytes]:
+    connection = (
+        UnixHTTPConnection(unix_socket, timeout=timeout)
+        if unix_socket is not None
+        else http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    )
     try:
         connection.request("GET", path)
         reply = connection.getresponse()
@@ -170,28 +189,24 @@ class Gunicorn:
     extra_env: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen | None = None
     log_path: Path | None = None
+    #: Bind to this unix socket (as in production) instead of a loopback port.
+    socket: Path | None = None
+    #: ``--config`` file (``deploy/gunicorn.conf.py`` for the production front end);
+    #: the options below override it.
+    config: Path | None = None
+
+    @property
+    def bind(self) -> str:
+        return f"unix:{self.socket}" if self.socket is not None else f"127.0.0.1:{self.port}"
 
     def command(self) -> list[str]:
-        command = [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "survey.wsgi:app",
-            "--bind",
-            f"127.0.0.1:{self.port}",
-            "--workers",
-            str(self.workers),
-            "--worker-class",
-            self.worker_class,
-            "--backlog",
-            "2048",
-            "--timeout",
-            "60",
-            "--graceful-timeout",
-            "5",
-            "--log-level",
-            "warning",
-        ]
+        command = [sys.executable, "-m", "gunicorn"]
+        if self.config is not None:
+            command += ["--config", str(self.config)]
+        command += ["survey.wsgi:app", "--bind", self.bind, "--workers", str(self.workers)]
+        command += ["--worker-class", self.worker_class, "--log-level", "warning"]
+        if self.config is None:  # otherwise the production file's own values
+            command += ["--backlog", "2048", "--timeout", "60", "--graceful-timeout", "5"]
         if self.worker_class == "gthread":
             command += ["--threads", str(self.threads)]
         return command
@@ -212,7 +227,8 @@ class Gunicorn:
 
     def start(self, *, port: int | None = None) -> Gunicorn:
         """Start (or restart on the same port) and wait until every worker answers."""
-        self.port = port or self.port or free_port()
+        if self.socket is None:
+            self.port = port or self.port or free_port()
         self.log_path = self.instance / "gunicorn.log"
         log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child process
         try:
@@ -230,14 +246,14 @@ class Gunicorn:
             if self.process is None or self.process.poll() is not None:
                 raise RuntimeError(f"gunicorn exited during start-up; see {self.log_path}:\n{self.log_tail()}")
             try:
-                status, _ = http_get(self.port, "/healthz", timeout=2)
+                status, _ = http_get(self.port, "/healthz", timeout=2, unix_socket=self.socket)
             except OSError:
                 time.sleep(0.1)
                 continue
             if status == 200 and len(self.worker_pids()) >= self.workers:
                 # Every worker imports the app on its own: ask often enough that each has.
                 for _ in range(4 * self.workers):
-                    http_get(self.port, "/healthz", timeout=10)
+                    http_get(self.port, "/healthz", timeout=10, unix_socket=self.socket)
                 return
             time.sleep(0.1)
         raise RuntimeError(f"gunicorn did not answer within {BOOT_TIMEOUT_S:.0f} s; see {self.log_path}")

@@ -60,7 +60,7 @@ def _load_or_create_secret_key(folder: str) -> str:
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Create and configure the Manyi app."""
     app = Flask(__name__, instance_path=instance_path(), instance_relative_config=True)
-    os.makedirs(app.instance_path, exist_ok=True)
+    os.makedirs(app.instance_path, mode=0o700, exist_ok=True)  # database and secrets: the service's only
 
     app.config.from_mapping(
         DATABASE_URL="sqlite:///" + os.path.join(app.instance_path, "manyi.sqlite3"),
@@ -75,6 +75,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         BABEL_DEFAULT_TIMEZONE="Asia/Shanghai",
         LANGUAGES=("zh", "en"),
         RATELIMIT_STORAGE_URI="memory://",
+        # Reverse proxies in front of the app whose X-Forwarded-For/-Proto are believed
+        # (survey.privacy; deploy/ runs one nginx: 1).  0: the headers are ignored.
+        TRUSTED_PROXIES=0,
         # Public base URL printed in survey links and QR codes.
         PUBLIC_BASE_URL=DEFAULT_PUBLIC_BASE_URL,
     )
@@ -85,6 +88,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         ("MANYI_QUESTIONNAIRES_DIR", "QUESTIONNAIRES_DIR"),
         ("MANYI_RATELIMIT_STORAGE_URI", "RATELIMIT_STORAGE_URI"),
         ("MANYI_PUBLIC_BASE_URL", "PUBLIC_BASE_URL"),
+        ("MANYI_TRUSTED_PROXIES", "TRUSTED_PROXIES"),
+        ("MANYI_PSEUDONYM_KEY_FILE", "PSEUDONYM_KEY_FILE"),
     ):
         if os.environ.get(env_name):
             app.config[key] = os.environ[env_name]
@@ -92,10 +97,13 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.config.from_mapping(test_config)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _load_or_create_secret_key(app.instance_path)
+    if str(app.config["PUBLIC_BASE_URL"]).startswith("https://"):
+        app.config["PREFERRED_URL_SCHEME"] = "https"  # external links, and HSTS (survey.web)
 
-    from survey import admin, auth, db, respond, results, web
+    from survey import admin, auth, db, privacy, respond, results, web
     from survey.extensions import babel, csrf, limiter, login_manager
 
+    privacy.init_app(app)
     db.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)

