@@ -255,7 +255,7 @@ def test_drivers_find_the_synthetic_items_that_matter():
 
     population, sample = generate_survey(12_000, seed=4, population_size=120_000)
     scores = item_score_frame(sample.responses)
-    analysis = key_drivers(scores, synthetic_design(sample.responses))
+    analysis = key_drivers(scores, collection_design(sample.responses))
     truth = population.parameters.aspect_importance
     agreements = 0
     for _domain, drivers in analysis.domains.items():
@@ -362,7 +362,7 @@ def test_labels_come_from_the_questionnaires():
 
 def test_scores_and_design_of_different_responses_are_refused():
     _, scores = synthetic_item_scores()
-    with pytest.raises(ValueError, match="item_scores has 1500 rows but the design has 3"):
+    with pytest.raises(ValueError, match=f"item_scores has {len(scores)} rows but the design has 3"):
         key_drivers(scores, design_of(np.ones(3)))
 
 
