@@ -35,13 +35,15 @@ import numpy as np
 import pandas as pd
 
 from .errors import DomainWeightsError, MarginsError, ResponsesError
-from .questionnaire import DOMAIN_IDS, QuestionnaireSet
+from .questionnaire import DOMAIN_IDS, OUTSIDE_DISTRICT, REFUSED, QuestionnaireSet
 from .weighting import Margin, margins_from_frame
 
 __all__ = [
     "DEFAULT_SCALE_LENGTH",
     "FIXED_COLUMNS",
     "OPTIONAL_COLUMNS",
+    "OUTSIDE_DISTRICT",
+    "REFUSED",
     "DomainItems",
     "Instrument",
     "Responses",
@@ -81,8 +83,10 @@ OPTIONAL_COLUMNS: tuple[str, ...] = (
 #: one stratum per channel, and the sensitivity table splits the headline by channel.
 IGNORED_COLUMNS: tuple[str, ...] = ("submitted_at", "comment", "services_used")
 STATES: tuple[str, ...] = ("submitted", "partial")
-DEFAULT_SEXES: tuple[str, ...] = ("male", "female")
-DEFAULT_AGE_GROUPS: tuple[str, ...] = ("18-29", "30-44", "45-59", "60+")
+#: ``sex`` and ``age_group`` may be :data:`REFUSED` (不愿回答); ``town`` may be
+#: :data:`OUTSIDE_DISTRICT` (不在荆州区居住) when the questionnaires list it.
+DEFAULT_SEXES: tuple[str, ...] = ("male", "female", REFUSED)
+DEFAULT_AGE_GROUPS: tuple[str, ...] = ("18-29", "30-44", "45-59", "60+", REFUSED)
 DEFAULT_SCALE_LENGTH = 5
 GLOBAL_OVERALL = "overall"
 _ITEM_CODE = re.compile(r"^(?P<domain>[a-z][a-z0-9_]*)\.(?P<item>[a-z][a-z0-9_]*)$")

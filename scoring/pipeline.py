@@ -482,7 +482,7 @@ def _sensitivity(
     weighting["weighted"] = main
 
     if screening.enabled:
-        other_keep = ~screening.partial
+        other_keep = ~screening.always_excluded
     else:
         other_keep = screening_with_rules(responses, options).keep
     alternative: dict[str, Any] | None = main
@@ -497,7 +497,7 @@ def _sensitivity(
         "rules": screening.rules.describe(),
         "with": main if screening.enabled else alternative,
         "without": alternative if screening.enabled else main,
-        "excluded": int((screened_out & ~screening.partial).sum()),
+        "excluded": int((screened_out & ~screening.always_excluded).sum()),
         "problem": problem,
     }
 

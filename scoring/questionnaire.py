@@ -41,6 +41,13 @@ if TYPE_CHECKING:
     from .plan import Plan
 
 COMMON_ID = "common"
+#: The demographic answer 不愿回答 (prefer not to say) to sex or age group: kept, and given
+#: the margin's mean adjustment by raking (scoring.weighting, docs/statistics.md).
+REFUSED = "refused"
+#: The town of residence 不在荆州区居住 (does not live in the district): counted, and excluded
+#: from the district's estimates (screening reason ``outside_district``).  Never a town of the
+#: ``towns`` table: no collection point stands "outside".
+OUTSIDE_DISTRICT = "outside"
 ITEM_KINDS: tuple[str, ...] = ("likert", "choice", "multi_choice", "text")
 COMMON_PAGES: tuple[str, ...] = ("screening", "demographics", "final")
 DEFAULT_SCALE = "satisfaction"

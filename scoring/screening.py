@@ -6,6 +6,10 @@ applies, so the counts add up to the number excluded):
 ``partial``
     ``state`` is ``partial``: the resident left before submitting.  Always excluded
     (docs/contracts.md), even with screening off.
+``outside_district``
+    ``town`` is ``outside`` (不在荆州区居住): the resident does not live in the district, so
+    the district's estimates are not about her.  Counted, and always excluded, even with
+    screening off: it is the survey's scope, not a judgement on the answers.
 ``duplicate_browser``
     ``flags`` contains ``duplicate_browser``: a repeat submission from the same browser,
     flagged at collection.
@@ -27,7 +31,7 @@ applies, so the counts add up to the number excluded):
     and are counted under their own reason first.
 
 Screening is on by default; ``ScreeningRules(enabled=False)`` (``--no-screening``) keeps
-everything but the partial responses.  The rules are part of a wave's analysis settings
+everything but the partial responses and the residents outside the district.  The rules are part of a wave's analysis settings
 (:mod:`scoring.settings`) and are written into every results file.
 """
 
@@ -41,10 +45,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .data import Responses
+from .data import OUTSIDE_DISTRICT, Responses
 from .errors import ScoringInputError
 
 __all__ = [
+    "ALWAYS_EXCLUDED",
     "COLLECTION_FLAGS",
     "SCREENING_REASONS",
     "SPEEDER_FRACTION",
@@ -56,7 +61,16 @@ __all__ = [
     "straight_liners",
 ]
 
-SCREENING_REASONS: tuple[str, ...] = ("partial", "duplicate_browser", "ip_burst", "speeder", "straight_liner")
+SCREENING_REASONS: tuple[str, ...] = (
+    "partial",
+    "outside_district",
+    "duplicate_browser",
+    "ip_burst",
+    "speeder",
+    "straight_liner",
+)
+#: Reasons that exclude a response whatever the rules (the survey's scope, not quality).
+ALWAYS_EXCLUDED: tuple[str, ...] = ("partial", "outside_district")
 #: Flags set at collection that exclude a response from scoring.
 COLLECTION_FLAGS: tuple[str, ...] = ("duplicate_browser", "ip_burst")
 #: A speeder took less than this fraction of the median duration.
@@ -205,10 +219,23 @@ class ScreeningResult:
         """Rows excluded as partial (excluded even with screening off)."""
         return np.asarray(self.reason_codes == SCREENING_REASONS.index("partial") + 1, dtype=bool)
 
+    @property
+    def always_excluded(self) -> np.ndarray:
+        """Rows excluded whatever the rules: partial responses and residents outside the
+        district (:data:`ALWAYS_EXCLUDED`) — what "without screening" still leaves out."""
+        codes = [SCREENING_REASONS.index(reason) + 1 for reason in ALWAYS_EXCLUDED]
+        return np.isin(self.reason_codes, codes)
+
 
 def _has_flag(series: pd.Series, flag: str) -> np.ndarray:
     codes, uniques = pd.factorize(series, use_na_sentinel=True)
     has = np.array([flag in {part.strip() for part in str(u).split(";")} for u in uniques] + [False])
+    return has[codes]
+
+
+def _has_value(series: pd.Series, value: str) -> np.ndarray:
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    has = np.array([str(u) == value for u in uniques] + [False])
     return has[codes]
 
 
@@ -237,7 +264,8 @@ def screen_responses(
     ----------
     responses : Responses
     enabled : bool, optional
-        Shorthand for ``rules=ScreeningRules(enabled=...)`` (``--no-screening``).
+        Shorthand for ``rules=ScreeningRules(enabled=...)`` (``--no-screening``).  The
+        reasons of :data:`ALWAYS_EXCLUDED` apply either way.
     rules : ScreeningRules, optional
         Default :class:`ScreeningRules`.
 
@@ -257,6 +285,8 @@ def screen_responses(
 
     if "state" in frame.columns:
         mark((frame["state"].astype("object") == "partial").to_numpy(dtype=bool), "partial")
+    if "town" in frame.columns:
+        mark(_has_value(frame["town"], OUTSIDE_DISTRICT), "outside_district")
     straight = straight_liners(responses, min_items=rules.straight_line_min_items)
     median = None
     if rules.enabled:

@@ -156,7 +156,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtr
 
-from .questionnaire import DOMAIN_IDS, QuestionnaireSet
+from .questionnaire import DOMAIN_IDS, OUTSIDE_DISTRICT, QuestionnaireSet
 
 __all__ = [
     "AGE_GROUPS",
@@ -942,7 +942,7 @@ def _layout_from_questionnaires(questionnaires: QuestionnaireSet) -> _Layout:
         raise ValueError("the questionnaire set has no domain questionnaires; nothing to simulate")
     try:
         town_item = questionnaires.common.item("town")
-        towns = tuple((choice.value, choice.label.zh) for choice in town_item.choices) or DEFAULT_TOWNS
+        towns = tuple((c.value, c.label.zh) for c in town_item.choices if c.value != OUTSIDE_DISTRICT) or DEFAULT_TOWNS
     except KeyError:
         towns = DEFAULT_TOWNS
     try:

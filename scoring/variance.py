@@ -48,7 +48,7 @@ import scipy.sparse as sparse
 
 from .design import SurveyDesign
 from .errors import DesignError
-from .weighting import calibrate_cells
+from .weighting import calibrate_cells, calibration_columns
 
 __all__ = [
     "ReplicateDesign",
@@ -67,13 +67,9 @@ _FULLY_SAMPLED = 1e-7
 
 
 def _calibration_matrix(design: SurveyDesign) -> sparse.csr_matrix:
-    """One-hot dummies of every calibration margin, cells × levels."""
-    cells = design.cells
-    sizes = design.calibration.level_sizes
-    offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
-    columns = (cells.level_codes + offsets).ravel()
-    rows = np.repeat(np.arange(cells.n_cells), len(sizes))
-    return sparse.csr_matrix((np.ones(columns.size), (rows, columns)), shape=(cells.n_cells, int(sum(sizes))))
+    """The calibration variables of every cell: one-hot dummies of every margin, or for a
+    margin with refusers its share variables (:func:`scoring.weighting.calibration_columns`)."""
+    return calibration_columns(design.cells.level_codes, design.calibration.margins)
 
 
 def calibration_residuals(design: SurveyDesign, influence: np.ndarray) -> np.ndarray:

@@ -15,6 +15,10 @@ Errors name the margin and level: a level in the data but not in the margins, a 
 with a population but no responses (an empty cell), margins whose totals disagree, and
 non-convergence.
 
+Residents who declined to give a raking variable (``refused``, 不愿回答) are kept: the
+margin becomes a :class:`RefusalMargin` (see :func:`rake`, Notes, and docs/statistics.md,
+"Residents who decline a question").
+
 The returned design remembers its calibration, so that the variance uses the
 calibration residuals (:mod:`scoring.variance`) and every replicate of a replicate
 design is calibrated again.
@@ -38,13 +42,18 @@ import scipy.sparse as sparse
 
 from .design import SurveyDesign, build_cells
 from .errors import DesignError, MarginsError, RakingError
+from .questionnaire import REFUSED
 
 __all__ = [
+    "REFUSED",
     "Calibration",
     "Margin",
+    "RefusalMargin",
     "Trimming",
     "WeightDiagnostics",
+    "calibration_columns",
     "margins_from_frame",
+    "margins_with_refusals",
     "post_stratify",
     "rake",
     "weight_diagnostics",
@@ -87,6 +96,31 @@ class Margin:
     @property
     def variables(self) -> tuple[str, ...]:
         return tuple(self.variable.split(CROSS))
+
+
+@dataclass(frozen=True)
+class RefusalMargin(Margin):
+    """A margin that some residents declined to answer (their value is :data:`REFUSED`).
+
+    ``levels`` end with :data:`REFUSED`, whose ``population`` is 0: the population counts
+    say nothing about who declines.  Raking meets the population *shares* of the other
+    levels among the residents who answered, and the population total; the refusers get
+    the margin's mean adjustment (:func:`rake`, Notes).  Made by
+    :func:`margins_with_refusals`.
+    """
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not self.levels or self.levels[-1] != REFUSED or self.population[-1] != 0:
+            raise MarginsError(
+                f"margin {self.variable!r}: a refusal margin ends with the level {REFUSED!r}, population 0"
+            )
+
+    @property
+    def shares(self) -> np.ndarray:
+        """Population shares ``q_l`` of the answered levels (they sum to 1)."""
+        counts = np.asarray(self.population[:-1], dtype=np.float64)
+        return counts / counts.sum()
 
 
 @dataclass(frozen=True)
@@ -252,6 +286,43 @@ def _response_id(data: pd.DataFrame, row: int) -> str:
     return repr(str(data["response_id"].iloc[row])) if "response_id" in data.columns else "unknown"
 
 
+def _holds(series: pd.Series, value: str) -> bool:
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        return value in series.cat.categories and bool((series == value).any())
+    return bool((series.astype("object") == value).any())
+
+
+def margins_with_refusals(data: pd.DataFrame, margins: Sequence[Margin]) -> tuple[Margin, ...]:
+    """The margins, with a :class:`RefusalMargin` for each variable some rows refused.
+
+    A margin whose levels already include :data:`REFUSED` (the office gave a population
+    for it) is used as given.
+
+    Raises
+    ------
+    MarginsError
+        When a refused variable is part of a cross-classified margin (``sex:age_group``):
+        rake on the variables as separate margins instead.
+    """
+    out: list[Margin] = []
+    for margin in margins:
+        if isinstance(margin, RefusalMargin) or REFUSED in margin.levels:
+            out.append(margin)
+            continue
+        refused = [v for v in margin.variables if v in data.columns and _holds(data[v], REFUSED)]
+        if not refused:
+            out.append(margin)
+            continue
+        if len(margin.variables) > 1:
+            raise MarginsError(
+                f"some responses have {refused[0]}={REFUSED!r} (不愿回答), but the margin {margin.variable!r} "
+                f"cross-classifies it; rake on {', '.join(margin.variables)} as separate margins, which handle "
+                "refusals one variable at a time"
+            )
+        out.append(RefusalMargin(margin.variable, (*margin.levels, REFUSED), (*margin.population, 0.0)))
+    return tuple(out)
+
+
 def _prepare_margins(
     data: pd.DataFrame, base_weights: np.ndarray, margins: Sequence[Margin]
 ) -> tuple[tuple[Margin, ...], np.ndarray]:
@@ -276,7 +347,10 @@ def _prepare_margins(
         codes = margin_codes(data, margin)
         counts = np.bincount(codes, minlength=len(margin.levels))
         population = np.asarray(margin.population)
-        for level, count, pop in zip(margin.levels, counts, population):
+        refusal = isinstance(margin, RefusalMargin)
+        for position, (level, count, pop) in enumerate(zip(margin.levels, counts, population)):
+            if refusal and position == len(margin.levels) - 1:
+                continue  # the refusers: no population of their own
             if count > 0 and pop == 0:
                 raise MarginsError(
                     f"{margin.variable} level {level!r} has {count} responses but population 0 in the margins; "
@@ -291,7 +365,7 @@ def _prepare_margins(
         if not keep.all():
             remap = np.cumsum(keep) - 1
             codes = remap[codes]
-            margin = Margin(
+            margin = type(margin)(
                 margin.variable, tuple(np.asarray(margin.levels, dtype=object)[keep]), tuple(population[keep])
             )
         kept_margins.append(margin)
@@ -347,7 +421,9 @@ def rake_cells(
         worst, worst_margin = 0.0, None
         for m, (indicator, population) in enumerate(zip(indicators, populations)):
             totals = indicator @ weights
-            empty = (totals <= 0) & (population > 0)
+            refusal = isinstance(margins[m], RefusalMargin)
+            wanted = population[:-1] if refusal else population
+            empty = (totals[: len(wanted)] <= 0) & (wanted > 0)
             if empty.any():
                 level, column = (int(i) for i in np.argwhere(empty)[0])
                 where = f" in {describe_column(column)}" if describe_column else ""
@@ -355,9 +431,12 @@ def rake_cells(
                     f"empty cell{where}: {margins[m].variable} level {margins[m].levels[level]!r} has no weight left; "
                     "merge it with a neighbouring level or use another variance method"
                 )
-            with np.errstate(divide="ignore", invalid="ignore"):
-                ratio = np.where(population > 0, population / totals, 0.0)
-            gap = float(np.max(np.abs(totals[population[:, 0] > 0] / population[population[:, 0] > 0] - 1)))
+            if refusal:
+                ratio, gap = _refusal_step(totals, margins[m])  # type: ignore[arg-type]
+            else:
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    ratio = np.where(population > 0, population / totals, 0.0)
+                gap = float(np.max(np.abs(totals[population[:, 0] > 0] / population[population[:, 0] > 0] - 1)))
             if gap > worst:
                 worst, worst_margin = gap, m
             weights *= ratio[level_codes[:, m], :]
@@ -369,6 +448,57 @@ def rake_cells(
         f"{worst:.3g} relative); the margins may be impossible to meet together — check for combinations of "
         "levels without responses, or merge small levels"
     )
+
+
+def _refusal_step(totals: np.ndarray, margin: RefusalMargin) -> tuple[np.ndarray, float]:
+    """One raking step on a margin with refusers: the factors of its levels and how far
+    the current weights are from it (see :func:`rake`, Notes).
+
+    ``totals`` (L+1 × R) are the weighted totals of the answered levels and, last, of the
+    refusers.  The answered levels are brought to their population shares among those who
+    answered; the refusers are multiplied by the share-weighted geometric mean of those
+    factors; then everyone by the one number that makes the total the population.
+    """
+    answered_levels, refusers = totals[:-1], totals[-1]
+    shares = margin.shares[:, None]
+    answered = answered_levels.sum(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        factors = np.where(shares > 0, shares * answered / answered_levels, 0.0)
+        mean = np.exp(np.sum(np.where(shares > 0, shares * np.log(factors), 0.0), axis=0))
+        scale = margin.total / (answered + refusers * mean)
+        used = shares[:, 0] > 0
+        gap = max(
+            float(np.max(np.abs(answered_levels[used] / (shares[used] * answered) - 1))),
+            float(np.max(np.abs((answered + refusers) / margin.total - 1))),
+        )
+    return np.vstack([factors * scale, (mean * scale)[None, :]]), gap
+
+
+def calibration_columns(level_codes: np.ndarray, margins: Sequence[Margin]) -> sparse.csr_matrix:
+    """The calibration variables ``x_k`` of every cell (cells × columns), for the residuals.
+
+    An ordinary margin gives the dummies of its levels.  A :class:`RefusalMargin` gives,
+    for each answered level, ``z_l = I_l − q_l · I_answered`` (0 for the refusers: their
+    shares are met, not their counts), and an intercept is added for the population total.
+    These are the variables whose known totals (the populations, 0 for every ``z_l``, N)
+    the raking meets: R's ``calibrate(design, ~z, population, calfun = "raking")``.
+    """
+    n_cells = level_codes.shape[0]
+    blocks: list[sparse.csr_matrix] = []
+    refusals = False
+    for m, margin in enumerate(margins):
+        size = len(margin.levels)
+        codes = level_codes[:, m]
+        dummies = sparse.csr_matrix((np.ones(n_cells), (np.arange(n_cells), codes)), shape=(n_cells, size))
+        if isinstance(margin, RefusalMargin):
+            refusals = True
+            answered = (codes < size - 1).astype(np.float64)
+            blocks.append(sparse.csr_matrix(dummies[:, :-1].toarray() - answered[:, None] * margin.shares[None, :]))
+        else:
+            blocks.append(dummies)
+    if refusals:
+        blocks.append(sparse.csr_matrix(np.ones((n_cells, 1))))
+    return sparse.hstack(blocks, format="csr")
 
 
 def calibrate_cells(
@@ -454,6 +584,19 @@ def rake(
         Naming the margin and level (unknown level, empty cell, totals that disagree,
         non-convergence).
 
+    Notes
+    -----
+    **Refusers.**  A resident may answer 不愿回答 (:data:`REFUSED`) to a raking variable.
+    Such a margin is met among those who answered it: the weighted shares of its levels
+    equal the population shares ``q_l``, and the weights add up to the population total.
+    The refusers take the margin's *mean adjustment*, the geometric mean of the answered
+    levels' factors weighted by ``q_l``, and keep the factors of the margins they did
+    answer.  This is calibration (``w_k = d_k exp(x_k′λ)``) on the variables
+    :func:`calibration_columns` gives — ``z_l = I_l − q_l I_answered`` with known total 0,
+    and the intercept with total N — so the variance uses their residuals, and R gives the
+    same weights with ``calibrate(design, ~z…, population = c(N, 0, …), calfun = "raking")``
+    (``tests/scoring/r/refused_raking.R``).
+
     Examples
     --------
     >>> raked = rake(design, read_margins("margins.csv"))         # doctest: +SKIP
@@ -465,6 +608,7 @@ def rake(
     margins = tuple(margins)
     if method is None:
         method = "post_stratification" if len(margins) == 1 else "raking"
+    margins = margins_with_refusals(design.data, margins)
     kept, row_codes = _prepare_margins(design.data, design.base_weights, margins)
     sizes = tuple(len(m.levels) for m in kept)
     cells = build_cells(design.clusters.codes, design.base_weights, row_codes, sizes)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from scoring.questionnaire import (
     COMMON_ID,
+    OUTSIDE_DISTRICT,
     Questionnaire,
     QuestionnaireSet,
     load_questionnaires,
@@ -99,6 +100,8 @@ def load_into_database(session: Session, directory: str | Path) -> LoadReport:
 def _sync_towns(session: Session, questionnaires: QuestionnaireSet) -> None:
     town_item = questionnaires.common.item("town")
     for order, choice in enumerate(town_item.choices):
+        if choice.value == OUTSIDE_DISTRICT:  # a residence answer, never the town of a point
+            continue
         town = session.get(Town, choice.value)
         if town is None:
             session.add(Town(code=choice.value, name_zh=choice.label.zh, name_en=choice.label.en, sort_order=order))

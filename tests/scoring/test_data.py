@@ -43,7 +43,7 @@ def test_instrument_from_questionnaires(questionnaires):
     assert "education.overall" not in education.aspects
     assert instrument.overall == "overall"
     assert set(instrument.scale_lengths.values()) == {5}
-    assert "xicheng" in instrument.towns and instrument.sexes == ("male", "female")
+    assert "xicheng" in instrument.towns and instrument.sexes == ("male", "female", "refused")
 
 
 def test_instrument_from_columns():

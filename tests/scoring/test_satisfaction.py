@@ -205,7 +205,14 @@ def test_results_dict_has_exactly_the_contract_keys():
         "df": 8,
         "variance": "linearization",
     }
-    assert list(results["excluded"]) == ["partial", "duplicate_browser", "ip_burst", "speeder", "straight_liner"]
+    assert list(results["excluded"]) == [
+        "partial",
+        "outside_district",
+        "duplicate_browser",
+        "ip_burst",
+        "speeder",
+        "straight_liner",
+    ]
     assert list(results["subgroups"]) == ["town", "sex", "age_group"]
     cell_keys = ["index", "se", "ci_low", "ci_high", "df", "n", "psus", "cv", "unstable", "suppressed", "reason"]
     for levels in results["subgroups"].values():

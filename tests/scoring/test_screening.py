@@ -47,6 +47,7 @@ def test_screening_off_keeps_all_but_partial(contaminated):
     result = screen_responses(validate_responses(contaminated.responses), enabled=False)
     assert result.excluded == {
         "partial": int(contaminated.planted["partial"].sum()),
+        "outside_district": 0,
         "duplicate_browser": 0,
         "ip_burst": 0,
         "speeder": 0,

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scoring.questionnaire import DOMAIN_IDS, load_questionnaires
+from scoring.questionnaire import DOMAIN_IDS, OUTSIDE_DISTRICT, load_questionnaires
 from scoring.synthetic import (
     AGE_GROUPS,
     DEFAULT_NO_POINT_CHANNELS,
@@ -115,7 +115,7 @@ def test_responses_follow_the_contract(population, sample, questionnaires):
     assert set(np.unique(answers[~np.isnan(answers)])) == {1.0, 2.0, 3.0, 4.0, 5.0}
     assert set(responses["sex"]) == set(SEXES)
     assert set(responses["age_group"]) == set(AGE_GROUPS)
-    towns = {choice.value for choice in questionnaires.common.item("town").choices}
+    towns = {choice.value for choice in questionnaires.common.item("town").choices} - {OUTSIDE_DISTRICT}
     assert set(responses["town"]) == towns
     at_point = responses["point"].notna()
     assert set(responses.loc[at_point, "point"]) == set(sample.sampled_points["code"])
@@ -146,7 +146,7 @@ def test_points_and_margins(population, questionnaires):
     margins = population.margins
     assert list(margins.columns) == ["variable", "level", "population"]
     assert margins.groupby("variable", sort=False)["population"].sum().eq(300_000).all()
-    towns = [choice.value for choice in questionnaires.common.item("town").choices]
+    towns = [choice.value for choice in questionnaires.common.item("town").choices if choice.value != OUTSIDE_DISTRICT]
     assert list(margins.loc[margins["variable"] == "town", "level"]) == towns
     assert list(margins.loc[margins["variable"] == "sex", "level"]) == list(SEXES)
     assert list(margins.loc[margins["variable"] == "age_group", "level"]) == list(AGE_GROUPS)
