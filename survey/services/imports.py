@@ -41,6 +41,7 @@ from survey.models import CHANNELS, CollectionPoint, Response, User, Wave
 from survey.respond.forms import _CONTROL
 from survey.services import audit
 from survey.services.exports import formula_unescaped
+from survey.services.masking import mask_personal_details
 from survey.services.questionnaires import wave_questionnaires
 from survey.services.responses import insert_frame
 
@@ -324,7 +325,7 @@ def _check_row(
         )
     if len(comment) > rules.comment_length:
         problem("comment", f"has {len(comment)} characters; the questionnaire allows at most {rules.comment_length}")
-    row["comment"] = comment.strip()
+    row["comment"] = mask_personal_details(comment.strip())  # phone and ID numbers never stored
 
     not_applicable: dict[str, bool] = {}
     answered = 0

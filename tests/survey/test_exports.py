@@ -1,8 +1,12 @@
 """Exports: CSV in the responses contract, long CSV, XLSX, SPSS .sav with Chinese labels,
-the codebook; comments only on request; every export audited."""
+the codebook; comments only on request; every export audited.  For Excel on Chinese
+Windows (issue 14): CSVs start with a UTF-8 byte-order mark, the workbook has a sheet in
+words and real dates in Beijing time, file names carry the Beijing time, and phone and ID
+numbers in comments are masked."""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 
 import numpy as np
@@ -15,12 +19,15 @@ from sqlalchemy import select
 from survey.adapter import FIXED_COLUMNS, wave_responses_frame
 from survey.cli import main
 from survey.db import get_session
+from survey.localtime import to_local
 from survey.models import Response
-from survey.services.exports import ExportError, export_wave, spss_names
+from survey.services.exports import LABELLED_SHEET, UTF8_BOM, ExportError, export_wave, spss_names
 from survey.services.waves import get_wave
 from tests.survey.admin_support import audit_events, english, post, signed_in, synthetic_wave
 
 COMMENT = "门诊排队太久，希望增加挂号窗口"
+#: A comment stored before masking existed (imported or typed in an older version).
+PERSONAL = "请打电话13912345678联系我，身份证42100219800101123X"
 
 
 @pytest.fixture
@@ -31,6 +38,9 @@ def wave_app(app):
         wave = get_wave(session, "2025")
         first = session.scalars(select(Response).where(Response.wave_id == wave.id).order_by(Response.id)).first()
         first.comment = COMMENT
+        first.sex, first.age_group = "refused", "refused"
+        second = session.scalars(select(Response).where(Response.wave_id == wave.id).order_by(Response.id)).all()[1]
+        second.comment = PERSONAL
         session.add(Response(uid="partial-1", wave_id=wave.id, state="partial", channel="qr"))
         session.commit()
     return app
@@ -79,10 +89,28 @@ def test_long_format_has_one_row_per_answer(wave_app):
     assert set(long.loc[long["item"] == "overall", "questionnaire"]) == {"common"}
 
 
+def test_every_csv_starts_with_a_utf8_byte_order_mark_for_excel(wave_app):
+    for fmt in ("csv", "long", "codebook"):
+        data = _export(wave_app, fmt).data
+        assert data.startswith(UTF8_BOM) and not data[3:].startswith(UTF8_BOM), fmt
+        data.decode("utf-8")
+    header = _export(wave_app, "csv").data[3:].split(b"\r\n", 1)[0].decode()
+    assert header.startswith("response_id,wave,channel")
+
+
+def test_file_names_carry_the_beijing_time(wave_app, monkeypatch):
+    import survey.services.exports as exports
+
+    # 2025-06-30 17:30 UTC is already 1 July in Beijing.
+    monkeypatch.setattr(exports, "utcnow", lambda: dt.datetime(2025, 6, 30, 17, 30, tzinfo=dt.UTC))
+    assert _export(wave_app, "csv").filename == "manyi-2025-responses-2025-07-01-0130.csv"
+    assert _export(wave_app, "codebook").filename == "manyi-2025-codebook-2025-07-01-0130.csv"
+
+
 def test_xlsx_has_responses_codebook_and_about(wave_app):
     exported = _export(wave_app, "xlsx")
     workbook = load_workbook(io.BytesIO(exported.data), read_only=True)
-    assert workbook.sheetnames == ["说明 About", "responses", "codebook"]
+    assert workbook.sheetnames == ["说明 About", LABELLED_SHEET, "responses", "codebook"]
     rows = list(workbook["responses"].iter_rows(values_only=True))
     assert rows[0][: len(FIXED_COLUMNS)] == FIXED_COLUMNS and len(rows) == 301
     book = list(workbook["codebook"].iter_rows(values_only=True))
@@ -101,7 +129,7 @@ def test_sav_has_chinese_variable_and_value_labels(wave_app, tmp_path):
     labels = meta.column_names_to_labels
     assert labels["sex"] == "性别" and labels["healthcare_overall"].startswith("总体来看")
     assert meta.variable_value_labels["healthcare_overall"][5.0] == "非常满意"
-    assert meta.variable_value_labels["sex"] == {1.0: "男", 2.0: "女"}
+    assert meta.variable_value_labels["sex"] == {1.0: "男", 2.0: "女", 3.0: "不愿回答"}
     assert meta.variable_measure["age_group"] == "ordinal"
     wide = pd.read_csv(io.BytesIO(_export(wave_app, "csv").data), dtype={"response_id": str})
     assert list(data["response_id"]) == list(wide["response_id"])
@@ -109,7 +137,64 @@ def test_sav_has_chinese_variable_and_value_labels(wave_app, tmp_path):
         data["healthcare_overall"].to_numpy(), wide["healthcare.overall"].to_numpy(dtype=float)
     )
     sexes = data["sex"].map(meta.variable_value_labels["sex"])
-    assert list(sexes) == list(wide["sex"].map({"male": "男", "female": "女"}))
+    assert list(sexes) == list(wide["sex"].map({"male": "男", "female": "女", "refused": "不愿回答"}))
+
+
+def test_xlsx_shows_answers_in_words_and_times_as_beijing_dates(wave_app):
+    workbook = load_workbook(io.BytesIO(_export(wave_app, "xlsx", include_comments=True).data))
+    coded = list(workbook["responses"].iter_rows(values_only=True))
+    labelled = list(workbook[LABELLED_SHEET].iter_rows(values_only=True))
+    assert len(labelled) == len(coded) == 301
+    header = labelled[0]
+    assert header[:9] == (
+        "答卷编号",
+        "调查轮次",
+        "收集渠道",
+        "采集点编码",
+        "居住镇（街道、管理区）",
+        "性别",
+        "年龄段",
+        "答题用时（秒）",
+        "提交时间（北京时间）",
+    )
+    codes = {name: position for position, name in enumerate(coded[0])}
+    with wave_app.app_context():
+        session = get_session()
+        stored = {
+            response.uid: response
+            for response in session.scalars(select(Response).where(Response.state == "submitted"))
+        }
+    for row, words in zip(coded[1:], labelled[1:]):
+        response = stored[row[codes["response_id"]]]
+        expected = to_local(response.submitted_at).replace(tzinfo=None, microsecond=0)
+        # A real Excel date (a number formatted as a date), in Beijing time, in both sheets.
+        assert isinstance(row[codes["submitted_at"]], dt.datetime)
+        assert row[codes["submitted_at"]].replace(microsecond=0) == expected
+        assert words[8].replace(microsecond=0) == expected
+        assert words[5] == {"male": "男", "female": "女", "refused": "不愿回答"}[row[codes["sex"]]]
+    first = labelled[1]
+    assert first[5] == "不愿回答" and first[6] == "不愿回答" and first[2] == "扫码"
+    overall = header.index(next(name for name in header if name.startswith("总体来看，您对荆州区")))
+    assert {row[overall] for row in labelled[1:]} <= {"非常不满意", "不满意", "一般", "满意", "非常满意", None}
+    services = header.index("过去12个月使用过的服务（;分隔的领域编码）")
+    assert all("_" not in (row[services] or "") for row in labelled[1:])  # domain names, never ids
+    date_cell = workbook["responses"].cell(row=2, column=codes["submitted_at"] + 1)
+    assert date_cell.is_date and date_cell.number_format == "yyyy-mm-dd hh:mm:ss"
+    about = dict(workbook["说明 About"].iter_rows(values_only=True))
+    assert isinstance(about["导出时间（北京时间）/ Exported at (Beijing time)"], dt.datetime)
+
+
+def test_phone_and_id_numbers_in_comments_are_masked_in_every_export(wave_app):
+    for fmt in ("csv", "xlsx", "sav"):
+        data = _export(wave_app, fmt, include_comments=True).data
+        if fmt == "xlsx":
+            workbook = load_workbook(io.BytesIO(data), read_only=True)
+            text = " ".join(str(cell) for row in workbook[LABELLED_SHEET].iter_rows(values_only=True) for cell in row)
+        else:
+            text = data.decode("utf-8", errors="replace")
+        assert "13912345678" not in text and "42100219800101123X" not in text, fmt
+        assert "请打电话[电话号码已隐去]联系我，身份证[身份证号已隐去]" in text, fmt
+        assert COMMENT in text, fmt
 
 
 def test_codebook_describes_every_column(wave_app):
