@@ -37,6 +37,12 @@ def _answer_all(page, option: int = 3) -> None:
             labels.nth(min(option, labels.count() - 1)).click()
 
 
+def _service(page, name: str):
+    """The checkbox of a service: its label starts with the domain's name, then examples
+    in brackets (公共交通（公交、农村快递）), so a screen reader says the name first."""
+    return page.get_by_label(re.compile(f"^{re.escape(name)}"))
+
+
 def _page_id(page) -> str:
     return page.url.rstrip("/").rsplit("/", 1)[-1].split("?")[0]
 
@@ -45,7 +51,7 @@ def _walk(page, checker: Checker, services: list[str], *, comment: str = "") -> 
     """From the services page to the thank-you page; returns the page ids seen."""
     seen = []
     for label in services:
-        page.get_by_label(label, exact=True).check()
+        _service(page, label).check()
     checker.check("services")
     seen.append("services")
     _go(page, checker, "button[value=next]")
@@ -70,7 +76,7 @@ def test_whole_flow_in_chinese(live_server, new_page, request):
     assert page.get_by_text("隐私说明").is_visible()
     checker.check("landing")
     _go(page, checker, "button.primary")
-    assert page.get_by_label("医疗服务", exact=True).is_checked()  # the point's focus domain
+    assert _service(page, "医疗服务").is_checked()  # the point's focus domain
     assert page.get_by_text("第1步，共4步").is_visible()
     seen = _walk(page, checker, ["公共交通"], comment="希望公交车再多一些。")
     assert seen == ["services", "healthcare", "transport", "demographics", "final", "thanks"]
@@ -137,6 +143,7 @@ def test_reload_and_coming_back_resume_where_the_resident_was(live_server, new_p
     checker.meter.reset()
     page.reload()  # a reload (or a phone waking up) keeps the page and the saved answers
     assert _page_id(page) == "demographics"
+    assert page.get_by_label("男", exact=True).is_checked()  # ticked, not sent: kept in the tab
     checker.meter.reset()
     page.goto(f"{live_server.url}/s/{live_server.token}")  # scanning the code again
     assert page.get_by_text("继续填写").is_visible()
@@ -145,6 +152,42 @@ def test_reload_and_coming_back_resume_where_the_resident_was(live_server, new_p
     assert _page_id(page) == "demographics"
     [response] = _stored(live_server.app)
     assert response.state == "partial" and response.current_page == "demographics"
+
+
+def _kept(page) -> list[str]:
+    return page.evaluate("() => Object.keys(sessionStorage).filter(key => key.startsWith('manyi:'))")
+
+
+def test_ticked_answers_survive_a_reload_and_the_language_switch(live_server, new_page):
+    page = new_page()
+    checker = Checker(page, "keep")
+    page.goto(f"{live_server.url}/s/{live_server.token}")
+    _go(page, checker, "button.primary")
+    _go(page, checker, "button[value=next]")  # services: the focus domain only
+    assert _page_id(page) == "healthcare"
+    _answer_all(page, option=4)  # 非常满意 everywhere, not sent
+    checked = page.locator("fieldset.q input:checked")
+    assert checked.count() == 7
+    checker.meter.reset()
+    page.reload()
+    assert checked.count() == 7 and {checked.nth(i).get_attribute("value") for i in range(7)} == {"5"}
+    page.locator("fieldset.q").first.locator("label.o").nth(0).click()  # one changed after the reload
+    _go(page, checker, "a.lang")  # the language switch is a plain link: nothing is sent
+    assert page.locator("html").get_attribute("lang") == "en" and _page_id(page) == "healthcare"
+    checker.check("healthcare-after-language-switch")
+    values = [checked.nth(i).get_attribute("value") for i in range(checked.count())]
+    assert len(values) == 7 and values[0] == "1" and set(values[1:]) == {"5"}
+    assert _kept(page) == [f"manyi:/s/{live_server.token}/healthcare"]
+    _go(page, checker, "button[value=next]")
+    assert _page_id(page) == "demographics"
+    _answer_all(page)
+    page.get_by_label("Female", exact=True).check()
+    _go(page, checker, "button[value=next]")
+    _answer_all(page)
+    _go(page, checker, "button[value=next]")
+    assert _page_id(page) == "thanks" and _kept(page) == []  # finished: the tab forgets the answers
+    [response] = _stored(live_server.app)
+    assert response.state == "submitted" and response.sex == "female"
 
 
 def test_double_submit_stores_one_response(live_server, new_page):

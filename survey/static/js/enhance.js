@@ -8,6 +8,87 @@
       window.location.reload();
     }
   });
+  // Keep ticked-but-unsent answers in this tab (sessionStorage, never sent anywhere):
+  // a reload or the language switch (a plain link) shows them again.  They stay after a
+  // send (a send lost on a flaky network loses nothing); the thank-you page forgets them.
+  var PREFIX = "manyi:";
+  var SKIP = { csrf_token: 1, submission_key: 1, go: 1 };
+  var store = null;
+  try {
+    store = window.sessionStorage;
+    store.setItem(PREFIX + "test", "1");
+    store.removeItem(PREFIX + "test");
+  } catch (error) {
+    store = null;  // storage switched off: the page still works, answers are kept when sent
+  }
+  function keepKey() {
+    return PREFIX + window.location.pathname;
+  }
+  function answers(form) {
+    var data = {};
+    for (var i = 0; i < form.elements.length; i++) {
+      var element = form.elements[i];
+      var name = element.name;
+      if (!name || SKIP[name]) {
+        continue;
+      }
+      if (element.type === "radio" || element.type === "checkbox") {
+        data[name] = data[name] || [];
+        if (element.checked) {
+          data[name].push(element.value);
+        }
+      } else if (element.tagName === "TEXTAREA") {
+        data[name] = [element.value];
+      }
+    }
+    return data;
+  }
+  function restore(form, data) {
+    for (var i = 0; i < form.elements.length; i++) {
+      var element = form.elements[i];
+      var given = data[element.name];
+      if (!given || SKIP[element.name]) {
+        continue;
+      }
+      if (element.type === "radio" || element.type === "checkbox") {
+        element.checked = given.indexOf(element.value) >= 0;
+      } else if (element.tagName === "TEXTAREA") {
+        element.value = given[0] || "";
+      }
+    }
+  }
+  if (store) {
+    if (/\/thanks$/.test(window.location.pathname)) {
+      var survey = PREFIX + window.location.pathname.replace(/thanks$/, "");
+      for (var k = store.length - 1; k >= 0; k--) {
+        var stored = store.key(k);
+        if (stored && stored.indexOf(survey) === 0) {
+          store.removeItem(stored);
+        }
+      }
+    }
+    var keep = function (event) {
+      var form = event.target && event.target.form;
+      if (form && form.hasAttribute("data-keep")) {
+        try {
+          store.setItem(keepKey(), JSON.stringify(answers(form)));
+        } catch (error) {
+          // storage full: nothing lost that the page does not still show
+        }
+      }
+    };
+    document.addEventListener("change", keep);
+    document.addEventListener("input", keep);
+    var kept = document.querySelector("form[data-keep]");
+    var saved = kept && store.getItem(keepKey());
+    if (saved) {
+      try {
+        restore(kept, JSON.parse(saved));
+      } catch (error) {
+        store.removeItem(keepKey());
+      }
+    }
+  }
   // Send a form once: a second tap while the first is on its way is ignored here (the
   // server would ignore it too, because of the page's one-time key).
   document.addEventListener("submit", function (event) {
