@@ -3,10 +3,12 @@
 * The **responses table** (docs/contracts.md): ``response_id`` and the item columns are
   required; ``wave, channel, point, town, sex, age_group, duration_s, submitted_at`` and
   the declared optional columns ``state, flags, comment, services_used, base_weight,
-  point_town, point_type`` are recognised; any other column is an error naming it.
+  point_town, point_type, ip_hash, browser_hash`` are recognised; any other column is an error naming it.
   ``point_town`` is the town where the response's collection point stands (the design's
   strata, :func:`scoring.design.collection_design`); ``town`` stays the resident's town of
-  residence.  ``point_type`` is the point's focus domain id (empty for a general point).  Likert answers are codes 1..K,
+  residence.  ``point_type`` is the point's focus domain id (empty for a general point).  ``ip_hash`` and
+  ``browser_hash`` are the app's keyed hashes of the client address and browser (the
+  integrity checks, :mod:`scoring.integrity`; never an address itself).  Likert answers are codes 1..K,
   empty for "not applicable / don't know".
 * The **instrument** (:class:`Instrument`): which items make which domain, their weights
   and scale lengths — from the questionnaire folder, or, without one, from the
@@ -75,6 +77,8 @@ OPTIONAL_COLUMNS: tuple[str, ...] = (
     "base_weight",
     "point_town",
     "point_type",
+    "ip_hash",
+    "browser_hash",
 )
 #: Columns the engine never reads (skipped when reading a CSV unless asked for).
 #: ``wave`` is kept: reports name the wave; ``channel`` too: rows without a point form
