@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from scoring.data import validate_responses
+from scoring.errors import ResponsesError
 from scoring.integrity import Exclusion, IntegrityRules, review_integrity
 from scoring.integrity.section import ADDRESS_PREFIX, integrity_results
 from scoring.screening import screen_responses
@@ -121,3 +122,12 @@ def test_the_review_is_reproducible_with_its_seed(planted):
     again = review_integrity(responses, screening, rules=IntegrityRules(seed=0))
     assert [f.p_value for f in again.addresses] == [f.p_value for f in review.addresses]
     assert [f.p_value for f in again.points] == [f.p_value for f in review.points]
+
+
+@pytest.mark.parametrize("value", ["203.0.113.7", "ABCDEF0123456789ABCDEF", "cookie=abc"])
+def test_a_raw_address_in_the_hash_columns_is_refused(planted, questionnaires, value):
+    sample, _, _, _ = planted
+    frame = sample.responses.copy()
+    frame.loc[frame.index[3], "ip_hash"] = value
+    with pytest.raises(ResponsesError, match="'ip_hash', row 4.*not a keyed hash"):
+        validate_responses(frame, questionnaires)
