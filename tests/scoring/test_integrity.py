@@ -16,6 +16,7 @@ import pytest
 from scoring.data import validate_responses
 from scoring.errors import ResponsesError
 from scoring.integrity import Exclusion, IntegrityRules, review_integrity
+from scoring.integrity.measure import DetectionRates, measure_detection
 from scoring.integrity.section import ADDRESS_PREFIX, integrity_results
 from scoring.screening import screen_responses
 from scoring.synthetic import IntegrityPlants, generate_survey
@@ -131,3 +132,10 @@ def test_a_raw_address_in_the_hash_columns_is_refused(planted, questionnaires, v
     frame.loc[frame.index[3], "ip_hash"] = value
     with pytest.raises(ResponsesError, match="'ip_hash', row 4.*not a keyed hash"):
         validate_responses(frame, questionnaires)
+
+
+def test_measured_rates_count_what_was_found(questionnaires):
+    rates = measure_detection([PLANTED_SEED], coached_responses=40, bot_responses=60, questionnaires=questionnaires)
+    assert rates == DetectionRates(
+        runs=1, coached_found=1, farm_found=1, farm_addresses_found=1.0, false_points=0, false_addresses=0
+    )
