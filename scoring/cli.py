@@ -1,4 +1,4 @@
-"""Command line: ``python -m scoring estimate | report | plan``.
+"""Command line: ``python -m scoring estimate | report | plan | integrity``.
 
 The one command module of :mod:`scoring`: it registers every subcommand itself and each
 command is a thin shell over a library call (:func:`scoring.pipeline.run_estimate`,
@@ -23,9 +23,15 @@ Usage::
     python -m scoring plan --half-width 2 [--deff D] [--sd S] [--from-results FILE]
         [--confidence 0.95] [--json OUT]
 
+    python -m scoring integrity --responses FILE [--questionnaires DIR] [--fdr 0.05]
+        [--min-point-responses 10] [--min-address-responses 5] [--seed S]
+        [--no-screening] [--json OUT]
+
 ``estimate`` prints a readable summary and, with ``--json``, writes the results (the
 contract of the scoring issue); ``--weights-out`` writes ``response_id,weight``.
-``report`` writes results.json, tables, charts, report.html and report.pdf into ``--out``.
+``integrity`` prints the integrity review (:mod:`scoring.integrity`: coached points, bot
+farms) and, with ``--json``, writes its ``integrity`` section (headlines null: the
+estimate step adds them).  ``report`` writes results.json, tables, charts, report.html and report.pdf into ``--out``.
 Bad input prints a message naming the file, column, level or row and exits with status
 2, writing nothing; files are written atomically only after everything succeeded.
 
@@ -397,8 +403,51 @@ def _plan_command(options: argparse.Namespace) -> int:
     return 0
 
 
+def _integrity_command(options: argparse.Namespace) -> int:
+    """``python -m scoring integrity``: coached points and bot farms, with FDR control."""
+    from .integrity import IntegrityRules
+    from .integrity.run import review_responses
+    from .integrity.section import integrity_results
+    from .integrity.text import review_text
+
+    rules = IntegrityRules(
+        fdr=options.fdr,
+        min_point_responses=options.min_point_responses,
+        min_address_responses=options.min_address_responses,
+        seed=options.seed,
+    )
+    review = review_responses(
+        options.responses, questionnaires=options.questionnaires, rules=rules, screening=options.screening
+    )
+    if options.json:
+        text = json.dumps(integrity_results(review), ensure_ascii=False, indent=2, allow_nan=False) + "\n"
+        write_atomically(options.json, lambda handle: handle.write(text))
+    print(review_text(review))
+    return 0
+
+
+def _add_integrity_parser(subparsers: Any) -> None:
+    integrity = subparsers.add_parser(
+        "integrity",
+        help="coached collection points and bot farms, flagged with false-discovery control",
+        description="Compare every collection point with its town's other points and every network address "
+        "(keyed hash) across the wave; flag those whose Benjamini-Hochberg q-value is at most --fdr.",
+    )
+    integrity.add_argument("--responses", required=True, metavar="FILE", help="responses CSV (docs/contracts.md)")
+    integrity.add_argument("--questionnaires", metavar="DIR", help="questionnaire folder the data were collected with")
+    integrity.add_argument("--fdr", type=float, default=0.05, help="false-discovery rate (default 0.05)")
+    integrity.add_argument("--min-point-responses", type=int, default=10, metavar="N", help="test points with ≥ N")
+    integrity.add_argument(
+        "--min-address-responses", type=int, default=5, metavar="N", help="test addresses with ≥ N at 2+ points"
+    )
+    integrity.add_argument("--seed", type=int, default=0, help="seed of the Monte Carlo address test")
+    integrity.add_argument("--no-screening", dest="screening", action="store_false", help="keep every submitted row")
+    integrity.add_argument("--json", metavar="OUT", help="write the integrity section as JSON")
+    integrity.set_defaults(handler=_integrity_command)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    """The ``python -m scoring`` parser: ``estimate``, ``report`` and ``plan``."""
+    """The ``python -m scoring`` parser: ``estimate``, ``report``, ``plan`` and ``integrity``."""
     parser = argparse.ArgumentParser(prog="python -m scoring", description="Manyi scoring engine")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     estimate = subparsers.add_parser(
@@ -438,6 +487,7 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--confidence", type=float, default=0.95, help="interval level (default 0.95)")
     plan.add_argument("--json", metavar="OUT", help="write the plan and the wave targets as JSON")
     plan.set_defaults(handler=_plan_command)
+    _add_integrity_parser(subparsers)
     return parser
 
 

@@ -3,10 +3,12 @@
 * The **responses table** (docs/contracts.md): ``response_id`` and the item columns are
   required; ``wave, channel, point, town, sex, age_group, duration_s, submitted_at`` and
   the declared optional columns ``state, flags, comment, services_used, base_weight,
-  point_town, point_type`` are recognised; any other column is an error naming it.
+  point_town, point_type, ip_hash, browser_hash`` are recognised; any other column is an error naming it.
   ``point_town`` is the town where the response's collection point stands (the design's
   strata, :func:`scoring.design.collection_design`); ``town`` stays the resident's town of
-  residence.  ``point_type`` is the point's focus domain id (empty for a general point).  Likert answers are codes 1..K,
+  residence.  ``point_type`` is the point's focus domain id (empty for a general point).
+  ``ip_hash`` and ``browser_hash`` are keyed hashes of the client address and the browser id
+  (hex; the integrity checks, :mod:`scoring.integrity`) — a raw address is refused.  Likert answers are codes 1..K,
   empty for "not applicable / don't know".
 * The **instrument** (:class:`Instrument`): which items make which domain, their weights
   and scale lengths — from the questionnaire folder, or, without one, from the
@@ -77,7 +79,13 @@ OPTIONAL_COLUMNS: tuple[str, ...] = (
     "base_weight",
     "point_town",
     "point_type",
+    "ip_hash",
+    "browser_hash",
 )
+#: Keyed-hash paradata columns (the integrity checks): pseudonymous hex tokens, never raw
+#: addresses or cookies.
+HASH_COLUMNS: tuple[str, ...] = ("ip_hash", "browser_hash")
+_HASH_TOKEN = re.compile(r"^[0-9a-f]{16,128}$")
 #: Columns the engine never reads (skipped when reading a CSV unless asked for).
 #: ``wave`` is kept: reports name the wave; ``channel`` too: rows without a point form
 #: one stratum per channel, and the sensitivity table splits the headline by channel.
@@ -90,7 +98,20 @@ DEFAULT_AGE_GROUPS: tuple[str, ...] = ("18-29", "30-44", "45-59", "60+", REFUSED
 DEFAULT_SCALE_LENGTH = 5
 GLOBAL_OVERALL = "overall"
 _ITEM_CODE = re.compile(r"^(?P<domain>[a-z][a-z0-9_]*)\.(?P<item>[a-z][a-z0-9_]*)$")
-_CATEGORICAL = ("point", "town", "sex", "age_group", "state", "flags", "wave", "channel", "point_town", "point_type")
+_CATEGORICAL = (
+    "point",
+    "town",
+    "sex",
+    "age_group",
+    "state",
+    "flags",
+    "wave",
+    "channel",
+    "point_town",
+    "point_type",
+    "ip_hash",
+    "browser_hash",
+)
 _NUMERIC = ("duration_s", "base_weight")
 
 
@@ -432,6 +453,20 @@ def _check_codes(
     )
 
 
+def _check_hashes(frame: pd.DataFrame, column: str) -> None:
+    """``ip_hash``/``browser_hash`` hold keyed hashes (lower-case hex), never an address or a cookie."""
+    codes, uniques = pd.factorize(frame[column], use_na_sentinel=True)
+    bad = [k for k, value in enumerate(uniques) if str(value).strip() and not _HASH_TOKEN.match(str(value))]
+    if not bad:
+        return
+    row = int(np.flatnonzero(np.isin(codes, bad))[0])
+    raise ResponsesError(
+        f"column {column!r}, {_row_label(frame, row)}: not a keyed hash (16–128 lower-case hex digits); "
+        "the responses table never holds raw network addresses or browser ids — write their keyed hashes "
+        "(HMAC-SHA256, hex) or drop the column"
+    )
+
+
 def validate_responses(
     frame: pd.DataFrame,
     instrument: Instrument | QuestionnaireSet | None = None,
@@ -526,6 +561,9 @@ def validate_responses(
         _check_codes(table, "point_type", DOMAIN_IDS, "domain id (a point's focus domain)", blank_ok=True)
     if "state" in table.columns:
         _check_codes(table, "state", STATES, "state")
+    for column in HASH_COLUMNS:
+        if column in table.columns:
+            _check_hashes(table, column)
 
     if "duration_s" in table.columns:
         duration = _as_number(frame, "duration_s").astype(np.float64)

@@ -55,6 +55,8 @@ from .design import (
 )
 from .errors import ScoringInputError
 from .estimation import Design
+from .integrity import Exclusion, IntegrityReview, IntegrityRules, review_integrity
+from .integrity.section import integrity_results
 from .proportions import INTERVAL_METHODS
 from .questionnaire import QuestionnaireSet, load_questionnaires
 from .satisfaction import (
@@ -166,6 +168,12 @@ class EstimateOptions:
     settings : AnalysisSettings, optional
         The wave's settings these options came from (:meth:`from_settings`); recorded in
         the results with what the estimate step does not use (benchmarks, assumed SE …).
+    integrity_rules : IntegrityRules, optional
+        The integrity review (:mod:`scoring.integrity`; on by default):
+        ``results["integrity"]``.
+    exclusions : sequence of Exclusion
+        The office's decisions to leave points (or addresses) out: the estimate is made
+        without their rows, and ``results["integrity"]`` says so, with the reasons.
     """
 
     responses: ResponsesSource
@@ -194,6 +202,8 @@ class EstimateOptions:
     mse: bool = True
     sensitivity: bool = True
     settings: AnalysisSettings | None = field(default=None, repr=False)
+    integrity_rules: IntegrityRules | None = None
+    exclusions: Sequence[Exclusion] = ()
 
     @classmethod
     def from_namespace(cls, namespace: argparse.Namespace | Mapping[str, Any]) -> EstimateOptions:
@@ -330,6 +340,9 @@ class EstimateRun:
     options : EstimateOptions
     settings : AnalysisSettings
         The settings the run used (recorded in ``results["settings"]``).
+    integrity : IntegrityReview or None
+        The integrity review over every input row (before the office's exclusions;
+        ``screening`` and ``table`` are over the rows left after them).
     """
 
     results: dict[str, Any]
@@ -341,6 +354,7 @@ class EstimateRun:
     weight_summary: WeightDiagnostics
     options: EstimateOptions = field(repr=False)
     settings: AnalysisSettings | None = field(default=None, repr=False)
+    integrity: IntegrityReview | None = field(default=None, repr=False)
 
     @property
     def weights(self) -> np.ndarray:
@@ -535,7 +549,18 @@ def _settings(
         same = all(
             getattr(rebuilt, f.name) == getattr(options, f.name)
             for f in fields(EstimateOptions)
-            if f.name not in ("responses", "questionnaires", "margins", "settings", "level", "mse", "sensitivity")
+            if f.name
+            not in (
+                "responses",
+                "questionnaires",
+                "margins",
+                "settings",
+                "level",
+                "mse",
+                "sensitivity",
+                "integrity_rules",
+                "exclusions",
+            )
         ) and (options.margins is rebuilt.margins or _same_margins(options.margins, given))
         if same:
             return given
@@ -611,6 +636,16 @@ def _design_section(design: SurveyDesign, variance_design: Design, options: Esti
     }
 
 
+def _insert_after(results: dict[str, Any], after: str, key: str, value: Any) -> dict[str, Any]:
+    """A copy of ``results`` with ``key`` placed right after ``after``."""
+    out: dict[str, Any] = {}
+    for name, section in results.items():
+        out[name] = section
+        if name == after:
+            out[key] = value
+    return out
+
+
 def run_estimate(options: EstimateOptions | argparse.Namespace | Mapping[str, Any]) -> EstimateRun:
     """Run the whole estimate step and return the results and the objects behind them.
 
@@ -648,17 +683,27 @@ def run_estimate(options: EstimateOptions | argparse.Namespace | Mapping[str, An
 
     needed = [c for c in (options.strata, options.cluster) if c]
     needed += [v for m in (margins or ()) for v in m.variables]
+    integrity_rules = options.integrity_rules or IntegrityRules()
+    timing = ["submitted_at"] if integrity_rules.enabled else []  # read for the integrity checks only
     if isinstance(options.responses, pd.DataFrame):
         frame = options.responses
     else:
-        frame = read_responses(options.responses, columns=needed)
+        frame = read_responses(options.responses, columns=needed + timing)
         inputs[str(options.responses)] = file_sha256(options.responses)
     instrument = Instrument.from_questionnaires(questionnaires) if questionnaires is not None else None
-    responses = validate_responses(frame, instrument, required=needed)
+    responses = validate_responses(frame, instrument, required=needed + [c for c in timing if c in frame.columns])
     del frame
     if isinstance(options.responses, pd.DataFrame):
         inputs["responses"] = responses.digest()
     screening = screen_responses(responses, rules=options.effective_screening_rules())
+    review, all_responses = None, responses
+    if integrity_rules.enabled:
+        review = review_integrity(responses, screening, rules=integrity_rules, exclusions=options.exclusions)
+        if review.excluded_rows.all():
+            raise ScoringInputError("the office's exclusions leave no response to estimate from; revise them")
+        if review.excluded_rows.any():  # the office's exclusions: estimate without those rows
+            responses = responses.subset(~review.excluded_rows)
+            screening = screen_responses(responses, rules=options.effective_screening_rules())
     if screening.n_kept == 0:
         raise ScoringInputError(f"screening excluded every response ({dict(screening.excluded)}); nothing to estimate")
     table = build_analysis_table(responses.subset(screening.keep), mapping=options.mapping)
@@ -698,6 +743,14 @@ def run_estimate(options: EstimateOptions | argparse.Namespace | Mapping[str, An
         else None
     )
     del responses
+    integrity = None
+    if review is not None:
+        used = {d: w for d, w in estimates.overall.domain_weights.items() if w > 0}
+        integrity = integrity_results(
+            review,
+            estimate_headline=headline_dict(headline_of(estimates)),
+            headline=lambda keep: _headline_run(all_responses, keep, options, margins, used, stability),
+        )
     settings = _settings(options, margins, domain_weights)
     scale_lengths = sorted(set(table.instrument.scale_lengths.values())) or [5]
     summary = weight_diagnostics(design)
@@ -728,6 +781,7 @@ def run_estimate(options: EstimateOptions | argparse.Namespace | Mapping[str, An
             else {questionnaire.id: questionnaire.version for questionnaire in questionnaires},
         },
     )
+    results = _insert_after(results, "sensitivity", "integrity", integrity)  # the order of docs/contracts.md
     return EstimateRun(
         results=results,
         estimates=estimates,
@@ -738,4 +792,5 @@ def run_estimate(options: EstimateOptions | argparse.Namespace | Mapping[str, An
         weight_summary=summary,
         options=options,
         settings=settings,
+        integrity=review,
     )

@@ -199,6 +199,8 @@ def test_same_numbers_from_the_command_and_the_api(tmp_path, inputs):
     out = tmp_path / "results.json"
     assert main(arguments(responses, margins, "--json", str(out))) == 0
     from_file = json.loads(out.read_text(encoding="utf-8"))
+    # The file holds whole seconds (float_format "%.0f"); the integrity checks read them.
+    frame = frame.assign(duration_s=frame["duration_s"].round())
     in_memory = run_estimate(
         EstimateOptions(responses=frame, margins=small_margins(frame), strata="town", cluster="point")
     ).results
@@ -286,7 +288,7 @@ def test_no_import_circles_in_scoring():
 def test_one_command_module_registers_every_command():
     parser = build_parser()
     subcommands = next(action for action in parser._actions if isinstance(action, argparse._SubParsersAction))
-    assert set(subcommands.choices) == {"estimate", "report", "plan"}
+    assert set(subcommands.choices) == {"estimate", "report", "plan", "integrity"}
     assert not (REPO / "scoring" / "report_cli.py").exists()
 
 

@@ -147,6 +147,7 @@ def test_results_dict_has_exactly_the_contract_keys():
         "excluded",
         "subgroups",
         "sensitivity",
+        "integrity",
         "settings",
         "inputs",
         "version",
