@@ -179,6 +179,8 @@ class Response(Base):
     __table_args__ = (
         Index("ix_responses_wave_state", "wave_id", "state"),
         Index("ix_responses_wave_respondent", "wave_id", "respondent_hash"),
+        # The ip_burst count: one address's submissions across the wave in the last hour.
+        Index("ix_responses_wave_address_submitted", "wave_id", "ip_hash", "submitted_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

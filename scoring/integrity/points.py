@@ -12,7 +12,10 @@ Answers (the rows the estimate keeps)
         residents answer other domains is compared on those domains.
     ``all_positive``
         Share of the point's respondents who answered *every* item 满意 or 非常满意,
-        against the town's other points' respondents who answered as many items.
+        against the town's other points' respondents who answered as many items, scaled
+        by the point's own level among its *other* respondents (coaching only adds
+        all-satisfied respondents, so that level is untouched by it;
+        :func:`_level_adjustment`).
     ``mean_score``
         Mean item score (0–100) against the same items at the town's other points.
     ``score_spread``
@@ -54,6 +57,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 import numpy as np
+from scipy import stats as _stats
 
 from .inputs import IntegrityInputs
 from .stats import binomial_excess, burst_tail, count_outlier_test, max_in_window, outlier_test, spread_scale
@@ -224,7 +228,14 @@ def _answer_checks(inputs: IntegrityInputs, tested: np.ndarray, min_n: int) -> l
 
     outcomes = [
         mean_check("top_answers", "share", top_share, expected_top),
-        _ratio_check("all_positive", point, all_positive.astype(float), expected_all, usable, n_kept),
+        _ratio_check(
+            "all_positive",
+            point,
+            all_positive.astype(float),
+            expected_all * np.exp(_level_adjustment(point, all_positive, centred_score, expected_all, usable))[point],
+            usable,
+            n_kept,
+        ),
         mean_check("mean_score", "score", mean_item, expected_score),
     ]
 
@@ -258,6 +269,36 @@ def _answer_checks(inputs: IntegrityInputs, tested: np.ndarray, min_n: int) -> l
         typical = raw_spread * np.sqrt(test.centre**3) / spread
     outcomes.append(CheckOutcome("score_spread", "score", np.where(usable, raw_spread, np.nan), typical, test.p_value))
     return outcomes
+
+
+def _level_adjustment(
+    point: np.ndarray, all_positive: np.ndarray, centred: np.ndarray, expected: np.ndarray, usable: np.ndarray
+) -> np.ndarray:
+    """Per point, the log-factor by which its level explains its count of all-satisfied respondents.
+
+    A point where residents are simply more satisfied has more respondents satisfied with
+    everything, and also scores higher among those who are *not*: their mean centred score
+    (``level``) is untouched by coaching, which only adds all-satisfied respondents.  The
+    log ratio of observed to expected counts is regressed on the level across the points
+    (Theil–Sen slope, robust to a few coached points); the fitted factor goes into the
+    expected count, so only an excess beyond the point's level is unusual.
+    """
+    n_points = usable.size
+    others = ~all_positive
+    count = np.bincount(point[others], minlength=n_points).astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        level = np.bincount(point[others], weights=centred[others], minlength=n_points) / count
+    observed = np.bincount(point, weights=all_positive.astype(float), minlength=n_points)
+    expected_count = np.bincount(point, weights=expected, minlength=n_points)
+    fit = usable & (count >= 5) & np.isfinite(level)
+    adjustment = np.zeros(n_points)
+    if fit.sum() < 8:
+        return adjustment
+    ratio = np.log((observed[fit] + 0.5) / (expected_count[fit] + 0.5))
+    slope = float(_stats.theilslopes(ratio, level[fit])[0])
+    centre = float(np.median(level[fit]))
+    adjustment[fit] = slope * (level[fit] - centre)
+    return adjustment
 
 
 def _ratio_check(

@@ -15,7 +15,9 @@ Integrity rules implemented here:
   creating a second one (the ``uid`` column is unique).
 * **Flags, not blocks.**  A second complete response from the same browser in the same
   wave is stored and flagged ``duplicate_browser``; unusually many completions from one
-  address at one point within an hour are flagged ``ip_burst``.  Scoring screens them.
+  address (keyed hash) within an hour **anywhere in the wave** are flagged ``ip_burst`` —
+  a farm rotating over points is counted as one (issue 12, medium 6).  Scoring screens
+  them.
 """
 
 from __future__ import annotations
@@ -278,12 +280,13 @@ _EARLIER_FROM_BROWSER = (
     )
     .scalar_subquery()
 )
-#: Responses submitted from the same address at the point within the window (``ip_burst``).
+#: Responses submitted from the same address in the wave (at any point) within the window
+#: (``ip_burst``; index ``ix_responses_wave_address_submitted``).
 _RECENT_FROM_ADDRESS = (
     select(func.count())
     .select_from(_RESPONSES)
     .where(
-        _RESPONSES.c.point_id == bindparam("point"),
+        _RESPONSES.c.wave_id == bindparam("wave"),
         _RESPONSES.c.ip_hash == bindparam("address"),
         _RESPONSES.c.state == "submitted",
         _RESPONSES.c.submitted_at >= bindparam("since"),
@@ -338,7 +341,6 @@ def submit(
         "owner": response.id,
         "wave": response.wave_id,
         "browser": response.respondent_hash,
-        "point": response.point_id,
         "address": ip_hash,
         "since": now - BURST_WINDOW,
     }

@@ -22,9 +22,11 @@ from flask import (
     request,
     url_for,
 )
+from flask import session as browser_session
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response as HTTPResponse
 
 from scoring.questionnaire import DEFAULT_SCALE, Text
@@ -59,6 +61,10 @@ DEFAULTS: dict[str, Any] = {
     "RESPONSE_RETENTION_YEARS": DEFAULT_RETENTION_YEARS,
 }
 BROWSER_COOKIE_DAYS = 400
+#: Flask-session key of a page sent with answers missing: the page and what was sent, so
+#: that the redirect after the failed POST shows the messages and the answers given
+#: (Post/Redirect/Get: Back then Forward never meets a "confirm form resubmission").
+RETRY_KEY = "manyi_retry"
 _KEY = re.compile(submission_keys.KEY_PATTERN)
 _BROWSER_ID = re.compile(r"^[0-9a-f]{32}$")
 
@@ -339,14 +345,32 @@ def page(token: str, page_id: str):
 
     if not posting:
         form_class = page_form_class_for(draft, current, require=True)
-        data = initial_data(current, draft.answers)
-        if current.id == flow.SERVICES and flow.SERVICES_ITEM not in draft.answers and point.focus_domain:
-            data[field_name(flow.SERVICES_ITEM)] = [point.focus_domain]  # the point's focus, pre-selected
-        form = form_class(formdata=None, data=data)
+        retry = _retry_of(token, page_id)
+        problems: tuple[str, ...] = ()
+        if retry is not None:  # the redirect after a page sent with answers missing
+            form = form_class(formdata=retry)
+            form.validate()
+            problems = form_problems(form, current).codes
+        else:
+            data = initial_data(current, draft.answers)
+            if current.id == flow.SERVICES and flow.SERVICES_ITEM not in draft.answers and point.focus_domain:
+                data[field_name(flow.SERVICES_ITEM)] = [point.focus_domain]  # the point's focus, pre-selected
+            form = form_class(formdata=None, data=data)
         form.submission_key.data = visits.issue_key(session, response, page_id, visit)
         session.commit()
-        return _render_page(draft, pages, current, form)
+        return _render_page(draft, pages, current, form, problems=problems)
     return _save(token, draft, current, key)
+
+
+def _retry_of(token: str, page_id: str) -> MultiDict[str, str] | None:
+    """What was sent on ``page_id`` when answers were missing (kept until the page is saved)."""
+    retry = browser_session.get(RETRY_KEY)
+    if not isinstance(retry, dict) or retry.get("page") != f"{token}/{page_id}":
+        return None
+    pairs = retry.get("form")
+    if not isinstance(pairs, list):
+        return None
+    return MultiDict([(str(pair[0]), str(pair[1])) for pair in pairs if isinstance(pair, list) and len(pair) == 2])
 
 
 def _resume_page(draft: drafts.Draft) -> str:
@@ -407,10 +431,19 @@ def _save(token: str, draft: drafts.Draft, current: flow.Page, key: str):
         problems = form_problems(form, current)
         if not problems.codes:  # only the CSRF or key fields: treat as an expired form
             return _stale(draft.point, 400)
+        if not problems.invalid:
+            # Only answers missing: keep what was sent to this page's questions (valid, so
+            # short) and show it again after a redirect.
+            questions = {field_name(item.code) for item in current.items}
+            browser_session[RETRY_KEY] = {
+                "page": f"{token}/{current.id}",
+                "form": [[name, value] for name, value in request.form.items(multi=True) if name in questions],
+            }
+            return _see_other(_page_url(token, current.id))
+        # A value no page offers (a tampered or broken form): refused on the spot.
         pages = draft.pages(services_default=current.id == flow.SERVICES)
         form.submission_key.data = key
-        status = 400 if problems.invalid else 200
-        return _render_page(draft, pages, current, form, problems=problems.codes), status
+        return _render_page(draft, pages, current, form, problems=problems.codes), 400
 
     values = form_answers(form, current)
     if not submission_keys.claim_key(session, key, draft.response):
@@ -419,6 +452,7 @@ def _save(token: str, draft: drafts.Draft, current: flow.Page, key: str):
         return _replay(token, draft.response, used.result_url if used else None)
 
     drafts.save_page(session, draft, current, values)
+    browser_session.pop(RETRY_KEY, None)
     draft.response.language = _language()
     pages = draft.pages()
     submitted = False

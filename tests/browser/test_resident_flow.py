@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from survey.db import get_session
 from survey.models import Response, Wave
-from tests.browser.conftest import Checker
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, Checker
 
 pytestmark = pytest.mark.browser
 
@@ -188,6 +188,45 @@ def test_ticked_answers_survive_a_reload_and_the_language_switch(live_server, ne
     assert _page_id(page) == "thanks" and _kept(page) == []  # finished: the tab forgets the answers
     [response] = _stored(live_server.app)
     assert response.state == "submitted" and response.sex == "female"
+
+
+@pytest.fixture
+def browser_without_page_cache(playwright_instance):
+    """Chromium without its back/forward page cache: Back and Forward load pages again
+    (as a phone short of memory does), so a page that came from a POST cannot be shown."""
+    browser = playwright_instance.chromium.launch(
+        executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, "--disable-features=BackForwardCache"], headless=True
+    )
+    yield browser
+    browser.close()
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
+def test_back_then_forward_after_missing_answers_shows_the_page_again(
+    live_server, browser_without_page_cache, javascript
+):
+    context = browser_without_page_cache.new_context(
+        viewport=VIEWPORT, device_scale_factor=2, is_mobile=True, has_touch=True, java_script_enabled=javascript
+    )
+    page = context.new_page()
+    checker = Checker(page, f"prg-{'js' if javascript else 'nojs'}", javascript=javascript)
+    page.goto(f"{live_server.url}/s/{live_server.token}")
+    _go(page, checker, "button.primary")
+    _go(page, checker, "button[value=next]")
+    page.locator("fieldset.q").first.locator("label.o").nth(1).click()
+    _go(page, checker, "button[value=next]")  # answers missing: redirected to the same page
+    assert _page_id(page) == "healthcare" and page.locator(".alert").is_visible()
+    checker.meter.reset()
+    page.go_back()
+    page.wait_for_load_state("load")
+    checker.meter.reset()
+    page.go_forward()  # a page from a POST would be ERR_CACHE_MISS here
+    page.wait_for_load_state("load")
+    assert _page_id(page) == "healthcare" and page.locator("fieldset.q").count() == 7
+    assert page.locator(".alert").is_visible()  # the messages and the answer given are still there
+    assert page.locator("fieldset.q").first.locator("input").nth(1).is_checked()
+    checker.check("after-back-forward")
+    context.close()
 
 
 def test_double_submit_stores_one_response(live_server, new_page):

@@ -224,26 +224,33 @@ def test_likert_items_show_five_anchors_and_not_applicable(client, token):
     assert "预约挂号的便利程度" in html  # labels from the YAML
 
 
-def test_missing_required_answers_return_the_same_page_with_messages(app, client, token):
+def test_missing_required_answers_redirect_to_the_same_page_with_messages(app, client, token):
     path = start(client, token)
     health = location(send_page(client, path))
     answer = send_page(client, health, {"healthcare__appointment": "4"}, fill=False)
-    html = answer.get_data(as_text=True)
-    assert answer.status_code == 200
-    assert "有6道题需要您补充或修改" in html
-    block = html[html.index('id="q-healthcare__visit_process"') :]
-    block = block[: block.index("</fieldset>")]
-    assert 'aria-describedby="e-healthcare__visit_process"' in block and "请选择一个答案。" in block
-    assert re.search(r'<input checked id="healthcare__appointment-3"', html)  # what was given stays
+    # Post/Redirect/Get: the failed POST redirects, so Back then Forward is a plain GET.
+    assert answer.status_code == 303 and location(answer) == health
+    for _again in range(2):  # shown again (the browser's Back then Forward) until the page is sent
+        html = client.get(health).get_data(as_text=True)
+        assert "有6道题需要您补充或修改" in html
+        block = html[html.index('id="q-healthcare__visit_process"') :]
+        block = block[: block.index("</fieldset>")]
+        assert 'aria-describedby="e-healthcare__visit_process"' in block and "请选择一个答案。" in block
+        assert re.search(r'<input checked id="healthcare__appointment-3"', html)  # what was given stays
     with app.app_context():
         assert get_session().scalar(select(Response)).current_page == "healthcare"
     assert count(app, AnswerSet) == 0
+    sent = send_page(client, health)  # every answer given now
+    assert sent.status_code == 303 and location(sent) != health
+    html = client.get(health).get_data(as_text=True)
+    assert "需要您补充或修改" not in html and "请选择一个答案。" not in html  # the retry is forgotten
 
 
 def test_services_page_requires_at_least_one_service(client, token):
     path = start(client, token)
     answer = send_page(client, path, {"services_used": None}, fill=False)
-    assert answer.status_code == 200 and "请至少勾选一项。" in answer.get_data(as_text=True)
+    assert answer.status_code == 303 and location(answer) == path
+    assert "请至少勾选一项。" in client.get(path).get_data(as_text=True)
 
 
 def test_cannot_skip_ahead_or_open_an_unchosen_domain(client, token):
