@@ -192,9 +192,13 @@ def sign_in(session: Session, username: str, password: str) -> User | None:
     return None
 
 
-def record_sign_out(session: Session, user: User) -> None:
-    """Record that ``user`` signed out (the caller commits and ends the session)."""
+def sign_out(session: Session, user: User) -> None:
+    """End every session of ``user`` on the server (its session version moves on, so a
+    saved session cookie no longer loads the account) and record it.  The caller commits
+    and clears the cookie."""
+    user.session_version += 1
     audit.record(session, "logout", actor=user, target=audit.account_target(user.username))
+    session.flush()
 
 
 def change_own_password(session: Session, user: User, current: str, new: str) -> None:
