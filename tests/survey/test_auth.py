@@ -300,3 +300,56 @@ def test_failed_sign_ins_are_throttled_per_account_and_address(database_url, tmp
     assert login(english_client, "bob").status_code == 302
     assert login(_from(app, "192.0.2.10"), "alice").status_code == 302
     app.extensions["manyi_db"].engine.dispose()
+
+
+# --------------------------------------------------------------------------- issue 12, weak passwords
+
+
+@pytest.mark.parametrize(
+    "weak",
+    [
+        "password2024!",  # a common password with digits added to pass the length rule
+        "Qwertyuiop123",
+        "1qaz2wsx!!!!",
+        "Trustno1trustno1",  # a common password said twice
+        "carol-my-password",  # contains the user name
+        "zzzzzzzzzzzz",
+    ],
+)
+def test_weak_passwords_are_refused_on_change(app, client, weak):
+    """Changing one's password checked the length only: "password2024!" was taken."""
+    english(client)
+    make_user(app, "carol", "publisher")
+    login(client, "carol")
+    refused = post(
+        client, "/admin/password", {"current": PASSWORD, "new": weak, "confirm": weak}, page="/admin/password"
+    )
+    assert refused.status_code == 400
+    assert "new password:" in refused.get_data(as_text=True)
+    other = client.application.test_client()
+    assert login(other, "carol", weak).status_code == 401
+    assert login(other, "carol", PASSWORD).status_code == 302
+    assert audit_events(app, "account.change_password") == []
+
+
+def test_weak_passwords_are_refused_when_the_office_sets_one(app):
+    """The same check for a password given to ``create_user`` / ``reset_password``; a
+    generated password is random and always accepted."""
+    from survey.services.passwords import common_passwords, password_problem
+
+    assert len(common_passwords()) == 10_000
+    assert "password" in common_passwords()
+    assert password_problem("ILOVEYOU12345", username="alice") is not None
+    assert password_problem("alice.jinan.2025", username="Alice") is not None
+    assert password_problem("lilac-river-stone", username="li") is None  # a short name is not searched for
+    assert password_problem("correct-horse-battery", username="alice") is None
+    with app.app_context():
+        session = get_session()
+        with pytest.raises(accounts.AccountError, match="most common passwords"):
+            accounts.create_user(session, "dora", "statistician", "football123456")
+        user, generated = accounts.create_user(session, "dora", "statistician")
+        assert password_problem(generated, username="dora") is None
+        with pytest.raises(accounts.AccountError, match="user name"):
+            accounts.reset_password(session, "dora", "dora-dora-2025")
+        assert accounts.verify_password(user, generated)
+        session.rollback()
