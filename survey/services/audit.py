@@ -42,6 +42,8 @@ ACTIONS: dict[str, str] = {
     "import.rejected": "import rejected",
     "publication": "results published",
     "retention.purge": "expired responses deleted",
+    "job.succeeded": "office job succeeded",
+    "job.failed": "office job failed",
 }
 
 #: Keys never stored in ``detail``, at any depth (compared case-insensitively, as substrings).
