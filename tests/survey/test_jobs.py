@@ -10,7 +10,7 @@ from survey.db import database, get_session
 from survey.models import Job, Publication
 from survey.services import jobs
 from survey.services.waves import get_wave
-from tests.survey.admin_support import audit_events, make_user, make_wave, synthetic_wave
+from tests.survey.admin_support import audit_events, make_user, make_wave, signed_in, synthetic_wave
 
 
 def _submit(app, code: str, **parameters) -> int:
@@ -51,6 +51,8 @@ def test_the_worker_publishes_a_queued_wave_and_audits_it(app, runner):
         assert publication.revision == 1 and publication.published_by == "pub"
     [event] = audit_events(app, "job.succeeded")
     assert event.target == f"job:{job_id} publish" and event.detail["publication_revision"] == 1
+    page = signed_in(app, "publisher").get(f"/admin/jobs/{job_id}").get_data(as_text=True)
+    assert "第 1 版已发布" in page and 'href="/results/2025"' in page and 'http-equiv="refresh"' not in page
 
 
 def test_a_failed_job_keeps_its_error_and_stores_nothing(app, runner):
@@ -117,3 +119,24 @@ def test_progress_is_stored_while_the_job_runs(app):
 def test_an_unknown_kind_is_refused(app):
     with app.app_context(), pytest.raises(jobs.JobError, match="unknown job kind 'reindex'; use one of publish"):
         jobs.submit(get_session(), "reindex", actor="cli")
+
+
+def test_the_job_page_shows_progress_and_reloads_itself_until_the_end(app, runner):
+    """The office sees a job's progress without JavaScript: the page reloads itself while
+    the job is queued or running, and says how it ended."""
+    make_wave(app)
+    job_id = _submit(app, "2025", pdf=False)
+    with app.app_context():
+        jobs.report_progress(database().sessions, job_id, 1, 2, "正在计算结果并生成报告")
+    assert app.test_client().get(f"/admin/jobs/{job_id}").status_code == 302  # strangers sign in first
+    office = signed_in(app, "statistician")
+    page = office.get(f"/admin/jobs/{job_id}").get_data(as_text=True)
+    assert '<meta http-equiv="refresh" content="3">' in page
+    assert "排队中" in page and "1/2 正在计算结果并生成报告" in page and "发布结果" in page
+    listing = office.get("/admin/jobs").get_data(as_text=True)
+    assert f'href="/admin/jobs/{job_id}"' in listing and 'http-equiv="refresh"' in listing
+    assert runner.invoke(main, ["worker", "--once"]).exit_code == 0
+    ended = office.get(f"/admin/jobs/{job_id}").get_data(as_text=True)
+    assert 'http-equiv="refresh"' not in ended
+    assert "失败" in ended and "wave 2025 has no submitted responses yet; nothing was published" in ended
+    assert office.get("/admin/jobs/999999").status_code == 404

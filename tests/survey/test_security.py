@@ -47,6 +47,8 @@ ROLE_MATRIX: dict[str, set[str]] = {
     "admin.publication": {STATISTICIAN, PUBLISHER},
     "admin.preview": {STATISTICIAN, PUBLISHER},
     "admin.publish": {PUBLISHER},
+    "admin.jobs_list": ALL,
+    "admin.job_detail": ALL,
 }
 #: Endpoints anyone may use (residents, the public, the sign-in page itself).
 PUBLIC_BLUEPRINTS = {"home", "respond", "results"}
@@ -59,6 +61,7 @@ ARGUMENTS = {
     "revision": 1,
     "name": "report.pdf",
     "filename": "admin.css",
+    "job_id": 1,
 }
 
 
