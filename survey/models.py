@@ -333,3 +333,36 @@ class PublicationFile(Base):
     data: Mapped[bytes] = mapped_column(LargeBinary)
 
     publication: Mapped[Publication] = relationship(back_populates="files")
+
+
+#: States of an office job, in the order a job goes through them.
+JOB_STATES = ("queued", "running", "succeeded", "failed")
+
+
+class Job(Base):
+    """A piece of office work run by ``manyi worker`` outside the web request
+    (:mod:`survey.services.jobs`): its kind, wave and parameters, who asked, its state,
+    its progress and its result or error."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_state_id", "state", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    wave_id: Mapped[int | None] = mapped_column(ForeignKey("waves.id"), nullable=True)
+    parameters: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    username: Mapped[str] = mapped_column(String(80), default="")
+    state: Mapped[str] = mapped_column(String(20), default="queued")
+    steps_done: Mapped[int] = mapped_column(Integer, default=0)
+    steps_total: Mapped[int] = mapped_column(Integer, default=0)
+    message: Mapped[str] = mapped_column(Text, default="")
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    error: Mapped[str] = mapped_column(Text, default="")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    worker: Mapped[str] = mapped_column(String(120), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+    wave: Mapped[Wave | None] = relationship()

@@ -1,4 +1,10 @@
-"""Signing in and out, and changing one's own password (every role)."""
+"""Signing in and out, and changing one's own password (every role).
+
+Failed sign-ins are throttled per client address (``MANYI_LOGIN_LIMIT``) and per account
+*and* address (``MANYI_LOGIN_ACCOUNT_LIMIT``), never per account alone: wrong passwords
+sent from other addresses cannot lock an account's owner out.  Signing out ends the
+session on the server (:mod:`survey.auth`).
+"""
 
 from __future__ import annotations
 
@@ -12,9 +18,10 @@ from flask_login import current_user, login_user, logout_user
 
 from survey.admin import forms
 from survey.admin.base import ALL_ROLES, bp, current_account, roles_required
+from survey.auth import start_session
 from survey.db import get_session
 from survey.extensions import limiter
-from survey.privacy import keyed_hash
+from survey.privacy import client_address, keyed_hash
 from survey.services import accounts
 from survey.services.accounts import AccountError
 
@@ -29,18 +36,24 @@ def safe_next(target: str | None) -> str | None:
     return target
 
 
-def _login_attempt_key() -> str:
-    """Rate-limit key per account name (keyed hash; the typed name is never stored)."""
+#: Defaults: failed sign-ins per client address, and per account name from one address.
+DEFAULT_LOGIN_LIMIT = "10 per minute; 50 per hour"
+DEFAULT_LOGIN_ACCOUNT_LIMIT = "5 per minute; 20 per hour"
+
+
+def _account_and_address_key() -> str:
+    """Rate-limit key per account name *and* client address (a keyed hash: neither the
+    typed name nor the address is kept)."""
     typed = (request.form.get("username") or "").strip().lower()
-    return "login-account:" + keyed_hash(typed, purpose="login")[:32]
+    return "login-account:" + keyed_hash(f"{typed}|{client_address()}", purpose="login")[:32]
 
 
 def _client_limit() -> str:
-    return str(current_app.config.get("MANYI_LOGIN_LIMIT", "10 per minute; 50 per hour"))
+    return str(current_app.config.get("MANYI_LOGIN_LIMIT", DEFAULT_LOGIN_LIMIT))
 
 
 def _account_limit() -> str:
-    return str(current_app.config.get("MANYI_LOGIN_ACCOUNT_LIMIT", "20 per hour"))
+    return str(current_app.config.get("MANYI_LOGIN_ACCOUNT_LIMIT", DEFAULT_LOGIN_ACCOUNT_LIMIT))
 
 
 def _failed_login(_response: FlaskResponse) -> bool:
@@ -49,9 +62,9 @@ def _failed_login(_response: FlaskResponse) -> bool:
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(_client_limit, methods=["POST"], deduct_when=_failed_login)
-@limiter.limit(_account_limit, key_func=_login_attempt_key, methods=["POST"], deduct_when=_failed_login)
+@limiter.limit(_account_limit, key_func=_account_and_address_key, methods=["POST"], deduct_when=_failed_login)
 def login():
-    """Sign in.  Failures are throttled per client and per account, and audited."""
+    """Sign in.  Failures are throttled per address and per account and address, and audited."""
     form = forms.LoginForm()
     if request.method == "GET" and current_user.is_authenticated:
         return redirect(url_for(".dashboard"))
@@ -62,6 +75,7 @@ def login():
         if user is not None:
             cookie_session.clear()  # a new session at sign-in (no fixation)
             login_user(user)
+            start_session()
             return redirect(safe_next(request.args.get("next")) or url_for(".dashboard"))
         g.login_failed = True
         form.password.errors.append(_("Wrong user name or password (or the account is disabled)."))
@@ -73,7 +87,7 @@ def login():
 @roles_required(*ALL_ROLES)
 def logout():
     db = get_session()
-    accounts.record_sign_out(db, current_account())
+    accounts.sign_out(db, current_account())  # every saved cookie of the account stops working
     db.commit()
     logout_user()
     cookie_session.clear()
@@ -100,6 +114,7 @@ def password():
             db.commit()
             cookie_session.clear()
             login_user(user)
+            start_session()
             flash(_("Your password is changed."), "success")
             return redirect(url_for(".dashboard"))
     elif request.method == "POST":

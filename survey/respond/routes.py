@@ -44,7 +44,7 @@ from survey.respond.forms import (
     initial_data,
     page_form_class,
 )
-from survey.services import submission_keys
+from survey.services import receipts, submission_keys
 from survey.services.retention import DEFAULT_RETENTION_YEARS
 from survey.services.waves import wave_status
 
@@ -57,6 +57,10 @@ DEFAULTS: dict[str, Any] = {
     "RESPOND_RATE_LIMIT": "120 per minute;1500 per hour",
     "RESPOND_DRAFT_DAYS": 7,
     "RESPOND_IP_BURST_PER_HOUR": drafts.DEFAULT_BURST_LIMIT,
+    # Surveys one browser (or one address without cookies) may start at a point, and one
+    # address in all (shared wifi, carrier NAT), per hour: drafts are rows, not free.
+    "RESPOND_STARTS_PER_HOUR": "10 per hour",
+    "RESPOND_STARTS_PER_ADDRESS_PER_HOUR": "60 per hour",
     # Stated in the privacy notice; the office decides it.
     "RESPONSE_RETENTION_YEARS": DEFAULT_RETENTION_YEARS,
 }
@@ -80,6 +84,38 @@ def _point_client_key() -> str:
 
 
 respond_limit = limiter.shared_limit(lambda: setting("RESPOND_RATE_LIMIT"), scope="respond", key_func=_point_client_key)
+
+
+def _start_browser_key() -> str:
+    """Rate-limit key of survey starts: the browser id at the point, or the address at
+    the point for a client that sends no browser id (keyed hashes)."""
+    token = (request.view_args or {}).get("token", "")
+    browser = request.cookies.get(BROWSER_COOKIE, "")
+    who = f"browser:{browser}" if _BROWSER_ID.match(browser) else f"address:{client_address()}"
+    return keyed_hash(f"{who}|{token}", purpose="ratelimit-start")[:32]
+
+
+def _start_address_key() -> str:
+    token = (request.view_args or {}).get("token", "")
+    return keyed_hash(f"{client_address()}|{token}", purpose="ratelimit-start")[:32]
+
+
+def _started(response: HTTPResponse) -> bool:
+    """A start was made: the reply hands out a draft cookie."""
+    return any(value.startswith(f"{DRAFT_COOKIE}=") for value in response.headers.getlist("Set-Cookie"))
+
+
+start_limits = (
+    limiter.limit(
+        lambda: setting("RESPOND_STARTS_PER_HOUR"), key_func=_start_browser_key, methods=["POST"], deduct_when=_started
+    ),
+    limiter.limit(
+        lambda: setting("RESPOND_STARTS_PER_ADDRESS_PER_HOUR"),
+        key_func=_start_address_key,
+        methods=["POST"],
+        deduct_when=_started,
+    ),
+)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -239,6 +275,8 @@ def _private(response: HTTPResponse) -> HTTPResponse:
 
 @bp.route("/s/<token>", methods=["GET", "POST"])
 @respond_limit
+@start_limits[0]
+@start_limits[1]
 def landing(token: str):
     """Purpose, time needed, privacy notice and the start button (POST starts a draft)."""
     visit = _visit_or_404(token)
@@ -540,10 +578,21 @@ def _not_applicable_label(draft: drafts.Draft, current: flow.Page) -> str:
 
 
 def thanks(token: str):
-    """The end of the flow (shown for a valid point whatever the wave's state now)."""
+    """The end of the flow (shown for a valid point whatever the wave's state now): "your
+    answers were received" only to the browser that submitted here, else a plain message."""
     visit = visits.read_visit(get_session(), token)
     if visit is None:
         abort(404)
     point = visit.point
+    browser = request.cookies.get(BROWSER_COOKIE, "")
+    if not _BROWSER_ID.match(browser) or not receipts.submitted_by_browser(
+        get_session(), point_id=point.id, respondent_hash=drafts.browser_hash(browser)
+    ):
+        return _message(
+            "respond/not_submitted.html",
+            200,
+            wave_title=_wave_title(point.wave),
+            landing_url=_page_url(token, flow.LANDING),
+        )
     result = make_response(render_template("respond/thanks.html", wave_title=_wave_title(point.wave)))
     return result

@@ -20,9 +20,10 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from survey.models import ROLES, User, utcnow
 from survey.services import audit
 from survey.services.audit import Actor
+from survey.services.passwords import MIN_PASSWORD_LENGTH as MIN_PASSWORD_LENGTH  # the forms use it
+from survey.services.passwords import password_problem
 
 _USERNAME = re.compile(r"^[A-Za-z0-9_.\-]{2,80}$")
-MIN_PASSWORD_LENGTH = 10
 
 
 class AccountError(ValueError):
@@ -60,9 +61,11 @@ def list_users(session: Session) -> list[User]:
     return list(session.scalars(select(User).order_by(User.username)))
 
 
-def _validate_password(password: str) -> None:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
+def _validate_password(password: str, *, username: str) -> None:
+    """Refuse a weak password chosen by a person (length, common list, user name)."""
+    problem = password_problem(password, username=username)
+    if problem is not None:
+        raise AccountError(problem)
 
 
 # --------------------------------------------------------------------------- unaudited steps
@@ -76,8 +79,10 @@ def create_user(session: Session, username: str, role: str, password: str | None
         raise AccountError(f"unknown role {role!r}; choose one of {', '.join(ROLES)}")
     if find_user(session, username):
         raise AccountError(f"an account named {username!r} already exists; use reset-password to change its password")
-    password = password or generate_password()
-    _validate_password(password)
+    if password is None:
+        password = generate_password()
+    else:
+        _validate_password(password, username=username)
     user = User(username=username, role=role, password_hash=hash_password(password))
     session.add(user)
     session.flush()
@@ -89,8 +94,10 @@ def reset_password(session: Session, username: str, password: str | None = None)
     user = find_user(session, username)
     if user is None:
         raise AccountError(f"no account named {username!r}")
-    password = password or generate_password()
-    _validate_password(password)
+    if password is None:
+        password = generate_password()
+    else:
+        _validate_password(password, username=username)
     user.password_hash = hash_password(password)
     user.session_version += 1
     return password
@@ -192,17 +199,22 @@ def sign_in(session: Session, username: str, password: str) -> User | None:
     return None
 
 
-def record_sign_out(session: Session, user: User) -> None:
-    """Record that ``user`` signed out (the caller commits and ends the session)."""
+def sign_out(session: Session, user: User) -> None:
+    """End every session of ``user`` on the server (its session version moves on, so a
+    saved session cookie no longer loads the account) and record it.  The caller commits
+    and clears the cookie."""
+    user.session_version += 1
     audit.record(session, "logout", actor=user, target=audit.account_target(user.username))
+    session.flush()
 
 
 def change_own_password(session: Session, user: User, current: str, new: str) -> None:
     """Change the signed-in user's password after checking the current one."""
     if not verify_password(user, current):
         raise AccountError("the current password is not right; type it again")
-    if len(new) < MIN_PASSWORD_LENGTH:
-        raise AccountError(f"the new password must have at least {MIN_PASSWORD_LENGTH} characters")
+    problem = password_problem(new, username=user.username)
+    if problem is not None:
+        raise AccountError(f"new password: {problem}")
     if new == current:
         raise AccountError("the new password must differ from the current one")
     user.password_hash = hash_password(new)

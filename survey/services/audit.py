@@ -2,8 +2,8 @@
 imports and publications.
 
 Every office action goes through :func:`record`, from the admin screens and from the
-``manyi`` command line alike.  The client address is kept only as a keyed hash
-(:func:`survey.privacy.keyed_hash`), and anything that looks like a secret is removed from
+``manyi`` command line alike.  The client address is kept only as a keyed hash under the
+audit log's own key (:data:`survey.privacy.AUDIT_ADDRESS`), and anything that looks like a secret is removed from
 the details before they are stored, so that a password can never end up in the log.
 """
 
@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from survey.models import AuditEvent, User
-from survey.privacy import client_address, keyed_hash
+from survey.privacy import AUDIT_ADDRESS, client_address, keyed_hash
 
 #: Actions recorded, with a short description (shown as a filter on the audit page).
 ACTIONS: dict[str, str] = {
@@ -42,6 +42,8 @@ ACTIONS: dict[str, str] = {
     "import.rejected": "import rejected",
     "publication": "results published",
     "retention.purge": "expired responses deleted",
+    "job.succeeded": "office job succeeded",
+    "job.failed": "office job failed",
 }
 
 #: Keys never stored in ``detail``, at any depth (compared case-insensitively, as substrings).
@@ -134,7 +136,8 @@ def record(
             user = actor
         else:
             username = actor
-    ip_hash = keyed_hash(client_address(), purpose="ip") if has_request_context() else None
+    # The audit log's own key: its hashes cannot be matched with the responses' (privacy.py).
+    ip_hash = keyed_hash(client_address(), purpose=AUDIT_ADDRESS) if has_request_context() else None
     event = AuditEvent(
         user_id=user.id if user is not None else None,
         username=(user.username if user is not None else username) or "",

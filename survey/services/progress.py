@@ -1,6 +1,11 @@
 """Live progress of a wave: responses per point, town and domain against the targets,
 completion (submitted vs partial), data-quality flags, the last hour and the last day.
 
+A *partial* response is one with at least its first page answered; a survey started
+with nothing answered (an *empty draft*: a tap on "start", or a bot) is counted apart and
+never in the completion figures.  Only rows in one of
+:data:`survey.models.RESPONSE_STATES` are counted.
+
 Everything is counted in the database with grouped queries, so the page stays quick for
 a wave of a million responses.
 """
@@ -15,7 +20,16 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from scoring.questionnaire import COMMON_ID, DOMAIN_IDS, DOMAIN_LABELS_ZH
-from survey.models import AnswerSet, Publication, QuestionnaireVersion, Response, Town, Wave, utcnow
+from survey.models import (
+    RESPONSE_STATES,
+    AnswerSet,
+    Publication,
+    QuestionnaireVersion,
+    Response,
+    Town,
+    Wave,
+    utcnow,
+)
 
 
 @dataclass(frozen=True)
@@ -54,6 +68,8 @@ class PointProgress:
     last_hour: int
     last_day: int
     last_submitted_at: dt.datetime | None
+    #: Surveys started here with nothing answered (not in :attr:`completion`).
+    empty_drafts: int = 0
 
     @property
     def completion(self) -> float | None:
@@ -78,6 +94,8 @@ class WaveProgress:
     domains: list[Count] = field(default_factory=list)
     channels: dict[str, int] = field(default_factory=dict)
     flags: dict[str, int] = field(default_factory=dict)
+    #: Surveys started with nothing answered (not in :attr:`completion`).
+    empty_drafts: int = 0
 
     @property
     def completion(self) -> float | None:
@@ -130,19 +148,24 @@ def wave_progress(session: Session, wave: Wave, *, now: dt.datetime | None = Non
     hour_ago, day_ago = now - dt.timedelta(hours=1), now - dt.timedelta(days=1)
     targets = wave.targets or {}
     submitted_flag = Response.state == "submitted"
+    started_flag = Response.state == "partial"
+    # The first page (services used) stores a value, even an empty list: NULL = nothing answered.
+    partial_flag = started_flag & Response.services_used.is_not(None)
+    empty_flag = started_flag & Response.services_used.is_(None)
 
     rows = session.execute(
         select(
             Response.point_id,
             Response.channel,
             func.sum(case((submitted_flag, 1), else_=0)),
-            func.sum(case((submitted_flag, 0), else_=1)),
+            func.sum(case((partial_flag, 1), else_=0)),
+            func.sum(case((empty_flag, 1), else_=0)),
             func.sum(case((submitted_flag & (Response.submitted_at >= hour_ago), 1), else_=0)),
             func.sum(case((submitted_flag & (Response.submitted_at >= day_ago), 1), else_=0)),
             func.sum(case((Response.started_at >= hour_ago, 1), else_=0)),
             func.max(Response.submitted_at),
         )
-        .where(Response.wave_id == wave.id)
+        .where(Response.wave_id == wave.id, Response.state.in_(RESPONSE_STATES))
         .group_by(Response.point_id, Response.channel)
     ).all()
 
@@ -150,12 +173,13 @@ def wave_progress(session: Session, wave: Wave, *, now: dt.datetime | None = Non
     per_point: dict[str, dict] = {}
     channels: Counter[str] = Counter()
     totals = Counter()
-    for point_id, channel, submitted, partial, last_hour, last_day, started_hour, last_at in rows:
-        submitted, partial = int(submitted or 0), int(partial or 0)
+    for point_id, channel, submitted, partial, empty, last_hour, last_day, started_hour, last_at in rows:
+        submitted, partial, empty = int(submitted or 0), int(partial or 0), int(empty or 0)
         channels[channel] += submitted
         totals.update(
             submitted=submitted,
             partial=partial,
+            empty_drafts=empty,
             last_hour=int(last_hour or 0),
             last_day=int(last_day or 0),
             started_last_hour=int(started_hour or 0),
@@ -171,6 +195,7 @@ def wave_progress(session: Session, wave: Wave, *, now: dt.datetime | None = Non
                 "active": point.active if point is not None else True,
                 "submitted": 0,
                 "partial": 0,
+                "empty_drafts": 0,
                 "last_hour": 0,
                 "last_day": 0,
                 "last_submitted_at": None,
@@ -178,6 +203,7 @@ def wave_progress(session: Session, wave: Wave, *, now: dt.datetime | None = Non
         )
         entry["submitted"] += submitted
         entry["partial"] += partial
+        entry["empty_drafts"] += empty
         entry["last_hour"] += int(last_hour or 0)
         entry["last_day"] += int(last_day or 0)
         if last_at and (entry["last_submitted_at"] is None or last_at > entry["last_submitted_at"]):
@@ -233,7 +259,7 @@ def wave_progress(session: Session, wave: Wave, *, now: dt.datetime | None = Non
     flags: Counter[str] = Counter()
     for joined, number in session.execute(
         select(Response.flags, func.count())
-        .where(Response.wave_id == wave.id, Response.flags != "")
+        .where(Response.wave_id == wave.id, Response.state.in_(RESPONSE_STATES), Response.flags != "")
         .group_by(Response.flags)
     ):
         for flag in filter(None, (joined or "").split(";")):
@@ -253,4 +279,5 @@ def wave_progress(session: Session, wave: Wave, *, now: dt.datetime | None = Non
         domains=domains,
         channels=dict(channels),
         flags=dict(flags.most_common()),
+        empty_drafts=totals["empty_drafts"],
     )

@@ -301,6 +301,7 @@ def _add_responses(app, rows: list[dict]) -> None:
                     state=row["state"],
                     town_code=row.get("town"),
                     flags=row.get("flags", ""),
+                    services_used=row.get("services"),
                     started_at=row["at"] - dt.timedelta(minutes=5),
                     submitted_at=row["at"] if row["state"] == "submitted" else None,
                 )
@@ -322,7 +323,7 @@ def test_progress_counts(app):
                 "at": now - dt.timedelta(hours=5),
                 "flags": "duplicate_browser",
             },
-            {"point": "hosp-01", "state": "partial", "at": now - dt.timedelta(minutes=20)},
+            {"point": "hosp-01", "state": "partial", "services": "healthcare", "at": now - dt.timedelta(minutes=20)},
             {"point": "hall-01", "state": "submitted", "town": "jinan", "at": now - dt.timedelta(days=3)},
             {"channel": "phone", "state": "submitted", "town": "jinan", "at": now - dt.timedelta(days=2)},
         ],

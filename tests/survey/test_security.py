@@ -47,6 +47,8 @@ ROLE_MATRIX: dict[str, set[str]] = {
     "admin.publication": {STATISTICIAN, PUBLISHER},
     "admin.preview": {STATISTICIAN, PUBLISHER},
     "admin.publish": {PUBLISHER},
+    "admin.jobs_list": ALL,
+    "admin.job_detail": ALL,
 }
 #: Endpoints anyone may use (residents, the public, the sign-in page itself).
 PUBLIC_BLUEPRINTS = {"home", "respond", "results"}
@@ -59,6 +61,7 @@ ARGUMENTS = {
     "revision": 1,
     "name": "report.pdf",
     "filename": "admin.css",
+    "job_id": 1,
 }
 
 
@@ -262,3 +265,111 @@ def test_stylesheets_are_served_from_the_site(client, path):
     response = client.get(path)
     assert response.status_code == 200
     assert response.mimetype == "text/css"
+
+
+# --------------------------------------------------------------------------- issue 12, low findings
+
+
+def test_audit_and_responses_hash_the_same_address_with_different_keys(app):
+    """The audit log's address hash used the responses' key (``purpose="ip"``): the two
+    could be matched.  Each has its own key now (``privacy.AUDIT_ADDRESS``)."""
+    from survey.models import Response
+    from survey.privacy import AUDIT_ADDRESS, RESPONSE_ADDRESS, keyed_hash
+    from tests.survey import respond_support
+
+    token = respond_support.make_wave(app)
+    resident = app.test_client()
+    resident.environ_base["REMOTE_ADDR"] = "203.0.113.9"
+    respond_support.start(resident, token)
+    make_user(app, "alice", ADMIN)
+    office = app.test_client()
+    office.environ_base["REMOTE_ADDR"] = "203.0.113.9"
+    assert login(office, "alice").status_code == 302
+    with app.app_context():
+        session = get_session()
+        response_hash = session.scalar(select(Response.ip_hash))
+        event_hash = session.scalar(select(AuditEvent.ip_hash).where(AuditEvent.action == "login.success"))
+        assert response_hash == keyed_hash("203.0.113.9", purpose=RESPONSE_ADDRESS)
+        assert event_hash == keyed_hash("203.0.113.9", purpose=AUDIT_ADDRESS)
+    assert response_hash != event_hash
+
+
+def test_thanks_says_submitted_only_after_this_browsers_submission(app):
+    """``/s/<token>/thanks`` said "提交成功" for any token, to anyone."""
+    from tests.survey import respond_support
+
+    token = respond_support.make_wave(app)
+    stranger = app.test_client()
+    page = stranger.get(f"/s/{token}/thanks")
+    assert page.status_code == 200
+    assert "提交成功" not in page.get_data(as_text=True)
+    assert f'href="/s/{token}"' in page.get_data(as_text=True)  # a plain way into the survey instead
+    started = app.test_client()
+    respond_support.start(started, token)
+    assert "提交成功" not in started.get(f"/s/{token}/thanks").get_data(as_text=True)  # started, not submitted
+    resident = app.test_client()
+    visited = respond_support.complete(resident, token)
+    assert visited[-1] == f"/s/{token}/thanks"
+    assert "提交成功" in resident.get(f"/s/{token}/thanks").get_data(as_text=True)
+    assert "提交成功" not in app.test_client().get(f"/s/{token}/thanks").get_data(as_text=True)
+    assert stranger.get("/s/no-such-token/thanks").status_code == 404
+
+
+def _start(client, token: str):
+    """Read the landing page and tap "start"; the reply (a 303 when a draft was started)."""
+    from tests.survey import respond_support
+
+    client.delete_cookie("manyi_draft", path=f"/s/{token}")  # so that "start" never continues a draft
+    landing = client.get(f"/s/{token}")
+    form = respond_support.only_form(landing.get_data(as_text=True))
+    return client.post(form.action, data=form.data())
+
+
+def test_one_client_cannot_start_unlimited_drafts_at_a_point(app):
+    """Any client could start partial drafts without end (each one a row).  Starts are
+    limited per browser and per address, at each point."""
+    from survey.models import Response
+    from tests.survey import respond_support
+
+    app.config["RESPOND_STARTS_PER_HOUR"] = "3 per hour"
+    app.config["RESPOND_STARTS_PER_ADDRESS_PER_HOUR"] = "5 per hour"
+    token = respond_support.make_wave(app)
+    other_token = respond_support.make_wave(app, point_code="hall-01")
+
+    def stored() -> int:
+        with app.app_context():
+            return len(get_session().scalars(select(Response.id)).all())
+
+    browser = app.test_client()
+    assert [_start(browser, token).status_code for _ in range(4)] == [303, 303, 303, 429]
+    assert stored() == 3
+    # A client that drops its cookies is a new browser each time: the address limit holds it.
+    assert [_start(app.test_client(), token).status_code for _ in range(3)] == [303, 303, 429]
+    assert stored() == 5
+    assert _start(browser, other_token).status_code == 303  # the limits are per point
+    elsewhere = app.test_client()
+    elsewhere.environ_base["REMOTE_ADDR"] = "198.51.100.20"
+    assert _start(elsewhere, token).status_code == 303
+
+
+def test_empty_drafts_do_not_count_in_completion(app):
+    """A started survey with nothing answered is not an unfinished response: counting it
+    let anyone drag the completion figure of a point down by tapping "start"."""
+    from survey.services.progress import wave_progress
+    from survey.services.waves import get_wave
+    from tests.survey import respond_support
+
+    app.config["RESPOND_STARTS_PER_HOUR"] = "100 per hour"
+    token = respond_support.make_wave(app)
+    respond_support.complete(app.test_client(), token)
+    unfinished = app.test_client()
+    path = respond_support.start(unfinished, token)
+    assert respond_support.send_page(unfinished, path, {"services_used": ["healthcare"]}).status_code == 303
+    for _ in range(5):
+        assert _start(app.test_client(), token).status_code == 303
+    with app.app_context():
+        progress = wave_progress(get_session(), get_wave(get_session(), "2025"))
+    assert (progress.submitted, progress.partial, progress.empty_drafts) == (1, 1, 5)
+    assert progress.completion == 0.5
+    [point] = progress.points
+    assert (point.submitted, point.partial, point.completion) == (1, 1, 0.5)
