@@ -119,7 +119,7 @@ def table_html(table: ReportTable | None) -> Markup:
 
     if table is None or table.frame.empty:
         return Markup("")
-    frame = table.frame
+    frame = table.printed()
     head = "".join(f"<th>{_html.escape(str(column))}</th>" for column in frame.columns)
     body_rows = []
     for record in frame.itertuples(index=False):
@@ -138,7 +138,7 @@ def table_html(table: ReportTable | None) -> Markup:
 
 
 #: Tables with at most this many rows are never split across pages.
-SHORT_TABLE_ROWS = 8
+SHORT_TABLE_ROWS = 16
 
 
 def _image_html(chart: Chart | None) -> Markup:
