@@ -271,7 +271,8 @@ def standard_error_clause(placement: Placement, language: str = "zh") -> str:
         return "every published score came with its standard error"
     if assumed == 0:
         return "published scores without a standard error were taken as exact (assumed standard error 0)"
-    return f"published scores without a standard error were given an assumed standard error of {assumed:g} points"
+    unit = "point" if assumed == 1 else "points"
+    return f"published scores without a standard error were given an assumed standard error of {assumed:g} {unit}"
 
 
 def placement_sentence(placement: Placement, language: str = "zh") -> str:
