@@ -321,3 +321,47 @@ def test_chinese_by_default(published, client):
     text = client.get("/results/2025").get_data(as_text=True)
     assert 'lang="zh-CN"' in text
     assert json.loads(client.get("/results/2025.json").get_data(as_text=True))["report"]["wave"] == "2025"
+
+
+def test_year_page_is_drawn_once_and_served_with_etag_and_304(published, client, monkeypatch):
+    """Issue 12: the frozen page is not re-rendered per request; ETag + Cache-Control, 304 on If-None-Match."""
+    from survey.results import routes
+
+    first = client.get("/results/2025")
+    assert first.status_code == 200 and first.headers["ETag"] and "max-age=" in first.headers["Cache-Control"]
+    drawn = []
+    original = routes._draw_year
+    monkeypatch.setattr(routes, "_draw_year", lambda *a, **k: drawn.append(1) or original(*a, **k))
+    again = client.get("/results/2025", headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304 and not again.get_data()
+    assert client.get("/results/2025").get_data() == first.get_data()
+    assert drawn == []  # served from the frozen rendering
+    _publish(published, index=81.0, reason="corrected margins")
+    newer = client.get("/results/2025")
+    assert drawn == [1] and newer.headers["ETag"] != first.headers["ETag"]
+
+
+def test_a_results_section_is_one_partial_included_at_the_marked_point(both, client, tmp_path, monkeypatch):
+    """Another part of Manyi adds a page section with one partial (survey/results/sections.py);
+    the partial sees the typed results, the page model and the language."""
+    from jinja2 import ChoiceLoader, DictLoader
+
+    from survey.results import routes, sections
+
+    folder = tmp_path / "sections"
+    folder.mkdir()
+    (folder / "50_integrity.html").write_text("x", encoding="utf-8")
+    assert sections.section_templates(folder) == ["results/sections/50_integrity.html"]
+    partial = "<section id='integrity'>核查 {{ results.said_target|int }} {{ page.n }} {{ language }}</section>"
+    monkeypatch.setattr(
+        both.jinja_env,
+        "loader",
+        ChoiceLoader([DictLoader({"results/sections/50_integrity.html": partial}), both.jinja_env.loader]),
+    )
+    monkeypatch.setattr(routes, "section_templates", lambda: ["results/sections/50_integrity.html"])
+    text = client.get("/results/2025").get_data(as_text=True)
+    assert "<section id='integrity'>核查 85 500 zh</section>" in text
+    assert text.index("id='integrity'") < text.index('aria-labelledby="h-towns"')
+    (folder / "bad name.html").write_text("", encoding="utf-8")
+    with pytest.raises(ValueError, match="NN_key.html"):
+        sections.section_templates(folder)
