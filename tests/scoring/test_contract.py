@@ -63,3 +63,20 @@ def test_unstable_none_figures_are_read_as_none_without_a_verdict(results):
     typed = Results.from_dict(data).check()
     test = typed.domains[domain].target_test("index")
     assert test.estimate is None and test.shown_verdict == "unstable"
+
+
+def test_docs_contracts_lists_every_key_of_the_contract_and_no_other():
+    """docs/contracts.md's table of the typed contract's keys equals the code's, record by record."""
+    import re
+    from pathlib import Path
+
+    from scoring.contract import _walk
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "contracts.md").read_text(encoding="utf-8")
+    table = text.split("### Keys of the typed contract", 1)[1]
+    documented = {
+        match.group(1): re.findall(r"`([^`]+)`", match.group(2))
+        for match in re.finditer(r"^\| `(\w+)` \| (.+) \|$", table, re.MULTILINE)
+    }
+    defined = {cls.__name__: list(cls._fields()) for cls in _walk(Results, set())}
+    assert documented == defined
