@@ -91,12 +91,19 @@ def render_charts(
 # HTML
 
 
+#: The format "spec" of a p-value column: three decimals, "<0.001" and ">0.999" at the ends
+#: (never "6.05e-13").
+P_VALUE = "p"
+
+
 def _format_cell(value: Any, spec: str | None) -> str:
     if value is None:
         return ""
     if isinstance(value, (float, np.floating)):
         if not math.isfinite(float(value)):
             return "—"
+        if spec == P_VALUE:
+            return "<0.001" if value < 0.001 else ">0.999" if value > 0.999 else f"{float(value):.3f}"
         try:
             return format(float(value), spec or ".2f")
         except ValueError:

@@ -41,7 +41,7 @@ class ReportTable:
     """One table of the report: its CSV name, sheet name, caption and data.
 
     ``formats`` maps a column to a Python format spec for the HTML/PDF (``".1f"``,
-    ``".0%"``, ``","``); the XLSX and CSV files keep full precision.  ``hidden_rows`` are
+    ``".0%"``, ``","``; ``"p"`` for a p-value: ``<0.001``); the XLSX and CSV files keep full precision.  ``hidden_rows`` are
     values of the first column whose rows the printed report leaves out (kept in the files).
     """
 
@@ -230,7 +230,7 @@ def result_tables(
         "目标检验",
         "目标检验：两种口径（结论与95%置信区间一致）",
         _target_rows(results),
-        {"估计值": ".1f", "95%下限": ".1f", "95%上限": ".1f", "检验统计量t": ".2f", "单侧p值": ".3g"},
+        {"估计值": ".1f", "95%下限": ".1f", "95%上限": ".1f", "检验统计量t": ".2f", "单侧p值": "p"},
         columns=[
             "检验对象",
             "是否为规划目标",

@@ -565,3 +565,12 @@ def test_report_command_bad_responses_exit_2(tmp_path, capsys):
     assert main(["report", "--responses", str(responses), "--out", str(out), "--quiet"]) == 2
     assert "education.q1" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_p_values_are_printed_in_plain_form_never_in_e_notation():
+    from scoring.report.render import P_VALUE, _format_cell
+
+    assert _format_cell(6.05e-13, P_VALUE) == "<0.001"
+    assert _format_cell(0.99999, P_VALUE) == ">0.999"
+    assert _format_cell(0.0123, P_VALUE) == "0.012"
+    assert _format_cell(float("nan"), P_VALUE) == "—"
