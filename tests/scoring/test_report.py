@@ -574,3 +574,13 @@ def test_p_values_are_printed_in_plain_form_never_in_e_notation():
     assert _format_cell(0.99999, P_VALUE) == ">0.999"
     assert _format_cell(0.0123, P_VALUE) == "0.012"
     assert _format_cell(float("nan"), P_VALUE) == "—"
+
+
+def test_headline_sentence_without_an_overall_figure_says_too_few_responses():
+    """An unstable overall (None) is said as 样本不足 — never "为—分"."""
+    from scoring.contract import Results
+    from scoring.report.text import headline_sentence
+
+    empty = {"index": None, "ci_low": None, "ci_high": None, "satisfied_rate": {"estimate": None}}
+    sentence = headline_sentence(Results.from_dict({"overall": empty, "domains": {}}))
+    assert sentence == "荆州区公共服务总体满意度指数：样本不足，不作估计。"
