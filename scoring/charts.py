@@ -23,8 +23,10 @@ from typing import TYPE_CHECKING, Any, TypeGuard
 
 from scipy import stats
 
+from .contract import Placement as PlacementRecord
+from .contract import Results, TargetTest, TrendPoint
 from .fonts import cjk_font_or_warn, shorten, wrap_chinese
-from .questionnaire import DOMAIN_LABELS_ZH
+from .vocabulary import DEFAULT_TARGET, DISTRICT, DOMAIN_LABELS_ZH, LABELS, UNSTABLE, label
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from matplotlib.figure import Figure
@@ -47,12 +49,10 @@ VERDICT_COLOURS: dict[str, str] = {
     "met": OKABE_ITO["blue"],
     "not_met": OKABE_ITO["vermillion"],
     "inconclusive": OKABE_ITO["orange"],
+    UNSTABLE: "#767676",
 }
-VERDICT_LABELS_ZH: dict[str, str] = {
-    "met": "已达到目标",
-    "not_met": "未达到目标",
-    "inconclusive": "尚无法判断",
-}
+#: The verdict labels of the charts (the vocabulary's).
+VERDICT_LABELS_ZH: dict[str, str] = dict(LABELS["verdict"]["zh"])
 QUADRANT_COLOURS: dict[str, str] = {
     "concentrate": OKABE_ITO["vermillion"],
     "keep_up": OKABE_ITO["blue"],
@@ -166,7 +166,7 @@ def _illustrative_mark(figure: Figure, illustrative: bool) -> None:
 
 #: A white box behind value labels, so that reference lines do not cross the digits.
 _LABEL_BOX = {"facecolor": "white", "edgecolor": "none", "pad": 0.6, "alpha": 0.85}
-VERDICT_MARKERS: dict[str, str] = {"met": "o", "not_met": "s", "inconclusive": "D"}
+VERDICT_MARKERS: dict[str, str] = {"met": "o", "not_met": "s", "inconclusive": "D", UNSTABLE: "o"}
 
 
 def _p_text(p_value: float) -> str:
@@ -177,166 +177,242 @@ def _p_text(p_value: float) -> str:
     return f"p = {p_value:.3f}"
 
 
-def _verdict_of(low: float, high: float, target: float) -> str:
-    if low > target:
-        return "met"
-    if high < target:
-        return "not_met"
-    return "inconclusive"
-
-
 # ---------------------------------------------------------------------------
-# Domains
+# Verdict marks: the colour of a figure is its verdict (the 95% interval against the
+# target), never its point estimate; an unstable figure is grey, without a verdict.
 
 
-def domain_index_chart(results: Mapping[str, Any], *, target: float = 85.0, illustrative: bool = False) -> Figure:
-    """Domain indices with 95% CI bars and the target line, highest first.
+@dataclass(frozen=True)
+class Mark:
+    """One domain's figure on a chart: what is drawn and the verdict it is coloured by."""
 
-    Each point is coloured by how its interval lies against the target (two-sided 95%
-    interval: above, below, or straddling it); the legend says which is which.
-    """
-    domains = results.get("domains") or {}
-    rows = sorted(
-        ((d, v) for d, v in domains.items() if _finite(v.get("index"))),
-        key=lambda item: item[1]["index"],
-    )
-    figure = _figure(0.42 * max(len(rows), 3) + 1.3)
+    domain: str
+    label: str
+    estimate: float | None
+    low: float | None
+    high: float | None
+    verdict: str  # met, not_met, inconclusive or unstable
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if _finite(value) else None
+
+
+def _xerr(value: float, low: float, high: float) -> list[list[float]]:
+    """Error-bar lengths for an interval ``[low, high]`` around ``value`` (never negative,
+    even when a stored interval does not bracket its estimate)."""
+    return [[max(0.0, value - low)], [max(0.0, high - value)]]
+
+
+def domain_marks(results: Results | Mapping[str, Any], metric: str, *, target: float | None = None) -> list[Mark]:
+    """Every domain's ``metric`` (index 0–100, or satisfied rate in %) with its interval and
+    the verdict of its target test, lowest first (domains without a figure first)."""
+    results = Results.coerce(results)
+    said = results.said_target if target is None else target
+    scale = 100.0 if metric == "satisfied_rate" else 1.0
+    marks = []
+    for domain, values in results.domain_items():
+        test: TargetTest = values.target_test(metric, said)
+        estimate, low, high = (_number(test.estimate), _number(test.ci_low), _number(test.ci_high))
+        marks.append(
+            Mark(
+                domain,
+                DOMAIN_LABELS_ZH.get(domain, domain),
+                None if estimate is None else scale * estimate,
+                None if low is None else scale * low,
+                None if high is None else scale * high,
+                test.shown_verdict if estimate is not None else UNSTABLE,
+            )
+        )
+    return sorted(marks, key=lambda mark: (mark.estimate is not None, mark.estimate or 0.0))
+
+
+def _verdict_legend(verdict: str, target: str) -> str:
+    rule = {
+        "met": f"区间整体高于{target}",
+        "not_met": f"区间整体低于{target}",
+        "inconclusive": f"区间包含{target}",
+        UNSTABLE: "",
+    }[verdict]
+    words = label("verdict", verdict)
+    return f"{words}（{rule}）" if rule else words
+
+
+def _marks_chart(
+    marks: Sequence[Mark], *, target: float, unit: str, title: str, xlabel: str, illustrative: bool, bars: bool
+) -> Figure:
+    figure = _figure(0.42 * max(len(marks), 3) + 1.5)
     axes = figure.add_subplot()
     seen: set[str] = set()
-    lows = []
-    for y, (_domain, values) in enumerate(rows):
-        index, low, high = values["index"], values.get("ci_low", math.nan), values.get("ci_high", math.nan)
-        verdict = _verdict_of(low, high, target)
-        colour = VERDICT_COLOURS[verdict]
-        label = (
-            None
-            if verdict in seen
-            else {
-                "met": f"区间整体高于{target:g}",
-                "not_met": f"区间整体低于{target:g}",
-                "inconclusive": f"区间跨越{target:g}",
-            }[verdict]
-        )
-        seen.add(verdict)
-        axes.errorbar(
-            index,
-            y,
-            xerr=[[index - low], [high - index]],
-            fmt=VERDICT_MARKERS[verdict],
-            color=colour,
-            ecolor=colour,
-            elinewidth=2,
-            capsize=4,
-            markersize=6,
-            label=label,
-        )
-        axes.text(high + 0.4, y, f"{index:.1f}", va="center", fontsize=9, bbox=_LABEL_BOX)
-        lows.append(low)
+    values = [target]
+    for y, mark in enumerate(marks):
+        colour = VERDICT_COLOURS[mark.verdict]
+        legend = None if mark.verdict in seen else _verdict_legend(mark.verdict, f"{target:g}{unit}")
+        seen.add(mark.verdict)
+        if mark.estimate is None:
+            axes.text(
+                0.02, y, "样本不足，无数据", transform=axes.get_yaxis_transform(), va="center", fontsize=9, color=GREY
+            )
+            continue
+        low = mark.low if mark.low is not None else mark.estimate
+        high = mark.high if mark.high is not None else mark.estimate
+        values += [low, high, mark.estimate]
+        unstable = mark.verdict == UNSTABLE
+        if bars:
+            axes.barh(
+                y,
+                mark.estimate,
+                color="white" if unstable else colour,
+                edgecolor=colour,
+                hatch="///" if unstable else None,
+                height=0.6,
+                label=legend,
+            )
+            axes.errorbar(
+                mark.estimate,
+                y,
+                xerr=_xerr(mark.estimate, low, high),
+                fmt="none",
+                ecolor=OKABE_ITO["black"],
+                elinewidth=1.2,
+                capsize=3,
+            )
+        else:
+            axes.errorbar(
+                mark.estimate,
+                y,
+                xerr=_xerr(mark.estimate, low, high),
+                fmt=VERDICT_MARKERS[mark.verdict],
+                color=colour,
+                ecolor=colour,
+                elinewidth=2,
+                capsize=4,
+                markersize=6,
+                markerfacecolor="white" if unstable else colour,
+                linestyle="none",
+                label=legend,
+            )
+        text = f"{mark.estimate:.1f}{unit}" + ("　样本不足，不作判断" if unstable else "")
+        axes.text(high + 0.6, y, text, va="center", fontsize=8.5, bbox=_LABEL_BOX, color=GREY if unstable else "black")
     axes.axvline(target, color=OKABE_ITO["black"], linestyle="--", linewidth=1)
-    axes.text(target, len(rows) - 0.4, f" 目标 {target:g}", fontsize=9, va="bottom")
-    axes.set_yticks(range(len(rows)), [DOMAIN_LABELS_ZH.get(d, d) for d, _ in rows])
-    axes.set_ylim(-0.7, len(rows) - 0.1)
-    left = min([*lows, target]) if lows else target - 10
-    axes.set_xlim(
-        max(0.0, math.floor((left - 5) / 5) * 5), min(100.0, max(target, *(v.get("ci_high", 0) for _, v in rows)) + 6)
-    )
+    axes.text(target, len(marks) - 0.4, f" 目标 {target:g}{unit}", fontsize=9, va="bottom")
+    axes.set_yticks(range(len(marks)), [mark.label for mark in marks])
+    axes.set_ylim(-0.7, len(marks) - 0.1)
+    left = 0.0 if bars else max(0.0, math.floor((min(values) - 5) / 5) * 5)
+    # Room on the right for the value labels (and the unstable note).
+    right = min(100.0, max(values)) + (22 if any(m.verdict == UNSTABLE for m in marks) else 8)
+    axes.set_xlim(left, right)
     _whole_number_ticks(axes.xaxis)
-    axes.set_xlabel("满意度指数（0–100），线段为95%置信区间")
-    axes.set_title("各领域满意度指数")
-    axes.legend(loc="lower right", fontsize=8, frameon=False)
+    axes.set_xlabel(xlabel)
+    axes.set_title(title)
+    axes.legend(loc="lower right", fontsize=8, frameon=True, facecolor="white", edgecolor="none", framealpha=0.9)
     axes.grid(axis="x", color=LIGHT_GREY, linewidth=0.6)
     axes.set_axisbelow(True)
+    _footnote(figure, "颜色按95%置信区间与目标的关系判断，不按点估计；样本不足的领域不作判断（灰色）。")
     _illustrative_mark(figure, illustrative)
     return figure
 
 
-def satisfied_rate_chart(results: Mapping[str, Any], *, target: float = 85.0, illustrative: bool = False) -> Figure:
-    """Domain satisfied rates (answering 4 or 5 on the domain's overall item) with 95% CIs."""
-    domains = results.get("domains") or {}
-    rows = sorted(
-        (
-            (d, v["satisfied_rate"])
-            for d, v in domains.items()
-            if _finite((v.get("satisfied_rate") or {}).get("estimate"))
-        ),
-        key=lambda item: item[1]["estimate"],
+def domain_index_chart(
+    results: Results | Mapping[str, Any], *, target: float | None = None, illustrative: bool = False
+) -> Figure:
+    """Domain indices with 95% CI bars and the target line, highest at the top.
+
+    Each domain is coloured (and shaped) by its verdict — how its 95% interval lies against
+    the target — never by the point estimate; unstable domains are grey, open and marked
+    "样本不足，不作判断".
+    """
+    results = Results.coerce(results)
+    said = results.said_target if target is None else target
+    return _marks_chart(
+        domain_marks(results, "index", target=said),
+        target=said,
+        unit="",
+        title="各领域满意度指数",
+        xlabel="满意度指数（0–100），线段为95%置信区间",
+        illustrative=illustrative,
+        bars=False,
     )
-    figure = _figure(0.42 * max(len(rows), 3) + 1.3)
-    axes = figure.add_subplot()
-    for y, (_domain, rate) in enumerate(rows):
-        estimate = 100 * rate["estimate"]
-        low, high = 100 * rate.get("ci_low", math.nan), 100 * rate.get("ci_high", math.nan)
-        axes.barh(y, estimate, color=OKABE_ITO["sky_blue"], height=0.6)
-        axes.errorbar(
-            estimate,
-            y,
-            xerr=[[estimate - low], [high - estimate]],
-            fmt="none",
-            ecolor=OKABE_ITO["black"],
-            elinewidth=1.2,
-            capsize=3,
-        )
-        axes.text(high + 0.8, y, f"{estimate:.1f}%", va="center", fontsize=9, bbox=_LABEL_BOX)
-    axes.axvline(target, color=OKABE_ITO["vermillion"], linestyle="--", linewidth=1.2)
-    axes.text(target, len(rows) - 0.4, f" 目标 {target:g}%", fontsize=9, va="bottom", color=OKABE_ITO["vermillion"])
-    axes.set_yticks(range(len(rows)), [DOMAIN_LABELS_ZH.get(d, d) for d, _ in rows])
-    axes.set_ylim(-0.7, len(rows) - 0.1)
-    axes.set_xlim(0, 108)
-    axes.set_xlabel("满意率（%）：回答“满意”或“非常满意”的比例，误差线为95%置信区间")
-    axes.set_title("各领域满意率")
-    _illustrative_mark(figure, illustrative)
-    return figure
 
 
-def overall_target_chart(results: Mapping[str, Any], *, illustrative: bool = False) -> Figure:
-    """The overall index and overall satisfied rate against the target, with the verdict."""
-    overall = results.get("overall") or {}
-    target_info = results.get("target") or {}
-    target = float(target_info.get("value", 85.0) or 85.0)
-    metric = target_info.get("metric", "index")
-    verdict = target_info.get("verdict", "inconclusive")
-    rate = overall.get("satisfied_rate") or {}
-    rows = [
-        ("总体满意度指数", overall.get("index"), overall.get("ci_low"), overall.get("ci_high"), metric == "index"),
-        (
-            "总体满意率（%）",
-            100 * rate["estimate"] if _finite(rate.get("estimate")) else None,
-            100 * rate["ci_low"] if _finite(rate.get("ci_low")) else None,
-            100 * rate["ci_high"] if _finite(rate.get("ci_high")) else None,
-            metric == "satisfied_rate",
-        ),
-    ]
-    rows = [row for row in rows if _finite(row[1])]
-    figure = _figure(2.6)
+def satisfied_rate_chart(
+    results: Results | Mapping[str, Any], *, target: float | None = None, illustrative: bool = False
+) -> Figure:
+    """Domain satisfied rates (answering 4 or 5 on the domain's overall item) with 95% CIs,
+    coloured by the verdict of each rate against the target (as a percentage)."""
+    results = Results.coerce(results)
+    said = results.said_target if target is None else target
+    return _marks_chart(
+        domain_marks(results, "satisfied_rate", target=said),
+        target=said,
+        unit="%",
+        title="各领域满意率",
+        xlabel="满意率（%）：回答“满意”或“非常满意”的比例，误差线为95%置信区间",
+        illustrative=illustrative,
+        bars=True,
+    )
+
+
+def overall_target_chart(results: Results | Mapping[str, Any], *, illustrative: bool = False) -> Figure:
+    """The overall index and the overall satisfied rate against the target, each with its
+    own verdict (colour and words); the plan's metric is marked."""
+    results = Results.coerce(results)
+    tests = results.target_tests()
+    if not tests and results.overall is not None:  # results without a target test
+        tests = [("index", TargetTest(metric="index", estimate=results.overall.index))]
+    figure = _figure(2.8)
     axes = figure.add_subplot()
-    for y, (_label, value, low, high, tested) in enumerate(reversed(rows)):
-        colour = VERDICT_COLOURS.get(verdict, GREY) if tested else GREY
+    rows = []
+    for position, (metric, test) in enumerate(tests):
+        scale = 100.0 if metric == "satisfied_rate" else 1.0
+        estimate = _number(test.estimate)
+        low, high = _number(test.ci_low), _number(test.ci_high)
+        role = "规划目标" if position == 0 else "对照"
+        name = "总体满意度指数" if metric == "index" else "总体满意率（%）"
+        rows.append((f"{name}\n（{role}）", metric, test, estimate, low, high, scale))
+    values: list[float] = []
+    for y, (_name, metric, test, estimate, low, high, scale) in enumerate(reversed(rows)):
+        verdict = test.shown_verdict
+        colour = VERDICT_COLOURS[verdict]
+        if estimate is None:
+            axes.text(0.5, y, "无数据", transform=axes.get_yaxis_transform(), ha="center", color=GREY)
+            continue
+        value = scale * estimate
+        low_v = scale * low if low is not None else value
+        high_v = scale * high if high is not None else value
+        values += [value, low_v, high_v]
         axes.errorbar(
             value,
             y,
-            xerr=[[value - low], [high - value]],
-            fmt="D",
+            xerr=_xerr(value, low_v, high_v),
+            fmt=VERDICT_MARKERS[verdict],
             color=colour,
             ecolor=colour,
             elinewidth=3,
             capsize=6,
             markersize=8,
+            markerfacecolor="white" if verdict == UNSTABLE else colour,
         )
-        note = "（检验对象）" if tested else ""
-        axes.text(value, y + 0.2, f"{value:.1f}  [{low:.1f}, {high:.1f}]{note}", ha="center", fontsize=9)
+        unit = "%" if metric == "satisfied_rate" else ""
+        axes.text(
+            value,
+            y + 0.22,
+            f"{value:.1f}{unit}  [{low_v:.1f}, {high_v:.1f}]  {label('verdict', verdict)}",
+            ha="center",
+            fontsize=9,
+            color=colour if verdict != UNSTABLE else GREY,
+        )
+    target = results.said_target
     axes.axvline(target, color=OKABE_ITO["black"], linestyle="--", linewidth=1)
-    axes.text(target, len(rows) - 0.45, f" 目标 {target:g}", fontsize=9)
+    axes.text(target, len(rows) - 0.45, f" 目标 {target:g}（指数）/ {target:g}%（满意率）", fontsize=8.5)
     axes.set_yticks(range(len(rows)), [row[0] for row in reversed(rows)])
     axes.set_ylim(-0.6, len(rows) - 0.2)
-    values = [float(v) for row in rows for v in row[1:4] if _finite(v)]
-    axes.set_xlim(max(0, min([*values, target]) - 6), min(100, max([*values, target]) + 6))
+    span = [*values, target]
+    axes.set_xlim(max(0, min(span) - 6), min(104, max(span) + 6))
     _whole_number_ticks(axes.xaxis)
-    axes.set_xlabel("得分（0–100）；线段为95%置信区间")
-    measure = "指数" if metric == "index" else "满意率"
-    axes.set_title(f"总体满意度与{target:g}目标：{VERDICT_LABELS_ZH.get(verdict, verdict)}（检验{measure}）")
-    p_value = target_info.get("p_value")
-    if _finite(p_value):
-        _footnote(figure, f"单侧检验 H0：{measure} ≤ {target:g}，{_p_text(float(p_value))}")
+    axes.set_xlabel("指数（0–100）或满意率（%）；线段为95%置信区间")
+    axes.set_title(f"总体满意度与“{target:g}%以上”的目标：两种口径")
+    _footnote(figure, "判断规则：95%置信区间整体高于目标为已达到，整体低于为未达到，包含目标为尚无法判断。")
     _illustrative_mark(figure, illustrative)
     return figure
 
@@ -346,10 +422,10 @@ def overall_target_chart(results: Mapping[str, Any], *, illustrative: bool = Fal
 
 
 def town_chart(
-    results: Mapping[str, Any],
+    results: Results | Mapping[str, Any],
     *,
     town_labels: Mapping[str, str] | None = None,
-    target: float = 85.0,
+    target: float | None = None,
     min_n: int = 30,
     max_cv: float = 0.3,
     illustrative: bool = False,
@@ -357,30 +433,31 @@ def town_chart(
     """Overall index by town with 95% CIs; suppressed towns are shown as such, without a value.
 
     ``min_n`` and ``max_cv`` are the suppression rule the estimates used (for the note).
+    Towns carry no verdict (the target is the district's): every town is drawn alike.
     """
-    towns = (results.get("subgroups") or {}).get("town") or {}
+    results = Results.coerce(results)
+    target = results.said_target if target is None else target
     labels = town_labels or {}
-    t = _t_quantile((results.get("design") or {}).get("df"))
     shown, hidden = [], []
-    for code, cells in towns.items():
-        cell = (cells or {}).get("overall") or {}
-        if cell.get("suppressed") or not _finite(cell.get("index")):
-            hidden.append((code, cell, True))
+    for code, cells in results.subgroup("town").items():
+        cell = cells.get("overall")
+        if cell is None or cell.suppressed or not _finite(cell.index):
+            hidden.append((code, cell))
         else:
-            shown.append((code, cell, False))
-    shown.sort(key=lambda item: item[1]["index"])
+            shown.append((code, cell))
+    shown.sort(key=lambda item: float(item[1].index))  # type: ignore[arg-type]
     rows = hidden + shown
     figure = _figure(0.4 * max(len(rows), 3) + 1.4)
     axes = figure.add_subplot()
-    district = (results.get("overall") or {}).get("index")
+    district = _number(results.overall.index if results.overall else None)
     lows, highs = [], []
-    for y, (_code, cell, suppressed) in enumerate(rows):
-        if suppressed:
+    for y, (_code, cell) in enumerate(rows):
+        if cell is None or cell.suppressed or not _finite(cell.index):
             axes.axhspan(y - 0.3, y + 0.3, facecolor="none", edgecolor=LIGHT_GREY, hatch="///", linewidth=0)
-            n, cv = cell.get("n"), cell.get("cv")
+            n, cv = (cell.n, cell.cv) if cell is not None else (None, None)
             if isinstance(n, int) and n < min_n:
-                reason = f"样本不足（n = {n}）"
-            elif _finite(cv):
+                reason = f"样本不足（{n}份）"
+            elif _finite(cv) and cv > max_cv:
                 reason = f"精度不足（变异系数 {cv:.2f}）"
             else:
                 reason = "样本不足"
@@ -396,14 +473,20 @@ def town_chart(
                 bbox={"facecolor": "white", "edgecolor": "none", "pad": 1},
             )
             continue
-        index, se = cell["index"], cell.get("se", math.nan)
-        low, high = index - t * se, index + t * se
+        index = float(cell.index)  # type: ignore[arg-type]
+        if _finite(cell.ci_low) and _finite(cell.ci_high) and cell.ci_low <= index <= cell.ci_high:
+            low, high = float(cell.ci_low), float(cell.ci_high)
+        elif _finite(cell.se):
+            half = _t_quantile(cell.df) * float(cell.se)
+            low, high = index - half, index + half
+        else:
+            low = high = index
         lows.append(low)
         highs.append(high)
         axes.errorbar(
             index,
             y,
-            xerr=[[index - low], [high - index]],
+            xerr=_xerr(index, low, high),
             fmt="o",
             color=OKABE_ITO["blue"],
             ecolor=OKABE_ITO["blue"],
@@ -411,22 +494,21 @@ def town_chart(
             capsize=3,
             markersize=5,
         )
-        axes.text(high + 0.4, y, f"{index:.1f}（n={cell.get('n', '')}）", va="center", fontsize=8.5, bbox=_LABEL_BOX)
+        axes.text(high + 0.4, y, f"{index:.1f}（{cell.n}份）", va="center", fontsize=8.5, bbox=_LABEL_BOX)
     axes.axvline(target, color=OKABE_ITO["black"], linestyle="--", linewidth=1)
     axes.text(target, len(rows) - 0.45, f" 目标 {target:g}", fontsize=9)
-    if _finite(district):
-        district = float(district)
+    if district is not None:
         axes.axvline(district, color=OKABE_ITO["green"], linestyle=":", linewidth=1.5)
         axes.text(district, -0.95, f"全区 {district:.1f} ", fontsize=9, color=OKABE_ITO["green"], ha="right")
-    axes.set_yticks(range(len(rows)), [labels.get(code, code) for code, _, _ in rows])
+    axes.set_yticks(range(len(rows)), [labels.get(code, code) for code, _ in rows])
     axes.set_ylim(-1.1, len(rows) - 0.2)
-    left = min([*lows, target, district if _finite(district) else target]) if lows else 0
+    left = min([*lows, target, district if district is not None else target]) if lows else 0
     right = max([*highs, target]) if highs else 100
     axes.set_xlim(max(0, math.floor((left - 6) / 5) * 5), min(100, right + 9))
     _whole_number_ticks(axes.xaxis)
     axes.set_xlabel("总体满意度指数（0–100），线段为95%置信区间")
     axes.set_title("各镇（街道、管理区）总体满意度指数")
-    _footnote(figure, f"样本量小于{min_n}或变异系数大于{max_cv:g}的镇街不公布估计值。")
+    _footnote(figure, f"样本量小于{min_n}或变异系数大于{max_cv:g}、或有领域样本不足的镇街不公布估计值。")
     _illustrative_mark(figure, illustrative)
     return figure
 
@@ -435,35 +517,34 @@ def town_chart(
 # Trend
 
 
-def trend_chart(trend: Sequence[Mapping[str, Any]], *, target: float = 85.0, illustrative: bool = False) -> Figure:
+def _trend_point(point: TrendPoint | Mapping[str, Any]) -> TrendPoint:
+    return point if isinstance(point, TrendPoint) else TrendPoint.from_dict(point, path="trend")
+
+
+def trend_chart(
+    trend: Sequence[TrendPoint | Mapping[str, Any]], *, target: float = DEFAULT_TARGET, illustrative: bool = False
+) -> Figure:
     """Overall index across waves with 95% CIs and the target line.
 
-    ``trend`` holds one mapping per wave, oldest first: ``wave``, ``index``, ``ci_low``,
-    ``ci_high`` and optionally ``satisfied_rate`` (a proportion).
+    ``trend`` holds one point per wave, oldest first (``results.json["trend"]``): ``wave``,
+    ``index``, ``ci_low``, ``ci_high`` and optionally ``satisfied_rate`` (a proportion).
     """
-    points = [p for p in trend if _finite(p.get("index"))]
+    points = [p for p in map(_trend_point, trend) if _finite(p.index)]
     figure = _figure(3.4)
     axes = figure.add_subplot()
     x = list(range(len(points)))
-    values = [p["index"] for p in points]
-    lows = [p.get("ci_low", p["index"]) for p in points]
-    highs = [p.get("ci_high", p["index"]) for p in points]
+    values = [float(p.index) for p in points]  # type: ignore[arg-type]
+    lows = [float(p.ci_low) if _finite(p.ci_low) else v for p, v in zip(points, values)]
+    highs = [float(p.ci_high) if _finite(p.ci_high) else v for p, v in zip(points, values)]
     if points:
         axes.fill_between(x, lows, highs, color=OKABE_ITO["sky_blue"], alpha=0.3, linewidth=0, label="95%置信区间")
         axes.plot(x, values, "-o", color=OKABE_ITO["blue"], linewidth=2, label="总体满意度指数")
-        for xi, p in zip(x, points):
+        for xi, value, low, high in zip(x, values, lows, highs):
             axes.errorbar(
-                xi,
-                p["index"],
-                yerr=[[p["index"] - p.get("ci_low", p["index"])], [p.get("ci_high", p["index"]) - p["index"]]],
-                fmt="none",
-                ecolor=OKABE_ITO["blue"],
-                capsize=4,
+                xi, value, yerr=[[value - low], [high - value]], fmt="none", ecolor=OKABE_ITO["blue"], capsize=4
             )
-            axes.text(
-                xi, p.get("ci_high", p["index"]) + 0.5, f"{p['index']:.1f}", ha="center", fontsize=9, bbox=_LABEL_BOX
-            )
-        rates = [(xi, 100 * p["satisfied_rate"]) for xi, p in zip(x, points) if _finite(p.get("satisfied_rate"))]
+            axes.text(xi, high + 0.5, f"{value:.1f}", ha="center", fontsize=9, bbox=_LABEL_BOX)
+        rates = [(xi, 100 * float(p.satisfied_rate)) for xi, p in zip(x, points) if _finite(p.satisfied_rate)]
         if rates:
             axes.plot(
                 [r[0] for r in rates],
@@ -476,10 +557,10 @@ def trend_chart(trend: Sequence[Mapping[str, Any]], *, target: float = 85.0, ill
             )
     axes.axhline(target, color=OKABE_ITO["black"], linestyle="--", linewidth=1)
     axes.text(-0.45, target, f"目标 {target:g}", fontsize=9, va="bottom", ha="left", bbox=_LABEL_BOX)
-    axes.set_xticks(x, [str(p.get("wave", "")) for p in points])
+    axes.set_xticks(x, [str(p.wave or "") for p in points])
     axes.set_xlim(-0.5, max(len(points) - 0.5, 0.5))
-    span = [*lows, *highs, target, *(100 * p["satisfied_rate"] for p in points if _finite(p.get("satisfied_rate")))]
-    axes.set_ylim(max(0, min(span) - 6), min(100, max(span) + 6))
+    span = [*lows, *highs, target, *(100 * float(p.satisfied_rate) for p in points if _finite(p.satisfied_rate))]
+    axes.set_ylim(max(0, min(span) - 6), min(104, max(span) + 6))
     _whole_number_ticks(axes.yaxis)
     axes.set_xlabel("调查期次")
     axes.set_ylabel("得分（0–100）")
@@ -496,27 +577,51 @@ def trend_chart(trend: Sequence[Mapping[str, Any]], *, target: float = 85.0, ill
 # Rankings
 
 
-def rank_chart(placement: Placement, *, level_label: str, district: str = "荆州区") -> Figure:
-    """Probability of each rank, the 95% rank interval shaded and the median marked."""
-    probabilities = placement.rank_probabilities
+def _placement_record(placement: PlacementRecord | Placement | Mapping[str, Any]) -> PlacementRecord:
+    """A placement as results.json holds it (from an engine object or a dict)."""
+    if isinstance(placement, PlacementRecord):
+        return placement
+    data = placement if isinstance(placement, Mapping) else placement.to_dict()
+    return PlacementRecord.from_dict(data, path="placement")
+
+
+def rank_chart(
+    placement: PlacementRecord | Placement | Mapping[str, Any],
+    *,
+    level_label: str,
+    district: str = DISTRICT,
+    draws: int | None = None,
+    caveat: str | None = None,
+) -> Figure:
+    """Probability of each rank, the 95% rank interval shaded and the median marked.
+
+    ``placement`` is read as results.json holds it, so the chart shows what the file says;
+    ``draws`` is the simulation's size and ``caveat`` the instrument sentence (default:
+    :data:`scoring.rankings.INSTRUMENT_CAVEAT`).
+    """
+    from .explain import standard_error_clause
+    from .rankings import INSTRUMENT_CAVEAT
+
+    record = _placement_record(placement)
+    probabilities = [float(p) for p in (record.rank_probabilities or {}).values()]
     ranks = list(range(1, len(probabilities) + 1))
-    low, high = placement.rank_interval
+    low, high = (list(record.rank_interval or []) + [None, None])[:2]
     figure = _figure(3.3)
     axes = figure.add_subplot()
-    colours = [OKABE_ITO["blue"] if low <= k <= high else LIGHT_GREY for k in ranks]
+    colours = [OKABE_ITO["blue"] if low is not None and low <= k <= high else LIGHT_GREY for k in ranks]
     axes.bar(ranks, [100 * p for p in probabilities], color=colours, width=0.7)
     for k, p in zip(ranks, probabilities):
         if p >= 0.005:
             axes.text(k, 100 * p + 1, f"{100 * p:.0f}%", ha="center", fontsize=8.5)
     axes.plot(
-        [placement.median_rank],
+        [record.median_rank],
         [0],
         marker="^",
         markersize=11,
         color=OKABE_ITO["vermillion"],
         clip_on=False,
         zorder=5,
-        label=f"排名中位数：第{placement.median_rank}名",
+        label=f"排名中位数：第{record.median_rank}名",
     )
     axes.legend(loc="upper left", fontsize=9, frameon=False)
     axes.set_xticks(
@@ -528,20 +633,16 @@ def rank_chart(placement: Placement, *, level_label: str, district: str = "荆�
     axes.set_ylim(0, 112)
     axes.set_ylabel("概率（%）")
     axes.set_xlabel(f"{district}的名次（蓝色为95%排名区间：第{low}–{high}名）")
+    n_ranked = record.n_ranked or len(ranks)
     axes.set_title(
-        f"{district}{placement.year}年得分在{placement.benchmark_year}年{level_label}"
-        f"{placement.n_ranked - 1}个单位中的名次概率"
+        f"{district}{record.year}年得分在{record.benchmark_year}年{level_label}{n_ranked - 1}个单位中的名次概率"
     )
-    from .rankings import INSTRUMENT_CAVEAT, describe_standard_errors
-
-    scope = "" if placement.complete_list else "名单不完整，名次仅指所列单位之间；"
-    years = "" if placement.same_year else f"对标单位为{placement.benchmark_year}年结果，年份不同，只作参考；"
-    caveat = INSTRUMENT_CAVEAT["zh"] if placement.source == "survey" else ""
-    _footnote(
-        figure,
-        f"{scope}{years}各得分按抽样误差模拟{placement.draws:,}次，{describe_standard_errors(placement)}。{caveat}",
-    )
-    _illustrative_mark(figure, placement.illustrative)
+    scope = "" if record.complete_list is not False else "名单不完整，名次仅指所列单位之间；"
+    years = "" if record.same_year is not False else f"对标单位为{record.benchmark_year}年结果，年份不同，只作参考；"
+    simulated = f"各得分按抽样误差模拟{draws:,}次，" if draws else "各得分按抽样误差模拟，"
+    note = (INSTRUMENT_CAVEAT["zh"] if caveat is None else caveat) if record.source == "survey" else ""
+    _footnote(figure, f"{scope}{years}{simulated}{standard_error_clause(record)}。{note}")
+    _illustrative_mark(figure, bool(record.illustrative))
     return figure
 
 

@@ -19,7 +19,10 @@ files with :func:`write_files` (atomically); a publication stores the bytes.
 
 The package is split along its seams: :mod:`.analysis` (rankings, drivers, change,
 trend), :mod:`.tables`, :mod:`.text` (the Chinese words), :mod:`.layout` and
-:mod:`.render` (charts, HTML, PDF), :mod:`.files`, :mod:`.settings`, :mod:`.progress`.
+:mod:`.render` (charts, HTML, PDF), :mod:`.sections` (one hook per section of the
+document: a module and a partial template add one), :mod:`.files`, :mod:`.settings`,
+:mod:`.progress`.  Everything reads the results as the typed contract
+(:class:`scoring.contract.Results`).
 
 Examples
 --------
@@ -36,6 +39,8 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from ..contract import Results
+from ..vocabulary import json_safe
 from .analysis import REPORT_FORMAT, ReportAnalysis, analyse, collection_year
 from .files import ReportFiles, check_out_dir, encode_results, parse_results, read_results, write_files
 from .progress import Progress
@@ -149,9 +154,11 @@ def build_report(
         A setting or an earlier wave's results is unusable (nothing is computed).
     """
     from ..fonts import cjk_font_or_warn
-    from .layout import chart_jobs, document_context
+    from .layout import chart_jobs, document_context, section_inputs
     from .render import pdf_bytes, render_charts, render_html
+    from .sections import report_sections
     from .tables import quality_rows, result_tables, table_files
+    from .text import MACHINE_ONLY_ROWS
 
     settings.validate(benchmarks=benchmarks is not None)
     earlier = validate_previous(previous, current_wave=settings.wave)
@@ -170,6 +177,7 @@ def build_report(
     results = parts["results"]
     if "overall" not in results or "domains" not in results:
         raise ReportInputError("the results have no 'overall' and 'domains': give the estimate step's results")
+    Results.from_dict(json_safe(results)).check()  # the shape and the codes, before anything is computed
     labels = parts["questionnaires"]
     all_facts = {**parts["facts"], **dict(facts or {})}
     if earlier and "previous" not in all_facts:
@@ -190,25 +198,30 @@ def build_report(
         progress=progress,
     )
     files: dict[str, bytes] = {"results.json": encode_results(analysis.results)}
+    sections = report_sections()
+    inputs_of_sections = section_inputs(analysis, settings, questionnaires=labels, suppression=suppression)
     tables = result_tables(
-        analysis.results,
+        analysis.typed,
         questionnaires=labels,
-        rankings=analysis.rankings,
         drivers=analysis.drivers,
         comparison=analysis.comparison,
-        quality=quality_rows(analysis.results, parts["item_scores"], labels),
+        quality=quality_rows(analysis.typed, parts["item_scores"], labels),
         methodology=methodology_rows(
-            analysis.results,
+            analysis.typed,
             facts=all_facts,
             drivers=analysis.drivers,
-            rankings=analysis.rankings,
+            rankings=analysis.typed.rankings,
             report_format=REPORT_FORMAT,
         ),
+        hidden_methodology_rows=MACHINE_ONLY_ROWS,
     )
+    for section in sections:
+        if section.tables is not None:
+            tables.update(section.tables(inputs_of_sections))
     with progress.step("表格", total=1) as advance:
         files.update(table_files(tables))
         advance(1)
-    jobs = chart_jobs(analysis, settings, questionnaires=labels, suppression=suppression)
+    jobs = chart_jobs(inputs_of_sections, sections)
     workers = settings.chart_workers or max(1, min(4, os.cpu_count() or 1))
     font = cjk_font_or_warn()
     with progress.step("图表", total=len(jobs)) as advance:
@@ -216,9 +229,7 @@ def build_report(
     for name, chart in charts.items():
         files[f"charts/{name}.png"] = chart.png
         files[f"charts/{name}.svg"] = chart.svg
-    context = document_context(
-        analysis, settings, tables=tables, charts=charts, questionnaires=labels, suppression=suppression
-    )
+    context = document_context(analysis, inputs_of_sections, sections, tables=tables, charts=charts)
     html = render_html(context, font_family=font.css_family if font else "sans-serif")
     files["report.html"] = html.encode("utf-8")
     if settings.pdf:

@@ -15,11 +15,11 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
+from ..contract import Results
 from ..rankings import DistrictScore, rank_district
+from ..vocabulary import BEIJING, TIME_ZONE_TEXT, json_safe
 from .settings import PreviousWave, ReportSettings
-from .text import BEIJING, number
+from .text import number
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import pandas as pd
@@ -34,24 +34,6 @@ __all__ = ["REPORT_FORMAT", "ReportAnalysis", "analyse", "collection_year", "jso
 
 #: Version of the report step's keys in results.json (``report.format``).
 REPORT_FORMAT = "2"
-
-
-def json_safe(value: Any) -> Any:
-    """Plain JSON data: numpy scalars to Python, NaN and infinities to ``None``."""
-    if isinstance(value, Mapping):
-        return {str(k): json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [json_safe(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return [json_safe(v) for v in value.tolist()]
-    if isinstance(value, np.bool_):
-        return bool(value)
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        value = float(value)
-        return value if math.isfinite(value) else None
-    return value
 
 
 def collection_year(submitted_at: Iterable[Any]) -> int | None:
@@ -80,6 +62,8 @@ class ReportAnalysis:
     results : dict
         The estimate contract plus ``rankings``, ``drivers``, ``change`` (with previous
         waves), ``trend`` and ``report``; NaN as ``None``.
+    typed : Results
+        The same, read as the typed contract (what the tables, charts and text read).
     rankings, drivers, comparison
         The objects behind those keys (``None`` when not computed).
     trend : list of dict
@@ -89,6 +73,7 @@ class ReportAnalysis:
     """
 
     results: dict[str, Any] = field(repr=False)
+    typed: Results = field(repr=False)
     rankings: Rankings | None
     drivers: DriverAnalysis | None
     comparison: WaveComparison | None
@@ -222,9 +207,8 @@ def analyse(
 
     drivers = None
     if item_scores is not None and design is not None:
-        target = float((results.get("target") or {}).get("value") or 85.0)
-        if (results.get("target") or {}).get("metric") == "satisfied_rate" and target <= 1:
-            target *= 100  # a rate target as people say it: the drivers' gap is in index points
+        # The target as people say it (85): the drivers' gap is in index points.
+        target = Results.coerce(results).said_target
         with progress.step("关键驱动因素", total=1) as advance:
             drivers = key_drivers(
                 item_scores,
@@ -251,11 +235,13 @@ def analyse(
         "illustrative": bool(settings.illustrative or (benchmarks is not None and benchmarks.illustrative)),
         "illustrative_data": bool(settings.illustrative),
         "generated": generated.astimezone(BEIJING).replace(microsecond=0).isoformat(),
-        "time_zone": "Asia/Shanghai (UTC+8)",
+        "time_zone": TIME_ZONE_TEXT,
         "format": REPORT_FORMAT,
     }
+    safe = json_safe(full)
     return ReportAnalysis(
-        results=json_safe(full),
+        results=safe,
+        typed=Results.from_dict(safe),
         rankings=rankings,
         drivers=drivers,
         comparison=comparison,

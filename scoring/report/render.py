@@ -91,12 +91,19 @@ def render_charts(
 # HTML
 
 
+#: The format "spec" of a p-value column: three decimals, "<0.001" and ">0.999" at the ends
+#: (never "6.05e-13").
+P_VALUE = "p"
+
+
 def _format_cell(value: Any, spec: str | None) -> str:
     if value is None:
         return ""
     if isinstance(value, (float, np.floating)):
         if not math.isfinite(float(value)):
             return "—"
+        if spec == P_VALUE:
+            return "<0.001" if value < 0.001 else ">0.999" if value > 0.999 else f"{float(value):.3f}"
         try:
             return format(float(value), spec or ".2f")
         except ValueError:
@@ -119,7 +126,7 @@ def table_html(table: ReportTable | None) -> Markup:
 
     if table is None or table.frame.empty:
         return Markup("")
-    frame = table.frame
+    frame = table.printed()
     head = "".join(f"<th>{_html.escape(str(column))}</th>" for column in frame.columns)
     body_rows = []
     for record in frame.itertuples(index=False):
@@ -138,7 +145,7 @@ def table_html(table: ReportTable | None) -> Markup:
 
 
 #: Tables with at most this many rows are never split across pages.
-SHORT_TABLE_ROWS = 8
+SHORT_TABLE_ROWS = 16
 
 
 def _image_html(chart: Chart | None) -> Markup:

@@ -1,9 +1,11 @@
-"""The report's words: labels, numbers as text and the sentences of the report, in Chinese.
+"""The report's words: numbers as text and the sentences of the report, in Chinese.
 
 Everything a reader of the report sees as text is made here — the leaders' summary
 (:func:`summary_points`), the methodology table (:func:`methodology_rows`), the ranking
-sentences, the labels of codes (weighting, variance, exclusions) and times in Beijing
-time — so that wording is changed in one place.
+sentences and times in Beijing time — from the typed results (:mod:`scoring.contract`),
+the labels of :mod:`scoring.vocabulary` and the citizens' sentences of
+:mod:`scoring.explain`, so that wording is changed in one place.  Method names appear in
+Latin letters only once, beside their Chinese (the methodology table).
 """
 
 from __future__ import annotations
@@ -13,88 +15,60 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..benchmarks import LEVEL_LABELS_ZH
-from ..charts import VERDICT_LABELS_ZH
-from ..questionnaire import DOMAIN_LABELS_ZH
-from ..rankings import INSTRUMENT_CAVEAT, describe_placement, describe_standard_errors
+from ..contract import Placement, Rankings, Results
+from ..explain import figure_text, placement_sentence, target_text, verdict_sentence
+from ..vocabulary import BEIJING, DISTRICT, DOMAIN_LABELS_ZH, canonical, label
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from ..drivers import DriverAnalysis
     from ..planning import WaveComparison
     from ..questionnaire import QuestionnaireSet
-    from ..rankings import Placement, Rankings
 
 __all__ = [
     "BEIJING",
-    "EXCLUSION_LABELS_ZH",
-    "VARIANCE_LABELS_ZH",
-    "VERDICT_LABELS_ZH",
-    "WEIGHT_LABELS_ZH",
+    "METHOD_NAMES",
+    "VERDICT_WORDS",
     "beijing_time",
     "domain_label",
+    "domain_verdict_counts",
     "estimate_facts",
     "fmt",
+    "headline_sentence",
     "methodology_rows",
     "number",
     "p_text",
     "placement_sentence",
+    "placements_shown",
     "quality_notes",
     "rankings_intro",
     "summary_points",
     "town_labels",
+    "verdict_points",
 ]
 
-#: Beijing time (China Standard Time, UTC+8, no daylight saving): every time a reader sees.
-BEIJING = _dt.timezone(_dt.timedelta(hours=8), "北京时间")
-
-EXCLUSION_LABELS_ZH: dict[str, str] = {
-    "speeders": "答题过快（用时不足中位数的三分之一）",
-    "speeder": "答题过快（用时不足中位数的三分之一）",
-    "straight_liners": "直线作答（8题以上答案完全相同）",
-    "straight_liner": "直线作答（8题以上答案完全相同）",
-    "duplicate_browser": "同一浏览器重复提交",
-    "ip_burst": "同一网络地址在同一调查点短时间内大量提交（疑似刷票）",
-    "partial": "未完成问卷",
+#: The words of a verdict in the report's tables (the vocabulary's, without "目标").
+VERDICT_WORDS: dict[str, str] = {
+    "met": "已达到",
+    "not_met": "未达到",
+    "inconclusive": "尚无法判断",
+    "unstable": "样本不足，不作判断",
 }
-VARIANCE_LABELS_ZH: dict[str, str] = {
-    "linearization": "泰勒线性化（分层、整群；校准后使用校准残差）",
-    "jackknife": "分层刀切法 JKn（每个重复样本重新加权）",
-    "bootstrap": "Rao–Wu 自助法（每个重复样本重新加权）",
+#: Method names given once, in Latin letters, beside their Chinese (the methodology table).
+METHOD_NAMES: dict[str, str] = {
+    "linearization": "泰勒线性化（Taylor linearization），分层、整群；加权后使用校准残差",
+    "jackknife": "分层刀切法（jackknife，JKn），每个重复样本重新加权",
+    "bootstrap": "自助法（Rao–Wu bootstrap），每个重复样本重新加权",
+    "raking": "按人口结构迭代比例加权（raking）",
+    "logit": "对数几率区间（logit，与R语言survey包的默认方法一致）",
+    "korn_graubard": "Korn–Graubard区间（精确贝塔分布方法）",
+    "wilson": "Wilson区间（以有效样本量计算）",
 }
-WEIGHT_LABELS_ZH: dict[str, str] = {
-    "none": "不加权",
-    "unweighted": "不加权",
-    "poststratify": "事后分层",
-    "post_stratification": "事后分层",
-    "poststratification": "事后分层",
-    "rake": "按人口边际迭代加权（raking）",
-    "raking": "按人口边际迭代加权（raking）",
+#: The design's columns in words.
+DESIGN_COLUMNS: dict[str, str] = {
+    "point_town": "调查点所在的镇街",
+    "town": "受访者居住的镇街",
+    "point": "调查点（每个调查点为一个群）",
 }
-#: The verdict in words; it agrees with the 95% interval shown beside it (statistics.md).
-VERDICT_SENTENCES: dict[str, str] = {
-    "met": "95%置信区间整体高于{target}，可以认为已达到“{target}以上”的目标。",
-    "not_met": "95%置信区间整体低于{target}，可以认为尚未达到“{target}以上”的目标。",
-    "inconclusive": "95%置信区间包含{target}，现有样本还不能确定是否达到“{target}以上”的目标。",
-    "unstable": "样本量不足，估计不稳定，不对“{target}以上”的目标作判断。",
-}
-#: The two metrics a target can be tested on (``targets{index, satisfied_rate}``).
-TARGET_METRICS: tuple[str, ...] = ("index", "satisfied_rate")
-
-
-def target_tests(results: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
-    """The target tests of the results, the plan's metric first: ``targets{index,
-    satisfied_rate}`` when the results have both, else the one ``target``."""
-    target = results.get("target") or {}
-    both = results.get("targets")
-    if isinstance(both, Mapping):
-        chosen = both.get("metric") or target.get("metric", "index")
-        tests = [(metric, both[metric]) for metric in TARGET_METRICS if isinstance(both.get(metric), Mapping)]
-        if tests:
-            return sorted(tests, key=lambda test: test[0] != chosen)
-    return [(target.get("metric", "index"), target)] if target else []
-
-
-_ORIGIN_LABELS_ZH: dict[str, str] = {"survey": "本次调查", "previous": "往期调查", "published": "监测公布得分"}
 
 
 # ---------------------------------------------------------------------------
@@ -163,107 +137,116 @@ def domain_label(domain: str, questionnaires: QuestionnaireSet | None = None) ->
     return DOMAIN_LABELS_ZH.get(domain, domain)
 
 
-def _target_text(target: Mapping[str, Any]) -> tuple[str, str]:
-    """The target as people say it and its unit: ("85", "分") or ("85", "%")."""
-    value = target.get("value", 85)
-    metric = target.get("metric", "index")
-    if metric == "satisfied_rate" and isinstance(value, (int, float)) and value <= 1:
-        value = 100 * value
-    text = f"{value:g}" if isinstance(value, (int, float)) else str(value)
-    return text, ("分" if metric == "index" else "%")
+# ---------------------------------------------------------------------------
+# Verdicts
+
+
+def domain_verdict_counts(results: Results, metric: str) -> dict[str, int]:
+    """How many domains are met, not met, inconclusive, or without a verdict (unstable)."""
+    counts = {"met": 0, "not_met": 0, "inconclusive": 0, "unstable": 0}
+    for _domain, values in results.domain_items():
+        counts[values.target_test(metric, results.said_target).shown_verdict] += 1
+    return counts
+
+
+def _counts_text(counts: Mapping[str, int], goal: str) -> str:
+    parts = [f"{counts['met']}个已达到{goal}", f"{counts['not_met']}个未达到", f"{counts['inconclusive']}个尚无法判断"]
+    if counts["unstable"]:
+        parts.append(f"{counts['unstable']}个样本不足、不作判断")
+    return "、".join(parts)
 
 
 # ---------------------------------------------------------------------------
 # Rankings
 
 
+def _se_clause(rankings: Rankings) -> str:
+    assumed = rankings.assumed_se if rankings.assumed_se is not None else 1.0
+    if assumed == 0:
+        return "公布的监测得分中未给出标准误的，视为精确值（假定标准误为0，会使名次区间偏窄）"
+    return f"公布的监测得分中未给出标准误的，按假定标准误{assumed:g}分处理"
+
+
 def rankings_intro(rankings: Rankings) -> str:
     """The paragraph before the placements: how they are computed, the assumed SE, the caveat."""
-    if rankings.assumed_se == 0:
-        published = "公布的监测得分中未给出标准误的，视为精确值（假定标准误为0，会使名次区间偏窄）"
-    else:
-        published = f"公布的监测得分中未给出标准误的，按假定标准误{rankings.assumed_se:g}分处理"
     years = (
         "只与同一层级、同一年份的公布结果比较"
-        if not rankings.other_years
+        if rankings.year_rule != "latest_not_after"
         else "按要求也与往年的公布结果比较（年份不同者逐一注明，只作参考）"
     )
+    draws = f"{rankings.draws:,}" if rankings.draws else "—"
     return (
-        f"{published}；本区得分按其抽样误差模拟{rankings.draws:,}次，给出每个名次的概率、排名中位数、"
+        f"{_se_clause(rankings)}；本区得分按其抽样误差模拟{draws}次，给出每个名次的概率、排名中位数、"
         f"95%排名区间和高于各单位的概率，不给出不带区间的名次。{years}；名次变化只在同一来源的数字之间计算"
-        f"（监测公布的名次与本调查的得分不相互比较）。{INSTRUMENT_CAVEAT['zh']}"
+        f"（监测公布的名次与本调查的得分不相互比较）。{rankings.caveat_in('zh')}"
     )
-
-
-def placement_sentence(placement: Placement) -> str:
-    """The district's figure and its placement in one sentence."""
-    origin = _ORIGIN_LABELS_ZH.get(placement.district.origin, placement.district.origin)
-    return f"本区{placement.year}年得分（{origin}，{placement.district.estimate:.1f}）" + describe_placement(placement)
 
 
 # ---------------------------------------------------------------------------
 # The leaders' summary
 
 
-def _verdict_sentences(results: Mapping[str, Any]) -> list[str]:
+def headline_sentence(results: Results, *, district: str = DISTRICT) -> str:
+    """The overall index and satisfied rate, each with its interval."""
+    overall = results.overall
+    index = overall.index if overall else None
+    if math.isnan(number(index)):
+        sentence = f"{district}公共服务总体满意度指数：样本不足，不作估计。"
+    else:
+        sentence = f"{district}公共服务总体满意度指数为{fmt(index)}分（满分100）"
+        if overall is not None and not math.isnan(number(overall.ci_low)):
+            sentence += f"，95%置信区间{fmt(overall.ci_low)}–{fmt(overall.ci_high)}分"
+        sentence += "。"
+    rate = overall.satisfied_rate if overall else None
+    if rate is not None and not math.isnan(number(rate.estimate)):
+        sentence += (
+            f"回答“满意”或“非常满意”的居民占{figure_text('satisfied_rate', rate.estimate, rate.ci_low, rate.ci_high)}。"
+        )
+    return sentence
+
+
+def verdict_points(results: Results) -> list[str]:
     """One sentence per tested metric: the plan's target first, the other one after it."""
-    target = results.get("target") or {}
-    tests = target_tests(results)
     points = []
-    if len(tests) > 1:
-        for position, (metric, entry) in enumerate(tests):
-            verdict = entry.get("verdict") or "unstable"
-            text, unit = _target_text({**entry, "metric": metric})
-            measured = "满意度指数" if metric == "index" else "满意率"
-            role = "（规划目标所检验的指标）" if position == 0 else "（另一指标，供参考）"
-            points.append(
-                f"以{measured}衡量“{text}{unit}以上”的目标{role}："
-                + VERDICT_SENTENCES.get(verdict, "").format(target=f"{text}{unit}")
-            )
-        return points
-    verdict = target.get("verdict") or "unstable"
-    text, unit = _target_text(target)
-    measured = "满意度指数" if target.get("metric", "index") == "index" else "满意率"
-    p_value = number(target.get("p_value"))
-    p_part = f"（以{measured}检验，单侧{p_text(p_value)}）" if not math.isnan(p_value) else f"（以{measured}检验）"
-    sentence = VERDICT_SENTENCES.get(verdict, "").format(target=f"{text}{unit}")
-    return [f"关于“{text}{unit}以上”的目标：{sentence}{p_part}"]
+    for position, (metric, test) in enumerate(results.target_tests()):
+        goal = target_text(metric, test.said_target)
+        role = "规划目标" if position == 0 else "对照口径"
+        what = label("metric", metric)
+        points.append(f"{role}（以{what}检验，{goal}）：{verdict_sentence(metric, test)}")
+    return points
 
 
 def summary_points(
-    results: Mapping[str, Any],
+    results: Results | Mapping[str, Any],
     *,
-    district: str,
-    rankings: Rankings | None,
-    drivers: DriverAnalysis | None,
-    comparison: WaveComparison | None,
+    district: str = DISTRICT,
+    rankings: Rankings | None = None,
+    drivers: DriverAnalysis | None = None,
+    comparison: WaveComparison | None = None,
     questionnaires: QuestionnaireSet | None = None,
 ) -> list[str]:
-    """The sentences of the leaders' summary, in plain Chinese."""
-    overall = results.get("overall") or {}
-    points = []
-    index_sentence = (
-        f"{district}公共服务总体满意度指数为{fmt(overall.get('index'))}分（满分100），"
-        f"95%置信区间为{fmt(overall.get('ci_low'))}–{fmt(overall.get('ci_high'))}分。"
-    )
-    rate = overall.get("satisfied_rate") or {}
-    if not math.isnan(number(rate.get("estimate"))):
-        index_sentence += (
-            f"回答“满意”或“非常满意”的居民占{fmt(100 * number(rate.get('estimate')))}%"
-            f"（95%置信区间{fmt(100 * number(rate.get('ci_low')))}%–{fmt(100 * number(rate.get('ci_high')))}%）。"
+    """The sentences of the leaders' summary, in plain Chinese.
+
+    ``rankings`` are the results' own (:class:`scoring.contract.Rankings`): the summary
+    says what results.json says.
+    """
+    results = Results.coerce(results)
+    rankings = rankings if rankings is not None else results.rankings
+    points = [headline_sentence(results, district=district), *verdict_points(results)]
+    target = results.said_target
+    if results.domains:
+        index_counts = domain_verdict_counts(results, "index")
+        rate_counts = domain_verdict_counts(results, "satisfied_rate")
+        points.append(
+            f"{len(results.domains)}个领域中，按满意度指数：{_counts_text(index_counts, target_text('index', target))}；"
+            f"按满意率：{_counts_text(rate_counts, target_text('satisfied_rate', target))}（判断规则同上）。"
         )
-    points.append(index_sentence)
-    points.extend(_verdict_sentences(results))
-    domains = results.get("domains") or {}
-    ranked = sorted(
-        ((d, v) for d, v in domains.items() if not math.isnan(number(v.get("index")))),
-        key=lambda item: item[1]["index"],
-        reverse=True,
-    )
-    if len(ranked) >= 2:
-        best = "、".join(f"{domain_label(d, questionnaires)}（{fmt(v['index'])}）" for d, v in ranked[:2])
-        worst = "、".join(f"{domain_label(d, questionnaires)}（{fmt(v['index'])}）" for d, v in ranked[-2:][::-1])
-        points.append(f"满意度最高的领域是{best}；最低的是{worst}。")
+    stable = [(d, v) for d, v in results.domain_items() if not math.isnan(number(v.index)) and not v.unstable]
+    stable.sort(key=lambda item: number(item[1].index), reverse=True)
+    if len(stable) >= 2:
+        best = "、".join(f"{domain_label(d, questionnaires)}（{fmt(v.index)}）" for d, v in stable[:2])
+        worst = "、".join(f"{domain_label(d, questionnaires)}（{fmt(v.index)}）" for d, v in stable[-2:][::-1])
+        points.append(f"满意度指数最高的领域是{best}；最低的是{worst}。")
     if comparison is not None:
         for change in comparison.changes:
             if change.key == "overall.index":
@@ -274,33 +257,24 @@ def summary_points(
                     f"（95%置信区间{change.ci_low:+.1f}至{change.ci_high:+.1f}分），{significance}。"
                 )
     if rankings is not None:
-        placed = False
-        for level in ("municipality", "province", "national"):
-            placement = rankings.latest(level)
-            if placement is None:
-                continue
-            placed = True
-            if placement.complete_list:
-                text = f"排名：本区{placement.year}年得分{describe_placement(placement)}"
-            else:
-                # The published list is partial (ranks from other lists): a rank among the
-                # listed units would mislead; say how likely the district is above each.
-                above = "；".join(
-                    f"高于{u.unit}（{u.score:g}）的概率为{100 * u.probability_above:.0f}%" for u in placement.units[:4]
-                )
-                text = (
-                    f"与{placement.benchmark_year}年{LEVEL_LABELS_ZH.get(placement.level, placement.level)}"
-                    f"公布的数字相比：本区{placement.year}年得分{above}（{describe_standard_errors(placement)}）。"
-                )
+        shown = rankings.shown(source="survey")
+        for placement in shown:
+            text = f"排名：{placement_sentence(placement)}"
             if placement.illustrative:
                 text += "（对标数据为示意数据）"
             points.append(text)
-        if placed:
-            points.append(INSTRUMENT_CAVEAT["zh"])
+        if shown:
+            points.append(rankings.caveat_in("zh"))
     if drivers is not None and drivers.priorities:
         top = "；".join(f"{p.domain_label}：{p.label}" for p in drivers.priorities[:3])
         points.append(f"最需要优先改进的事项（重要性高、表现低）：{top}。")
     return points
+
+
+def placements_shown(results: Results) -> list[Placement]:
+    """The placements the report shows as the district's rank: this survey's latest at
+    each level, exactly as results.json holds them."""
+    return results.rankings.shown(source="survey") if results.rankings else []
 
 
 # ---------------------------------------------------------------------------
@@ -330,18 +304,19 @@ def estimate_facts(options: Any) -> dict[str, Any]:
         domain_weights = "领域权重由调用者给出"
     return {
         "margins": margins_text,
-        "proportion_interval": {
-            "logit": "logit区间（与R survey包svyciprop默认一致）",
-            "korn_graubard": 'Korn–Graubard区间（svyciprop method="beta"）',
-            "wilson": "Wilson区间（以有效样本量计算）",
-        }.get(options.rate_interval, options.rate_interval),
+        "proportion_interval": METHOD_NAMES.get(options.rate_interval, options.rate_interval),
         "domain_weights": domain_weights,
         "suppression": {"min_n": options.suppress_min_n, "max_cv": options.suppress_max_cv},
     }
 
 
+#: Rows of the methodology table kept in the CSV/XLSX files but not printed (commands and
+#: paths are for the statistician's tools, not for the PDF's readers).
+MACHINE_ONLY_ROWS: frozenset[str] = frozenset({"运行命令", "数据来源"})
+
+
 def methodology_rows(
-    results: Mapping[str, Any],
+    results: Results | Mapping[str, Any],
     *,
     facts: Mapping[str, Any],
     drivers: DriverAnalysis | None,
@@ -354,10 +329,8 @@ def methodology_rows(
     ``proportion_interval``, ``suppression`` (``{"min_n", "max_cv"}``), ``previous``
     (the earlier waves compared with) and ``command``.
     """
-    weights = results.get("weights") or {}
-    design = results.get("design") or {}
-    overall = results.get("overall") or {}
-    target = results.get("target") or {}
+    results = Results.coerce(results)
+    weights, design, overall = results.weights, results.design, results.overall
     rows: list[dict[str, str]] = []
 
     def add(item: str, content: Any) -> None:
@@ -365,68 +338,81 @@ def methodology_rows(
 
     if facts.get("source"):
         add("数据来源", facts["source"])
-    method = str(weights.get("method", ""))
-    add("加权方法", WEIGHT_LABELS_ZH.get(method, method or "—"))
+    method = str(weights.method if weights and weights.method else "none")
+    add("加权方法", METHOD_NAMES.get(canonical("weighting", method), label("weighting", method)))
     if facts.get("margins"):
         add("人口边际文件", facts["margins"])
-    add("有效样本量（Kish）", fmt(weights.get("effective_n"), ",.0f"))
-    add("加权设计效应", fmt(weights.get("deff"), ".3f"))
-    add("权重范围", f"{fmt(weights.get('min'), '.3g')} – {fmt(weights.get('max'), '.3g')}")
-    variance = str(design.get("variance", ""))
-    add("方差估计", VARIANCE_LABELS_ZH.get(variance, variance or "—"))
-    add("分层变量", design.get("strata") or "无")
-    add("整群（初级抽样单位）变量", design.get("clusters") or "无")
-    add("自由度（初级抽样单位数 − 层数）", design.get("df", overall.get("df", "—")))
-    add("指数置信区间", "t分布区间：估计值 ± t(df, 0.975) × 标准误")
-    add("满意率置信区间", facts.get("proportion_interval", "logit区间（与R survey包svyciprop默认一致）"))
+    add("有效样本量（Kish）", fmt(weights and weights.effective_n, ",.0f"))
+    add("加权设计效应", fmt(weights and weights.deff, ".3f"))
+    add("权重范围", f"{fmt(weights and weights.min, '.3g')} – {fmt(weights and weights.max, '.3g')}")
+    variance = str(design.variance if design and design.variance else "")
+    add("方差估计", METHOD_NAMES.get(variance, label("variance", variance) if variance else "—"))
+    add("分层", DESIGN_COLUMNS.get(str(design and design.strata), "无") if design and design.strata else "无")
+    add("整群（初级抽样单位）", DESIGN_COLUMNS.get(str(design.clusters), "—") if design and design.clusters else "无")
+    if design is not None and design.rows_without_cluster is not None:
+        add("没有调查点的答卷", "电话、纸质问卷按渠道各成一层，每份答卷单独成群")
+    df = design.df if design and design.df is not None else (overall.df if overall else None)
+    add("自由度（初级抽样单位数 − 层数）", fmt(df, ".0f"))
+    add("指数置信区间", "t分布区间：估计值 ± t(自由度, 0.975) × 标准误")
+    add("满意率置信区间", facts.get("proportion_interval", METHOD_NAMES["logit"]))
+    add("计分方法", label("mapping_sentence", (results.scale.mapping if results.scale else None) or "linear"))
     add("领域指数", "比率估计，按子总体在全样本设计上估计方差（未回答该领域者贡献0）")
     add("总体指数", facts.get("domain_weights", "各领域等权平均，方差含领域间协方差"))
+    if overall is not None and overall.left_out_domains:
+        names = "、".join(domain_label(str(entry.domain)) for entry in overall.left_out_domains)
+        add("未计入总体指数的领域", f"{names}（样本不足，其余领域的权重按比例放大）")
     rule = facts.get("suppression") or {}
     add(
         "分组结果公布规则",
         f"样本量小于{rule.get('min_n', 30)}或变异系数大于{rule.get('max_cv', 0.3)}的分组估计不予公布",
     )
-    text, unit = _target_text(target)
+    tests = results.target_tests()
+    plan = tests[0][0] if tests else "index"
+    target = results.said_target
     add(
         "目标检验",
-        f"目标{text}{unit}，检验{'满意度指数' if target.get('metric', 'index') == 'index' else '满意率'}；"
-        "95%置信区间整体高于目标为“已达到”，整体低于目标为“未达到”，包含目标则“尚无法判断”",
+        f"目标“{target:g}%以上”，规划目标以{label('metric', plan)}（{target_text(plan, target)}）检验，"
+        f"另一口径一并列出；95%置信区间整体高于目标为“已达到”，整体低于目标为“未达到”，包含目标则“尚无法判断”"
+        "（相当于每侧2.5%的单侧检验）；样本不足的数字不作判断",
     )
-    add("有效问卷", fmt(overall.get("n"), ",.0f"))
+    add("有效问卷", fmt(overall and overall.n, ",.0f"))
     if drivers is not None:
         add(
             "关键驱动因素",
-            "Johnson相对权重（加权成对相关矩阵），重要性与表现的置信区间："
+            "约翰逊相对权重（Johnson relative weights，加权成对相关矩阵），重要性与表现的置信区间："
             + drivers.description
             + "；象限以本领域均值划分",
         )
     if rankings is not None:
+        assumed = rankings.assumed_se if rankings.assumed_se is not None else 1.0
         add(
             "排名模拟",
-            f"各得分按 θ* ~ N(θ̂, SE²) 模拟{rankings.draws:,}次，随机种子{rankings.seed}；"
+            f"各得分按其标准误的正态分布模拟{rankings.draws or 0:,}次，随机种子{rankings.seed}；"
             + (
-                f"未公布标准误的监测得分假定标准误{rankings.assumed_se:g}分"
-                if rankings.assumed_se > 0
+                f"未公布标准误的监测得分假定标准误{assumed:g}分"
+                if assumed > 0
                 else "未公布标准误的监测得分视为精确值（假定标准误为0）"
             )
             + "；"
-            + ("只比较同一年份" if not rankings.other_years else "按要求也比较不同年份")
-            + "；对标："
+            + ("只比较同一年份" if rankings.year_rule != "latest_not_after" else "按要求也比较不同年份")
+            + "；对标文件："
             + (rankings.benchmarks or "—"),
         )
     if facts.get("previous"):
         add("上期结果", facts["previous"])
-    add("软件", f"Manyi scoring {results.get('version', '')}，报告格式 {report_format}")
+    version = str(results.version or "").replace("manyi-scoring", "").strip()
+    add("软件", f"满意（Manyi）计分引擎 {version}，报告格式 {report_format}")
     if facts.get("command"):
         add("运行命令", facts["command"])
     return rows
 
 
-def quality_notes(results: Mapping[str, Any], *, notes: Sequence[str]) -> list[str]:
+def quality_notes(results: Results | Mapping[str, Any], *, notes: Sequence[str]) -> list[str]:
     """Notes of the data-quality section: the analyses' notes and the exclusions to mention."""
+    results = Results.coerce(results)
     collected = list(notes)
     for problem in ("duplicate_browser", "ip_burst", "partial"):
-        count = (results.get("excluded") or {}).get(problem)
+        count = (results.excluded or {}).get(problem)
         if count:
-            collected.append(f"{EXCLUSION_LABELS_ZH.get(problem, problem)}：{count} 份，未计入。")
+            collected.append(f"{label('exclusion', problem)}：{count} 份，未计入。")
     return collected

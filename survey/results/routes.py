@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import hashlib
 
-from flask import Response, abort, render_template, request
+from flask import Response, abort, current_app, render_template, request
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
+from scoring.contract import Results
 from survey.db import get_session
 from survey.models import Publication
 from survey.results import bp
+from survey.results.sections import section_templates
 from survey.results.view import build_page, fmt, fmt_percent
 from survey.services.publication import (
     file_names,
@@ -35,6 +37,11 @@ REPORT_HTML_CSP = (
 #: The newest revision can be replaced by a new one; a numbered revision never changes.
 LATEST_MAX_AGE = 300
 REVISION_MAX_AGE = 7 * 24 * 3600
+#: Rendered year pages are kept per app (``app.extensions[PAGE_CACHE]``), by (publication id,
+#: the newest revision of every wave, language): a publication is frozen, so its page is drawn
+#: once per language until anything new is published (the trend and revision list may change).
+PAGE_CACHE = "manyi_results_pages"
+PAGE_CACHE_SIZE = 64
 
 
 @bp.app_template_filter("index")
@@ -103,16 +110,16 @@ def index():
     return render_template("results/index.html", rows=rows)
 
 
-def _render_year(publication: Publication):
+def _draw_year(publication: Publication, *, language: str, newest: Publication | None) -> bytes:
     db = get_session()
-    language = select_locale()
     wave = publication.wave
     questionnaires = wave_questionnaires(wave)
     titles = {domain: questionnaire.title.get(language) for domain, questionnaire in questionnaires.domains.items()}
     towns = town_names(db, language=language)
     history = [point for point in _history() if point["wave"] <= wave.code]
+    public = public_results(results_of(publication))
     page = build_page(
-        public_results(results_of(publication)),
+        public,
         history=history,
         language=language,
         domain_titles=titles,
@@ -125,7 +132,6 @@ def _render_year(publication: Publication):
         "csv": [name for name in names if name.endswith(".csv")],
         "html": [name for name in names if name.endswith(".html")],
     }
-    newest = get_publication(db, wave.code)
     return render_template(
         "results/year.html",
         publication=publication,
@@ -135,7 +141,31 @@ def _render_year(publication: Publication):
         revisions=revisions(db, wave),
         is_latest=newest is not None and newest.id == publication.id,
         title=(wave.title_en if language == "en" else wave.title_zh) or wave.code,
-    )
+        results=Results.coerce(public),
+        language=language,
+        section_templates=section_templates(),
+    ).encode("utf-8")
+
+
+def _render_year(publication: Publication, *, revision: int | None = None) -> Response:
+    """The year page, drawn once per publication and language, with an ``ETag`` (304 on
+    ``If-None-Match``) and ``Cache-Control``."""
+    db = get_session()
+    language = select_locale()
+    newest = get_publication(db, publication.wave.code)
+    newest_of_each = tuple(sorted(item.id for item in published(db)))
+    pages: dict[tuple[int, tuple[int, ...], str], bytes] = current_app.extensions.setdefault(PAGE_CACHE, {})
+    key = (publication.id, newest_of_each, language)
+    body = pages.get(key)
+    if body is None:
+        body = _draw_year(publication, language=language, newest=newest)
+        if len(pages) >= PAGE_CACHE_SIZE:
+            pages.pop(next(iter(pages)))
+        pages[key] = body
+    response = Response(body, content_type="text/html; charset=utf-8")
+    response.vary.add("Cookie")
+    response.vary.add("Accept-Language")
+    return _cached(response, revision=revision, body=body)
 
 
 @bp.get("/<code>")
@@ -145,7 +175,7 @@ def year(code: str):
 
 @bp.get("/<code>/r/<int(max=2147483647):revision>")
 def year_revision(code: str, revision: int):
-    return _render_year(_publication_or_404(code, revision))
+    return _render_year(_publication_or_404(code, revision), revision=revision)
 
 
 def _json_response(publication: Publication, *, revision: int | None) -> Response:

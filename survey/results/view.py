@@ -14,13 +14,10 @@ from typing import Any
 
 from flask_babel import gettext as _
 
-from scoring.questionnaire import DOMAIN_IDS, DOMAIN_LABELS_ZH
+from scoring import explain
+from scoring.contract import Results, TargetTest
+from scoring.vocabulary import DOMAIN_IDS, DOMAIN_LABELS_EN, DOMAIN_LABELS_ZH, label
 
-LEVEL_LABELS = {
-    "municipality": ("荆州市各县（市、区）", "counties and districts of Jingzhou"),
-    "province": ("湖北省各市（州）", "prefectures of Hubei"),
-    "national": ("全国", "national"),
-}
 #: Width of the domain chart's scale in SVG user units.
 SCALE_WIDTH = 200.0
 
@@ -81,6 +78,8 @@ class DomainRow:
     x_low: float
     x_high: float
     meets_target: bool
+    verdict: str = "unstable"
+    verdict_label: str = ""
 
 
 @dataclass(frozen=True)
@@ -122,6 +121,24 @@ class Placement:
     sentence: str
     illustrative: bool
     sources: list[str]
+    language: str = "zh"
+
+    @property
+    def sources_line(self) -> str:
+        """``来源：示意数据`` / ``Sources: illustrative figures``."""
+        if self.language == "zh":
+            return "来源：" + "；".join(self.sources)
+        return "Sources: " + "; ".join(self.sources)
+
+
+@dataclass(frozen=True)
+class TargetRow:
+    """One reading of the target (index or satisfied rate): its sentence and verdict."""
+
+    metric: str
+    role: str
+    sentence: str
+    verdict: str
 
 
 @dataclass(frozen=True)
@@ -161,46 +178,47 @@ class ResultsPage:
     priorities: list[PriorityRow] = field(default_factory=list)
     methodology: list[tuple[str, str]] = field(default_factory=list)
     excluded: list[tuple[str, int]] = field(default_factory=list)
+    targets: list[TargetRow] = field(default_factory=list)
+    plan_sentence: str = ""
+    interval_sentence: str = ""
+    rule_sentence: str = ""
+    sample_sentence: str = ""
+    sensitivity_sentence: str | None = None
+    scale_sentence: str = ""
+    caveat: str = ""
 
 
 def verdict_sentence(
-    verdict: str, *, metric: str, target: float, estimate: float | None, low: float | None, high: float | None
+    verdict: str | None,
+    *,
+    metric: str,
+    target: float,
+    estimate: float | None,
+    low: float | None,
+    high: float | None,
+    language: str = "zh",
 ) -> str:
-    """The verdict on the target in plain words."""
-    if metric == "satisfied_rate":
-        what = _("The overall satisfied rate")
-        value, interval = fmt_percent(estimate), f"{fmt_percent(low)}–{fmt_percent(high)}"
-        goal = f"{target:g}%"
-    else:
-        what = _("The overall satisfaction index")
-        value, interval = fmt(estimate), f"{fmt(low)}–{fmt(high)}"
-        goal = f"{target:g}"
-    start = _(
-        "%(what)s is %(value)s (95%% confidence interval %(interval)s).", what=what, value=value, interval=interval
+    """The verdict on the target in plain words, agreeing with the interval beside it
+    (:func:`scoring.explain.verdict_sentence`; never "95% sure")."""
+    value = target / 100 if metric == "satisfied_rate" else target
+    test = TargetTest(
+        metric=metric,
+        target=target,
+        value=value,
+        estimate=estimate,
+        ci_low=low,
+        ci_high=high,
+        verdict=verdict,
+        unstable=verdict is None,
     )
-    if verdict == "met":
-        end = _(
-            "The target of %(goal)s or more is met: we can be 95%% sure the true value is above %(goal)s.", goal=goal
-        )
-    elif verdict == "not_met":
-        end = _(
-            "The target of %(goal)s or more is not met: we can be 95%% sure the true value is below %(goal)s.",
-            goal=goal,
-        )
-    else:
-        end = _(
-            "We cannot yet tell whether the target of %(goal)s is met: the interval includes %(goal)s, so the survey cannot "
-            "separate the result from the target.",
-            goal=goal,
-        )
-    return f"{start} {end}"
+    return explain.verdict_sentence(metric, test, language)
 
 
 def domain_labels(titles: Mapping[str, str], language: str) -> dict[str, str]:
     """Domain id → label in ``language`` (Chinese labels are fixed; others from the questionnaires)."""
     if language == "zh":
         return dict(DOMAIN_LABELS_ZH)
-    return {domain: titles.get(domain, DOMAIN_LABELS_ZH[domain]) for domain in DOMAIN_IDS}
+    return {domain: titles.get(domain) or DOMAIN_LABELS_EN[domain] for domain in DOMAIN_IDS}
 
 
 def _scale(domains: Mapping[str, Any], target: float) -> Scale:
@@ -247,65 +265,46 @@ def _trend(history: Sequence[Mapping[str, Any]], target: float) -> Trend | None:
     return Trend(built, y(target), ticks, path, width, height)
 
 
-def _placements(rankings: Mapping[str, Any] | None, language: str) -> list[Placement]:
-    if not rankings:
+def _placements(results: Results, language: str) -> list[Placement]:
+    """This survey's placements exactly as results.json holds them (``source == "survey"``),
+    each with its rank interval, the assumed standard error and its sources."""
+    if results.rankings is None:
         return []
-    latest: dict[str, Mapping[str, Any]] = {}
-    for placement in rankings.get("placements") or []:
-        level = placement.get("level")
-        if level and (level not in latest or placement.get("year", 0) >= latest[level].get("year", 0)):
-            latest[level] = placement
     out = []
-    for level in ("municipality", "province", "national"):
-        placement = latest.get(level)
-        if placement is None:
-            continue
-        zh, en = LEVEL_LABELS.get(level, (level, level))
-        label = en if language == "en" else zh
-        low, high = (placement.get("rank_interval") or [None, None])[:2]
-        n_ranked = placement.get("n_ranked")
-        if low == high:
-            interval = _("rank %(low)s with certainty", low=low)
-        else:
-            interval = _("95%% interval: rank %(low)s to %(high)s", low=low, high=high)
-        sentence = _(
-            "Among the %(units)s units of %(label)s published for %(year)s, the district's median rank is %(median)s of %(n)s (%(interval)s).",
-            units=(n_ranked or 1) - 1,
-            label=label,
-            year=placement.get("benchmark_year"),
-            median=placement.get("median_rank"),
-            n=n_ranked,
-            interval=interval,
+    for placement in results.rankings.shown(source="survey"):
+        level = placement.level or ""
+        sources = sorted(
+            {
+                explain.source_text(unit.source, illustrative=bool(placement.illustrative), language=language)
+                for unit in placement.units or ()
+                if unit.source
+            }
         )
-        if not placement.get("complete_list", True):
-            sentence += " " + _("The published list is incomplete: the rank is among the listed units only.")
-        sources = sorted({str(unit.get("source")) for unit in placement.get("units") or [] if unit.get("source")})
-        out.append(Placement(level, label, sentence, bool(placement.get("illustrative")), sources))
+        out.append(
+            Placement(
+                level,
+                label("level_units", level, language),
+                explain.placement_sentence(placement, language),
+                bool(placement.illustrative),
+                sources,
+                language,
+            )
+        )
     return out
 
 
-def _methodology(results: Mapping[str, Any]) -> list[tuple[str, str]]:
-    weights = results.get("weights") or {}
-    design = results.get("design") or {}
-    overall = results.get("overall") or {}
-    target = results.get("target") or {}
+def _methodology(results: Results, raw: Mapping[str, Any], language: str) -> list[tuple[str, str]]:
+    """The methods in plain words (no codes, no test statistics)."""
+    weights, design, overall = results.weights, results.design, results.overall
+    method = label("weighting", weights.method if weights else "none", language)
+    effective = fmt(weights.effective_n if weights else None, 0)
+    variance = label("variance", design.variance if design else "linearization", language)
     rows = [
-        (_("Responses scored"), str(overall.get("n", "—"))),
-        (
-            _("Weighting"),
-            f"{weights.get('method', '—')} · {_('effective sample size')} {fmt(weights.get('effective_n'), 0)} · {_('design effect')} {fmt(weights.get('deff'), 2)}",
-        ),
-        (
-            _("Variance"),
-            f"{design.get('variance', '—')} · {_('strata')} {design.get('strata', '—')} · {_('clusters')} {design.get('clusters', '—')} · df {design.get('df', '—')}",
-        ),
-        (
-            _("Target test"),
-            f"{target.get('metric', '—')} ≥ {target.get('value', '—')} · t = {fmt(target.get('statistic'), 2)} · p = {fmt(target.get('p_value'), 3)}",
-        ),
-        (_("Scoring engine version"), str(results.get("version", "—"))),
+        (_("Responses scored"), str(overall.n if overall and overall.n is not None else "—")),
+        (_("Weighting"), _("%(method)s; effective sample size about %(n)s", method=method, n=effective)),
+        (_("Margin of error"), variance),
     ]
-    suppression = results.get("suppression") or {}
+    suppression = raw.get("suppression") or {}
     rows.append(
         (
             _("Suppression"),
@@ -317,6 +316,11 @@ def _methodology(results: Mapping[str, Any]) -> list[tuple[str, str]]:
         )
     )
     return rows
+
+
+def page_has_rankings(results: Results) -> bool:
+    """True when the page shows at least one of this survey's placements."""
+    return bool(results.rankings and results.rankings.shown(source="survey"))
 
 
 def build_page(
@@ -337,20 +341,13 @@ def build_page(
         The overall index of every published wave (``wave, index, ci_low, ci_high``),
         oldest first, this one included.
     """
+    typed = Results.coerce(results)
     overall = results.get("overall") or {}
     rate = overall.get("satisfied_rate") or {}
-    target_info = results.get("target") or {}
-    target = _number(target_info.get("value")) or 85.0
-    metric = str(target_info.get("metric") or "index")
-    verdict = str(target_info.get("verdict") or "inconclusive")
-    if metric == "satisfied_rate":
-        estimate, low, high = _number(rate.get("estimate")), _number(rate.get("ci_low")), _number(rate.get("ci_high"))
-    else:
-        estimate, low, high = (
-            _number(overall.get("index")),
-            _number(overall.get("ci_low")),
-            _number(overall.get("ci_high")),
-        )
+    target = typed.said_target
+    metric = typed.plan_metric
+    tests = typed.target_tests()
+    plan_test = tests[0][1] if tests else TargetTest(metric=metric, target=target)
     domains = results.get("domains") or {}
     scale = _scale(domains, target)
     labels = domain_labels(domain_titles, language)
@@ -358,8 +355,8 @@ def build_page(
         wave=str((results.get("report") or {}).get("wave") or ""),
         target=target,
         metric=metric,
-        verdict=verdict,
-        verdict_sentence=verdict_sentence(verdict, metric=metric, target=target, estimate=estimate, low=low, high=high),
+        verdict=plan_test.shown_verdict,
+        verdict_sentence=explain.verdict_sentence(metric, plan_test, language),
         overall_index=_number(overall.get("index")),
         overall_low=_number(overall.get("ci_low")),
         overall_high=_number(overall.get("ci_high")),
@@ -367,15 +364,31 @@ def build_page(
         overall_rate_low=_number(rate.get("ci_low")),
         overall_rate_high=_number(rate.get("ci_high")),
         n=overall.get("n"),
-        illustrative=bool((results.get("report") or {}).get("illustrative")),
+        illustrative=typed.illustrative,
         scale=scale,
         target_x=scale.x(target),
     )
-    for domain in [d for d in DOMAIN_IDS if d in domains] + [d for d in domains if d not in DOMAIN_IDS]:
+    for position, (test_metric, test) in enumerate(tests):
+        role = _("The plan's target") if position == 0 else _("For comparison")
+        role += "：" if language == "zh" else ": "
+        page.targets.append(
+            TargetRow(test_metric, role, explain.verdict_sentence(test_metric, test, language), test.shown_verdict)
+        )
+    page.plan_sentence = explain.plan_sentence(typed, language)
+    page.interval_sentence = explain.interval_sentence(language)
+    page.rule_sentence = explain.verdict_rule_sentence(target, language)
+    page.sample_sentence = explain.sample_sentence(typed, language)
+    page.sensitivity_sentence = explain.sensitivity_sentence(typed, language)
+    page.scale_sentence = explain.scale_sentence(typed, language)
+    page.caveat = typed.rankings.caveat_in(language) if typed.rankings and page_has_rankings(typed) else ""
+    for domain, typed_domain in typed.domain_items():
         values = domains[domain] or {}
         domain_rate = values.get("satisfied_rate") or {}
         index = _number(values.get("index"))
         ci_low, ci_high = _number(values.get("ci_low")), _number(values.get("ci_high"))
+        verdict = typed_domain.target_test(metric, target).shown_verdict
+        if index is None:
+            verdict = "unstable"
         page.domains.append(
             DomainRow(
                 domain,
@@ -390,7 +403,9 @@ def build_page(
                 scale.x(index),
                 scale.x(ci_low if ci_low is not None else index),
                 scale.x(ci_high if ci_high is not None else index),
-                index is not None and index >= target,
+                verdict == "met",
+                verdict,
+                label("verdict", verdict, language),
             )
         )
     for code, cells in ((results.get("subgroups") or {}).get("town") or {}).items():
@@ -412,7 +427,7 @@ def build_page(
             )
         )
     page.trend = _trend(history, target)
-    page.placements = _placements(results.get("rankings"), language)
+    page.placements = _placements(typed, language)
     for priority in ((results.get("drivers") or {}).get("priorities") or [])[:10]:
         domain = priority.get("domain", "")
         page.priorities.append(
@@ -426,6 +441,10 @@ def build_page(
                 _number(priority.get("relative_importance")),
             )
         )
-    page.methodology = _methodology(results)
-    page.excluded = [(str(reason), int(count)) for reason, count in (results.get("excluded") or {}).items() if count]
+    page.methodology = _methodology(typed, results, language)
+    page.excluded = [
+        (label("exclusion", reason, language), int(count))
+        for reason, count in (results.get("excluded") or {}).items()
+        if isinstance(count, int) and count
+    ]
     return page

@@ -57,6 +57,53 @@ def _rate(values: np.ndarray) -> dict:
     return {"estimate": p, "se": se, "ci_low": max(p - 1.96 * se, 0.0), "ci_high": min(p + 1.96 * se, 1.0)}
 
 
+def _test(estimate: float, se: float, df: int, target: float, metric: str, interval=None) -> dict:
+    """A target test in the contract, by the engine's own rule (the verdict reads the 95% interval)."""
+    from scoring.target import target_test
+
+    return target_test(estimate, se, df, target=target, metric=metric, interval=interval).to_dict()
+
+
+def _sensitivity(frame: pd.DataFrame, overall: dict) -> dict:
+    """A sensitivity section: the 'weighted' headline is the overall, the unweighted one moves a little."""
+
+    def headline(shift: float, n: int) -> dict:
+        rate = dict(overall["satisfied_rate"], estimate=overall["satisfied_rate"]["estimate"] - shift / 100)
+        index = {key: overall[key] + shift for key in ("index", "ci_low", "ci_high")}
+        return {
+            "index": {
+                "estimate": index["index"],
+                "se": overall["se"],
+                "ci_low": index["ci_low"],
+                "ci_high": index["ci_high"],
+                "df": overall["df"],
+                "unstable": False,
+                "unstable_reason": None,
+            },
+            "satisfied_rate": rate,
+            "n": n,
+        }
+
+    return {
+        "headline": ["index", "satisfied_rate"],
+        "note": "Residents who scan a QR code choose themselves.",
+        "weighting": {
+            "method": "raking",
+            "unweighted": headline(0.8, len(frame)),
+            "weighted": headline(0.0, len(frame)),
+        },
+        "screening": {
+            "rules": "…",
+            "with": headline(0.0, len(frame)),
+            "without": headline(-0.2, len(frame) + 27),
+            "excluded": 27,
+            "problem": None,
+        },
+        "channel": {"qr": headline(0.0, len(frame))},
+        "point_type": None,
+    }
+
+
 def fake_results(frame: pd.DataFrame, *, target: float = 85.0, shift: float = 0.0) -> dict:
     """Results in the estimate contract (``shift`` moves every index, for a 'previous wave')."""
     df = 36
@@ -82,11 +129,27 @@ def fake_results(frame: pd.DataFrame, *, target: float = 85.0, shift: float = 0.
         "n": len(frame),
         "satisfied_rate": _rate(frame["overall"].to_numpy(dtype=float, na_value=np.nan)),
     }
-    statistic = (overall_index - target) / overall_se
-    p_value = float(stats.t.sf(statistic, df))
-    low = overall_index - stats.t.ppf(0.95, df) * overall_se
-    high = overall_index + stats.t.ppf(0.95, df) * overall_se
-    verdict = "met" if low > target else "not_met" if high < target else "inconclusive"
+    targets = {
+        "metric": "index",
+        "index": _test(overall["index"], overall["se"], df, target, "index"),
+        "satisfied_rate": _test(
+            overall["satisfied_rate"]["estimate"],
+            overall["satisfied_rate"]["se"],
+            df,
+            target,
+            "satisfied_rate",
+            interval=(overall["satisfied_rate"]["ci_low"], overall["satisfied_rate"]["ci_high"]),
+        ),
+    }
+    for entry in domains.values():
+        rate = entry["satisfied_rate"]
+        entry["targets"] = {
+            "metric": "index",
+            "index": _test(entry["index"], entry["se"], df, target, "index"),
+            "satisfied_rate": _test(
+                rate["estimate"], rate["se"], df, target, "satisfied_rate", interval=(rate["ci_low"], rate["ci_high"])
+            ),
+        }
     subgroups: dict = {"town": {}, "sex": {}, "age_group": {}}
     for variable in subgroups:
         for level, part in frame.groupby(variable):
@@ -103,15 +166,20 @@ def fake_results(frame: pd.DataFrame, *, target: float = 85.0, shift: float = 0.
                 cells[domain] = {
                     "index": entry["index"],
                     "se": entry["se"],
+                    "ci_low": entry["ci_low"],
+                    "ci_high": entry["ci_high"],
                     "n": entry["n"],
                     "cv": cv,
                     "suppressed": bool(entry["n"] < 30 or cv > 0.3),
                 }
             se = float(np.sqrt(np.mean([c["se"] ** 2 for c in cells.values()]) / 4))
             index = float(np.mean(values))
+            half = float(stats.t.ppf(0.975, df)) * se
             cells["overall"] = {
                 "index": index,
                 "se": se,
+                "ci_low": index - half,
+                "ci_high": index + half,
                 "n": int(len(part)),
                 "cv": se / index,
                 "suppressed": bool(len(part) < 30),
@@ -120,18 +188,14 @@ def fake_results(frame: pd.DataFrame, *, target: float = 85.0, shift: float = 0.
     return {
         "overall": overall,
         "domains": domains,
-        "target": {
-            "metric": "index",
-            "value": target,
-            "estimate": overall_index,
-            "statistic": statistic,
-            "p_value": p_value,
-            "verdict": verdict,
-        },
+        "target": targets["index"],
+        "targets": targets,
+        "scale": {"mapping": "linear", "description": "(x − 1)/(K − 1) × 100", "points": [5]},
         "weights": {"method": "rake", "effective_n": 0.7 * len(frame), "deff": 1.43, "min": 0.3, "max": 4.2},
         "design": {"strata": "town", "clusters": "point", "df": df, "variance": "linearization"},
         "excluded": {"speeders": 12, "straight_liners": 5, "duplicate_browser": 3, "partial": 7},
         "subgroups": subgroups,
+        "sensitivity": _sensitivity(frame, overall),
         "inputs": {"responses.csv": "0" * 64},
         "version": "test",
     }

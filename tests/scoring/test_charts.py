@@ -128,7 +128,7 @@ def test_suppressed_towns_are_shown_as_such_without_a_value(results):
     modified = {**results, "subgroups": {**results["subgroups"], "town": towns}}
     figure = charts.draw(charts.town_chart, modified, town_labels={code: "测试镇"})
     texts = [text.get_text() for text in all_texts(figure)]
-    assert any("不予公布" in text and "n = 12" in text for text in texts)
+    assert any("不予公布" in text and "12份" in text for text in texts)
     assert not any("12.3" in text for text in texts)
     labels = [label.get_text() for label in figure.axes[0].get_yticklabels()]
     assert "测试镇" in labels
@@ -188,15 +188,29 @@ def test_ipa_chart_key_uses_the_chinese_line_breaking(drivers):
 
 
 def high_results(results):
-    """Results near the top of the scale: axes reach 100."""
+    """Results near the top of the scale: axes reach 100 (the target tests say the same)."""
+    from tests.scoring.report_data import _test
+
     high = copy.deepcopy(results)
+    rate = {"estimate": 0.99, "se": 0.005, "ci_low": 0.975, "ci_high": 1.0}
     for domain in high["domains"].values():
-        domain.update(index=96.0, ci_low=93.0, ci_high=99.5)
-        domain["satisfied_rate"] = {"estimate": 0.99, "se": 0.005, "ci_low": 0.975, "ci_high": 1.0}
-    high["overall"].update(index=97.0, ci_low=95.0, ci_high=99.0)
-    high["overall"]["satisfied_rate"] = {"estimate": 0.99, "se": 0.005, "ci_low": 0.975, "ci_high": 1.0}
+        domain.update(index=96.0, se=1.6, ci_low=93.0, ci_high=99.5)
+        domain["satisfied_rate"] = dict(rate)
+        domain["targets"] = {
+            "metric": "index",
+            "index": _test(96.0, 1.6, 36, 85.0, "index", interval=(93.0, 99.5)),
+            "satisfied_rate": _test(0.99, 0.005, 36, 85.0, "satisfied_rate", interval=(0.975, 1.0)),
+        }
+    high["overall"].update(index=97.0, se=1.0, ci_low=95.0, ci_high=99.0)
+    high["overall"]["satisfied_rate"] = dict(rate)
+    high["targets"] = {
+        "metric": "index",
+        "index": _test(97.0, 1.0, 36, 85.0, "index", interval=(95.0, 99.0)),
+        "satisfied_rate": _test(0.99, 0.005, 36, 85.0, "satisfied_rate", interval=(0.975, 1.0)),
+    }
+    high["target"] = high["targets"]["index"]
     for cells in high["subgroups"]["town"].values():
-        cells["overall"].update(index=97.0, se=1.0)
+        cells["overall"].update(index=97.0, se=1.0, ci_low=95.0, ci_high=99.0)
     return high
 
 
@@ -275,3 +289,90 @@ def test_font_discovery_prefers_simplified_chinese_faces():
     if "Noto Sans CJK SC" in {entry.name for entry in font_manager.fontManager.ttflist}:
         assert CJK_FONT.family == "Noto Sans CJK SC"
         assert CJK_FONT.matplotlib_families[0] == "Noto Sans CJK SC"
+
+
+def none_results(results):
+    """Results as the engine writes them for too few responses: unstable figures carry ``None``
+    estimates, intervals and verdicts (``manyi demo --responses 20`` crashed on these)."""
+    unstable = {
+        "estimate": None,
+        "se": None,
+        "ci_low": None,
+        "ci_high": None,
+        "statistic": None,
+        "p_value": None,
+        "verdict": None,
+        "unstable": True,
+        "unstable_reason": "too_few_responses",
+    }
+    modified = copy.deepcopy(results)
+    domain = next(iter(modified["domains"]))
+    modified["domains"][domain].update(index=None, se=None, ci_low=None, ci_high=None, unstable=True)
+    modified["domains"][domain]["satisfied_rate"] = {"estimate": None, "se": None, "ci_low": None, "ci_high": None}
+    modified["domains"][domain]["targets"] = {
+        "metric": "index",
+        "index": {**unstable, "metric": "index", "target": 85.0, "value": 85.0},
+        "satisfied_rate": {**unstable, "metric": "satisfied_rate", "target": 85.0, "value": 0.85},
+    }
+    modified["targets"]["satisfied_rate"] = {**unstable, "metric": "satisfied_rate", "target": 85.0, "value": 0.85}
+    town = next(iter(modified["subgroups"]["town"]))
+    modified["subgroups"]["town"][town]["overall"] = {
+        "index": None,
+        "se": None,
+        "ci_low": None,
+        "ci_high": None,
+        "n": 4,
+        "cv": None,
+        "suppressed": True,
+    }
+    return modified, domain
+
+
+@pytest.mark.parametrize("name", ["domain_index", "satisfied_rates", "overall_target", "towns"])
+def test_charts_draw_unstable_none_figures_as_too_few_without_a_verdict(name, results):
+    """``None`` estimates (unstable, suppressed) are drawn as 样本不足 with no verdict colour or
+    words, and nothing raises (before: ``TypeError: '>' not supported between 'NoneType' and 'float'``)."""
+    from scoring.vocabulary import label
+
+    modified, domain = none_results(results)
+    builder = {
+        "domain_index": charts.domain_index_chart,
+        "satisfied_rates": charts.satisfied_rate_chart,
+        "overall_target": charts.overall_target_chart,
+        "towns": charts.town_chart,
+    }[name]
+    figure = charts.draw(builder, modified)
+    texts = [text.get_text() for text in all_texts(figure)]
+    assert any("样本不足" in text or "无数据" in text for text in texts), texts
+    if name in ("domain_index", "satisfied_rates"):
+        from scoring.vocabulary import DOMAIN_LABELS_ZH
+
+        ticks = [tick.get_text() for tick in figure.axes[0].get_yticklabels()]
+        row = ticks.index(DOMAIN_LABELS_ZH[domain])
+        row_texts = [t for t in figure.axes[0].texts if abs(t.get_position()[1] - row) < 0.01]
+        assert row_texts and all("样本不足" in t.get_text() for t in row_texts)
+        for verdict in ("met", "not_met", "inconclusive"):
+            assert not any(label("verdict", verdict) in t.get_text() for t in row_texts)
+    if name == "overall_target":
+        rate_texts = [t.get_text() for t in figure.axes[0].texts if "无数据" in t.get_text()]
+        assert rate_texts
+
+
+def test_a_domain_at_86_5_with_interval_84_8_to_88_2_is_inconclusive_not_met(results):
+    """The colour and shape read the 95% interval, never the point estimate: 86.5 is above 85 but
+    its interval 84.8–88.2 contains 85, so the domain is drawn as 尚无法判断."""
+    from scoring.vocabulary import label
+    from tests.scoring.report_data import _test
+
+    modified = copy.deepcopy(results)
+    domain = next(iter(modified["domains"]))
+    modified["domains"][domain].update(index=86.5, ci_low=84.8, ci_high=88.2)
+    modified["domains"][domain]["targets"]["index"] = _test(86.5, 0.85, 36, 85.0, "index", interval=(84.8, 88.2))
+    [mark] = [m for m in charts.domain_marks(modified, "index") if m.domain == domain]
+    assert (mark.estimate, mark.low, mark.high, mark.verdict) == (86.5, 84.8, 88.2, "inconclusive")
+    figure = charts.draw(charts.domain_index_chart, modified)
+    legend = [text.get_text() for text in figure.axes[0].get_legend().get_texts()]
+    assert any(label("verdict", "inconclusive") in text and "区间包含85" in text for text in legend)
+    [line] = [container[0] for container in figure.axes[0].containers if tuple(container[0].get_xdata()) == (86.5,)]
+    assert line.get_color() == charts.VERDICT_COLOURS["inconclusive"]
+    assert line.get_marker() == charts.VERDICT_MARKERS["inconclusive"]

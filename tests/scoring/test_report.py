@@ -284,12 +284,12 @@ def test_methodology_and_quality_are_generated_from_the_run(report):
     html = files.html.decode("utf-8")
     results = files.results
     assert "jingzhou-2025-illustrative.csv" in html  # margins
-    assert "按人口边际迭代加权" in html  # weighting method
+    assert "按人口结构加权（迭代比例加权）" in html  # weighting method
     assert "泰勒线性化" in html  # variance method
     assert f"{results['weights']['deff']:.3f}" in html
     assert "0" * 64 in html  # input hash
     assert "答题过快" in html and "同一浏览器重复提交" in html  # exclusions
-    assert "Johnson相对权重" in html and "JKn" in html
+    assert "约翰逊相对权重（Johnson relative weights" in html and "分层刀切法（JKn）" in html
     assert "10,000" in html  # rank draws
     assert "假定标准误1分" in html and "只比较同一年份" in html
 
@@ -420,13 +420,35 @@ def test_both_target_verdicts_are_said_when_the_results_carry_both():
         "satisfied_rate": {"target": 85, "value": 0.85, "estimate": 0.914, "verdict": None, "unstable": True},
     }
     points = summary_points(results, district="荆州区", rankings=None, drivers=None, comparison=None)
-    assert points[1].startswith("以满意率衡量“85%以上”的目标（规划目标所检验的指标）")
-    assert "不对“85%以上”的目标作判断" in points[1]
-    assert points[2].startswith("以满意度指数衡量“85分以上”的目标（另一指标，供参考）")
-    assert "95%置信区间整体低于85分" in points[2]
+    assert points[1].startswith("规划目标（以满意率检验，85%）")
+    assert points[1].endswith("样本不足，不作判断。") and "达到" not in points[1]
+    assert points[2].startswith("对照口径（以满意度指数检验，85分）")
+    assert "区间整体低于85分" in points[2] and "未达到" in points[2]
     table = result_tables(results)["target"].frame
     assert list(table["检验对象"]) == ["满意率", "满意度指数"]
-    assert list(table["结论"]) == ["不作判断（估计不稳定）", "未达到"]
+    assert list(table["是否为规划目标"]) == ["是", "否（对照口径）"]
+    assert list(table["结论"]) == ["样本不足，不作判断", "未达到"]
+
+
+def test_86_5_with_interval_84_8_to_88_2_is_said_inconclusive_in_the_summary_and_tables():
+    """The verdict reads the 95% interval, not the point estimate: 86.5 (84.8–88.2) contains 85."""
+    from scoring.report.tables import result_tables
+    from scoring.report.text import summary_points
+    from tests.scoring.report_data import _test
+
+    results = fake_results(synthetic_responses())
+    results["overall"].update(index=86.5, ci_low=84.8, ci_high=88.2)
+    results["targets"]["index"] = _test(86.5, 0.85, 36, 85.0, "index", interval=(84.8, 88.2))
+    domain = next(iter(results["domains"]))
+    results["domains"][domain]["targets"]["index"] = _test(86.5, 0.85, 36, 85.0, "index", interval=(84.8, 88.2))
+    points = summary_points(results, district="荆州区", rankings=None, drivers=None, comparison=None)
+    assert points[1].startswith("规划目标（以满意度指数检验，85分）")
+    assert "86.5（95%置信区间84.8–88.2）" in points[1] and "区间包含85分" in points[1]
+    assert "已达到" not in points[1] and "未达到" not in points[1]
+    tables = result_tables(results)
+    assert tables["target"].frame["结论"].iloc[0] == "尚无法判断"
+    row = tables["domain_targets"].frame.set_index("代码").loc[domain]
+    assert row["指数结论"] == "尚无法判断"
 
 
 def test_progress_bars_go_to_stderr(capsys):
@@ -543,3 +565,22 @@ def test_report_command_bad_responses_exit_2(tmp_path, capsys):
     assert main(["report", "--responses", str(responses), "--out", str(out), "--quiet"]) == 2
     assert "education.q1" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_p_values_are_printed_in_plain_form_never_in_e_notation():
+    from scoring.report.render import P_VALUE, _format_cell
+
+    assert _format_cell(6.05e-13, P_VALUE) == "<0.001"
+    assert _format_cell(0.99999, P_VALUE) == ">0.999"
+    assert _format_cell(0.0123, P_VALUE) == "0.012"
+    assert _format_cell(float("nan"), P_VALUE) == "—"
+
+
+def test_headline_sentence_without_an_overall_figure_says_too_few_responses():
+    """An unstable overall (None) is said as 样本不足 — never "为—分"."""
+    from scoring.contract import Results
+    from scoring.report.text import headline_sentence
+
+    empty = {"index": None, "ci_low": None, "ci_high": None, "satisfied_rate": {"estimate": None}}
+    sentence = headline_sentence(Results.from_dict({"overall": empty, "domains": {}}))
+    assert sentence == "荆州区公共服务总体满意度指数：样本不足，不作估计。"

@@ -48,7 +48,8 @@ def test_year_page_shows_the_frozen_results(published, client):
     assert response.status_code == 200
     text = response.get_data(as_text=True)
     assert re.search(r'id="overall-index"[^>]*>80\.0<', text)
-    assert "The target of 85 or more is not met" in text
+    assert "the target of 85 or more is not met" in text
+    assert "95% sure" not in text
     assert "78.0" in text and "70.0%" in text  # the domain index and satisfied rate
     assert "60.0" not in text  # a suppressed town cell is withheld
     assert "Medical services" in text and "Xicheng Street" in text
@@ -150,18 +151,217 @@ def test_trend_across_published_years(app, client):
 @pytest.mark.parametrize(
     ("verdict", "phrase"),
     [
-        ("met", "is met: we can be 95% sure the true value is above 85"),
-        ("not_met", "is not met: we can be 95% sure the true value is below 85"),
-        ("inconclusive", "We cannot yet tell whether the target of 85 is met"),
+        ("met", "the interval lies above 85: the target of 85 or more is met"),
+        ("not_met", "the interval lies below 85: the target of 85 or more is not met"),
+        ("inconclusive", "the interval includes 85: the survey cannot yet tell whether the target of 85"),
+        (None, "too few responses for a verdict"),
     ],
 )
 def test_verdict_in_plain_words(app, verdict, phrase):
     with app.test_request_context("/?lang=en"):
-        sentence = verdict_sentence(verdict, metric="index", target=85, estimate=86.2, low=84.1, high=88.3)
+        sentence = verdict_sentence(
+            verdict, metric="index", target=85, estimate=86.2, low=84.1, high=88.3, language="en"
+        )
     assert phrase in sentence and "86.2" in sentence and "84.1–88.3" in sentence
+    assert "sure" not in sentence
+
+
+def _test(estimate, low, high, verdict, *, metric="index"):
+    value = 0.85 if metric == "satisfied_rate" else 85
+    return {
+        "metric": metric,
+        "target": 85,
+        "value": value,
+        "estimate": estimate,
+        "se": None if estimate is None else 0.8,
+        "ci_low": low,
+        "ci_high": high,
+        "df": 40,
+        "statistic": None,
+        "p_value": None,
+        "verdict": verdict,
+        "unstable": verdict is None,
+    }
+
+
+def both_targets_run():
+    """A run in the current contract: both target tests, 86.5 (84.8–88.2) inconclusive,
+    an unstable domain with None figures, a survey and a monitoring placement."""
+    from survey.services.publication import ScoringRun
+
+    results = json.loads(fake_run(86.5).results_json)
+    results["overall"].update(ci_low=84.8, ci_high=88.2)
+    results["targets"] = {
+        "metric": "index",
+        "index": _test(86.5, 84.8, 88.2, "inconclusive"),
+        "satisfied_rate": _test(0.8, 0.76, 0.84, "not_met", metric="satisfied_rate"),
+    }
+    results["target"] = results["targets"]["index"]
+    results["domains"]["healthcare"]["targets"] = {
+        "metric": "index",
+        "index": _test(78.0, 75.6, 80.4, "not_met"),
+        "satisfied_rate": _test(0.7, 0.64, 0.76, "not_met", metric="satisfied_rate"),
+    }
+    results["domains"]["education"] = {
+        "index": None,
+        "se": None,
+        "ci_low": None,
+        "ci_high": None,
+        "n": 4,
+        "unstable": True,
+        "unstable_reason": "too_few_responses",
+        "satisfied_rate": {"estimate": None, "se": None, "ci_low": None, "ci_high": None},
+    }
+    results["weights"] = {"method": "raking", "effective_n": 350.0, "deff": 1.4}
+    results["design"] = {"strata": "point_town", "clusters": "point", "df": 40, "variance": "linearization"}
+    results["excluded"] = {"straight_liner": 5, "speeder": 2}
+    results["scale"] = {"mapping": "linear", "description": "(x − 1)/(K − 1) × 100"}
+    headline = lambda index: {  # noqa: E731
+        "index": {"estimate": index, "ci_low": index - 2, "ci_high": index + 2, "unstable": False},
+        "satisfied_rate": {"estimate": 0.8, "ci_low": 0.76, "ci_high": 0.84},
+        "n": 500,
+    }
+    results["sensitivity"] = {
+        "headline": ["index", "satisfied_rate"],
+        "weighting": {"method": "raking", "unweighted": headline(84.1), "weighted": headline(86.5)},
+    }
+    district = {"estimate": 86.5, "se": 0.8, "origin": "survey", "se_assumed": False}
+    placement = {
+        "level": "municipality",
+        "year": 2025,
+        "benchmark_year": 2025,
+        "same_year": True,
+        "source": "survey",
+        "n_ranked": 8,
+        "median_rank": 3,
+        "rank_interval": [2, 5],
+        "assumed_se": 1.0,
+        "complete_list": True,
+        "illustrative": True,
+        "district": district,
+        "units": [{"unit": "沙市区", "score": 88.0, "se": None, "se_assumed": True, "source": "illustrative"}],
+    }
+    monitoring = {**placement, "source": "monitoring", "median_rank": 7, "rank_interval": [7, 7]}
+    results["rankings"] = {
+        "assumed_se": 1.0,
+        "year_rule": "same_year",
+        "draws": 10000,
+        "caveat": {"zh": "所用问卷、抽样和计分方法与监测机构不同，名次只作参考。", "en": "Different instruments."},
+        "placements": [placement, monitoring],
+    }
+    run = fake_run(86.5)
+    return ScoringRun(
+        results_json=json.dumps(results, ensure_ascii=False),
+        files=run.files,
+        config=run.config,
+        input_hashes=run.input_hashes,
+    )
+
+
+@pytest.fixture
+def both(app):
+    make_wave(app)
+    with app.test_request_context():
+        session = get_session()
+        publish_run(session, get_wave(session, "2025"), both_targets_run(), actor="publisher-x")
+        session.commit()
+    return app
+
+
+def test_both_verdicts_86_5_inconclusive_and_plain_chinese(both, client):
+    """Both readings of the target with their verdicts by the interval (86.5, 84.8–88.2 → cannot
+    tell yet), the plan's one first; the interval explained without "把握"; the sample's nature
+    and one sensitivity line; no code or English word on the Chinese page."""
+    text = client.get("/results/2025").get_data(as_text=True)
+    body = re.sub(r"<[^>]+>", " ", text.split("<body", 1)[1])
+    assert "规划目标" in body and "对照口径" in body
+    assert body.index("总体满意度指数为86.5（95%置信区间84.8–88.2）") < body.index("总体满意率为80.0%")
+    assert "区间包含85分：现有样本还不能确定是否达到" in body
+    assert "区间整体低于85%：未达到" in body
+    assert "把握" not in body and "95%单侧置信下限" not in body
+    assert "扫码自愿参加" in body and "不加权时总体满意度指数为84.1，按人口结构加权后为86.5" in body
+    assert "样本不足，不作判断" in body  # the unstable domain, without a verdict colour
+    assert re.search(r'class="dot unstable"', text) is None  # no dot drawn for a figure that is None
+    assert "答题模式单一" in body or "直线作答" in body or "straight_liner" not in body
+    for code in (
+        "straight_liner",
+        "speeder",
+        "raking",
+        "linearization",
+        "point_town",
+        "not_met",
+        "inconclusive",
+        "municipality",
+        "illustrative",
+        "t = ",
+        "df ",
+    ):
+        assert code not in body, code
+    assert "来源：示意数据" in body
+    assert "所用问卷、抽样和计分方法与监测机构不同" in body
+
+
+def test_page_placements_are_those_of_results_json(both, client):
+    """Only this survey's placements are the district's rank, as results.json has them, with the
+    interval and the assumed standard error."""
+    data = json.loads(client.get("/results/2025.json").get_data(as_text=True))
+    survey = [p for p in data["rankings"]["placements"] if p["source"] == "survey"]
+    text = re.sub(r"<[^>]+>", " ", client.get("/results/2025").get_data(as_text=True))
+    for placement in survey:
+        low, high = placement["rank_interval"]
+        assert (
+            f"排名中位数为第{placement['median_rank']}名（共{placement['n_ranked']}名），95%区间为第{low}–{high}名"
+            in text
+        )
+    assert "排名中位数为第7名" not in text  # the monitoring's own figure is not the survey's rank
+    assert "假定标准误1分" in text
 
 
 def test_chinese_by_default(published, client):
     text = client.get("/results/2025").get_data(as_text=True)
     assert 'lang="zh-CN"' in text
     assert json.loads(client.get("/results/2025.json").get_data(as_text=True))["report"]["wave"] == "2025"
+
+
+def test_year_page_is_drawn_once_and_served_with_etag_and_304(published, client, monkeypatch):
+    """Issue 12: the frozen page is not re-rendered per request; ETag + Cache-Control, 304 on If-None-Match."""
+    from survey.results import routes
+
+    first = client.get("/results/2025")
+    assert first.status_code == 200 and first.headers["ETag"] and "max-age=" in first.headers["Cache-Control"]
+    drawn = []
+    original = routes._draw_year
+    monkeypatch.setattr(routes, "_draw_year", lambda *a, **k: drawn.append(1) or original(*a, **k))
+    again = client.get("/results/2025", headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304 and not again.get_data()
+    assert client.get("/results/2025").get_data() == first.get_data()
+    assert drawn == []  # served from the frozen rendering
+    _publish(published, index=81.0, reason="corrected margins")
+    newer = client.get("/results/2025")
+    assert drawn == [1] and newer.headers["ETag"] != first.headers["ETag"]
+
+
+def test_a_results_section_is_one_partial_included_at_the_marked_point(both, client, tmp_path, monkeypatch):
+    """Another part of Manyi adds a page section with one partial (survey/results/sections.py);
+    the partial sees the typed results, the page model and the language."""
+    from jinja2 import ChoiceLoader, DictLoader
+
+    from survey.results import routes, sections
+
+    folder = tmp_path / "sections"
+    folder.mkdir()
+    (folder / "50_integrity.html").write_text("x", encoding="utf-8")
+    assert sections.section_templates(folder) == ["results/sections/50_integrity.html"]
+    partial = "<section id='integrity'>核查 {{ results.said_target|int }} {{ page.n }} {{ language }}</section>"
+    monkeypatch.setattr(
+        both.jinja_env,
+        "loader",
+        ChoiceLoader([DictLoader({"results/sections/50_integrity.html": partial}), both.jinja_env.loader]),
+    )
+    monkeypatch.setattr(routes, "section_templates", lambda: ["results/sections/50_integrity.html"])
+    text = client.get("/results/2025").get_data(as_text=True)
+    assert "<section id='integrity'>核查 85 500 zh</section>" in text
+    assert text.index("id='integrity'") < text.index('aria-labelledby="h-towns"')
+    (folder / "bad name.html").write_text("", encoding="utf-8")
+    with pytest.raises(ValueError, match="NN_key.html"):
+        sections.section_templates(folder)
