@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 
 revision = '0003_jobs'
-down_revision = '0002'
+down_revision = '0003_integrity'
 branch_labels = None
 depends_on = None
 
