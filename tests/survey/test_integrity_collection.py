@@ -3,6 +3,11 @@ counted per keyed address across the whole wave, not per point."""
 
 from __future__ import annotations
 
+from scoring.data import validate_responses
+from survey.adapter import PARADATA_COLUMNS, wave_responses_frame
+from survey.db import get_session
+from survey.services import waves
+from survey.services.questionnaires import wave_questionnaires
 from tests.survey.respond_support import complete, make_wave, responses
 
 
@@ -20,3 +25,23 @@ def test_one_address_spreading_a_burst_over_three_points_is_flagged(app):
     assert len({r.point_id for r in stored}) == 3
     assert len({r.ip_hash for r in stored}) == 1
     assert [r.flags for r in stored] == [""] * 4 + ["ip_burst"] * 5
+
+
+def test_the_scoring_frame_carries_keyed_hashes_of_address_and_browser_only(app):
+    token = make_wave(app)
+    complete(app.test_client(), token)
+    complete(app.test_client(), token)
+    with app.app_context():
+        session = get_session()
+        wave = waves.find_wave(session, "2025")
+        plain = wave_responses_frame(session, wave, design_columns=True)
+        frame = wave_responses_frame(session, wave, design_columns=True, paradata=True)
+        questionnaires = wave_questionnaires(wave)
+    assert not set(PARADATA_COLUMNS) & set(plain.columns)
+    assert list(frame.columns[-2:]) == ["ip_hash", "browser_hash"]
+    assert frame["ip_hash"].str.fullmatch(r"[0-9a-f]{64}").all()
+    assert frame["ip_hash"].nunique() == 1  # both from the test client's address
+    assert frame["browser_hash"].nunique() == 2  # two phones
+    assert "127.0.0.1" not in frame.to_csv(index=False)
+    responses = validate_responses(frame, questionnaires)
+    assert {"ip_hash", "browser_hash"} <= set(responses.frame.columns)
