@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from scoring.data import validate_responses
 from survey.adapter import PARADATA_COLUMNS, wave_responses_frame
+from survey.cli import main
 from survey.db import get_session
 from survey.services import waves
 from survey.services.questionnaires import wave_questionnaires
+from tests.survey.admin_support import synthetic_wave
 from tests.survey.respond_support import complete, make_wave, responses
 
 
@@ -45,3 +47,20 @@ def test_the_scoring_frame_carries_keyed_hashes_of_address_and_browser_only(app)
     assert "127.0.0.1" not in frame.to_csv(index=False)
     responses = validate_responses(frame, questionnaires)
     assert {"ip_hash", "browser_hash"} <= set(responses.frame.columns)
+
+
+def test_manyi_integrity_prints_the_review_of_a_wave(app):
+    synthetic_wave(app, responses=600, seed=11)
+    result = app.test_cli_runner().invoke(main, ["integrity", "2025"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("wave 2025\nIntegrity checks (false-discovery rate 0.05")
+    assert "Points tested: " in result.output and "Addresses tested: " in result.output
+
+
+def test_manyi_integrity_refuses_an_unknown_wave_and_a_wave_without_responses(app):
+    runner = app.test_cli_runner()
+    unknown = runner.invoke(main, ["integrity", "1999"])
+    assert unknown.exit_code == 2 and "no wave '1999'" in unknown.output
+    make_wave(app)
+    empty = runner.invoke(main, ["integrity", "2025"])
+    assert empty.exit_code == 2 and "has no submitted responses yet" in empty.output
