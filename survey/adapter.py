@@ -26,6 +26,9 @@ EXTRA_COLUMNS = ("state", "flags", "services_used")
 #: stands — the design's strata (statistics.md) — and the point's focus domain; both empty
 #: for a response without a point (phone, paper).  ``town`` stays the residence answer.
 DESIGN_COLUMNS = ("point_town", "point_type")
+#: The paradata columns of the integrity checks (docs/integrity.md): keyed hashes of the
+#: client address and of the browser-id cookie — never the address or the cookie.
+PARADATA_COLUMNS = ("ip_hash", "browser_hash")
 
 
 def item_columns(versions: Iterable[QuestionnaireVersion]) -> list[str]:
@@ -48,6 +51,7 @@ def wave_responses_frame(
     states: tuple[str, ...] = ("submitted",),
     include_comments: bool = False,
     design_columns: bool = False,
+    paradata: bool = False,
 ) -> pd.DataFrame:
     """All responses of ``wave`` in the given states, one row each, in the contract.
 
@@ -55,7 +59,9 @@ def wave_responses_frame(
     extra columns ``state``, ``flags`` and ``services_used`` follow the items; ``comment``
     only when ``include_comments`` (exports for the office, never the public);
     ``point_town`` and ``point_type`` (:data:`DESIGN_COLUMNS`, from the collection point)
-    when ``design_columns`` — what the scoring's design needs (strata = the point's town).
+    when ``design_columns`` — what the scoring's design needs (strata = the point's town);
+    ``ip_hash`` and ``browser_hash`` (:data:`PARADATA_COLUMNS`, keyed hashes only) when
+    ``paradata`` — what the integrity checks read.
     """
     columns = [
         Response.id,
@@ -72,6 +78,8 @@ def wave_responses_frame(
         Response.services_used,
         CollectionPoint.town_code,
         CollectionPoint.focus_domain,
+        Response.ip_hash,
+        Response.respondent_hash,
     ]
     if include_comments:
         columns.append(Response.comment)
@@ -126,9 +134,11 @@ def wave_responses_frame(
     )
     parts = [frame, items, extras]
     if include_comments:
-        parts.append(pd.DataFrame({"comment": _strings(columns_of[14])}))
+        parts.append(pd.DataFrame({"comment": _strings(columns_of[16])}))
     if design_columns:
         parts.append(pd.DataFrame({"point_town": _strings(columns_of[12]), "point_type": _strings(columns_of[13])}))
+    if paradata:
+        parts.append(pd.DataFrame({"ip_hash": _strings(columns_of[14]), "browser_hash": _strings(columns_of[15])}))
     return pd.concat(parts, axis=1)
 
 

@@ -128,7 +128,7 @@ def score_wave(
     from survey.services.questionnaires import wave_questionnaires
 
     if frame is None:
-        frame = wave_responses_frame(session, wave, design_columns=True)
+        frame = wave_responses_frame(session, wave, design_columns=True, paradata=True)
     if frame.empty:
         raise ScoringInputError(f"wave {wave.code!r} has no submitted responses yet; nothing to score")
     questionnaires = wave_questionnaires(wave)
