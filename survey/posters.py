@@ -56,7 +56,7 @@ class PosterTexts:
 
 
 _INVITATION = _l("Scan the code to take the public-service satisfaction survey")
-_DETAILS = _l("Anonymous · about 3 minutes · no name or phone number asked")
+_DETAILS = _l("Anonymous · 2 to 4 minutes · no name or phone number asked")
 _PLACE_LABEL = _l("Collection point")
 
 
