@@ -56,7 +56,8 @@ class PosterTexts:
 
 
 _INVITATION = _l("Scan the code to take the public-service satisfaction survey")
-_DETAILS = _l("Anonymous · 2 to 4 minutes · no name or phone number asked")
+#: The same time estimate as the welcome page (每项约1分钟，全部约需2至4分钟).
+_DETAILS = _l("Anonymous · about 1 minute per service, 2 to 4 minutes in all · no name or phone number asked")
 _PLACE_LABEL = _l("Collection point")
 
 

@@ -83,6 +83,16 @@ def browser_hash(browser_id: str) -> str:
     return keyed_hash(browser_id, purpose="browser")
 
 
+def finished_in_wave(session: Session, wave_id: int, respondent_hash: str) -> bool:
+    """Whether this browser (its keyed hash) has submitted a response in the wave."""
+    found = session.scalar(
+        select(Response.id)
+        .where(Response.wave_id == wave_id, Response.respondent_hash == respondent_hash, Response.state == "submitted")
+        .limit(1)
+    )
+    return found is not None
+
+
 def address_hash(address: str) -> str:
     """The stored form of a client address (a keyed hash; the address is never stored)."""
     return keyed_hash(address, purpose="ip")

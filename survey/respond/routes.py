@@ -315,6 +315,10 @@ def landing(token: str):
 
     form = PageForm(formdata=None, submission_key=secrets.token_urlsafe(24))
     wave = point.wave
+    # A rescan after finishing: say so, and offer a fresh start for someone else.
+    finished = (
+        draft is None and not new_browser and drafts.finished_in_wave(session, wave.id, drafts.browser_hash(browser_id))
+    )
     body = render_template(
         "respond/landing.html",
         form=form,
@@ -322,6 +326,7 @@ def landing(token: str):
         action=_page_url(token, flow.LANDING),
         place=point.place,
         continue_url=_page_url(token, draft.current_page or flow.SERVICES) if draft else None,
+        finished=finished,
         retention_years=setting("RESPONSE_RETENTION_YEARS"),
         draft_days=setting("RESPOND_DRAFT_DAYS"),
         closes_at=wave.closes_at,

@@ -84,7 +84,6 @@ STATE_LABELS = {"submitted": ("已提交", "Submitted"), "partial": ("未完成"
 FLAG_LABELS = {
     "duplicate_browser": ("同一浏览器重复提交", "Repeat from the same browser"),
     "ip_burst": ("同一网络地址短时间内大量提交", "Many from one network address within an hour"),
-    "shared_phone": ("家人共用一部手机（已说明）", "Another family member on the same phone (declared)"),
     "rate_limited": ("提交过于频繁", "Rate limited"),
 }
 #: The label of ``submitted_at`` where it is shown as a Beijing time (the workbook).

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from survey.db import get_session
 from survey.models import Response, Wave
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, Checker
+from tests.browser.conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, VIEWPORT, Checker
 
 pytestmark = pytest.mark.browser
 
@@ -227,6 +227,34 @@ def test_back_then_forward_after_missing_answers_shows_the_page_again(
     assert page.locator("fieldset.q").first.locator("input").nth(1).is_checked()
     checker.check("after-back-forward")
     context.close()
+
+
+#: Characters on each line of the page's h1, from the positions of its characters.
+_TITLE_LINES = """() => {
+  const h1 = document.querySelector("h1");
+  const text = h1.firstChild;
+  const lines = new Map();
+  for (let i = 0; i < text.length; i++) {
+    const range = document.createRange();
+    range.setStart(text, i);
+    range.setEnd(text, i + 1);
+    const top = Math.round(range.getBoundingClientRect().top);
+    lines.set(top, (lines.get(top) || "") + text.data[i]);
+  }
+  return Array.from(lines.values());
+}"""
+
+
+@pytest.mark.parametrize("width", [320, 390])
+def test_the_title_never_leaves_one_character_alone_on_a_line(live_server, new_page, width):
+    page = new_page()
+    page.set_viewport_size({"width": width, "height": 800})
+    page.goto(f"{live_server.url}/s/{live_server.token}")
+    lines = page.evaluate(_TITLE_LINES)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"title-{width}.png"))
+    assert "".join(lines) == page.locator("h1").inner_text()
+    assert all(len(line.strip()) > 1 for line in lines), lines  # never "查" alone
 
 
 def test_double_submit_stores_one_response(live_server, new_page):

@@ -92,6 +92,8 @@ def test_poster_is_a4_with_an_embedded_cjk_font_and_both_languages(app, tmp_path
         "西城街道",
         "2025年度荆州区公共服务满意度调查",
         "调查点",
+        "每项约1分钟，全部约需2至4分钟",  # the welcome page's estimate, word for word
+        "2to4minutesinall",
         token,
     ):
         assert expected in flat, expected

@@ -304,8 +304,22 @@ def test_full_flow_stores_a_submitted_response(app, client, token):
     assert set(answers) == {"healthcare", "transport", "common"}
     assert answers["common"] == {"overall": 1}
     assert len(answers["healthcare"]) == 7 and set(answers["healthcare"].values()) == {1}
-    # the draft cookie is gone: the landing page offers a new start
-    assert "开始填写" in client.get(f"/s/{token}").get_data(as_text=True)
+    # the draft cookie is gone: the landing page says so and offers a new start
+    assert "为另一位家人重新填写" in client.get(f"/s/{token}").get_data(as_text=True)
+
+
+def test_a_rescan_after_finishing_says_so_and_offers_a_start_for_someone_else(app, client, token):
+    landing = client.get(f"/s/{token}").get_data(as_text=True)
+    assert "您已完成本次调查" not in landing and ">开始填写</button>" in landing
+    complete(client, token)
+    again = client.get(f"/s/{token}").get_data(as_text=True)
+    assert "您已完成本次调查。" in again and "家里还有其他人也想填写" in again
+    assert ">为另一位家人重新填写</button>" in again and ">开始填写</button>" not in again
+    other_phone = app.test_client()  # another browser has not finished
+    fresh = other_phone.get(f"/s/{token}").get_data(as_text=True)
+    assert "您已完成本次调查" not in fresh and ">开始填写</button>" in fresh
+    complete(client, token)  # the family member's answers are stored as a second response
+    assert [response.state for response in responses(app)] == ["submitted", "submitted"]
 
 
 def test_not_applicable_is_stored_apart_from_a_number(app, client, token):
