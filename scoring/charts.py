@@ -473,7 +473,7 @@ def town_chart(
                 bbox={"facecolor": "white", "edgecolor": "none", "pad": 1},
             )
             continue
-        index = float(cell.index)  # type: ignore[arg-type]
+        index = float(cell.index)
         if _finite(cell.ci_low) and _finite(cell.ci_high) and cell.ci_low <= index <= cell.ci_high:
             low, high = float(cell.ci_low), float(cell.ci_high)
         elif _finite(cell.se):
@@ -608,22 +608,25 @@ def rank_chart(
     low, high = (list(record.rank_interval or []) + [None, None])[:2]
     figure = _figure(3.3)
     axes = figure.add_subplot()
-    colours = [OKABE_ITO["blue"] if low is not None and low <= k <= high else LIGHT_GREY for k in ranks]
+    colours = [
+        OKABE_ITO["blue"] if low is not None and high is not None and low <= k <= high else LIGHT_GREY for k in ranks
+    ]
     axes.bar(ranks, [100 * p for p in probabilities], color=colours, width=0.7)
     for k, p in zip(ranks, probabilities):
         if p >= 0.005:
             axes.text(k, 100 * p + 1, f"{100 * p:.0f}%", ha="center", fontsize=8.5)
-    axes.plot(
-        [record.median_rank],
-        [0],
-        marker="^",
-        markersize=11,
-        color=OKABE_ITO["vermillion"],
-        clip_on=False,
-        zorder=5,
-        label=f"排名中位数：第{record.median_rank}名",
-    )
-    axes.legend(loc="upper left", fontsize=9, frameon=False)
+    if record.median_rank is not None:
+        axes.plot(
+            [record.median_rank],
+            [0],
+            marker="^",
+            markersize=11,
+            color=OKABE_ITO["vermillion"],
+            clip_on=False,
+            zorder=5,
+            label=f"排名中位数：第{record.median_rank}名",
+        )
+        axes.legend(loc="upper left", fontsize=9, frameon=False)
     axes.set_xticks(
         ranks,
         [f"第{k}名" for k in ranks],

@@ -208,8 +208,8 @@ class Instrument:
             overall=overall,
             scale_lengths=lengths,
             towns=choices("town", None),
-            sexes=choices("sex", DEFAULT_SEXES),
-            age_groups=choices("age_group", DEFAULT_AGE_GROUPS),
+            sexes=choices("sex", DEFAULT_SEXES) or DEFAULT_SEXES,
+            age_groups=choices("age_group", DEFAULT_AGE_GROUPS) or DEFAULT_AGE_GROUPS,
             source="questionnaires",
         )
 
@@ -420,9 +420,9 @@ def _as_number(frame: pd.DataFrame, column: str) -> np.ndarray:
     """A column as floats (float32 columns stay float32); non-numeric text is an error naming the row."""
     series = frame[column]
     if isinstance(series.dtype, np.dtype) and series.dtype.kind == "f":
-        return series.to_numpy()
+        return np.asarray(series.to_numpy())
     if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
-        return series.to_numpy(dtype=np.float64, na_value=np.nan)
+        return np.asarray(series.to_numpy(dtype=np.float64, na_value=np.nan))
     numbers = pd.to_numeric(series.astype("object").where(series.notna(), None), errors="coerce")
     blank = series.isna() | (series.astype("object").map(lambda v: isinstance(v, str) and not v.strip()))
     bad = numbers.isna() & ~blank
@@ -432,7 +432,7 @@ def _as_number(frame: pd.DataFrame, column: str) -> np.ndarray:
             f"column {column!r}, {_row_label(frame, row)}: {series.iloc[row]!r} is not a number; "
             "use digits only (empty for missing)"
         )
-    return numbers.to_numpy(dtype=np.float64, na_value=np.nan)
+    return np.asarray(numbers.to_numpy(dtype=np.float64, na_value=np.nan))
 
 
 def _check_codes(

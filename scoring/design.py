@@ -219,7 +219,7 @@ class SurveyDesign:
     @cached_property
     def weights(self) -> np.ndarray:
         """The analysis weights ``w_k = d_k g_{c(k)}``."""
-        return self.base_weights * self.cell_adjustment[self.cells.of_row]
+        return np.asarray(self.base_weights * self.cell_adjustment[self.cells.of_row])
 
     @property
     def n_rows(self) -> int:
@@ -307,7 +307,7 @@ class SurveyDesign:
     @cached_property
     def cell_weights(self) -> np.ndarray:
         """``Σ w_k`` per cell."""
-        return self.cell_adjustment * self.cells.base_total
+        return np.asarray(self.cell_adjustment * self.cells.base_total)
 
     def with_cells(self, cells: Cells, cell_adjustment: np.ndarray, calibration: Calibration | None) -> SurveyDesign:
         """A copy on new cells with new adjustments (used by calibration)."""
@@ -348,7 +348,7 @@ def _validate_weights(data: pd.DataFrame, weights: str | np.ndarray | None) -> n
             f"{name} must be positive numbers; row {row + 1} has {values[row]!r}. "
             "Give every response a positive weight (or drop the column to use 1)"
         )
-    return values
+    return np.asarray(values)
 
 
 def survey_design(

@@ -97,7 +97,7 @@ class SurveyEstimate:
         return len(self.names)
 
     def _defined(self) -> np.ndarray:
-        return np.isfinite(self.estimate)
+        return np.asarray(np.isfinite(self.estimate))
 
     @cached_property
     def variance(self) -> np.ndarray:
@@ -105,6 +105,7 @@ class SurveyEstimate:
         defined = self._defined()
         if self.replicates is not None:
             values = self.replicates
+            assert isinstance(self.design, ReplicateDesign), "replicate estimates come from a replicate design"
             variance = self.design.variance(np.where(np.isfinite(values), values, 0.0), self.estimate)
             # A replicate where an estimate is undefined (its domain lost all weight) is
             # left out for that estimate, as R's svrVar drops NA replicates.
@@ -120,6 +121,7 @@ class SurveyEstimate:
         """Design covariance matrix, shape (K, K)."""
         if self.replicates is not None:
             values = np.where(np.isfinite(self.replicates), self.replicates, 0.0)
+            assert isinstance(self.design, ReplicateDesign), "replicate estimates come from a replicate design"
             covariance = self.design.variance(values, self.estimate, full=True)
         else:
             influence = _only_defined(self.influence, self._defined())
@@ -133,13 +135,13 @@ class SurveyEstimate:
 
     @property
     def se(self) -> np.ndarray:
-        return np.sqrt(self.variance)
+        return np.asarray(np.sqrt(self.variance))
 
     @property
     def cv(self) -> np.ndarray:
         """Coefficient of variation ``se / |estimate|``."""
         with np.errstate(divide="ignore", invalid="ignore"):
-            return self.se / np.abs(self.estimate)
+            return np.asarray(self.se / np.abs(self.estimate))
 
     @property
     def df(self) -> int:
@@ -152,7 +154,7 @@ class SurveyEstimate:
         if self.srs_variance is None:
             return np.full(len(self), np.nan)
         with np.errstate(divide="ignore", invalid="ignore"):
-            return self.variance / self.srs_variance
+            return np.asarray(self.variance / self.srs_variance)
 
     def confint(self, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
         """``estimate ± t_{df, (1+level)/2} se`` (statistics.md: index CIs)."""
@@ -463,6 +465,7 @@ def ratio_from_totals(
     elif denominator is None:
         influence = numerator
     else:
+        assert denominator_total is not None, "a ratio has a denominator total"
         safe_estimate = np.where(np.isfinite(estimate), estimate, 0.0)
         with np.errstate(divide="ignore", invalid="ignore"):
             influence = np.where(
@@ -639,7 +642,7 @@ def _missing(array: np.ndarray, na_rm: bool, what: str) -> np.ndarray:
         raise ScoringInputError(
             f"{what} has missing values (first in row {row + 1}); pass na_rm=True to leave them out"
         )
-    return missing
+    return np.asarray(missing)
 
 
 def _by_factor(design: Design, by: str | Factor | None) -> Factor | None:
@@ -663,7 +666,7 @@ def _flatten(totals: np.ndarray, by: Factor | None) -> np.ndarray:
 
 def _row_counts(indicator: np.ndarray, by: Factor | None) -> np.ndarray:
     if by is None:
-        return indicator.sum(axis=0)
+        return np.asarray(indicator.sum(axis=0))
     return np.stack(
         [np.bincount(by.codes, weights=indicator[:, k], minlength=by.n_levels) for k in range(indicator.shape[1])],
         axis=1,
@@ -749,6 +752,7 @@ def survey_mean(
     stacked = np.concatenate([numerator, indicator, numerator * np.where(member, array, 0.0)], axis=1)
     totals = cell_totals(design, stacked, by=factor)
     k = array.shape[1]
+    parts: tuple[np.ndarray, ...]
     if factor is None:
         parts = totals[:, :k], totals[:, k : 2 * k], totals[:, 2 * k :]
     else:

@@ -345,14 +345,15 @@ def compare_waves(
 
     def add(key: str, scope: str, label: str, metric: str, now: Mapping[str, Any], before: Mapping[str, Any]) -> None:
         estimate_key = "index" if metric == "index" else "estimate"
-        values = (now.get(estimate_key), now.get("se"), before.get(estimate_key), before.get("se"))
-        if any(value is None or not math.isfinite(float(value)) for value in values):
+        given = (now.get(estimate_key), now.get("se"), before.get(estimate_key), before.get("se"))
+        values = [float(value) for value in given if value is not None]
+        if len(values) < len(given) or not all(math.isfinite(value) for value in values):
             return
         difference, se, df, low, high, p_value = change(
-            float(values[0]),
-            float(values[1]),
-            float(values[2]),
-            float(values[3]),
+            values[0],
+            values[1],
+            values[2],
+            values[3],
             current_df=now.get("df", df_current),
             previous_df=before.get("df", df_previous),
             confidence=confidence,
@@ -363,8 +364,8 @@ def compare_waves(
                 scope=scope,
                 label=label,
                 metric=metric,
-                current=float(values[0]),
-                previous=float(values[2]),
+                current=values[0],
+                previous=values[2],
                 difference=difference,
                 se=se,
                 df=df,

@@ -19,22 +19,26 @@ lengths and labels from it.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .vocabulary import DOMAIN_IDS, DOMAIN_LABELS_ZH
+# Re-exported: the domain vocabulary and the error type are part of this module's interface.
+from .vocabulary import DOMAIN_IDS as DOMAIN_IDS
+from .vocabulary import DOMAIN_LABELS_ZH as DOMAIN_LABELS_ZH
 from .yaml_files import (
     LANGUAGES,
     Choice,
     Problem,
-    QuestionnaireError,
     Text,
     _Checker,
     _plain,
     _read_yaml,
     content_version,
+)
+from .yaml_files import (
+    QuestionnaireError as QuestionnaireError,
 )
 
 if TYPE_CHECKING:
@@ -162,7 +166,7 @@ class QuestionnaireSet:
     #: The district plan (``plan.yaml``) when loaded from a folder; None when rebuilt from stored versions.
     plan: Plan | None = None
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Questionnaire]:
         yield self.common
         yield from self.domains.values()
 
@@ -523,13 +527,13 @@ def load_questionnaires(directory: str | Path) -> QuestionnaireSet:
 
     domains: dict[str, Questionnaire] = {}
     for domain_id in DOMAIN_IDS:
-        path = present.get(domain_id)
-        if path is None:
+        domain_path = present.get(domain_id)
+        if domain_path is None:
             continue
-        checker = _Checker(str(path))
-        data = _read_yaml(path, checker)
+        checker = _Checker(str(domain_path))
+        data = _read_yaml(domain_path, checker)
         if data is not None:
-            questionnaire = _build(checker, data, domain_id, scales, DOMAIN_IDS, str(path), plan=plan)
+            questionnaire = _build(checker, data, domain_id, scales, DOMAIN_IDS, str(domain_path), plan=plan)
             if questionnaire:
                 domains[domain_id] = questionnaire
         problems.extend(checker.problems)

@@ -96,7 +96,7 @@ def domain_scores(answers: np.ndarray, instrument: Instrument, mapping: str = "l
         if len(lengths) == 1 and len(set(domain.aspect_weights)) == 1:
             # Equal weights, one scale: the mean code of the answered items, in integers.
             offset, step = _score_coefficients(lengths.pop(), mapping)
-            total = np.zeros(n, dtype=np.int32)
+            total: np.ndarray = np.zeros(n, dtype=np.int32)
             answered = np.zeros(n, dtype=np.int32)
             for column in columns:
                 total += column

@@ -203,12 +203,12 @@ class ScreeningResult:
 
     @property
     def keep(self) -> np.ndarray:
-        return self.reason_codes == 0
+        return np.asarray(self.reason_codes == 0)
 
     @property
     def reason(self) -> np.ndarray:
         """The reason each row was excluded, ``""`` when kept."""
-        return np.array(("",) + SCREENING_REASONS, dtype=object)[self.reason_codes]
+        return np.asarray(np.array(("",) + SCREENING_REASONS, dtype=object)[self.reason_codes])
 
     @property
     def n_kept(self) -> int:
@@ -230,13 +230,13 @@ class ScreeningResult:
 def _has_flag(series: pd.Series, flag: str) -> np.ndarray:
     codes, uniques = pd.factorize(series, use_na_sentinel=True)
     has = np.array([flag in {part.strip() for part in str(u).split(";")} for u in uniques] + [False])
-    return has[codes]
+    return np.asarray(has[codes])
 
 
 def _has_value(series: pd.Series, value: str) -> np.ndarray:
     codes, uniques = pd.factorize(series, use_na_sentinel=True)
     has = np.array([str(u) == value for u in uniques] + [False])
-    return has[codes]
+    return np.asarray(has[codes])
 
 
 def straight_liners(responses: Responses, *, min_items: int = STRAIGHT_LINE_MIN_ITEMS) -> np.ndarray:
@@ -252,7 +252,7 @@ def straight_liners(responses: Responses, *, min_items: int = STRAIGHT_LINE_MIN_
         np.minimum(lowest, np.where(present, column, lowest), out=lowest)
         np.maximum(highest, column, out=highest)
         answered += present
-    return (answered >= min_items) & (lowest == highest)
+    return np.asarray((answered >= min_items) & (lowest == highest))
 
 
 def screen_responses(

@@ -69,6 +69,8 @@ _FULLY_SAMPLED = 1e-7
 def _calibration_matrix(design: SurveyDesign) -> sparse.csr_matrix:
     """The calibration variables of every cell: one-hot dummies of every margin, or for a
     margin with refusers its share variables (:func:`scoring.weighting.calibration_columns`)."""
+    if design.calibration is None:
+        raise ValueError("the design has no calibration: rake the weights before asking for calibrated variances")
     return calibration_columns(design.cells.level_codes, design.calibration.margins)
 
 
@@ -81,7 +83,7 @@ def calibration_residuals(design: SurveyDesign, influence: np.ndarray) -> np.nda
     influence = np.asarray(influence, dtype=np.float64)
     adjustment = design.cell_adjustment[:, None]
     if design.calibration is None:
-        return adjustment * influence
+        return np.asarray(adjustment * influence)
     x = _calibration_matrix(design)
     base = design.cells.base_total
     normal = (x.T @ sparse.diags(base) @ x).toarray()
@@ -89,7 +91,7 @@ def calibration_residuals(design: SurveyDesign, influence: np.ndarray) -> np.nda
     # The dummies of several margins are collinear (each margin sums to one); the fitted
     # values x′β̂ are unique, so a minimum-norm least-squares solution is enough.
     beta = np.linalg.lstsq(normal, right, rcond=None)[0]
-    return adjustment * (influence - base[:, None] * (x @ beta))
+    return np.asarray(adjustment * (influence - base[:, None] * (x @ beta)))
 
 
 def _psu_totals(design: SurveyDesign, cell_values: np.ndarray) -> np.ndarray:
@@ -156,8 +158,8 @@ def linearized_variance(design: SurveyDesign, influence: Any, *, full: bool = Fa
     means = sums / np.maximum(design.psu_per_stratum, 1)[:, None]
     deviations = totals - np.where(centre[:, None], means[strata], 0.0)
     if full:
-        return (deviations * scale[:, None]).T @ deviations
-    return (scale[:, None] * deviations**2).sum(axis=0)
+        return np.asarray((deviations * scale[:, None]).T @ deviations)
+    return np.asarray((scale[:, None] * deviations**2).sum(axis=0))
 
 
 def _sparse_linearized_variance(design: SurveyDesign, influence: sparse.csr_matrix) -> np.ndarray:
@@ -241,12 +243,12 @@ class ReplicateDesign:
     @cached_property
     def replicate_cell_weights(self) -> np.ndarray:
         """``Σ w_rk`` per cell and replicate (C × R)."""
-        return self.cell_adjustments * self.design.cells.base_total[:, None]
+        return np.asarray(self.cell_adjustments * self.design.cells.base_total[:, None])
 
     def replicate_weights(self) -> np.ndarray:
         """Row-level replicate weights, n × R (memory: 8 n R bytes)."""
         design = self.design
-        return design.base_weights[:, None] * self.cell_adjustments[design.cells.of_row]
+        return np.asarray(design.base_weights[:, None] * self.cell_adjustments[design.cells.of_row])
 
     def variance(self, replicates: np.ndarray, estimate: np.ndarray, *, full: bool = False) -> np.ndarray:
         """Replicate variance of estimates (``replicates`` is R × K, ``estimate`` K)."""
@@ -257,8 +259,8 @@ class ReplicateDesign:
             centre = replicates[self.rscales > 0].mean(axis=0)
         deviations = replicates - centre
         if full:
-            return self.scale * (deviations * self.rscales[:, None]).T @ deviations
-        return self.scale * (self.rscales[:, None] * deviations**2).sum(axis=0)
+            return np.asarray(self.scale * (deviations * self.rscales[:, None]).T @ deviations)
+        return np.asarray(self.scale * (self.rscales[:, None] * deviations**2).sum(axis=0))
 
     def describe(self) -> str:
         return f"{self.method} with {self.n_replicates} replicates, {self.design.describe()}"

@@ -120,7 +120,7 @@ class RefusalMargin(Margin):
     def shares(self) -> np.ndarray:
         """Population shares ``q_l`` of the answered levels (they sum to 1)."""
         counts = np.asarray(self.population[:-1], dtype=np.float64)
-        return counts / counts.sum()
+        return np.asarray(counts / counts.sum())
 
 
 @dataclass(frozen=True)

@@ -69,7 +69,7 @@ class Choice:
 # YAML with line numbers
 
 
-class _LineDict(dict):
+class _LineDict(dict[str, Any]):
     line: int | None = None
 
 
@@ -133,7 +133,7 @@ class _Checker:
             text = value.get(language)
             if not isinstance(text, str) or not text.strip():
                 self.add(f"{what} is missing its '{language}' translation", value, item)
-        if all(isinstance(value.get(lang), str) and value.get(lang).strip() for lang in LANGUAGES):
+        if all(isinstance(text, str) and text.strip() for text in (value.get(lang) for lang in LANGUAGES)):
             return Text(zh=value["zh"].strip(), en=value["en"].strip())
         return None
 

@@ -154,9 +154,9 @@ def integrity_inputs(responses: Responses, screening: ScreeningResult) -> Integr
     point_type = [""] * len(point_codes)
     if "point_type" in frame.columns and point_codes:
         types, type_codes = codes_of(frame["point_type"], n)
-        at_point = np.flatnonzero((point >= 0) & (types >= 0))
-        for k, row in zip(*np.unique(point[at_point], return_index=True)):
-            point_type[k] = type_codes[types[at_point[row]]]
+        typed_rows = np.flatnonzero((point >= 0) & (types >= 0))
+        for k, row in zip(*np.unique(point[typed_rows], return_index=True)):
+            point_type[k] = type_codes[types[typed_rows[row]]]
     duration = frame["duration_s"].to_numpy(dtype=np.float64) if "duration_s" in frame.columns else np.full(n, np.nan)
     fast_fraction = screening.rules.straight_line_fast_fraction or STRAIGHT_LINE_FAST_FRACTION
     fast_straight = np.zeros(n, dtype=bool)

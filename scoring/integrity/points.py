@@ -141,7 +141,7 @@ def _reference(point_sums: np.ndarray, point_counts: np.ndarray, town: np.ndarra
         own_rate = point_sums / point_counts
         district_rate = np.where(district_counts > 0, district_rate, own_rate)
         rate = (other_sums + REFERENCE_PRIOR * district_rate) / (other_counts + REFERENCE_PRIOR)
-    return np.where(np.isfinite(rate), rate, np.nan_to_num(own_rate, nan=0.0))
+    return np.asarray(np.where(np.isfinite(rate), rate, np.nan_to_num(own_rate, nan=0.0)))
 
 
 def _answer_checks(inputs: IntegrityInputs, tested: np.ndarray, min_n: int) -> list[CheckOutcome]:
@@ -214,7 +214,7 @@ def _answer_checks(inputs: IntegrityInputs, tested: np.ndarray, min_n: int) -> l
 
     def per_point(values: np.ndarray) -> np.ndarray:
         with np.errstate(invalid="ignore", divide="ignore"):
-            return np.bincount(point, weights=values, minlength=n_points) / n_kept
+            return np.asarray(np.bincount(point, weights=values, minlength=n_points) / n_kept)
 
     def mean_check(check: str, units: str, value: np.ndarray, expected: np.ndarray) -> CheckOutcome:
         deviation = value - expected
@@ -324,7 +324,7 @@ def _ratio_check(
 def _other_rate(count: np.ndarray, n: np.ndarray) -> np.ndarray:
     """The rate at the other points (with half an event of prior), floored at RATE_FLOOR."""
     total_count, total_n = count.sum(), n.sum()
-    return np.maximum((total_count - count + 0.5) / np.maximum(total_n - n + 1.0, 1.0), RATE_FLOOR)
+    return np.asarray(np.maximum((total_count - count + 0.5) / np.maximum(total_n - n + 1.0, 1.0), RATE_FLOOR))
 
 
 def _rate_check(

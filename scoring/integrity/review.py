@@ -364,7 +364,9 @@ def _collection(responses: Responses, inputs: IntegrityInputs) -> dict[str, Any]
     }
 
 
-def _exclusion_rows(responses: Responses, exclusions: Iterable[Exclusion]) -> tuple[np.ndarray, list]:
+def _exclusion_rows(
+    responses: Responses, exclusions: Iterable[Exclusion]
+) -> tuple[np.ndarray, list[tuple[Exclusion, int]]]:
     frame = responses.frame
     rows = np.zeros(responses.n, dtype=bool)
     matched = []

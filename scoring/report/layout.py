@@ -169,7 +169,7 @@ def document_context(
     settings = inputs.settings
     results = inputs.results
     full = replace(inputs, tables=tables, charts=charts)
-    shown = []
+    shown: list[dict[str, Any]] = []
     for section in sections:
         context = section.context(full)
         if context is None:

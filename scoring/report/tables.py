@@ -530,7 +530,8 @@ def ranking_tables(rankings: Rankings) -> dict[str, ReportTable]:
                 "年份相同": "是" if placement.same_year else "否（按要求比较，只作参考）",
                 "本区得分": number(district and district.estimate),
                 "本区标准误": _se_text(
-                    None if district is None or district.se_assumed else district.se, district and district.se
+                    None if district is None or district.se_assumed else district.se,
+                    None if district is None else district.se,
                 ),
                 "参与排名数": placement.n_ranked,
                 "排名中位数": placement.median_rank,

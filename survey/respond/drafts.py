@@ -17,7 +17,9 @@ Integrity rules implemented here:
   wave is stored and flagged ``duplicate_browser``; unusually many completions from one
   address (keyed hash) within an hour **anywhere in the wave** are flagged ``ip_burst`` —
   a farm rotating over points is counted as one (issue 12, medium 6).  Scoring screens
-  them.
+  them.  A family member who starts again on the same phone with the "another family
+  member" button is a person of their own (:func:`household_member_hash`), up to
+  :data:`HOUSEHOLD_SIZE` people per phone.
 """
 
 from __future__ import annotations
@@ -91,6 +93,27 @@ def finished_in_wave(session: Session, wave_id: int, respondent_hash: str) -> bo
         .limit(1)
     )
     return found is not None
+
+
+#: How many people one phone may answer for in a wave (the resident and family members
+#: who say so on the "start again for another family member" button).  Beyond it a new
+#: response is a repeat from the same browser (``duplicate_browser``), excluded from scoring.
+HOUSEHOLD_SIZE = 4
+
+
+def household_member_hash(session: Session, wave_id: int, browser_id: str) -> str:
+    """The respondent hash for a family member starting on a phone that has already finished.
+
+    Each declared family member gets the keyed hash of ``<browser id>#<k>`` (k = 1, 2, …), so
+    their answers are not a repeat of the phone owner's and count in the results.  After
+    :data:`HOUSEHOLD_SIZE` people the phone's own hash is returned, and the next submission
+    is flagged ``duplicate_browser`` as before: one phone cannot stand for a crowd.
+    """
+    for k in range(1, HOUSEHOLD_SIZE):
+        member = browser_hash(f"{browser_id}#{k}")
+        if not finished_in_wave(session, wave_id, member):
+            return member
+    return browser_hash(browser_id)
 
 
 def address_hash(address: str) -> str:

@@ -298,11 +298,15 @@ def landing(token: str):
         start_key = request.form.get("submission_key", "")
         if not _KEY.match(start_key):
             return _stale(point, 400)
+        respondent_hash = drafts.browser_hash(browser_id)
+        if request.form.get("household") == "1" and drafts.finished_in_wave(session, point.wave_id, respondent_hash):
+            # "Start again for another family member": a declared second person on this phone.
+            respondent_hash = drafts.household_member_hash(session, point.wave_id, browser_id)
         response = drafts.start_response(
             session,
             point,
             start_key=start_key,
-            respondent_hash=drafts.browser_hash(browser_id),
+            respondent_hash=respondent_hash,
             ip_hash=drafts.address_hash(client_address()),
             language=_language(),
         )

@@ -319,7 +319,22 @@ def test_a_rescan_after_finishing_says_so_and_offers_a_start_for_someone_else(ap
     fresh = other_phone.get(f"/s/{token}").get_data(as_text=True)
     assert "您已完成本次调查" not in fresh and ">开始填写</button>" in fresh
     complete(client, token)  # the family member's answers are stored as a second response
-    assert [response.state for response in responses(app)] == ["submitted", "submitted"]
+    stored = responses(app)
+    assert [response.state for response in stored] == ["submitted", "submitted"]
+    # A declared family member is a person of their own, not a repeat of the phone's owner:
+    # not flagged, so their answers count in the results.
+    assert [response.flags for response in stored] == ["", ""]
+    assert stored[0].respondent_hash != stored[1].respondent_hash
+
+
+def test_one_phone_answers_for_a_household_at_most_then_repeats_are_flagged(app, client, token):
+    from survey.respond.drafts import HOUSEHOLD_SIZE
+
+    for _ in range(HOUSEHOLD_SIZE + 1):
+        complete(client, token)
+    flags = [response.flags for response in responses(app)]
+    assert flags[:HOUSEHOLD_SIZE] == [""] * HOUSEHOLD_SIZE
+    assert "duplicate_browser" in flags[HOUSEHOLD_SIZE]
 
 
 def test_not_applicable_is_stored_apart_from_a_number(app, client, token):
