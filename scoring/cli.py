@@ -8,12 +8,21 @@ module imports it back.
 Usage::
 
     python -m scoring estimate --responses FILE [--questionnaires DIR] [--margins FILE]
-        [--strata COL] [--cluster COL] [--variance linearization|jackknife|bootstrap]
+        [--settings FILE] [--strata COL] [--cluster COL] [--unclustered channel_strata|fail]
+        [--lonely-psu fail|adjust] [--variance linearization|jackknife|bootstrap]
         [--replicates N] [--seed S] [--domain-weights FILE|derived] [--target 85]
-        [--target-metric index|satisfied_rate] [--no-screening] [--json OUT]
-        [--weights-out FILE] [--lonely-psu fail|adjust]
+        [--target-metric index|satisfied_rate] [--mapping linear|monitoring]
+        [--no-screening] [--straight-line-fast-fraction F|none] [--min-n 30] [--min-psus 5]
         [--rate-interval logit|korn_graubard|wilson] [--trim LOWER UPPER]
-        [--suppress-min-n 30] [--suppress-max-cv 0.3] [--level 0.95]
+        [--suppress-min-n 30] [--suppress-max-cv 0.3] [--level 0.95] [--no-sensitivity]
+        [--json OUT] [--weights-out FILE]
+
+    Manyi's design is ``--strata point_town --cluster point --lonely-psu adjust`` (strata =
+    the collection point's town, PSU = the point; phone and paper rows, without a point,
+    one stratum per channel).  ``--settings FILE`` takes a wave's analysis settings
+    (``AnalysisSettings.to_dict()``, or a publication's ``results.json`` / its
+    ``settings``): a CSV user reproduces a publication exactly; options given override
+    single settings and the command says which.
 
     python -m scoring report --responses FILE [same options as estimate]
         [--benchmarks FILE]... [--previous FILE]... --out DIR
@@ -42,6 +51,7 @@ output files) to an argparse parser, so a command takes "the same options as est
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import os
@@ -49,21 +59,29 @@ import shlex
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
+from dataclasses import fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from .design import LONELY_PSU_OPTIONS, UNCLUSTERED_RULES
 from .errors import ScoringInputError
 from .pipeline import VARIANCE_METHODS, EstimateOptions, EstimateRun, run_estimate
 from .proportions import INTERVAL_METHODS
 from .questionnaire import QuestionnaireError
+from .scores import MAPPINGS
 from .target import TARGET_METRICS
 from .variance import ReplicateDesign
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from .settings import AnalysisSettings
 
 __all__ = [
     "add_estimate_options",
     "add_report_options",
     "build_parser",
+    "estimate_options",
     "main",
+    "read_settings_file",
     "write_atomically",
 ]
 
@@ -74,8 +92,23 @@ _ILLUSTRATIVE_NAMES = ("illustrative", "示意")
 INPUT_ERRORS: tuple[type[Exception], ...] = (ScoringInputError, QuestionnaireError)
 
 
+def _fraction(value: str) -> str | float:
+    """``--straight-line-fast-fraction``: a number, or ``none`` (the rule before issue 10)."""
+    if value.strip().lower() == "none":
+        return "none"
+    try:
+        return float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is neither a number (e.g. 0.5) nor 'none'") from None
+
+
 def add_estimate_options(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """Add the estimate step's input and method options to ``parser`` (not the outputs)."""
+    """Add the estimate step's input and method options to ``parser`` (not the outputs).
+
+    An option not given is None in the namespace (its default applies, or with
+    ``--settings`` the settings' value): :meth:`EstimateOptions.from_namespace` and
+    :func:`estimate_options` read it so.
+    """
     inputs = parser.add_argument_group("inputs")
     inputs.add_argument("--responses", required=True, metavar="FILE", help="responses CSV (docs/contracts.md)")
     inputs.add_argument("--questionnaires", metavar="DIR", help="questionnaire folder (item weights, scales, codes)")
@@ -85,17 +118,32 @@ def add_estimate_options(parser: argparse.ArgumentParser) -> argparse.ArgumentPa
         metavar="FILE|derived",
         help="domain,weight CSV, or 'derived' (relative importance for 'overall'); default equal",
     )
-    design = parser.add_argument_group("design and variance")
-    design.add_argument("--strata", metavar="COL", help="stratum column, e.g. town")
-    design.add_argument("--cluster", metavar="COL", help="cluster (PSU) column, e.g. point")
-    design.add_argument("--variance", choices=VARIANCE_METHODS, default="linearization")
+    inputs.add_argument(
+        "--settings",
+        metavar="FILE",
+        help="analysis settings JSON (AnalysisSettings.to_dict(), or a publication's results.json or its "
+        "'settings'): score exactly as that publication did; other options given override single settings",
+    )
+    design = parser.add_argument_group(
+        "design and variance",
+        "Manyi's design: --strata point_town --cluster point --lonely-psu adjust (strata = the collection "
+        "point's town, PSU = the point; phone and paper rows, without a point, one stratum per channel).",
+    )
+    design.add_argument("--strata", metavar="COL", help="stratum column: point_town for the Manyi design")
+    design.add_argument("--cluster", metavar="COL", help="cluster (PSU) column: point for the Manyi design")
+    design.add_argument(
+        "--unclustered",
+        choices=UNCLUSTERED_RULES,
+        help="rows without a cluster (phone, paper): channel_strata (default: one stratum per channel, each "
+        "respondent its own PSU) or fail",
+    )
+    design.add_argument("--variance", choices=VARIANCE_METHODS, help="default linearization")
     design.add_argument("--replicates", type=int, metavar="N", help="bootstrap replicates (default 500)")
-    design.add_argument("--seed", type=int, default=0, metavar="S", help="bootstrap seed (default 0)")
+    design.add_argument("--seed", type=int, metavar="S", help="bootstrap seed (default 0)")
     design.add_argument(
         "--lonely-psu",
-        choices=("fail", "adjust"),
-        default="fail",
-        help="a stratum with one PSU: fail (default) or adjust as R's survey.lonely.psu",
+        choices=LONELY_PSU_OPTIONS,
+        help="a stratum with one PSU: fail (default) or adjust as R's survey.lonely.psu (the Manyi design)",
     )
     design.add_argument(
         "--trim",
@@ -105,36 +153,111 @@ def add_estimate_options(parser: argparse.ArgumentParser) -> argparse.ArgumentPa
         help="keep weight adjustments within LOWER..UPPER times their mean, re-raking",
     )
     estimates = parser.add_argument_group("estimates")
-    estimates.add_argument("--target", type=float, default=85.0, help="target as said: 85 (default 85)")
-    estimates.add_argument("--target-metric", choices=TARGET_METRICS, default="index")
+    estimates.add_argument("--target", type=float, help="target as said: 85 (default 85)")
+    estimates.add_argument("--target-metric", choices=TARGET_METRICS, help="the plan's target metric (default index)")
+    estimates.add_argument(
+        "--mapping",
+        choices=MAPPINGS,
+        help="item scores: linear (default, 1→0 … 5→100) or monitoring (1→20 … 5→100, the national monitoring's)",
+    )
     estimates.add_argument(
         "--rate-interval",
         choices=INTERVAL_METHODS,
-        default="logit",
         help="interval for satisfied rates (default logit)",
     )
-    estimates.add_argument("--level", type=float, default=0.95, help="confidence level (default 0.95)")
+    estimates.add_argument("--level", type=float, help="confidence level (default 0.95)")
     estimates.add_argument(
         "--no-screening",
         dest="screening",
-        action="store_false",
+        action="store_const",
+        const=False,
         help="keep speeders, straight-liners and duplicates (partial responses are always left out)",
     )
     estimates.add_argument(
+        "--straight-line-fast-fraction",
+        type=_fraction,
+        metavar="F|none",
+        help="straight-lining excludes only when faster than F × the median time (default 0.5); "
+        "'none': straight-lining alone excludes (the rule before issue 10)",
+    )
+    estimates.add_argument("--min-n", type=int, metavar="N", help="fewest respondents of a stable figure (default 30)")
+    estimates.add_argument("--min-psus", type=int, metavar="N", help="fewest PSUs of a stable figure (default 5)")
+    estimates.add_argument(
         "--suppress-min-n",
         type=int,
-        default=30,
         metavar="N",
         help="suppress subgroup cells with fewer respondents (default 30)",
     )
     estimates.add_argument(
         "--suppress-max-cv",
         type=float,
-        default=0.3,
         metavar="CV",
         help="suppress subgroup cells with a larger CV (default 0.3)",
     )
+    estimates.add_argument(
+        "--no-sensitivity",
+        dest="sensitivity",
+        action="store_const",
+        const=False,
+        help="skip the sensitivity section (two extra passes: unweighted, the other screening rule)",
+    )
     return parser
+
+
+def read_settings_file(path: str | Path) -> AnalysisSettings:
+    """The analysis settings of a JSON file: ``AnalysisSettings.to_dict()``, a results.json's
+    ``settings`` (its ``analysis``), or a whole results.json.
+
+    Raises
+    ------
+    ScoringInputError
+        The file cannot be read, is not JSON, or holds no valid settings (naming the file).
+    """
+    from .settings import AnalysisSettings
+
+    try:
+        values = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as error:
+        raise ScoringInputError(f"--settings {path}: {error.strerror or error}") from None
+    except ValueError as error:
+        raise ScoringInputError(f"--settings {path}: not JSON ({error})") from None
+    if isinstance(values, dict) and isinstance(values.get("settings"), dict):
+        values = values["settings"]
+    if isinstance(values, dict) and isinstance(values.get("analysis"), dict):
+        values = values["analysis"]
+    try:
+        return AnalysisSettings.from_dict(values)
+    except ValueError as error:
+        raise ScoringInputError(f"--settings {path}: {error}") from None
+
+
+def estimate_options(namespace: argparse.Namespace, **report_settings: Any) -> EstimateOptions:
+    """The estimate options of parsed arguments: with ``--settings``, the settings' options
+    with every option given on the command line overriding its setting (``report_settings``:
+    the report's own settings given, e.g. ``district``, recorded in the settings too)."""
+    settings_file = getattr(namespace, "settings", None)
+    if not settings_file:
+        return EstimateOptions.from_namespace(namespace)
+    settings = read_settings_file(settings_file)
+    changes = {key: value for key, value in report_settings.items() if value is not None}
+    if changes:
+        try:
+            settings = settings.replace(**changes)
+        except ValueError as error:
+            raise ScoringInputError(f"--settings {settings_file}: {error}") from None
+    given = {
+        f.name: getattr(namespace, f.name)
+        for f in fields(EstimateOptions)
+        if f.name not in ("responses", "questionnaires", "settings", "screening_rules")
+        and getattr(namespace, f.name, None) is not None
+    }
+    fraction = getattr(namespace, "straight_line_fast_fraction", None)
+    if fraction is not None:
+        rules = dataclasses.replace(
+            settings.screening, straight_line_fast_fraction=None if fraction == "none" else float(fraction)
+        )
+        given["screening_rules"] = rules
+    return EstimateOptions.from_settings(namespace.responses, namespace.questionnaires, settings, **given)
 
 
 def write_atomically(path: str | Path, write: Callable[[Any], None], *, mode: str = "w") -> None:
@@ -222,8 +345,25 @@ def summary_text(run: EstimateRun) -> str:
     return "\n".join(lines)
 
 
+def settings_lines(options: argparse.Namespace, run: EstimateRun) -> list[str]:
+    """With ``--settings``: whether the run used exactly those settings, else which differ."""
+    from .settings import AnalysisSettings
+
+    if not getattr(options, "settings", None):
+        return []
+    wanted = read_settings_file(options.settings)
+    used = AnalysisSettings.from_dict(run.results["settings"]["analysis"])
+    differences = wanted.differences(used)
+    name = Path(options.settings).name
+    if not differences:
+        return [f"settings: exactly those of {name} (digest {used.digest()[:12]})"]
+    return [f"settings: as {name} except"] + [
+        f"  {key}: {before} → {after}" for key, (before, after) in differences.items()
+    ]
+
+
 def _estimate_command(options: argparse.Namespace) -> int:
-    run = run_estimate(options)
+    run = run_estimate(estimate_options(options))
     json_text = json.dumps(run.results, ensure_ascii=False, indent=2, allow_nan=False) + "\n" if options.json else None
     if options.json:
         write_atomically(options.json, lambda handle: handle.write(json_text))
@@ -234,6 +374,8 @@ def _estimate_command(options: argparse.Namespace) -> int:
             lambda handle: frame.to_csv(handle, index=False, float_format="%.17g", lineterminator="\n"),
         )
     print(summary_text(run))
+    for line in settings_lines(options, run):
+        print(line)
     return 0
 
 
@@ -264,12 +406,13 @@ def add_report_options(parser: argparse.ArgumentParser) -> argparse.ArgumentPars
         metavar="YYYY",
         help="the year this wave's figures stand for (default: the year most responses were submitted, Beijing time)",
     )
-    group.add_argument(
-        "--district", default=DISTRICT, help=f"the district's name in the benchmarks (default {DISTRICT})"
-    )
+    group.add_argument("--district", help=f"the district's name in the benchmarks (default {DISTRICT})")
     group.add_argument("--title", help="report title")
     group.add_argument(
-        "--illustrative", action="store_true", help="mark every page and chart as illustrative (demo or synthetic data)"
+        "--illustrative",
+        action="store_const",
+        const=True,
+        help="mark every page and chart as illustrative (demo or synthetic data)",
     )
     group.add_argument(
         "--draws", type=int, default=MIN_DRAWS, metavar="N", help=f"rank simulation draws (default {MIN_DRAWS})"
@@ -277,7 +420,6 @@ def add_report_options(parser: argparse.ArgumentParser) -> argparse.ArgumentPars
     group.add_argument(
         "--assumed-se",
         type=float,
-        default=DEFAULT_ASSUMED_SE,
         metavar="SE",
         help=f"SE of published scores given without one, in index points (default {DEFAULT_ASSUMED_SE:g})",
     )
@@ -312,48 +454,65 @@ def _wave_column(source: Any) -> str | None:
 
 def _report_command(options: argparse.Namespace) -> int:
     """``python -m scoring report``: read the inputs, estimate, build the report, write it."""
-    from .benchmarks import combine_benchmarks, read_benchmarks
+    from .benchmarks import combine_benchmarks, read_benchmarks, validate_benchmarks
     from .data import file_sha256
+    from .rankings import DEFAULT_ASSUMED_SE, DISTRICT
     from .report import Progress, ReportSettings, build_report, check_out_dir, collection_year, read_results
     from .report import write_files as write_report
     from .report.settings import validate_previous
 
-    estimate_options = EstimateOptions.from_namespace(options)
+    estimate = estimate_options(
+        options, district=options.district, assumed_se=options.assumed_se, illustrative=options.illustrative
+    )
+    given = estimate.settings  # from --settings: what the report uses beyond the estimate
     margins_name = str(options.margins or "")
     settings = ReportSettings(
         wave=options.wave or _wave_column(options.responses) or "—",
         year=options.year or collection_year(_responses_column(options.responses, "submitted_at")),
-        district=options.district,
+        district=options.district or (given.district if given else DISTRICT),
         title=options.title,
-        illustrative=options.illustrative or any(mark in margins_name.lower() for mark in _ILLUSTRATIVE_NAMES),
+        illustrative=bool(options.illustrative)
+        or bool(given and given.illustrative)
+        or any(mark in margins_name.lower() for mark in _ILLUSTRATIVE_NAMES),
         draws=options.draws,
-        seed=estimate_options.seed,
-        assumed_se=options.assumed_se,
+        seed=estimate.seed,
+        assumed_se=options.assumed_se
+        if options.assumed_se is not None
+        else (given.assumed_se if given else DEFAULT_ASSUMED_SE),
         compare_other_years=options.compare_other_years,
         pdf=options.pdf,
     )
     # Every input is read and checked before anything is computed or written.
     check_out_dir(options.out)
-    settings.validate(benchmarks=bool(options.benchmarks))
-    benchmarks = (
-        combine_benchmarks([read_benchmarks(path) for path in options.benchmarks]) if options.benchmarks else None
-    )
+    stored_benchmarks = given.benchmarks if given is not None and not options.benchmarks else None
+    settings.validate(benchmarks=bool(options.benchmarks) or stored_benchmarks is not None)
+    if options.benchmarks:
+        benchmarks = combine_benchmarks([read_benchmarks(path) for path in options.benchmarks])
+    elif stored_benchmarks is not None:
+        benchmarks = validate_benchmarks(stored_benchmarks, name=f"benchmarks of {Path(options.settings).name}")
+    else:
+        benchmarks = None
     previous = [read_results(path) for path in options.previous]
     validate_previous(previous, current_wave=settings.wave)
     progress = Progress(enabled=not options.quiet)
     with progress.step("估计", total=1) as advance:
-        run = run_estimate(estimate_options)
+        run = run_estimate(estimate)
         advance(1)
+    # Inputs are named, never located: no path of this machine reaches results.json.
+    inputs = {f"benchmarks/{Path(path).name}": file_sha256(path) for path in options.benchmarks}
+    inputs.update({f"previous/{Path(path).name}": file_sha256(path) for path in options.previous})
     files = build_report(
         run,
         settings=settings,
         previous=previous,
         benchmarks=benchmarks,
         facts={"command": "python -m scoring " + " ".join(shlex.quote(arg) for arg in sys.argv[1:])},
-        inputs={str(path): file_sha256(path) for path in [*options.benchmarks, *options.previous]},
+        inputs=inputs,
         progress=progress,
     )
     written = write_report(files, options.out)
+    for line in settings_lines(options, run):
+        print(line)
     overall = files.results["overall"]
     target = files.results.get("target") or {}
     print(

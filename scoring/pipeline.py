@@ -207,18 +207,19 @@ class EstimateOptions:
 
     @classmethod
     def from_namespace(cls, namespace: argparse.Namespace | Mapping[str, Any]) -> EstimateOptions:
-        """Options from parsed command-line arguments (unknown attributes are ignored).
+        """Options from parsed command-line arguments (unknown attributes are ignored; an
+        attribute that is None was not given, and the option's default applies).
 
-        A ``straight_line_fast_fraction`` attribute (a number, or ``None`` for the rule
+        A ``straight_line_fast_fraction`` attribute (a number, or ``"none"`` for the rule
         before issue 10) sets the screening rules' straight-lining rule.
         """
         values = vars(namespace) if isinstance(namespace, argparse.Namespace) else dict(namespace)
         names = {f.name for f in fields(cls)}
-        options = {k: v for k, v in values.items() if k in names}
-        if "straight_line_fast_fraction" in values and "screening_rules" not in options:
-            fraction = values["straight_line_fast_fraction"]
+        options = {k: v for k, v in values.items() if k in names and v is not None}
+        fraction = values.get("straight_line_fast_fraction")
+        if fraction is not None and "screening_rules" not in options:
             options["screening_rules"] = ScreeningRules(
-                straight_line_fast_fraction=None if fraction in (None, "none") else float(fraction)
+                straight_line_fast_fraction=None if fraction == "none" else float(fraction)
             )
         return cls(**options)
 
@@ -379,14 +380,14 @@ def _questionnaires(source: str | Path | QuestionnaireSet | None) -> tuple[Quest
         return source, {}
     folder = Path(source)
     questionnaires = load_questionnaires(folder)
-    return questionnaires, {str(path): file_sha256(path) for path in sorted(folder.glob("*.yaml"))}
+    return questionnaires, {f"questionnaires/{path.name}": file_sha256(path) for path in sorted(folder.glob("*.yaml"))}
 
 
 def _margins(source: Any) -> tuple[tuple[Margin, ...] | None, dict[str, str]]:
     if source is None:
         return None, {}
     if isinstance(source, (str, Path)):
-        return read_margins(source), {str(source): file_sha256(source)}
+        return read_margins(source), {f"margins/{Path(source).name}": file_sha256(source)}
     if isinstance(source, pd.DataFrame):
         return read_margins(source), {}
     return tuple(source), {}
@@ -396,7 +397,7 @@ def _domain_weights(source: Any) -> tuple[Mapping[str, float] | str | None, dict
     if source is None or source == "derived":
         return source, {}
     if isinstance(source, (str, Path)):
-        return read_domain_weights(source), {str(source): file_sha256(source)}
+        return read_domain_weights(source), {f"domain_weights/{Path(source).name}": file_sha256(source)}
     return read_domain_weights(source), {}
 
 
@@ -689,7 +690,7 @@ def run_estimate(options: EstimateOptions | argparse.Namespace | Mapping[str, An
         frame = options.responses
     else:
         frame = read_responses(options.responses, columns=needed + timing)
-        inputs[str(options.responses)] = file_sha256(options.responses)
+        inputs["responses"] = file_sha256(options.responses)  # names, never server paths
     instrument = Instrument.from_questionnaires(questionnaires) if questionnaires is not None else None
     responses = validate_responses(frame, instrument, required=needed + [c for c in timing if c in frame.columns])
     del frame

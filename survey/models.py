@@ -138,6 +138,29 @@ class Wave(Base):
     points: Mapped[list[CollectionPoint]] = relationship(back_populates="wave", order_by="CollectionPoint.code")
 
 
+class WaveSettings(Base):
+    """A wave's analysis settings (:class:`scoring.settings.AnalysisSettings`), stored with it.
+
+    ``settings`` is ``AnalysisSettings.to_dict()``: the margins and benchmarks are their
+    *content* (hashed), so a file on disk changing later changes nothing.  ``sources`` names
+    the files they came from (``{"margins": {name, sha256} | None, "benchmarks": [{name,
+    sha256}]}``, for results' ``inputs``).  One row per wave, replaced on every change; the
+    history is the audit log (``wave.settings``, with the differences in its detail).
+    """
+
+    __tablename__ = "wave_settings"
+
+    wave_id: Mapped[int] = mapped_column(ForeignKey("waves.id", ondelete="CASCADE"), primary_key=True)
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON)
+    #: ``AnalysisSettings.digest()`` of ``settings``.
+    digest: Mapped[str] = mapped_column(String(64))
+    sources: Mapped[dict[str, Any]] = mapped_column(JSON)
+    changed_by: Mapped[str] = mapped_column(String(80))
+    changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    wave: Mapped[Wave] = relationship()
+
+
 class WaveQuestionnaire(Base):
     """The questionnaire versions a wave serves (pinned when the wave is created)."""
 

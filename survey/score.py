@@ -1,47 +1,297 @@
 """``manyi score WAVE --out DIR``: the statistician's report from the database.
 
-:func:`score_wave` is the step itself — the publisher's snapshot and the preview run the
-same — and returns the report's files as bytes (:class:`scoring.report.ReportFiles`);
+:func:`score_wave` is the step itself — publishing and the preview run the same — and
+returns the report's files as bytes (:class:`scoring.report.ReportFiles`);
 :func:`score_command` is the ``manyi score`` command around it, which writes them.
 
-The wave's responses are read through the one adapter (:func:`survey.adapter.wave_responses_frame`)
-into the responses contract and go through exactly the library calls of
-``python -m scoring report``: :func:`scoring.pipeline.run_estimate` (screening, weighting,
-estimates with design-based intervals) and :func:`scoring.report.build_report` (rankings,
-key drivers, charts, results.json, tables.xlsx/CSV, report.html and report.pdf).  The
-questionnaire versions the wave served give the item weights, scales and labels.
+**The wave's settings.**  A wave's analysis settings are stored with it
+(:mod:`survey.services.settings`: margins and benchmarks as content, target and metric,
+mapping, design, variance, screening, stability minimums, assumed SE, illustrative).
+:func:`score_wave` scores with them unless told otherwise, and with the earlier waves'
+published results as the previous waves — exactly what publishing does, so that
+``manyi score 2025`` with no flags reproduces ``/results/2025.json`` (only the time it
+was generated differs).  The command's flags override single settings; the results
+(``settings.wave``), the report's methodology and the command's output say which settings
+differ from the wave's.  With no settings stored, the defaults of
+:class:`scoring.settings.AnalysisSettings` apply (strata = the point's town, PSU = the
+collection point, lonely PSUs adjusted, screening on, unweighted) and the output says so.
+
+The wave's responses are read through the one adapter (:func:`survey.adapter.wave_responses_frame`,
+without comments, with the point's town and type) into the responses contract and go
+through the library calls of ``python -m scoring report``:
+:meth:`scoring.pipeline.EstimateOptions.from_settings`, :func:`scoring.pipeline.run_estimate`
+and :func:`scoring.report.build_report`.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import shlex
-import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
-from flask.cli import with_appcontext
+from sqlalchemy import func, select
+
+from survey.models import Publication, Wave
+from survey.services.settings import (
+    SettingsInputError,
+    StoredSettings,
+    apply_changes,
+    benchmarks_table,
+    changes_from_options,
+    wave_settings,
+)
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import pandas as pd
     from sqlalchemy.orm import Session
 
-    from scoring.benchmarks import BenchmarkTable
     from scoring.report import ReportFiles
-    from survey.models import Wave
 
 #: Options shared with ``python -m scoring estimate`` (same names, same meaning).
 from scoring.vocabulary import VARIANCE_METHODS
 
 TARGET_METRICS = ("index", "satisfied_rate")
-#: Default SE of published scores given without one (scoring.rankings.DEFAULT_ASSUMED_SE,
-#: repeated here so that the command's help does not load the scoring engine).
-DEFAULT_ASSUMED_SE = 1.0
+MAPPINGS = ("linear", "monitoring")
+
+#: The settings' names as the report's methodology table writes them.
+SETTING_LABELS_ZH = {
+    "target": "目标值",
+    "target_metric": "目标指标",
+    "mapping": "计分方式",
+    "strata": "分层",
+    "cluster": "整群",
+    "unclustered": "无采集点的答卷",
+    "variance": "方差估计",
+    "replicates": "重复样本数",
+    "seed": "随机种子",
+    "lonely_psu": "单一初级抽样单位的层",
+    "screening": "质量筛查",
+    "min_n": "最少样本量",
+    "min_psus": "最少初级抽样单位数",
+    "suppress_min_n": "分组公布的最少样本量",
+    "suppress_max_cv": "分组公布的最大变异系数",
+    "rate_interval": "满意率置信区间",
+    "domain_weights": "领域权重",
+    "margins": "人口边际",
+    "trim": "权重截尾",
+    "benchmarks": "对标数据",
+    "assumed_se": "假定标准误",
+    "illustrative": "示意数据",
+    "district": "区名",
+}
+
+#: The command's flag for each setting (messages name the option the user typed).
+SETTING_OPTIONS = {
+    "target": "--target",
+    "target_metric": "--target-metric",
+    "mapping": "--mapping",
+    "strata": "--strata",
+    "cluster": "--cluster",
+    "variance": "--variance",
+    "replicates": "--replicates",
+    "seed": "--seed",
+    "lonely_psu": "--lonely-psu",
+    "screening": "--no-screening",
+    "straight_line_fast_fraction": "--straight-line-fast-fraction",
+    "min_n": "--min-n",
+    "min_psus": "--min-psus",
+    "domain_weights": "--domain-weights",
+    "margins": "--margins",
+    "benchmarks": "--benchmarks",
+    "assumed_se": "--assumed-se",
+    "illustrative": "--illustrative",
+    "district": "--district",
+    "rate_interval": "--rate-interval",
+}
 
 
-def _optional_column(value: str) -> str | None:
-    return None if value.lower() in ("", "none") else value
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def earlier_publications(session: Session, wave: Wave) -> list[tuple[str, str, dict[str, Any]]]:
+    """The newest published results of the waves before ``wave`` as values — (wave code,
+    the frozen results.json, its dict) — oldest first: the report's trend, its change
+    against the previous wave and the survey's own rank changes.  Results that do not say
+    their year (``report.year``) are left out."""
+    newest = (
+        select(Publication.wave_id, func.max(Publication.revision).label("revision"))
+        .group_by(Publication.wave_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(Wave.code, Publication.results_json)
+        .join(Publication, Publication.wave_id == Wave.id)
+        .join(newest, (Publication.wave_id == newest.c.wave_id) & (Publication.revision == newest.c.revision))
+        .where(Wave.code < wave.code)
+        .order_by(Wave.code)
+    ).all()
+    previous = []
+    for code, text in rows:
+        results = json.loads(text)
+        meta = results.get("report") if isinstance(results.get("report"), dict) else {}
+        if not isinstance(meta.get("year"), int):
+            continue
+        results["report"] = {**meta, "wave": code}
+        previous.append((code, text, results))
+    return previous
+
+
+def settings_note(wave: Wave, wave_stored: StoredSettings, differences: Mapping[str, tuple[Any, Any]]) -> dict:
+    """``results["settings"]["wave"]``: whether the wave has settings stored, their digest,
+    and every setting the run used differently (``{setting, wave, used}``)."""
+    return {
+        "code": wave.code,
+        "stored": wave_stored.stored,
+        "digest": wave_stored.digest,
+        "differences": [{"setting": key, "wave": ours, "used": used} for key, (ours, used) in differences.items()],
+    }
+
+
+def _settings_fact(wave: Wave, wave_stored: StoredSettings, differences: Mapping[str, tuple[Any, Any]]) -> str:
+    """The methodology table's words on which settings the run used."""
+    if differences:
+        listed = "；".join(
+            f"{SETTING_LABELS_ZH.get(key, key)}：期次设置 {_short(ours)}，本次 {_short(used)}"
+            for key, (ours, used) in differences.items()
+        )
+        return f"本次分析所用设置与期次 {wave.code} 保存的设置不同（{listed}）"
+    if not wave_stored.stored:
+        return f"期次 {wave.code} 未保存分析设置，采用默认设置（按采集点所在镇分层、采集点为整群、单一整群的层按R的adjust处理、质量筛查开启）"
+    return f"期次 {wave.code} 保存的分析设置（摘要 {wave_stored.digest[:12]}）"
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, str) and len(value) == 64 and all(c in "0123456789abcdef" for c in value):
+        return f"sha256 {value[:12]}…"
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return "无" if value is None else str(value)
+
+
+def score_wave(
+    session: Session,
+    wave: Wave,
+    *,
+    settings: StoredSettings | None = None,
+    previous: Sequence[tuple[str, str, Mapping[str, Any]]] | None = None,
+    estimate: Mapping[str, Any] | None = None,
+    title: str | None = None,
+    draws: int = 10_000,
+    compare_other_years: bool = False,
+    allow_differences: bool = True,
+    pdf: bool = True,
+    quiet: bool = True,
+    command: str = "",
+    source: str | None = None,
+    facts: Mapping[str, Any] | None = None,
+    inputs: Mapping[str, str] | None = None,
+    frame: pd.DataFrame | None = None,
+) -> ReportFiles:
+    """Score a wave from the database with its analysis settings; every report file as bytes.
+
+    Parameters
+    ----------
+    session : sqlalchemy.orm.Session
+    wave : survey.models.Wave
+    settings : StoredSettings, optional
+        The settings to use (default: the wave's, :func:`survey.services.settings.wave_settings`,
+        or the defaults of ``AnalysisSettings`` when none are stored).  Whatever differs
+        from the wave's is recorded in ``results["settings"]["wave"]["differences"]`` and
+        said in the methodology table.
+    previous : sequence of (wave code, results.json text, results), optional
+        Earlier waves' results (default: their newest publications,
+        :func:`earlier_publications`), each carrying its wave code and year.
+    estimate : mapping, optional
+        Further :class:`scoring.pipeline.EstimateOptions` (e.g. ``level``); prefer settings.
+    title, draws, compare_other_years, pdf
+        As :class:`scoring.report.ReportSettings`.
+    allow_differences : bool
+        Compare with the previous wave even when its settings differ (every change then
+        flagged ``comparable: false`` with the differences named); False refuses.
+    quiet : bool
+        No progress bars.
+    command, source : str
+        The command line and the data source, for the methodology section.
+    facts, inputs : mapping, optional
+        More facts for the methodology section; more input hashes for results.json.
+    frame : pandas.DataFrame, optional
+        The wave's responses as :func:`survey.adapter.wave_responses_frame` returns them
+        (without comments, with design columns), when the caller has already read them.
+
+    Returns
+    -------
+    scoring.report.ReportFiles
+
+    Raises
+    ------
+    scoring.errors.ScoringInputError
+        The wave has no submitted responses, or an input is invalid.
+    """
+    from scoring.errors import ScoringInputError
+    from scoring.pipeline import EstimateOptions, run_estimate
+    from scoring.report import Progress, ReportSettings, build_report, collection_year
+    from survey.adapter import wave_responses_frame
+    from survey.services.questionnaires import wave_questionnaires
+
+    if frame is None:
+        frame = wave_responses_frame(session, wave, include_comments=False, design_columns=True)
+    if frame.empty:
+        raise ScoringInputError(f"wave {wave.code!r} has no submitted responses yet; nothing to score")
+    wave_stored = wave_settings(session, wave)
+    used = settings or wave_stored
+    differences = wave_stored.settings.differences(used.settings)
+    if previous is None:
+        previous = earlier_publications(session, wave)
+    questionnaires = wave_questionnaires(wave)
+    estimate_options = EstimateOptions.from_settings(frame, questionnaires, used.settings, **(estimate or {}))
+    benchmarks = benchmarks_table(used)
+    report_settings = ReportSettings(
+        wave=wave.code,
+        year=collection_year(frame["submitted_at"]) if "submitted_at" in frame.columns else None,
+        district=used.settings.district,
+        title=title or (wave.title_zh or None),
+        illustrative=used.settings.illustrative,
+        draws=draws,
+        seed=estimate_options.seed,
+        assumed_se=used.settings.assumed_se,
+        compare_other_years=compare_other_years,
+        allow_differences=allow_differences,
+        pdf=pdf,
+    )
+    report_settings.validate(benchmarks=benchmarks is not None)  # before the estimate: bad settings cost nothing
+    progress = Progress(enabled=not quiet)
+    with progress.step("估计", total=1) as advance:
+        run = run_estimate(estimate_options)
+        advance(1)
+    run.results["settings"]["wave"] = settings_note(wave, wave_stored, differences)
+    named_inputs = {
+        **used.input_names(),
+        **{f"previous/{code}": _sha256(text.encode("utf-8")) for code, text, _ in previous},
+        **dict(inputs or {}),
+    }
+    return build_report(
+        run,
+        settings=report_settings,
+        previous=[results for _, _, results in previous],
+        benchmarks=benchmarks,
+        questionnaires=questionnaires,
+        facts={
+            "source": (source or f"数据库（期次 {wave.code}）") + "；" + _settings_fact(wave, wave_stored, differences),
+            "command": command or f"manyi score {wave.code}",
+            **({"margins": used.margins_source.name} if used.margins_source and used.settings.margins else {}),
+            **(facts or {}),
+        },
+        inputs=named_inputs,
+        progress=progress,
+    )
+
+
+# --------------------------------------------------------------------------- the command
 
 
 def _command_line(context: click.Context) -> str:
@@ -64,107 +314,22 @@ def _command_line(context: click.Context) -> str:
     return " ".join(shlex.quote(word) for word in words)
 
 
-def score_wave(
-    session: Session,
-    wave: Wave,
-    *,
-    estimate: Mapping[str, Any] | None = None,
-    benchmarks: BenchmarkTable | None = None,
-    previous: Sequence[Mapping[str, Any]] = (),
-    district: str = "荆州区",
-    title: str | None = None,
-    illustrative: bool = False,
-    draws: int = 10_000,
-    assumed_se: float = DEFAULT_ASSUMED_SE,
-    compare_other_years: bool = False,
-    pdf: bool = True,
-    quiet: bool = True,
-    command: str = "",
-    source: str | None = None,
-    facts: Mapping[str, Any] | None = None,
-    inputs: Mapping[str, str] | None = None,
-    frame: pd.DataFrame | None = None,
-) -> ReportFiles:
-    """Score a wave from the database and return every report file as bytes.
-
-    Parameters
-    ----------
-    session : sqlalchemy.orm.Session
-    wave : survey.models.Wave
-    estimate : mapping, optional
-        Estimate options (:class:`scoring.pipeline.EstimateOptions` fields other than
-        ``responses`` and ``questionnaires``); default: stratified by the point's town,
-        clustered by collection point (phone and paper one stratum per channel), lonely
-        PSUs adjusted, linearization.
-    benchmarks : BenchmarkTable, optional
-        Published monitoring figures (:mod:`scoring.benchmarks`).
-    previous : sequence of mapping
-        Earlier waves' results as values, each carrying its wave code and year.
-    district, title, illustrative, draws, assumed_se, compare_other_years, pdf
-        As :class:`scoring.report.ReportSettings`.
-    quiet : bool
-        No progress bars.
-    command, source : str
-        The command line and the data source, for the methodology section.
-    facts, inputs : mapping, optional
-        More facts for the methodology section; more input hashes for results.json.
-    frame : pandas.DataFrame, optional
-        The wave's responses as :func:`survey.adapter.wave_responses_frame` returns them,
-        when the caller has already read them (e.g. to hash them); read here otherwise.
-
-    Returns
-    -------
-    scoring.report.ReportFiles
-
-    Raises
-    ------
-    scoring.errors.ScoringInputError
-        The wave has no submitted responses, or an input is invalid.
-    """
-    from scoring.errors import ScoringInputError
-    from scoring.pipeline import EstimateOptions, run_estimate
-    from scoring.report import Progress, ReportSettings, build_report, collection_year
-    from survey.adapter import wave_responses_frame
-    from survey.services.questionnaires import wave_questionnaires
-
-    if frame is None:
-        frame = wave_responses_frame(session, wave, design_columns=True, paradata=True)
-    if frame.empty:
-        raise ScoringInputError(f"wave {wave.code!r} has no submitted responses yet; nothing to score")
-    questionnaires = wave_questionnaires(wave)
-    options = {"strata": "point_town", "cluster": "point", "lonely_psu": "adjust", **(estimate or {})}
-    estimate_options = EstimateOptions(responses=frame, questionnaires=questionnaires, **options)
-    settings = ReportSettings(
-        wave=wave.code,
-        year=collection_year(frame["submitted_at"]) if "submitted_at" in frame.columns else None,
-        district=district,
-        title=title or (wave.title_zh or None),
-        illustrative=illustrative,
-        draws=draws,
-        seed=estimate_options.seed,
-        assumed_se=assumed_se,
-        compare_other_years=compare_other_years,
-        pdf=pdf,
-    )
-    settings.validate(benchmarks=benchmarks is not None)  # before the estimate: bad settings cost nothing
-    progress = Progress(enabled=not quiet)
-    with progress.step("估计", total=1) as advance:
-        run = run_estimate(estimate_options)
-        advance(1)
-    return build_report(
-        run,
-        settings=settings,
-        previous=previous,
-        benchmarks=benchmarks,
-        questionnaires=questionnaires,
-        facts={
-            "source": source or f"数据库（期次 {wave.code}）",
-            "command": command or f"manyi score {wave.code}",
-            **(facts or {}),
-        },
-        inputs=inputs,
-        progress=progress,
-    )
+def settings_lines(wave: Wave, wave_stored: StoredSettings, differences: Mapping[str, tuple[Any, Any]]) -> list[str]:
+    """What the command says about the settings it used."""
+    if not wave_stored.stored:
+        lines = [
+            f"settings: none stored for wave {wave.code}; the defaults apply (strata point_town, cluster point, "
+            "lonely PSU adjust, screening on, no margins: unweighted). Store them with "
+            f"'manyi wave settings {wave.code} …' or on the admin screen."
+        ]
+    else:
+        lines = [f"settings: wave {wave.code}'s (digest {wave_stored.digest[:12]}, stored by {wave_stored.changed_by})"]
+    if differences:
+        lines.append(f"settings that differ from wave {wave.code}'s:")
+        lines += [
+            f"  {key}: {_short(ours)} (wave) → {_short(used)} (this run)" for key, (ours, used) in differences.items()
+        ]
+    return lines
 
 
 @click.command("score")
@@ -175,52 +340,48 @@ def score_wave(
 @click.option(
     "--margins",
     type=click.Path(exists=True, dir_okay=False),
-    help="Population margins CSV (variable,level,population) for raking.",
+    help="Population margins CSV (variable,level,population) for raking, instead of the wave's.",
 )
+@click.option("--no-margins", is_flag=True, help="Do not weight (instead of the wave's margins).")
 @click.option(
     "--benchmarks",
     multiple=True,
     type=click.Path(exists=True, dir_okay=False),
-    help="Benchmarks CSV (year,level,unit,score,rank,se,source); may be given several times.",
+    help="Benchmarks CSV (year,level,unit,score,rank,se,source) instead of the wave's; may be given several times.",
 )
+@click.option("--no-benchmarks", is_flag=True, help="No rankings (instead of the wave's benchmarks).")
 @click.option(
     "--previous",
     multiple=True,
     type=click.Path(exists=True, dir_okay=False),
-    help="An earlier wave's results.json (written by 'manyi score' or a publication); may be given several times.",
+    help="An earlier wave's results.json, instead of the earlier waves' publications; may be given several times.",
 )
-@click.option("--variance", type=click.Choice(VARIANCE_METHODS), default="linearization", show_default=True)
+@click.option("--variance", type=click.Choice(VARIANCE_METHODS), help="Variance method (default: the wave's).")
 @click.option("--replicates", type=int, help="Bootstrap replicates (default 500).")
-@click.option(
-    "--seed",
-    type=int,
-    default=0,
-    show_default=True,
-    help="Seed of the bootstrap, the rank simulation and the drivers' jackknife groups.",
-)
-@click.option("--strata", default="point_town", show_default=True, help="Stratum column ('none' for no strata).")
-@click.option("--cluster", default="point", show_default=True, help="Cluster (PSU) column ('none' for no clusters).")
+@click.option("--seed", type=int, help="Seed of the bootstrap, the rank simulation and the drivers' jackknife groups.")
+@click.option("--strata", help="Stratum column: point_town, or 'none' (default: the wave's).")
 @click.option(
     "--lonely-psu",
     type=click.Choice(("fail", "adjust")),
-    default="adjust",
-    show_default=True,
-    help="A town with a single collection point: fail, or adjust as R's survey.lonely.psu.",
+    help="A stratum with a single collection point: fail, or adjust as R's survey.lonely.psu.",
 )
-@click.option("--domain-weights", help="domain,weight CSV, or 'derived' (default: equal weights).")
-@click.option("--target", type=float, default=85.0, show_default=True, help="Target as people say it (85).")
-@click.option("--target-metric", type=click.Choice(TARGET_METRICS), default="index", show_default=True)
-@click.option("--no-screening", is_flag=True, help="Keep speeders, straight-liners and duplicates.")
-@click.option("--district", default="荆州区", show_default=True, help="The district's name in the benchmarks.")
-@click.option("--title", help="Report title.")
-@click.option("--illustrative", is_flag=True, help="Mark the report as illustrative (demo or synthetic data).")
+@click.option("--domain-weights", help="domain,weight CSV, 'derived' or 'equal' (default: the wave's).")
+@click.option("--target", type=float, help="Target as people say it (85).")
+@click.option("--no-target", is_flag=True, help="No target test.")
+@click.option("--target-metric", type=click.Choice(TARGET_METRICS), help="Which metric is the plan's target.")
+@click.option("--mapping", type=click.Choice(MAPPINGS), help="Item scores: linear (1→0) or monitoring (1→20).")
+@click.option("--screening/--no-screening", default=None, help="Quality screening on or off (default: the wave's).")
 @click.option(
-    "--assumed-se",
-    type=float,
-    default=DEFAULT_ASSUMED_SE,
-    show_default=True,
-    help="SE of published scores given without one, in index points (stated beside every ranking).",
+    "--straight-line-fast-fraction",
+    metavar="F|none",
+    help="Straight-lining excludes only when faster than F × median time; 'none': alone (the rule before issue 10).",
 )
+@click.option("--min-n", type=int, help="Fewest respondents of a stable figure (default: the wave's, 30).")
+@click.option("--min-psus", type=int, help="Fewest PSUs of a stable figure (default: the wave's, 5).")
+@click.option("--district", help="The district's name in the benchmarks.")
+@click.option("--title", help="Report title.")
+@click.option("--illustrative/--not-illustrative", default=None, help="Mark the report as illustrative or not.")
+@click.option("--assumed-se", type=float, help="SE of published scores given without one, in index points.")
 @click.option(
     "--compare-other-years",
     is_flag=True,
@@ -228,95 +389,68 @@ def score_wave(
 )
 @click.option("--no-pdf", is_flag=True, help="Skip report.pdf.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
-@with_appcontext
-def score_command(
-    wave: str,
-    out_dir: str,
-    margins: str | None,
-    benchmarks: tuple[str, ...],
-    previous: tuple[str, ...],
-    variance: str,
-    replicates: int | None,
-    seed: int,
-    strata: str,
-    cluster: str,
-    lonely_psu: str,
-    domain_weights: str | None,
-    target: float,
-    target_metric: str,
-    no_screening: bool,
-    district: str,
-    title: str | None,
-    illustrative: bool,
-    assumed_se: float,
-    compare_other_years: bool,
-    no_pdf: bool,
-    quiet: bool,
-) -> None:
-    """Score WAVE from the database and write the full report into --out.
+def score_command(wave: str, out_dir: str, **options: Any) -> None:
+    """Score WAVE from the database with its analysis settings; write the full report into --out.
 
-    Writes results.json, tables.xlsx, tables/*.csv, charts/*.png|svg, report.html and
-    report.pdf, as 'python -m scoring report' does for a CSV.
+    With no flags the wave's stored settings are used (margins, benchmarks, target,
+    mapping, design, screening …) and the earlier waves' publications are the previous
+    waves: the results equal the wave's publication. Flags override single settings;
+    the output and the report say which differ from the wave's. Writes results.json,
+    tables.xlsx, tables/*.csv, charts/*.png|svg, report.html and report.pdf.
     """
-    from flask import current_app
-
-    from scoring.benchmarks import combine_benchmarks, read_benchmarks
-    from scoring.data import file_sha256
     from scoring.errors import ScoringInputError
     from scoring.questionnaire import QuestionnaireError
     from scoring.report import check_out_dir, read_results, write_files
+    from survey.commands.base import fail, wave_or_fail
     from survey.db import get_session
-    from survey.services.waves import find_wave, list_waves
-
-    def fail(message: str) -> None:
-        click.echo(click.style("error: ", fg="red", bold=True) + message, err=True)
-        sys.exit(2)
 
     session = get_session()
-    found = find_wave(session, wave)
-    if found is None:
-        known = ", ".join(w.code for w in list_waves(session)) or "none yet"
-        fail(f"no wave {wave!r} in {current_app.config.get('DATABASE_URL', 'the database')} (waves: {known})")
+    found = wave_or_fail(wave)
+    try:
+        wave_stored = wave_settings(session, found)
+        used = apply_changes(wave_stored, changes_from_options(options))
+    except SettingsInputError as error:
+        fail(f"{SETTING_OPTIONS.get(error.setting, error.setting)}: {error}")
+    except ScoringInputError as error:
+        fail(str(error))
+    differences = wave_stored.settings.differences(used.settings)
+    previous_files = options["previous"]
     try:
         check_out_dir(out_dir)
-        table = combine_benchmarks([read_benchmarks(path) for path in benchmarks]) if benchmarks else None
+        previous = None
+        if previous_files:
+            previous = []
+            for path in previous_files:
+                results = read_results(path)
+                text = Path(path).read_text(encoding="utf-8")
+                code = str((results.get("report") or {}).get("wave") or Path(path).stem)
+                previous.append((code, text, results))
         files = score_wave(
             session,
             found,
-            estimate={
-                "margins": margins,
-                "strata": _optional_column(strata),
-                "cluster": _optional_column(cluster),
-                "variance": variance,
-                "replicates": replicates,
-                "seed": seed,
-                "domain_weights": domain_weights,
-                "target": target,
-                "target_metric": target_metric,
-                "screening": not no_screening,
-                "lonely_psu": lonely_psu,
-            },
-            benchmarks=table,
-            previous=[read_results(path) for path in previous],
-            district=district,
-            title=title,
-            illustrative=illustrative,
-            assumed_se=assumed_se,
-            compare_other_years=compare_other_years,
-            pdf=not no_pdf,
-            quiet=quiet,
+            settings=used,
+            previous=previous,
+            title=options["title"],
+            compare_other_years=options["compare_other_years"],
+            pdf=not options["no_pdf"],
+            quiet=options["quiet"],
             command=_command_line(click.get_current_context()),
-            inputs={str(path): file_sha256(path) for path in [*benchmarks, *previous]},
         )
         written = write_files(files, out_dir)
     except (ScoringInputError, QuestionnaireError) as error:
         fail(str(error))
+    for line in settings_lines(found, wave_stored, differences):
+        click.echo(line)
     overall = files.results["overall"]
-    verdict = (files.results.get("target") or {}).get("verdict")
+    target = files.results.get("target") or {}
     click.echo(
         f"wave {found.code}: {overall['n']} responses scored; overall index {overall['index']:.1f} "
-        f"(95% CI {overall['ci_low']:.1f}–{overall['ci_high']:.1f}), target {target:g}: {verdict}"
+        f"(95% CI {overall['ci_low']:.1f}–{overall['ci_high']:.1f}), "
+        f"target {used.settings.target if used.settings.target is not None else '—'} "
+        f"({used.settings.target_metric}): {target.get('verdict')}"
     )
+    if used.settings.illustrative:
+        click.echo("illustrative: the report is marked as illustrative (示意) data")
     click.echo(f"wrote {len(written)} files to {out_dir}")
     for name in ("results.json", "tables.xlsx", "report.html", "report.pdf"):
         if name in files.files:

@@ -188,7 +188,9 @@ def analyse(
     comparison = None
     if previous:
         latest = previous[-1]
-        comparison = compare_waves(results, latest.results, previous_label=latest.wave)
+        comparison = compare_waves(
+            results, latest.results, previous_label=latest.wave, allow_differences=settings.allow_differences
+        )
     waves = trend(results, wave=settings.wave, year=settings.year, previous=previous)
 
     rankings = None

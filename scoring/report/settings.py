@@ -50,6 +50,10 @@ class ReportSettings:
     compare_other_years : bool
         Also compare with published figures of earlier years when the survey's year has
         none (each such placement says so); default: the same year only.
+    allow_differences : bool
+        Compare with the previous wave even when the two were scored with different
+        settings, every change flagged ``comparable: false`` with the differences named
+        (:func:`scoring.planning.compare_waves`); default: refuse.
     pdf : bool
         Render report.pdf.
     chart_workers : int, optional
@@ -65,6 +69,7 @@ class ReportSettings:
     seed: int = 2025
     assumed_se: float = DEFAULT_ASSUMED_SE
     compare_other_years: bool = False
+    allow_differences: bool = False
     pdf: bool = True
     chart_workers: int | None = None
 

@@ -11,6 +11,7 @@ module              screens
 ``monitoring``      live progress of a wave, the audit log
 ``data``            exports and imports of responses
 ``publication``     published revisions, scoring preview, publishing
+``settings``        a wave's analysis settings (what scoring and publishing use)
 ``jobs``            office jobs: the queue, one job's progress (reloads itself)
 ``forms``           the forms of every screen
 ==================  ==========================================================
@@ -31,6 +32,7 @@ office jobs                 ✓         ✓            ✓
 accounts, audit log         ✓
 waves, points, targets      ✓
 live progress               ✓         ✓
+analysis settings           ✓         ✓
 exports, imports            ✓         ✓
 scoring preview                       ✓            ✓
 publication                                        ✓
@@ -46,12 +48,12 @@ from flask import Flask
 from flask_babel import lazy_gettext
 
 from scoring.questionnaire import DOMAIN_LABELS_ZH
-from survey.admin import accounts, data, jobs, monitoring, points, publication, signin, waves
+from survey.admin import accounts, data, jobs, monitoring, points, publication, settings, signin, waves
 from survey.admin.base import ROLE_LABELS, STATE_LABELS, VERDICT_LABELS, bp, has_role
 from survey.extensions import login_manager
 
 #: The screen modules; importing one attaches its views to the blueprint.
-SCREENS = (signin, accounts, waves, points, monitoring, data, publication, jobs)
+SCREENS = (signin, accounts, waves, points, monitoring, data, publication, settings, jobs)
 
 
 def init_app(app: Flask) -> None:

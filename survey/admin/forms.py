@@ -14,12 +14,10 @@ from wtforms import (
     IntegerField,
     PasswordField,
     SelectField,
-    SelectMultipleField,
     StringField,
     TextAreaField,
 )
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, NumberRange, Optional, Regexp
-from wtforms.widgets import CheckboxInput, ListWidget
 
 from scoring.questionnaire import DOMAIN_IDS, DOMAIN_LABELS_ZH
 from survey.admin.base import ROLE_LABELS
@@ -202,28 +200,8 @@ class ImportForm(FlaskForm):
     new_ids = BooleanField(_l("Give the responses new ids (the file's response_id is not kept)"))
 
 
-class ScoringForm(FlaskForm):
-    """The scoring inputs: margins, benchmarks, variance method (a preview uses only these)."""
-
-    margins = SelectField(_l("Population margins for weighting"), choices=[], validators=[Optional()])
-    benchmarks = SelectMultipleField(
-        _l("Published monitoring scores to compare with"),
-        choices=[],
-        validators=[Optional()],
-        widget=ListWidget(prefix_label=False),
-        option_widget=CheckboxInput(),
-    )
-    variance = SelectField(
-        _l("Variance method"),
-        choices=choices(
-            [("linearization", _l("linearization")), ("jackknife", _l("jackknife")), ("bootstrap", _l("bootstrap"))]
-        ),
-        default="linearization",
-    )
-
-
-class PublishForm(ScoringForm):
-    """Publish a wave: the scoring inputs, a reason (required for a new revision) and a confirmation."""
+class PublishForm(FlaskForm):
+    """Publish a wave with its analysis settings: a reason (required for a new revision) and a confirmation."""
 
     reason = TextAreaField(
         _l("Reason (required when the wave was published before; shown to the public)"),

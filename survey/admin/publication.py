@@ -1,13 +1,17 @@
 """Publication: every wave's published revisions, a scoring preview (statisticians and
-publishers) and publishing (publishers).  The scoring and freezing are
+publishers) and publishing (publishers), both with the wave's analysis settings (shown
+here, set on the settings screen).  Before publishing, the page says when the settings
+differ from those of the previous wave's publication (the change is then published
+flagged as not comparable).  The scoring and freezing are
 :mod:`survey.services.publication`; the preview is drawn like the public page."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from survey.admin import forms
 from survey.admin.base import PUBLISHER, STATISTICIAN, bp, current_account, roles_required, wave_or_404
@@ -17,19 +21,39 @@ from survey.results.view import build_page
 from survey.services.progress import submitted_count, wave_overview
 from survey.services.publication import (
     PublicationError,
-    PublishOptions,
     file_names,
-    input_path,
     preview_wave,
     public_results,
     publish_wave,
     results_of,
     revisions,
-    scoring_inputs,
+    settings_change,
 )
-from survey.services.questionnaires import QuestionnairesNotFound, questionnaires_dir, wave_questionnaires
+from survey.services.questionnaires import wave_questionnaires
+from survey.services.settings import wave_settings
 from survey.services.waves import town_names
 from survey.web import select_locale
+
+#: The settings that must agree for a change between waves to be comparable, as named here
+#: (``scoring.planning.COMPARED_SETTINGS``; questionnaire versions are named as they come).
+SETTING_LABELS = {
+    "target_metric": _l("which figure is the target"),
+    "mapping": _l("scale mapping"),
+    "margins": _l("population margins"),
+    "screening": _l("screening rules"),
+    "strata": _l("strata"),
+    "cluster": _l("clusters"),
+    "unclustered": _l("responses without a collection point"),
+    "lonely_psu": _l("towns with a single collection point"),
+}
+#: Values of the settings shown on the page.
+SETTING_VALUES = {
+    "linear": _l("linear"),
+    "monitoring": _l("monitoring"),
+    "linearization": _l("linearization"),
+    "jackknife": _l("jackknife"),
+    "bootstrap": _l("bootstrap"),
+}
 
 
 def _publication_rows(wave: Wave) -> list[dict[str, Any]]:
@@ -62,54 +86,29 @@ def publication(code: str):
     return _publication_page(wave_or_404(code))
 
 
-def _inputs() -> tuple[list[str], list[str]]:
-    """The margins and benchmarks files the office keeps beside the questionnaires (none
-    when no questionnaire folder is configured)."""
-    try:
-        return scoring_inputs(questionnaires_dir(current_app.config))
-    except QuestionnairesNotFound:
-        return [], []
-
-
-def _scoring_form(form_class: type[forms.ScoringForm], wave: Wave, **kwargs: Any) -> forms.ScoringForm:
-    """A scoring (or publish) form with the office's margins and benchmarks files; on a
-    fresh page the margins named after the wave and every benchmarks file are chosen."""
-    form = form_class(**kwargs)
-    margins, benchmarks = _inputs()
-    form.margins.choices = forms.choices([("", _("none (unweighted)"))] + [(name, name) for name in margins])
-    form.benchmarks.choices = forms.choices((name, name) for name in benchmarks)
-    if kwargs.get("formdata", True) is None:
-        form.margins.data = next((name for name in margins if wave.code in name), "")
-        form.benchmarks.data = benchmarks
-    return form
-
-
-def _scoring_options(form: forms.ScoringForm) -> PublishOptions:
-    folder = questionnaires_dir(current_app.config)
-    return PublishOptions(
-        margins=input_path(folder, "margins", form.margins.data) if form.margins.data else None,
-        benchmarks=tuple(input_path(folder, "benchmarks", name) for name in form.benchmarks.data or ()),
-        variance=form.variance.data,
-    )
-
-
 def _publication_page(
     wave: Wave,
     *,
     form: forms.PublishForm | None = None,
-    preview_form: forms.ScoringForm | None = None,
     preview: Any = None,
+    problem: str | None = None,
     status: int = 200,
 ):
+    db = get_session()
     return (
         render_template(
             "admin/publication.html",
             wave=wave,
             rows=_publication_rows(wave),
-            form=form or _scoring_form(forms.PublishForm, wave, formdata=None),
-            preview_form=preview_form or _scoring_form(forms.ScoringForm, wave, formdata=None, prefix="preview"),
+            form=form or forms.PublishForm(formdata=None),
+            preview_form=forms.ActionForm(),
             preview=preview,
-            submitted=submitted_count(get_session(), wave),
+            problem=problem,
+            settings=wave_settings(db, wave),
+            change=settings_change(db, wave),
+            setting_labels=SETTING_LABELS,
+            setting_values=SETTING_VALUES,
+            submitted=submitted_count(db, wave),
         ),
         status,
     )
@@ -120,15 +119,13 @@ def _publication_page(
 def preview(code: str):
     """Score the wave now and show the main figures, without publishing anything."""
     wave = wave_or_404(code)
-    form = _scoring_form(forms.ScoringForm, wave, prefix="preview")
-    if not form.validate_on_submit():
-        return _publication_page(wave, preview_form=form, status=400)
+    if not forms.ActionForm().validate_on_submit():
+        return _publication_page(wave, status=400)
     db = get_session()
     try:
-        results = preview_wave(db, wave, options=_scoring_options(form))
+        results = preview_wave(db, wave)
     except PublicationError as error:
-        form.margins.errors.append(str(error))
-        return _publication_page(wave, preview_form=form, status=400)
+        return _publication_page(wave, problem=str(error), status=400)
     language = select_locale()
     questionnaires = wave_questionnaires(wave)
     page = build_page(
@@ -138,7 +135,7 @@ def preview(code: str):
         domain_titles={domain: q.title.get(language) for domain, q in questionnaires.domains.items()},
         town_names=town_names(db, language=language),
     )
-    return _publication_page(wave, preview_form=form, preview=page)
+    return _publication_page(wave, preview=page)
 
 
 @bp.post("/waves/<code>/publish")
@@ -146,14 +143,12 @@ def preview(code: str):
 def publish(code: str):
     """Score the wave and freeze the results as its next revision."""
     wave = wave_or_404(code)
-    form = _scoring_form(forms.PublishForm, wave)
+    form = forms.PublishForm()
     if not form.validate_on_submit():
         return _publication_page(wave, form=form, status=400)
     db = get_session()
     try:
-        published = publish_wave(
-            db, wave, actor=current_account(), reason=form.reason.data or "", options=_scoring_options(form)
-        )
+        published = publish_wave(db, wave, actor=current_account(), reason=form.reason.data or "")
     except PublicationError as error:
         db.rollback()
         form.reason.errors.append(str(error))

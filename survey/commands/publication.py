@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import copy
 import json
-from pathlib import Path
 
 import click
 from flask import current_app
@@ -16,44 +15,40 @@ from survey.score import score_command
 from survey.services.audit import cli_actor
 
 
-@command("publish", short_help="Score a wave and publish it at /results/WAVE.")
+@command("publish", short_help="Score a wave with its settings and publish it at /results/WAVE.")
 @click.argument("wave_code", metavar="WAVE", type=WAVE)
 @click.option("--reason", default="", help="Why (required when the wave was published before; shown to the public).")
-@click.option(
-    "--margins",
-    type=click.Path(exists=True, dir_okay=False),
-    help="Population margins CSV for raking (default: none, unweighted).",
-)
-@click.option(
-    "--benchmarks", multiple=True, type=click.Path(exists=True, dir_okay=False), help="Benchmarks CSV (repeatable)."
-)
-@click.option(
-    "--variance",
-    type=click.Choice(("linearization", "jackknife", "bootstrap")),
-    default="linearization",
-    show_default=True,
-)
 @click.option("--no-pdf", is_flag=True, help="Skip report.pdf (faster; for tests and drafts).")
-def publish_command(
-    wave_code: str, reason: str, margins: str | None, benchmarks: tuple[str, ...], variance: str, no_pdf: bool
-) -> None:
-    """Score WAVE from the database and publish the results at /results/WAVE.
+def publish_command(wave_code: str, reason: str, no_pdf: bool) -> None:
+    """Score WAVE from the database with its analysis settings and publish the results at
+    /results/WAVE.
 
-    The run (results.json, report files, configuration, input hashes) is frozen as a new
-    revision; earlier revisions stay public.
+    The settings are the wave's own (set them with 'manyi wave settings WAVE …'); the
+    run (results.json, report files, the settings it used, input hashes) is frozen as a
+    new revision; earlier revisions stay public.
     """
-    from survey.services.publication import PublicationError, PublishOptions, publish_wave
+    from survey.services.publication import PublicationError, PublishOptions, publish_wave, settings_change
+    from survey.services.settings import wave_settings
 
     session = get_session()
     wave = wave_or_fail(wave_code)
-    options = PublishOptions(
-        margins=Path(margins) if margins else None,
-        benchmarks=tuple(Path(path) for path in benchmarks),
-        variance=variance,
-        pdf=not no_pdf,
-    )
+    stored = wave_settings(session, wave)
+    if not stored.stored:
+        click.echo(
+            f"note: wave {wave.code} has no analysis settings stored; the defaults apply (no margins: unweighted). "
+            f"Set them with 'manyi wave settings {wave.code} …'"
+        )
+    change = settings_change(session, wave)
+    if change is not None and change[1]:
+        listed = "; ".join(str(difference) for difference in change[1])
+        click.echo(
+            f"note: the settings differ from those of wave {change[0]}'s publication ({listed}); "
+            "the change between the waves is published flagged as not comparable"
+        )
     try:
-        publication = publish_wave(session, wave, actor=cli_actor(), reason=reason, options=options)
+        publication = publish_wave(
+            session, wave, actor=cli_actor(), reason=reason, options=PublishOptions(pdf=not no_pdf)
+        )
     except PublicationError as error:
         fail(str(error))
     session.commit()
@@ -61,7 +56,7 @@ def publish_command(
     base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
     click.echo(
         f"wave {wave.code} published: revision {publication.revision}, overall index "
-        f"{overall.get('index', float('nan')):.1f} ({len(publication.files)} files)"
+        f"{overall.get('index', float('nan')):.1f} ({len(publication.files)} files; settings {stored.digest[:12]})"
     )
     click.echo(f"  {base}/results/{wave.code}")
     click.echo(f"  {base}/results/{wave.code}.json")

@@ -136,6 +136,96 @@ def wave_list(code: str | None) -> None:
         click.echo(f"{_describe(wave)}, {len(wave.points)} point(s)")
 
 
+@wave_group.command("settings")
+@click.argument("code", type=WAVE)
+@click.option("--show", is_flag=True, help="Print the settings (also what is printed after a change).")
+@click.option("--margins", metavar="FILE", help="Population margins CSV (variable,level,population): rake to them.")
+@click.option("--no-margins", is_flag=True, help="No margins: the responses are not weighted.")
+@click.option("--benchmarks", metavar="FILE", multiple=True, help="Benchmarks CSV (repeatable; replaces the stored).")
+@click.option("--no-benchmarks", is_flag=True, help="No benchmarks: no rankings.")
+@click.option("--target", type=float, help="Target as people say it: 85 (an index of 85 or a satisfied rate of 85%).")
+@click.option("--no-target", is_flag=True, help="No target test.")
+@click.option(
+    "--target-metric",
+    type=click.Choice(("index", "satisfied_rate")),
+    help="Which figure is the plan's target (both are always tested and shown).",
+)
+@click.option(
+    "--mapping",
+    type=click.Choice(("linear", "monitoring")),
+    help="Item scores: linear (1→0 … 5→100) or monitoring (1→20 … 5→100, the national monitoring's reading).",
+)
+@click.option("--strata", type=click.Choice(("point_town", "none")), help="Strata: the point's town, or none.")
+@click.option("--variance", type=click.Choice(("linearization", "jackknife", "bootstrap")))
+@click.option("--replicates", type=int, help="Bootstrap replicates (default 500).")
+@click.option("--seed", type=int, help="Seed of the bootstrap and the report's simulations.")
+@click.option("--lonely-psu", type=click.Choice(("fail", "adjust")), help="A stratum with one collection point.")
+@click.option("--screening/--no-screening", default=None, help="Quality screening on or off.")
+@click.option(
+    "--straight-line-fast-fraction",
+    metavar="F|none",
+    help="Straight-lining excludes only when faster than F × median time (0.5); 'none': alone (old rule).",
+)
+@click.option("--min-n", type=int, help="Fewest respondents of a stable figure (30).")
+@click.option("--min-psus", type=int, help="Fewest PSUs of a stable figure (5).")
+@click.option("--domain-weights", metavar="FILE|derived|equal", help="Weights of the domains in the overall index.")
+@click.option("--assumed-se", type=float, help="SE of a published score given without one, index points (1.0).")
+@click.option("--illustrative/--not-illustrative", default=None, help="Mark every output as illustrative (示意).")
+@click.option("--district", help="The district's name as the benchmarks write it (荆州区).")
+@click.option("--reset", is_flag=True, help="Start from the defaults (then apply the other options).")
+def wave_settings_command(code: str, show: bool, **options: object) -> None:
+    """Show or set wave CODE's analysis settings (what 'manyi score' and publishing use).
+
+    With no option (or --show) the settings are printed.  Options change single
+    settings; the margins and benchmarks files are read now and stored as content (a
+    file changing later changes nothing).  Every change is audited; bad input changes
+    nothing and exits with status 2.
+    """
+    from survey.services.settings import (
+        SettingsInputError,
+        change_wave_settings,
+        changes_from_options,
+        describe_settings,
+        wave_settings,
+    )
+
+    session = get_session()
+    wave = wave_or_fail(code)
+    given = {key: value for key, value in options.items() if value not in (None, False, ())}
+    if given:
+        try:
+            stored, differences = change_wave_settings(session, wave, changes_from_options(options), actor=cli_actor())
+        except SettingsInputError as error:
+            flag = "--" + error.setting.replace("_", "-")
+            fail(f"{flag}: {error}; nothing was changed")
+        session.commit()
+        if differences:
+            click.echo(f"wave {wave.code}: settings changed:")
+            for key, (before, after) in differences.items():
+                click.echo(f"  {key}: {_shown(before)} → {_shown(after)}")
+        else:
+            click.echo(f"wave {wave.code}: the settings were already so; nothing changed")
+        if not show:
+            return
+    else:
+        stored = wave_settings(session, wave)
+    if stored.stored:
+        when = format_local(stored.changed_at, empty="-")
+        click.echo(f"wave {wave.code}: analysis settings (stored by {stored.changed_by}, {when} Beijing time)")
+    else:
+        click.echo(f"wave {wave.code}: no analysis settings stored; the defaults apply:")
+    width = max(len(key) for key, _ in describe_settings(stored))
+    for key, text in describe_settings(stored):
+        click.echo(f"  {key:<{width}}  {text}")
+    click.echo(f"  {'digest':<{width}}  {stored.digest}")
+
+
+def _shown(value: object) -> str:
+    if isinstance(value, str) and len(value) == 64:
+        return f"sha256 {value[:12]}…"
+    return "none" if value is None else str(value)
+
+
 # --------------------------------------------------------------------------- manyi points
 
 points_group = ManyiGroup("points", help="Add and list the collection points of a wave.")

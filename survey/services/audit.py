@@ -35,6 +35,7 @@ ACTIONS: dict[str, str] = {
     "wave.state": "wave opened or closed",
     "wave.window": "wave opening times changed",
     "wave.targets": "wave targets set",
+    "wave.settings": "wave analysis settings changed",
     "point.create": "collection point created",
     "point.update": "collection point changed",
     "export": "responses exported",

@@ -480,21 +480,16 @@ def _store(
     codes = [code for code in rules.scale_length if code in frame.columns]
     for code in codes:
         frame[code] = pd.to_numeric(frame[code], errors="raise").astype("float64")
-    stored = 0
-    for channel, group in frame.groupby("channel", sort=True):
-        positions = group.index.to_numpy()
-        not_applicable = {
-            code: np.array([marks[position].get(code, False) for position in positions], dtype=bool) for code in codes
-        }
-        stored += insert_frame(
-            session,
-            wave,
-            group.drop(columns=["_row", "channel"]).reset_index(drop=True),
-            channel=str(channel),
-            keep_response_ids=not new_ids,
-            not_applicable=not_applicable,
-        )
-    return stored
+    not_applicable = {code: np.array([mark.get(code, False) for mark in marks], dtype=bool) for code in codes}
+    # Each row keeps its own channel, in the file's order.
+    return insert_frame(
+        session,
+        wave,
+        frame.drop(columns=["_row"]),
+        channel=None,
+        keep_response_ids=not new_ids,
+        not_applicable=not_applicable,
+    )
 
 
 def _finish(session: Session, report: ImportReport, actor: User | str) -> ImportReport:

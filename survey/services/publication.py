@@ -4,7 +4,9 @@ A publisher publishes a wave; :func:`publish_wave` runs the statistician's pipel
 (:func:`survey.score.score_wave`: the database → the scoring engine → the report, all in
 memory: earlier waves' results go in as values, the report's files come back as bytes)
 and stores exactly what it produced — ``results.json`` verbatim, the report files, the
-run's configuration and the hash of every input — as a new
+run's configuration (``config["settings"]``: the wave's analysis settings the run used,
+the object ``results.json["settings"]["analysis"]`` records) and the hash of every input —
+as a new
 :class:`~survey.models.Publication` revision with its
 :class:`~survey.models.PublicationFile` rows.  No temporary file is involved.
 
@@ -38,11 +40,8 @@ from survey.models import Publication, PublicationFile, User, Wave
 from survey.services import audit
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
+    from scoring.planning import SettingDifference
     from scoring.report import ReportFiles
-
-#: SE given to published monitoring scores without one (scoring.rankings.DEFAULT_ASSUMED_SE;
-#: repeated so that importing this module does not load the scoring engine).
-DEFAULT_ASSUMED_SE = 1.0
 
 #: Largest reason text stored with a revision.
 MAX_REASON_LENGTH = 2000
@@ -278,33 +277,24 @@ def publish_run(
 
 @dataclass(frozen=True)
 class PublishOptions:
-    """The scoring inputs a publisher chooses (recorded in the publication's config).
+    """How a publication's report is made, besides the wave's analysis settings.
+
+    The figures come from the wave's analysis settings (margins, benchmarks, target and
+    metric, mapping, design, variance, screening, assumed SE, illustrative:
+    :mod:`survey.services.settings`), never from options chosen at publishing time.
 
     Attributes
     ----------
-    margins
-        Population margins CSV for raking (None: unweighted).
-    benchmarks
-        Published monitoring scores to place the district among.
-    variance
-        ``linearization``, ``jackknife`` or ``bootstrap``.
     draws
         Rank simulation draws (≥ 10,000).
     pdf
         Render report.pdf (WeasyPrint).
-    assumed_se
-        SE (index points) given to published monitoring scores without one; stated beside
-        every ranking.
     compare_other_years
         Also compare with published figures of earlier years (default: the survey's year only).
     """
 
-    margins: Path | None = None
-    benchmarks: tuple[Path, ...] = ()
-    variance: str = "linearization"
     draws: int = 10_000
     pdf: bool = True
-    assumed_se: float = DEFAULT_ASSUMED_SE
     compare_other_years: bool = False
 
 
@@ -341,82 +331,78 @@ def check_can_publish(session: Session, wave: Wave, reason: str) -> None:
         raise PublicationError(f"the reason is {len(reason)} characters long; keep it under {MAX_REASON_LENGTH}")
 
 
-def _previous_results(session: Session, wave: Wave) -> list[tuple[str, str, dict[str, Any]]]:
-    """The newest published results of earlier waves as values — (wave code, the frozen
-    results.json, its dict) — oldest first: the report's trend, its change against the
-    previous wave and the survey's own rank changes.  Results that do not say their year
-    (``report.year``) are left out."""
-    previous = []
-    for publication in reversed(published(session)):
-        if publication.wave.code >= wave.code:
-            continue
-        results = results_of(publication)
-        meta = results.get("report") if isinstance(results.get("report"), dict) else {}
-        if not isinstance(meta.get("year"), int):
-            continue
-        results["report"] = {**meta, "wave": publication.wave.code}
-        previous.append((publication.wave.code, publication.results_json, results))
-    return previous
+def settings_change(session: Session, wave: Wave) -> tuple[str, list[SettingDifference] | None] | None:
+    """How the wave's settings differ from those of the publication its results will be
+    compared with (the newest earlier wave's), before publishing.
+
+    Returns
+    -------
+    None when there is no earlier publication; else ``(wave code, differences)``, the
+    differences as :func:`scoring.planning.settings_differences` names them (empty: the
+    change is comparable) or None when the earlier results record no settings.
+    """
+    from scoring.planning import settings_differences
+    from survey.score import earlier_publications
+    from survey.services.questionnaires import wave_questionnaires
+    from survey.services.settings import wave_settings
+
+    previous = earlier_publications(session, wave)
+    if not previous:
+        return None
+    code, _, results = previous[-1]
+    current = {
+        "settings": {
+            "analysis": wave_settings(session, wave).settings.to_dict(),
+            "questionnaires": {q.id: q.version for q in wave_questionnaires(wave)},
+        }
+    }
+    found = settings_differences(current, results)
+    return code, None if found is None else list(found)
 
 
 def _score(session: Session, wave: Wave, options: PublishOptions) -> ScoringRun:
     """Run the statistician's pipeline (:func:`survey.score.score_wave`, as ``manyi score``)
-    on the wave's stored responses (built without comments), in memory, and return the run
-    ready to freeze."""
-    from scoring.benchmarks import combine_benchmarks, read_benchmarks
-    from scoring.data import read_margins
+    with the wave's analysis settings on its stored responses (built without comments), in
+    memory, and return the run ready to freeze."""
     from survey.adapter import wave_responses_frame
-    from survey.score import score_wave
+    from survey.score import earlier_publications, score_wave
+    from survey.services.settings import wave_settings
 
     frame = wave_responses_frame(session, wave, include_comments=False, design_columns=True)
     if frame.empty:
         raise PublicationError(f"wave {wave.code} has no submitted responses yet; nothing was published")
-    input_hashes = {"responses": _sha256(frame.to_csv(index=False).encode("utf-8"))}
-    for path in [*([options.margins] if options.margins else []), *options.benchmarks]:
-        input_hashes[f"{path.parent.name}/{path.name}"] = _sha256(path.read_bytes())
-    previous = _previous_results(session, wave)
+    stored = wave_settings(session, wave)
+    input_hashes = {"responses": _sha256(frame.to_csv(index=False).encode("utf-8")), **stored.input_names()}
+    previous = earlier_publications(session, wave)
     for code, text, _ in previous:
         input_hashes[f"previous/{code}"] = _sha256(text.encode("utf-8"))
     for link in wave.questionnaires:
         input_hashes[f"questionnaire/{link.questionnaire_id}"] = link.version.content_hash
-    benchmarks = (
-        combine_benchmarks([read_benchmarks(path) for path in options.benchmarks]) if options.benchmarks else None
-    )
-    # The files are named, never located: no server path reaches the published results.
-    named_inputs = {
-        name: digest for name, digest in input_hashes.items() if "/" in name and not name.startswith("questionnaire/")
-    }
     report = score_wave(
         session,
         wave,
         frame=frame,
-        estimate={
-            "margins": read_margins(options.margins) if options.margins else None,
-            "variance": options.variance,
-        },
-        benchmarks=benchmarks,
-        previous=[results for _, _, results in previous],
+        settings=stored,
+        previous=previous,
         draws=options.draws,
-        assumed_se=options.assumed_se,
         compare_other_years=options.compare_other_years,
+        allow_differences=True,
         pdf=options.pdf,
         command=f"manyi publish {wave.code}",
         source=f"数据库（期次 {wave.code}），发布时冻结",
-        facts={"margins": options.margins.name} if options.margins else None,
-        inputs=named_inputs,
     )
+    analysis = report.results["settings"]["analysis"]
     config = {
-        "margins": options.margins.name if options.margins else None,
-        "benchmarks": [path.name for path in options.benchmarks],
+        # The settings object the run used, as it recorded it (results.json["settings"]["analysis"]).
+        "settings": analysis,
+        "settings_digest": report.results["settings"]["digest"],
+        "settings_stored": stored.stored,
+        "margins": stored.margins_source.name if stored.margins_source and stored.settings.margins else None,
+        "benchmarks": [source.name for source in stored.benchmarks_sources] if stored.settings.benchmarks else [],
         "previous": [code for code, _, _ in previous],
-        "variance": options.variance,
         "draws": options.draws,
-        "assumed_se": options.assumed_se,
         "compare_other_years": options.compare_other_years,
         "year": report.results.get("report", {}).get("year"),
-        "strata": "point_town",
-        "cluster": "point",
-        "target": 85,
         "comments": "excluded",
     }
     return collect_run(report, config=config, input_hashes=input_hashes)
@@ -430,9 +416,12 @@ def publish_wave(
     reason: str = "",
     options: PublishOptions = PublishOptions(),
 ) -> Publication:
-    """Score ``wave`` from the database and freeze the run as its next revision.
+    """Score ``wave`` from the database with its analysis settings and freeze the run as its
+    next revision.
 
-    The caller commits.  Nothing is stored when the scoring refuses its input
+    When the previous wave's publication was made with other settings, the publication
+    still goes ahead: its ``change`` says ``comparable: false`` and names the differences
+    (:func:`settings_change` tells the publisher before publishing).  The caller commits.  Nothing is stored when the scoring refuses its input
     (:class:`PublicationError` carries its message).
     """
     from scoring.errors import ScoringInputError
@@ -448,20 +437,9 @@ def publish_wave(
     return publish_run(session, wave, run, actor=actor, reason=reason)
 
 
-def default_options(questionnaires_dir: str | Path, wave_code: str) -> PublishOptions:
-    """The inputs the office keeps for ``wave_code``: the margins file named after the
-    wave (if any) and every benchmarks file (used by ``manyi demo``)."""
-    margins, benchmarks = scoring_inputs(questionnaires_dir)
-    chosen = next((name for name in margins if wave_code in name), None)
-    return PublishOptions(
-        margins=input_path(questionnaires_dir, "margins", chosen) if chosen else None,
-        benchmarks=tuple(input_path(questionnaires_dir, "benchmarks", name) for name in benchmarks),
-    )
-
-
 def preview_wave(session: Session, wave: Wave, *, options: PublishOptions = PublishOptions()) -> dict[str, Any]:
-    """Score ``wave`` as :func:`publish_wave` would, without freezing anything (and
-    without the PDF): the statistician's and the publisher's check before publishing."""
+    """Score ``wave`` as :func:`publish_wave` would (its analysis settings), without freezing
+    anything (and without the PDF): the statistician's and the publisher's check before publishing."""
     from dataclasses import replace
 
     from scoring.errors import ScoringInputError

@@ -48,11 +48,15 @@ def insert_frame(
     wave: Wave,
     frame: pd.DataFrame,
     *,
-    channel: str,
+    channel: str | None,
     keep_response_ids: bool = False,
     not_applicable: Mapping[str, np.ndarray] | None = None,
 ) -> int:
     """Insert validated responses (a DataFrame in the responses contract) as submitted.
+
+    ``channel`` is every row's channel; None takes each row's own from the frame's
+    ``channel`` column (phone and paper rows of a synthetic sample or an import keep
+    theirs, in the frame's order).
 
     Item columns must hold 1..K or NaN.  ``not_applicable`` optionally marks, per item
     column, the rows whose missing value was an explicit 不适用/不清楚 (kept apart from
@@ -76,7 +80,8 @@ def insert_frame(
         chunk = frame.iloc[start : start + BATCH]
         rows = []
         fixed = [column for column in RECORD_COLUMNS if column in chunk.columns]
-        for data in chunk[fixed].to_dict("records"):
+        channels = [channel] * len(chunk) if channel is not None else chunk["channel"].astype(str).tolist()
+        for data, row_channel in zip(chunk[fixed].to_dict("records"), channels, strict=True):
             submitted = _timestamp(data.get("submitted_at"))
             duration = data.get("duration_s")
             duration = None if duration is None or pd.isna(duration) else float(duration)
@@ -86,7 +91,7 @@ def insert_frame(
                     "uid": str(data["response_id"]) if keep_response_ids else new_response_uid(),
                     "wave_id": wave.id,
                     "point_id": points.get(str(data.get("point") or "")),
-                    "channel": channel,
+                    "channel": row_channel,
                     "state": "submitted",
                     "started_at": started,
                     "updated_at": submitted,

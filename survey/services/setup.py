@@ -7,10 +7,9 @@ password unless asked to reset it, and every account change it makes is audited.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask
 from sqlalchemy import Boolean, column, func, inspect, select, table
@@ -23,6 +22,9 @@ from survey.services import accounts
 from survey.services.audit import DEMO_ACTOR, SYSTEM_ACTOR, Actor
 from survey.services.questionnaires import LoadReport, load_into_database, questionnaires_dir
 from survey.services.waves import add_point, create_wave, find_wave, set_wave_state, survey_url
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from survey.services.settings import SettingsChanges
 
 FIRST_ADMIN = "admin"
 DEMO_WAVE = "2025"
@@ -106,29 +108,73 @@ def _demo_points(session: Session, wave: Wave, population: Any, sample_frame: An
     session.refresh(wave)
 
 
-def _publish_demo(app: Flask, session: Session, wave: Wave) -> tuple[bool, str]:
-    """Publish the demo wave once, weighted when its responses allow it.
+def store_synthetic_responses(session: Session, wave: Wave, frame: Any) -> int:
+    """Store a synthetic sample (:func:`scoring.synthetic.draw_sample`) with each row's own
+    channel: rows at a collection point as ``qr`` with their point, phone and paper rows as
+    ``phone``/``paper`` without a point — as residents' answers and imports are stored.
+    Returns the number of responses stored."""
+    from survey.services.responses import insert_frame
 
-    Too few responses for raking (a small ``--responses``) publish unweighted, and say so.
-    A refused publication writes nothing (the scoring runs before anything is stored).
+    return insert_frame(session, wave, frame, channel=None)
+
+
+def _demo_file(folder: Path, pattern: str) -> list[Path]:
+    return sorted(path for path in folder.glob(pattern) if path.is_file())
+
+
+def demo_settings_changes(app: Flask, wave_code: str) -> SettingsChanges:
+    """The demo wave's analysis settings: the illustrative margins named after the wave, every
+    benchmarks file (the illustrative ones cover the survey's year, each row's source says
+    示意/illustrative), target 85 on the index, every output marked illustrative."""
+    from survey.services.settings import SettingsChanges, benchmarks_input, margins_input
+
+    folder = questionnaires_dir(app.config)
+    margins = next((path for path in _demo_file(folder / "margins", "*.csv") if wave_code in path.name), None)
+    benchmarks = _demo_file(folder / "benchmarks", "*.csv")
+    return SettingsChanges(
+        target=85.0,
+        target_metric="index",
+        illustrative=True,
+        margins=margins_input(margins.name, margins.read_bytes()) if margins else None,
+        benchmarks=benchmarks_input([(path.name, path.read_bytes()) for path in benchmarks]) if benchmarks else None,
+        note={"via": "manyi demo"},
+    )
+
+
+def _publish_demo(app: Flask, session: Session, wave: Wave) -> tuple[bool, str]:
+    """Publish the demo wave once with its settings, weighted when its responses allow it.
+
+    Too few responses for raking (a small ``--responses``): the wave's settings drop the
+    margins (audited) and it is published unweighted, and the note says so — so that
+    ``manyi score`` with the wave's settings still equals the publication.  A refused
+    publication writes nothing (the scoring runs before anything is stored).
     """
-    from survey.services.publication import PublicationError, default_options, latest_publication, publish_wave
+    from survey.services.publication import PublicationError, latest_publication, publish_wave
+    from survey.services.settings import SettingsChanges, change_wave_settings, wave_settings
 
     if latest_publication(session, wave) is not None:
         return True, ""
-    options = default_options(questionnaires_dir(app.config), wave.code)
     try:
-        publish_wave(session, wave, actor=DEMO_ACTOR, options=options)
+        publish_wave(session, wave, actor=DEMO_ACTOR)
         return True, ""
     except PublicationError as error:
-        if options.margins is None:
+        if wave_settings(session, wave).settings.margins is None:
             return False, f"not published: {error}"
         weighted_error = error
+    change_wave_settings(
+        session,
+        wave,
+        SettingsChanges(margins=None, note={"via": "manyi demo", "reason": f"raking not possible: {weighted_error}"}),
+        actor=DEMO_ACTOR,
+    )
     try:
-        publish_wave(session, wave, actor=DEMO_ACTOR, options=dataclasses.replace(options, margins=None))
+        publish_wave(session, wave, actor=DEMO_ACTOR)
     except PublicationError as error:
         return False, f"not published: {error}"
-    return True, f"published without weighting (raking to the margins was not possible: {weighted_error})"
+    return True, (
+        f"published without weighting (raking to the margins was not possible: {weighted_error}); "
+        "the wave's settings no longer name margins"
+    )
 
 
 def create_demo(
@@ -143,7 +189,10 @@ def create_demo(
     published once so that ``/results/<wave>`` works.
 
     The figures are illustrative: they come from the synthetic generator
-    (``scoring.synthetic``), not from residents.  A second run adds nothing.
+    (``scoring.synthetic``), not from residents — phone and paper rows are stored with
+    their channel and no point.  The wave's analysis settings are set once
+    (:func:`demo_settings_changes`: illustrative margins and benchmarks, target 85 on the
+    index, illustrative), and the publication uses them.  A second run adds nothing.
 
     Raises
     ------
@@ -152,7 +201,7 @@ def create_demo(
     """
     from scoring.synthetic import draw_sample, make_population
     from survey.services.questionnaires import build_questionnaire_set
-    from survey.services.responses import insert_frame
+    from survey.services.settings import change_wave_settings, wave_settings
 
     real = non_demo_waves(app)
     if real:
@@ -167,6 +216,8 @@ def create_demo(
     if wave is None:
         wave = create_wave(session, wave_code, is_demo=True, actor=DEMO_ACTOR)
         set_wave_state(session, wave, "open", actor=DEMO_ACTOR)
+    if not wave_settings(session, wave).stored:
+        change_wave_settings(session, wave, demo_settings_changes(app, wave_code), actor=DEMO_ACTOR)
     stored = session.scalar(select(func.count()).select_from(Response).where(Response.wave_id == wave.id)) or 0
     if stored == 0:
         questionnaires = build_questionnaire_set({link.questionnaire_id: link.version for link in wave.questionnaires})
@@ -174,7 +225,7 @@ def create_demo(
         frame = draw_sample(population, responses, seed=seed + 1, wave=wave_code).responses if responses else None
         _demo_points(session, wave, population, frame)
         if frame is not None:
-            stored = insert_frame(session, wave, frame, channel="qr")
+            stored = store_synthetic_responses(session, wave, frame)
     if stored:
         published, note = _publish_demo(app, session, wave)
     else:

@@ -21,9 +21,14 @@ RESPONSES = R_DIR / "pipeline_responses.csv"
 MARGINS = R_DIR / "pipeline_margins.csv"
 
 
+#: Manyi's design (statistics.md): strata = the collection point's town, PSU = the point.
+MANYI_DESIGN = ("--strata", "point_town", "--cluster", "point", "--lonely-psu", "adjust")
+
+
 @pytest.fixture
 def inputs(tmp_path):
     frame = small_responses(300, seed=12)
+    frame["point_town"] = frame["town"]  # every point stands in its residents' town here
     responses, margins = tmp_path / "responses.csv", tmp_path / "margins.csv"
     frame.to_csv(responses, index=False, float_format="%.0f")
     small_margins(frame).to_csv(margins, index=False)
@@ -60,6 +65,9 @@ def test_estimate_writes_json_and_weights(tmp_path, capsys):
             "town",
             "--cluster",
             "point",
+            # The R reference (r/pipeline.R) excludes straight-lining alone: the rule before issue 10.
+            "--straight-line-fast-fraction",
+            "none",
             "--json",
             str(out),
             "--weights-out",
@@ -73,10 +81,11 @@ def test_estimate_writes_json_and_weights(tmp_path, capsys):
     assert results["overall"]["se"] == pytest.approx(reference["overall_se_equal"], rel=1e-9)
     assert results["domains"]["healthcare"]["se"] == pytest.approx(reference["se_healthcare"], rel=1e-9)
     assert results["target"]["verdict"] == "not_met" and results["target"]["metric"] == "index"
+    # Inputs are named, never located (no path of this machine in the results).
     assert set(results["inputs"]) == {
-        str(RESPONSES),
-        str(MARGINS),
-        *(str(p) for p in sorted(QUESTIONNAIRE_DIR.glob("*.yaml"))),
+        "responses",
+        f"margins/{MARGINS.name}",
+        *(f"questionnaires/{p.name}" for p in sorted(QUESTIONNAIRE_DIR.glob("*.yaml"))),
     }
     written = pd.read_csv(weights, dtype={"response_id": str})
     expected = pd.read_csv(R_DIR / "pipeline_weights.csv", dtype={"response_id": str})
@@ -197,30 +206,108 @@ def test_variance_methods_and_options(tmp_path, inputs):
 def test_same_numbers_from_the_command_and_the_api(tmp_path, inputs):
     frame, responses, margins = inputs
     out = tmp_path / "results.json"
-    assert main(arguments(responses, margins, "--json", str(out))) == 0
+    command = ["estimate", "--responses", str(responses), "--margins", str(margins), *MANYI_DESIGN]
+    assert main([*command, "--json", str(out)]) == 0
     from_file = json.loads(out.read_text(encoding="utf-8"))
     # The file holds whole seconds (float_format "%.0f"); the integrity checks read them.
     frame = frame.assign(duration_s=frame["duration_s"].round())
     in_memory = run_estimate(
-        EstimateOptions(responses=frame, margins=small_margins(frame), strata="town", cluster="point")
+        EstimateOptions(
+            responses=frame, margins=small_margins(frame), strata="point_town", cluster="point", lonely_psu="adjust"
+        )
     ).results
     in_memory = json.loads(json.dumps(in_memory))
-    assert set(from_file.pop("inputs")) == {str(responses), str(margins)}
+    assert set(from_file.pop("inputs")) == {"responses", f"margins/{margins.name}"}
     assert list(in_memory.pop("inputs")) == ["responses"]
     assert from_file == in_memory
+    assert from_file["design"]["strata"] == "point_town"
 
 
 def test_shared_options_for_other_commands(inputs):
     _, responses, margins = inputs
     parser = add_estimate_options(argparse.ArgumentParser())
-    options = parser.parse_args(
-        ["--responses", str(responses), "--margins", str(margins), "--strata", "town", "--cluster", "point"]
-    )
+    options = parser.parse_args(["--responses", str(responses), "--margins", str(margins), *MANYI_DESIGN])
     run = run_estimate(options)
-    assert run.results["design"]["strata"] == "town"
+    assert run.results["design"]["strata"] == "point_town"
     analysis = run.analysis_frame()
     assert {"weight", "education.q1", "education", "healthcare", "response_id"} <= set(analysis.columns)
     assert analysis["weight"].sum() == pytest.approx(50_000)
+
+
+def test_help_documents_the_manyi_design_and_the_engine_options(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["estimate", "--help"])
+    assert exit_info.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "--strata point_town --cluster point --lonely-psu adjust" in text
+    for option in (
+        "--mapping",
+        "--min-n",
+        "--min-psus",
+        "--unclustered",
+        "--straight-line-fast-fraction",
+        "--no-sensitivity",
+        "--settings",
+    ):
+        assert option in text
+
+
+def test_the_engine_options_reach_the_results(tmp_path, inputs, capsys):
+    _, responses, margins = inputs
+    out = tmp_path / "results.json"
+    extra = ["--mapping", "monitoring", "--min-n", "40", "--min-psus", "6", "--unclustered", "fail"]
+    extra += ["--straight-line-fast-fraction", "none", "--no-sensitivity", "--json", str(out)]
+    command = ["estimate", "--responses", str(responses), "--margins", str(margins), *MANYI_DESIGN, *extra]
+    assert main(command) == 0
+    results = json.loads(out.read_text(encoding="utf-8"))
+    analysis = results["settings"]["analysis"]
+    assert (analysis["mapping"], analysis["min_n"], analysis["min_psus"]) == ("monitoring", 40, 6)
+    assert (analysis["unclustered"], analysis["lonely_psu"], analysis["strata"]) == ("fail", "adjust", "point_town")
+    assert analysis["screening"]["straight_line_fast_fraction"] is None
+    assert results["scale"]["mapping"] == "monitoring" and not results.get("sensitivity")
+    with_sensitivity = tmp_path / "with.json"
+    assert main([*command[:-3], "--json", str(with_sensitivity)]) == 0
+    assert json.loads(with_sensitivity.read_text(encoding="utf-8")).get("sensitivity")
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_info:
+        main([*command[:-2], "--straight-line-fast-fraction", "fast"])
+    assert exit_info.value.code == 2 and "neither a number" in capsys.readouterr().err
+
+
+def test_settings_file_reproduces_a_run_and_says_what_differs(tmp_path, inputs, capsys):
+    _, responses, margins = inputs
+    first, again, changed = (tmp_path / f"{name}.json" for name in ("first", "again", "changed"))
+    command = ["estimate", "--responses", str(responses), "--margins", str(margins), *MANYI_DESIGN]
+    assert main([*command, "--mapping", "monitoring", "--min-n", "25", "--json", str(first)]) == 0
+    original = json.loads(first.read_text(encoding="utf-8"))
+    capsys.readouterr()
+    # A CSV user with a publication's results.json: its settings, nothing else, give the same numbers.
+    plain = ["estimate", "--responses", str(responses), "--settings", str(first)]
+    assert main([*plain, "--json", str(again)]) == 0
+    assert "settings: exactly those of first.json" in capsys.readouterr().out
+    reproduced = json.loads(again.read_text(encoding="utf-8"))
+    assert reproduced["inputs"].pop("responses") == original["inputs"].pop("responses")
+    assert original["inputs"].pop(f"margins/{margins.name}") and reproduced["inputs"] == original["inputs"] == {}
+    assert reproduced == original
+    # The settings alone (results.json["settings"]) work too; an option given overrides its setting.
+    settings_only = tmp_path / "settings.json"
+    settings_only.write_text(json.dumps(original["settings"], ensure_ascii=False), encoding="utf-8")
+    assert main(["estimate", "--responses", str(responses), "--settings", str(settings_only), "--min-n", "40",
+                 "--json", str(changed)]) == 0  # fmt: skip
+    printed = capsys.readouterr().out
+    assert "settings: as settings.json except" in printed and "min_n: 25 → 40" in printed
+    assert json.loads(changed.read_text(encoding="utf-8"))["settings"]["analysis"]["min_n"] == 40
+
+
+def test_a_bad_settings_file_exits_2(tmp_path, inputs, capsys):
+    _, responses, _ = inputs
+    bad = tmp_path / "settings.json"
+    bad.write_text('{"mapping": "logarithmic"}', encoding="utf-8")
+    assert main(["estimate", "--responses", str(responses), "--settings", str(bad)]) == 2
+    assert "--settings" in (err := capsys.readouterr().err) and "mapping" in err
+    bad.write_text("not json", encoding="utf-8")
+    assert main(["estimate", "--responses", str(responses), "--settings", str(bad)]) == 2
+    assert "not JSON" in capsys.readouterr().err
 
 
 def _scoring_imports() -> dict[str, set[str]]:

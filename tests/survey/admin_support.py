@@ -11,7 +11,6 @@ from sqlalchemy import func, select
 from survey.db import get_session
 from survey.models import AuditEvent, Response
 from survey.services import accounts
-from survey.services.responses import insert_frame
 from survey.services.waves import add_point, create_wave, get_wave, set_wave_state
 
 PASSWORD = "correct-horse-battery"
@@ -87,6 +86,7 @@ def synthetic_wave(app, code: str = "2025", *, responses: int = 400, seed: int =
     """A wave whose points and responses come from the synthetic generator (like the demo)."""
     from scoring.synthetic import draw_sample, make_population
     from survey.services.questionnaires import build_questionnaire_set
+    from survey.services.setup import store_synthetic_responses
 
     with app.app_context():
         session = get_session()
@@ -102,7 +102,7 @@ def synthetic_wave(app, code: str = "2025", *, responses: int = 400, seed: int =
                 add_point(session, wave, code=point.code, town=point.town, place=point.place, focus_domain=focus)
         session.flush()
         session.refresh(wave)
-        insert_frame(session, get_wave(session, code), frame, channel="qr")
+        store_synthetic_responses(session, get_wave(session, code), frame)  # phone/paper keep their channel
         session.commit()
 
 

@@ -81,6 +81,20 @@ def fake_run(index: float = 80.0, *, suppressed: bool = True) -> ScoringRun:
     )
 
 
+def set_settings(app, code: str = "2025", **changes) -> None:
+    """Store wave ``code``'s analysis settings (as the settings screen or command does)."""
+    from survey.services.settings import SettingsChanges, benchmarks_input, change_wave_settings, margins_input
+
+    if changes.pop("with_margins", False):
+        changes["margins"] = margins_input(MARGINS.name, MARGINS.read_bytes())
+    if changes.pop("with_benchmarks", False):
+        changes["benchmarks"] = benchmarks_input([(path.name, path.read_bytes()) for path in BENCHMARKS])
+    with app.app_context():
+        session = get_session()
+        change_wave_settings(session, get_wave(session, code), SettingsChanges(**changes), actor="statistician-x")
+        session.commit()
+
+
 def _publish_fake(app, reason: str = "", index: float = 80.0) -> int:
     with app.test_request_context():
         session = get_session()
@@ -157,6 +171,7 @@ def test_publish_wave_freezes_the_scoring_run(app, monkeypatch):
     import tempfile
 
     synthetic_wave(app, responses=500, seed=3)
+    set_settings(app, with_margins=True, with_benchmarks=True, illustrative=True)
     with app.app_context():
         session = get_session()
         first = session.scalars(select(Response).order_by(Response.id)).first()
@@ -185,7 +200,7 @@ def test_publish_wave_freezes_the_scoring_run(app, monkeypatch):
                 session,
                 wave,
                 actor="publisher-x",
-                options=PublishOptions(margins=MARGINS, benchmarks=BENCHMARKS, pdf=False),
+                options=PublishOptions(pdf=False),
             )
         session.commit()
         results = json.loads(publication.results_json)
@@ -200,8 +215,17 @@ def test_publish_wave_freezes_the_scoring_run(app, monkeypatch):
     assert results["report"]["wave"] == "2025" and results["report"]["year"] == 2025
     assert {"tables.xlsx", "report.html", "tables/domains.csv", "charts/domain_index.png"} <= names
     assert "results.json" not in names  # kept verbatim in the publication row itself
-    assert config["margins"] == MARGINS.name and config["comments"] == "excluded" and config["strata"] == "point_town"
-    assert config["assumed_se"] == 1.0 and config["year"] == 2025
+    assert config["margins"] == MARGINS.name and config["comments"] == "excluded"
+    # The settings object the run used is stored, and it is what results.json records.
+    assert config["settings"] == results["settings"]["analysis"] and config["settings_stored"] is True
+    assert config["settings"]["strata"] == "point_town" and config["settings"]["lonely_psu"] == "adjust"
+    assert config["settings"]["assumed_se"] == 1.0 and config["year"] == 2025
+    with app.app_context():
+        from survey.services.settings import wave_settings
+
+        session = get_session()
+        assert config["settings"] == wave_settings(session, get_wave(session, "2025")).settings.to_dict()
+    assert results["settings"]["wave"] == {**results["settings"]["wave"], "stored": True, "differences": []}
     assert len(hashes["responses"]) == 64 and f"margins/{MARGINS.name}" in hashes and "questionnaire/common" in hashes
     assert not any(name.startswith("/") or ":\\" in name for name in results["inputs"])  # no server paths
     assert f"margins/{MARGINS.name}" in results["inputs"]
@@ -231,8 +255,36 @@ def test_a_second_wave_compares_with_the_published_first_as_a_value(app):
         config, hashes = publication.config, publication.input_hashes
     assert config["previous"] == ["2024"] and len(hashes["previous/2024"]) == 64
     assert [point["wave"] for point in results["trend"]] == ["2024", "2025"]
-    assert results["change"]["previous"] == "2024"
+    assert results["change"]["previous"] == "2024" and results["change"]["comparable"] is True
     assert results["report"]["previous"] == ["2024"]
+
+
+def test_settings_that_differ_from_the_previous_publication_are_flagged(app):
+    """Publishing goes ahead when the previous wave was scored otherwise: the change says
+    it is not comparable and names the difference; the screen says so beforehand."""
+    from survey.services.publication import settings_change
+
+    synthetic_wave(app, "2024", responses=300, seed=6)
+    with app.test_request_context():
+        session = get_session()
+        publish_wave(session, get_wave(session, "2024"), actor="x", options=PublishOptions(pdf=False))
+        session.commit()
+    synthetic_wave(app, "2025", responses=300, seed=8)
+    set_settings(app, mapping="monitoring")
+    with app.app_context():
+        session = get_session()
+        code, differences = settings_change(session, get_wave(session, "2025"))
+        assert code == "2024" and [difference.setting for difference in differences] == ["mapping"]
+    client = english(signed_in(app, "publisher"))
+    page = client.get("/admin/waves/2025/publication").get_data(as_text=True)
+    assert 'id="settings-differ"' in page and "scale mapping" in page and "not comparable" in page
+    with app.test_request_context():
+        session = get_session()
+        publication = publish_wave(session, get_wave(session, "2025"), actor="x", options=PublishOptions(pdf=False))
+        session.commit()
+        results = json.loads(publication.results_json)
+    assert results["change"]["comparable"] is False
+    assert "mapping" in json.dumps(results["change"]["differences"], ensure_ascii=False)
 
 
 def test_publishing_a_wave_without_responses_is_refused(app):
@@ -248,32 +300,18 @@ def test_publishing_a_wave_without_responses_is_refused(app):
 def test_publish_screen(app):
     synthetic_wave(app, responses=400, seed=5)
     client = english(signed_in(app, "publisher"))
+    page = client.get("/admin/waves/2025/publication").get_data(as_text=True)
+    assert "No settings are stored for this wave" in page
+    set_settings(app, with_margins=True, with_benchmarks=True)
     page = client.get("/admin/waves/2025/publication")
     assert page.status_code == 200
     text = page.get_data(as_text=True)
+    # The publish screen shows the wave's settings (a publisher cannot change them here).
     assert "jingzhou-2025-illustrative.csv" in text and "national-published.csv" in text
-    unconfirmed = post(
-        client, "/admin/waves/2025/publish", {"margins": MARGINS.name}, page="/admin/waves/2025/publication"
-    )
+    assert "a statistician sets them on the settings screen" in text and 'name="margins"' not in text
+    unconfirmed = post(client, "/admin/waves/2025/publish", {}, page="/admin/waves/2025/publication")
     assert unconfirmed.status_code == 400
-    traversal = post(
-        client,
-        "/admin/waves/2025/publish",
-        {"margins": "../common.yaml", "confirm": "y"},
-        page="/admin/waves/2025/publication",
-    )
-    assert traversal.status_code == 400
-    done = post(
-        client,
-        "/admin/waves/2025/publish",
-        {
-            "margins": MARGINS.name,
-            "benchmarks": [path.name for path in BENCHMARKS],
-            "variance": "linearization",
-            "confirm": "y",
-        },
-        page="/admin/waves/2025/publication",
-    )
+    done = post(client, "/admin/waves/2025/publish", {"confirm": "y"}, page="/admin/waves/2025/publication")
     assert done.status_code == 303, done.get_data(as_text=True)[:2000]
     again = post(client, "/admin/waves/2025/publish", {"confirm": "y"}, page="/admin/waves/2025/publication")
     assert again.status_code == 400 and "re-publishing needs a reason" in again.get_data(as_text=True)
@@ -290,29 +328,27 @@ def test_statistician_previews_without_publishing(app):
     client = english(signed_in(app, "statistician"))
     page = client.get("/admin/waves/2025/publication").get_data(as_text=True)
     assert "Preview the results" in page and "/admin/waves/2025/publish" not in page
-    preview = post(
-        client,
-        "/admin/waves/2025/preview",
-        {"preview-margins": MARGINS.name, "preview-variance": "linearization"},
-        page="/admin/waves/2025/publication",
-    )
+    assert "/admin/waves/2025/settings" in page  # a statistician changes the settings there
+    preview = post(client, "/admin/waves/2025/preview", {}, page="/admin/waves/2025/publication")
     assert preview.status_code == 200
     text = preview.get_data(as_text=True)
     assert 'id="preview-index"' in text and "Medical services" in text
     with app.app_context():
         assert get_session().scalar(select(Publication)) is None
-    bad = post(
-        client, "/admin/waves/2025/preview", {"preview-variance": "guesswork"}, page="/admin/waves/2025/publication"
-    )
-    assert bad.status_code == 400
+    no_token = client.post("/admin/waves/2025/preview", data={})
+    assert no_token.status_code == 400
 
 
 def test_publish_command(app):
     synthetic_wave(app, responses=400, seed=9)
     runner = app.test_cli_runner()
-    result = runner.invoke(main, ["publish", "2025", "--margins", str(MARGINS), "--no-pdf"])
+    result = runner.invoke(main, ["publish", "2025", "--no-pdf"])
     assert result.exit_code == 0, result.output
+    assert "no analysis settings stored; the defaults apply" in result.output
     assert "revision 1" in result.output and "http://localhost/results/2025" in result.output
+    with app.app_context():
+        config = get_publication(get_session(), "2025").config
+        assert config["settings_stored"] is False and config["settings"]["lonely_psu"] == "adjust"
     again = runner.invoke(main, ["publish", "2025", "--no-pdf"])
     assert again.exit_code == 2 and "re-publishing needs a reason" in again.output
     missing = runner.invoke(main, ["publish", "1999"])

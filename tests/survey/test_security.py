@@ -41,6 +41,8 @@ ROLE_MATRIX: dict[str, set[str]] = {
     "admin.point_qr": {ADMIN},
     "admin.point_poster": {ADMIN},
     "admin.progress": {ADMIN, STATISTICIAN},
+    "admin.wave_settings_page": {ADMIN, STATISTICIAN},
+    "admin.wave_settings_save": {ADMIN, STATISTICIAN},
     "admin.exports": {ADMIN, STATISTICIAN},
     "admin.imports": {ADMIN, STATISTICIAN},
     "admin.publications": {STATISTICIAN, PUBLISHER},
