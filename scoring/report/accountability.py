@@ -303,6 +303,24 @@ def _tables(results: Mapping[str, Any]) -> dict[str, ReportTable]:
     return tables
 
 
+def footed_table(table: ReportTable | None, footnote: str) -> Any:
+    """The HTML of a long ``table`` with ``footnote`` as its footer row.
+
+    A table footer is repeated on every page a table runs over (as its header is), so each
+    continuation page of the PDF carries a sentence that says what the table is.
+    """
+    from markupsafe import Markup, escape
+
+    from .render import table_html
+
+    html = str(table_html(table))
+    if not html:
+        return Markup("")
+    columns = len(table.frame.columns) if table is not None else 1
+    footer = f'<tfoot><tr><td class="table-note" colspan="{columns}" style="white-space: normal">{escape(footnote)}</td></tr></tfoot>'
+    return Markup(html.replace("</tbody></table>", f"</tbody>{footer}</table>", 1))
+
+
 def _empty(reason: str) -> PlanSection:
     return PlanSection(
         results=dict.fromkeys(RESULT_KEYS),
@@ -379,6 +397,14 @@ def accountability_section(
         "n_tasks": len(results["tasks"]),
         "units_chart": units_chart_svg(units, target=target),
         "tables": tables,
+        "indicators_table": footed_table(
+            tables.get("plan_indicators"),
+            "完成情况按区政府办公室记录的数值与方案目标比较；任务满意度指数为对应题目的等权平均。",
+        ),
+        "tasks_table": footed_table(
+            tables.get("plan_tasks"),
+            "任务满意度指数为对应题目满意度指数的等权平均，区间为95%置信区间。",
+        ),
         "indicator_counts": {status: statuses.count(status) for status in ("met", "not_yet", "no_data")},
         "n_indicators": len(statuses),
         "previous": results["plan"]["previous"],
