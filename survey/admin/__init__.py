@@ -11,6 +11,8 @@ module              screens
 ``monitoring``      live progress of a wave, the audit log
 ``data``            exports and imports of responses
 ``publication``     published revisions, scoring preview, publishing
+``indicators``      the plan's indicators: recorded values, recording, CSV import
+``bulletins``       the lead units' bulletins (通报) of a published wave
 ``forms``           the forms of every screen
 ==================  ==========================================================
 
@@ -32,6 +34,9 @@ live progress               ✓         ✓
 exports, imports            ✓         ✓
 scoring preview                       ✓            ✓
 publication                                        ✓
+plan indicators (view)      ✓         ✓            ✓
+plan indicators (record)    ✓                      ✓
+lead units' bulletins                 ✓            ✓
 ========================  =====  ============  =========
 
 Every view states its roles with :func:`~survey.admin.base.roles_required`;
@@ -44,12 +49,12 @@ from flask import Flask
 from flask_babel import lazy_gettext
 
 from scoring.questionnaire import DOMAIN_LABELS_ZH
-from survey.admin import accounts, data, monitoring, points, publication, signin, waves
+from survey.admin import accounts, bulletins, data, indicators, monitoring, points, publication, signin, waves
 from survey.admin.base import ROLE_LABELS, STATE_LABELS, VERDICT_LABELS, bp, has_role
 from survey.extensions import login_manager
 
 #: The screen modules; importing one attaches its views to the blueprint.
-SCREENS = (signin, accounts, waves, points, monitoring, data, publication)
+SCREENS = (signin, accounts, waves, points, monitoring, data, publication, indicators, bulletins)
 
 
 def init_app(app: Flask) -> None:

@@ -41,6 +41,9 @@ ACTIONS: dict[str, str] = {
     "import": "responses imported",
     "import.rejected": "import rejected",
     "publication": "results published",
+    "indicator.record": "plan indicator value recorded",
+    "indicator.import": "plan indicator values imported",
+    "indicator.import.rejected": "plan indicator import rejected",
     "retention.purge": "expired responses deleted",
 }
 

@@ -47,6 +47,11 @@ ROLE_MATRIX: dict[str, set[str]] = {
     "admin.publication": {STATISTICIAN, PUBLISHER},
     "admin.preview": {STATISTICIAN, PUBLISHER},
     "admin.publish": {PUBLISHER},
+    "admin.indicators": ALL,
+    "admin.indicators_record": {ADMIN, PUBLISHER},
+    "admin.indicators_import": {ADMIN, PUBLISHER},
+    "admin.bulletins": {STATISTICIAN, PUBLISHER},
+    "admin.bulletin_download": {STATISTICIAN, PUBLISHER},
 }
 #: Endpoints anyone may use (residents, the public, the sign-in page itself).
 PUBLIC_BLUEPRINTS = {"home", "respond", "results"}
@@ -59,6 +64,7 @@ ARGUMENTS = {
     "revision": 1,
     "name": "report.pdf",
     "filename": "admin.css",
+    "unit": "health_bureau",
 }
 
 
