@@ -13,7 +13,7 @@ import click
 from flask.cli import FlaskGroup, routes_command, run_command, shell_command
 
 from survey import __version__
-from survey.commands import accounts, data, instance, integrity, jobs, publication, waves
+from survey.commands import accounts, data, indicators, instance, integrity, jobs, publication, waves
 from survey.commands.base import ManyiGroup, create_cli_app
 
 #: Manyi's commands in the order ``manyi --help`` lists them.
@@ -23,6 +23,7 @@ MANYI_COMMANDS: tuple[click.Command, ...] = (
     *accounts.COMMANDS,
     *data.COMMANDS,
     *publication.COMMANDS,
+    *indicators.COMMANDS,
     *integrity.COMMANDS,
     *jobs.COMMANDS,
 )

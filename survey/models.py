@@ -389,3 +389,54 @@ class Job(Base):
     finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
     wave: Mapped[Wave | None] = relationship()
+
+
+# --------------------------------------------------------------------------- the district plan (issue 16)
+
+
+class PlanVersion(Base):
+    """One loaded version of the district plan (``plan.yaml``), identified by its content hash.
+
+    Like questionnaire versions, stored versions never change: a wave pins the version it
+    uses (:class:`WavePlan`), so a wave scored later reads its results by the same tasks and
+    lead units.
+    """
+
+    __tablename__ = "plan_versions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    content_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    definition: Mapped[dict[str, Any]] = mapped_column(JSON)
+    source_file: Mapped[str] = mapped_column(String(300), default="")
+    loaded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class WavePlan(Base):
+    """The plan version a wave uses (pinned when the wave is created, or when a plan is first loaded)."""
+
+    __tablename__ = "wave_plans"
+
+    wave_id: Mapped[int] = mapped_column(ForeignKey("waves.id", ondelete="CASCADE"), primary_key=True)
+    plan_version_id: Mapped[int] = mapped_column(ForeignKey("plan_versions.id"))
+
+    plan_version: Mapped[PlanVersion] = relationship()
+
+
+class IndicatorValue(Base):
+    """The value the office recorded for one of the plan's indicators in one year.
+
+    ``code`` is the indicator's code in the plan (``t01.preschool_gross_enrolment``); one
+    value per code and year (a correction replaces it, audited with the old value).
+    """
+
+    __tablename__ = "indicator_values"
+    __table_args__ = (UniqueConstraint("code", "year", name="uq_indicator_value"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(80), index=True)
+    year: Mapped[int] = mapped_column(Integer)
+    value: Mapped[float] = mapped_column(Float)
+    source: Mapped[str] = mapped_column(String(300))
+    note: Mapped[str] = mapped_column(Text, default="")
+    recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    recorded_by: Mapped[str] = mapped_column(String(80), default="")

@@ -236,6 +236,7 @@ def score_wave(
     from scoring.pipeline import EstimateOptions, run_estimate
     from scoring.report import Progress, ReportSettings, build_report, collection_year
     from survey.adapter import wave_responses_frame
+    from survey.services.indicators import report_records
     from survey.services.questionnaires import wave_questionnaires
 
     if frame is None:
@@ -288,6 +289,7 @@ def score_wave(
         },
         inputs=named_inputs,
         progress=progress,
+        indicators=report_records(session),
     )
 
 

@@ -50,6 +50,7 @@ from .text import estimate_facts, methodology_rows
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import pandas as pd
 
+    from ..accountability import IndicatorRecord
     from ..benchmarks import BenchmarkTable
     from ..drivers import Design
     from ..pipeline import EstimateRun
@@ -110,6 +111,7 @@ def build_report(
     inputs: Mapping[str, str] | None = None,
     generated: _dt.datetime | None = None,
     progress: Progress | None = None,
+    indicators: Sequence[IndicatorRecord] = (),
 ) -> ReportFiles:
     """Compute rankings, drivers, change and trend, and render every report file as bytes.
 
@@ -143,6 +145,9 @@ def build_report(
         When the report is made (default: now); printed in Beijing time.
     progress : Progress, optional
         Terminal progress (default: none).
+    indicators : sequence of IndicatorRecord
+        The values recorded for the plan's indicators (:mod:`scoring.accountability`),
+        read against their targets in the plan section.
 
     Returns
     -------
@@ -154,11 +159,12 @@ def build_report(
         A setting or an earlier wave's results is unusable (nothing is computed).
     """
     from ..fonts import cjk_font_or_warn
+    from .accountability import accountability_section
     from .layout import chart_jobs, document_context, section_inputs
     from .render import pdf_bytes, render_charts, render_html
-    from .sections import report_sections
+    from .sections import CHINESE_NUMERALS, report_sections
     from .tables import quality_rows, result_tables, table_files
-    from .text import MACHINE_ONLY_ROWS
+    from .text import MACHINE_ONLY_ROWS, beijing_time
 
     settings.validate(benchmarks=benchmarks is not None)
     earlier = validate_previous(previous, current_wave=settings.wave)
@@ -197,6 +203,17 @@ def build_report(
         generated=generated,
         progress=progress,
     )
+    # Results sections beside the core report: the plan's tasks and lead units (issue 16).
+    plan_section = accountability_section(
+        analysis,
+        settings=settings,
+        questionnaires=labels,
+        item_scores=parts["item_scores"],
+        design=parts["design"],
+        previous=earlier,
+        indicators=indicators,
+    )
+    analysis.results.update(plan_section.results)
     files: dict[str, bytes] = {"results.json": encode_results(analysis.results)}
     sections = report_sections()
     inputs_of_sections = section_inputs(analysis, settings, questionnaires=labels, suppression=suppression)
@@ -218,6 +235,7 @@ def build_report(
     for section in sections:
         if section.tables is not None:
             tables.update(section.tables(inputs_of_sections))
+    tables.update(plan_section.tables)
     with progress.step("表格", total=1) as advance:
         files.update(table_files(tables))
         advance(1)
@@ -230,10 +248,26 @@ def build_report(
         files[f"charts/{name}.png"] = chart.png
         files[f"charts/{name}.svg"] = chart.svg
     context = document_context(analysis, inputs_of_sections, sections, tables=tables, charts=charts)
+    # The plan section (tasks and lead units) follows the hooked sections, numbered after them.
+    number = len(context["sections"])
+    plan_context = dict(plan_section.context)
+    plan_context["title"] = f"{CHINESE_NUMERALS[min(number, len(CHINESE_NUMERALS) - 1)]}、{plan_context['title']}"
+    context["extra_sections"] = [plan_context]
     html = render_html(context, font_family=font.css_family if font else "sans-serif")
     files["report.html"] = html.encode("utf-8")
     if settings.pdf:
         with progress.step("PDF", total=1) as advance:
             files["report.pdf"] = pdf_bytes(html)
+            advance(1)
+        with progress.step("通报", total=1) as advance:
+            files.update(
+                plan_section.files(
+                    district=settings.district,
+                    wave=settings.wave,
+                    generated=beijing_time(analysis.generated),
+                    illustrative=settings.illustrative,
+                    font_family=font.css_family if font else "sans-serif",
+                )
+            )
             advance(1)
     return ReportFiles(files=files, results=analysis.results)

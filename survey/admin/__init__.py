@@ -13,6 +13,8 @@ module              screens
 ``publication``     published revisions, scoring preview, publishing
 ``settings``        a wave's analysis settings (what scoring and publishing use)
 ``jobs``            office jobs: the queue, one job's progress (reloads itself)
+``indicators``      the plan's indicators: recorded values, recording, CSV import
+``bulletins``       the lead units' bulletins (通报) of a published wave
 ``forms``           the forms of every screen
 ==================  ==========================================================
 
@@ -36,6 +38,9 @@ analysis settings           ✓         ✓
 exports, imports            ✓         ✓
 scoring preview                       ✓            ✓
 publication                                        ✓
+plan indicators (view)      ✓         ✓            ✓
+plan indicators (record)    ✓                      ✓
+lead units' bulletins                 ✓            ✓
 ========================  =====  ============  =========
 
 Every view states its roles with :func:`~survey.admin.base.roles_required`;
@@ -48,12 +53,24 @@ from flask import Flask
 from flask_babel import lazy_gettext
 
 from scoring.questionnaire import DOMAIN_LABELS_ZH
-from survey.admin import accounts, data, jobs, monitoring, points, publication, settings, signin, waves
+from survey.admin import (
+    accounts,
+    bulletins,
+    data,
+    indicators,
+    jobs,
+    monitoring,
+    points,
+    publication,
+    settings,
+    signin,
+    waves,
+)
 from survey.admin.base import ROLE_LABELS, STATE_LABELS, VERDICT_LABELS, bp, has_role
 from survey.extensions import login_manager
 
 #: The screen modules; importing one attaches its views to the blueprint.
-SCREENS = (signin, accounts, waves, points, monitoring, data, publication, settings, jobs)
+SCREENS = (signin, accounts, waves, points, monitoring, data, publication, settings, indicators, bulletins, jobs)
 
 
 def init_app(app: Flask) -> None:

@@ -211,3 +211,21 @@ class PublishForm(FlaskForm):
         _l("I have checked these results with the statistician; publish them to the public"),
         validators=[DataRequired()],
     )
+
+
+class IndicatorValueForm(FlaskForm):
+    """One yearly value of a plan indicator (checked again by the indicators service)."""
+
+    code = SelectField(_l("Indicator"), choices=[], validators=[InputRequired()])
+    year = StringField(_l("Year"), validators=[DataRequired(), Length(max=4)], render_kw={"inputmode": "numeric"})
+    value = StringField(
+        _l("Value (in the indicator's unit, without the unit)"),
+        validators=[DataRequired(), Length(max=40)],
+        render_kw={"inputmode": "decimal"},
+    )
+    source = StringField(_l("Source"), validators=[DataRequired(), Length(max=300)])
+    note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=2000)])
+
+
+class IndicatorImportForm(FlaskForm):
+    file = FileField(_l("CSV file (UTF-8: code, year, value, source, note)"), validators=[FileRequired()])

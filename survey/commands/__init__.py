@@ -9,6 +9,7 @@ module              commands
 ``accounts``        ``users add|reset-password|disable|enable|list``
 ``data``            ``export``, ``import``
 ``publication``     ``score`` (from :mod:`survey.score`), ``publish``
+``indicators``      ``indicators import|list`` (the plan's indicator values)
 ``integrity``       ``integrity`` (coached points and bot farms, read only)
 ``jobs``            ``worker`` (runs the queued office jobs)
 ==================  ===========================================================

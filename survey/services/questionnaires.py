@@ -54,6 +54,10 @@ def questionnaires_dir(config: Mapping[str, Any]) -> Path:
 class LoadReport:
     new_versions: tuple[str, ...]  # "education@<hash>"
     unchanged: tuple[str, ...]
+    #: The district plan loaded with the questionnaires (``plan@<hash>``; None without plan.yaml)
+    #: and whether that version is new (:func:`survey.services.plans.store_plan`).
+    plan: str | None = None
+    plan_new: bool = False
 
 
 def likert_codes(questionnaire: Questionnaire) -> list[str]:
@@ -93,8 +97,14 @@ def load_into_database(session: Session, directory: str | Path) -> LoadReport:
         )
         new.append(label)
     _sync_towns(session, questionnaires)
+    plan_label, plan_new = None, False
+    if questionnaires.plan is not None:
+        from survey.services.plans import store_plan
+
+        plan_new = store_plan(session, questionnaires.plan).new
+        plan_label = f"plan@{questionnaires.plan.version}"
     session.flush()
-    return LoadReport(tuple(new), tuple(unchanged))
+    return LoadReport(tuple(new), tuple(unchanged), plan=plan_label, plan_new=plan_new)
 
 
 def _sync_towns(session: Session, questionnaires: QuestionnaireSet) -> None:
@@ -135,8 +145,18 @@ def build_questionnaire_set(versions: dict[str, QuestionnaireVersion]) -> Questi
 
 
 def wave_questionnaires(wave: Wave) -> QuestionnaireSet:
-    """The questionnaires a wave serves: the versions pinned when it was created."""
+    """The questionnaires a wave serves: the versions pinned when it was created, with the
+    district plan the wave pins (``plan``; None for a wave that pins none)."""
+    from dataclasses import replace
+
+    from sqlalchemy.orm import object_session
+
+    from survey.services.plans import wave_plan
+
     versions = {link.questionnaire_id: link.version for link in wave.questionnaires}
     if COMMON_ID not in versions:
         raise ValueError(f"wave {wave.code} has no questionnaires pinned; create waves with 'manyi wave create'")
-    return build_questionnaire_set(versions)
+    questionnaires = build_questionnaire_set(versions)
+    session = object_session(wave)
+    plan = wave_plan(session, wave) if session is not None else None
+    return replace(questionnaires, plan=plan) if plan is not None else questionnaires

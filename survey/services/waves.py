@@ -22,6 +22,7 @@ from survey.localtime import format_local
 from survey.models import WAVE_STATES, CollectionPoint, Town, Wave, WaveQuestionnaire, utcnow
 from survey.services import audit
 from survey.services.audit import SYSTEM_ACTOR, Actor
+from survey.services.plans import pin_newest_plan
 from survey.services.questionnaires import latest_versions
 
 _WAVE_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,39}$")
@@ -143,7 +144,7 @@ def create_wave(
     is_demo: bool = False,
     actor: Actor = SYSTEM_ACTOR,
 ) -> Wave:
-    """Create a wave in state ``draft``, pinning the newest questionnaire versions."""
+    """Create a wave in state ``draft``, pinning the newest questionnaire versions and plan."""
     validate_wave_code(code)
     if find_wave(session, code):
         raise WaveError(f"wave {code!r} already exists")
@@ -173,6 +174,7 @@ def create_wave(
         wave.questionnaires.append(WaveQuestionnaire(questionnaire_id=questionnaire_id, version_id=version.id))
     session.add(wave)
     session.flush()
+    pin_newest_plan(session, wave)
     audit.record(
         session,
         "wave.create",

@@ -51,6 +51,11 @@ ROLE_MATRIX: dict[str, set[str]] = {
     "admin.publish": {PUBLISHER},
     "admin.jobs_list": ALL,
     "admin.job_detail": ALL,
+    "admin.indicators": ALL,
+    "admin.indicators_record": {ADMIN, PUBLISHER},
+    "admin.indicators_import": {ADMIN, PUBLISHER},
+    "admin.bulletins": {STATISTICIAN, PUBLISHER},
+    "admin.bulletin_download": {STATISTICIAN, PUBLISHER},
 }
 #: Endpoints anyone may use (residents, the public, the sign-in page itself).
 PUBLIC_BLUEPRINTS = {"home", "respond", "results"}
@@ -64,6 +69,7 @@ ARGUMENTS = {
     "name": "report.pdf",
     "filename": "admin.css",
     "job_id": 1,
+    "unit": "health_bureau",
 }
 
 

@@ -1,7 +1,7 @@
 """jobs: office work run by ``manyi worker`` outside the web request
 
 Revision ID: 0003_jobs
-Revises: 0002
+Revises: 0003_integrity
 Create Date: 2026-12-02 05:00:00
 """
 from __future__ import annotations

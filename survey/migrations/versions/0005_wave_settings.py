@@ -1,7 +1,7 @@
 """wave_settings: a wave's analysis settings, stored with the wave
 
 Revision ID: 0003_wave_settings
-Revises: 0002
+Revises: 0003_jobs
 Create Date: 2026-12-03 09:00:00
 """
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 
 revision = '0003_wave_settings'
-down_revision = '0002'
+down_revision = '0003_jobs'
 branch_labels = None
 depends_on = None
 
