@@ -115,6 +115,9 @@ def _draw_year(publication: Publication, *, language: str, newest: Publication |
     wave = publication.wave
     questionnaires = wave_questionnaires(wave)
     titles = {domain: questionnaire.title.get(language) for domain, questionnaire in questionnaires.domains.items()}
+    item_labels = {
+        item.code: item.label.get(language) for questionnaire in questionnaires for item in questionnaire.items
+    }
     towns = town_names(db, language=language)
     history = [point for point in _history() if point["wave"] <= wave.code]
     public = public_results(results_of(publication))
@@ -124,6 +127,7 @@ def _draw_year(publication: Publication, *, language: str, newest: Publication |
         language=language,
         domain_titles=titles,
         town_names=towns,
+        item_labels=item_labels,
     )
     names = file_names(db, publication)
     downloads = {

@@ -90,6 +90,9 @@ class TownRow:
     n: int | None
     suppressed: bool
     suppressed_domains: list[str]
+    #: The 95% confidence interval of the town's overall index (None when withheld).
+    ci_low: float | None = None
+    ci_high: float | None = None
 
 
 @dataclass(frozen=True)
@@ -330,6 +333,7 @@ def build_page(
     language: str,
     domain_titles: Mapping[str, str],
     town_names: Mapping[str, str],
+    item_labels: Mapping[str, str] | None = None,
 ) -> ResultsPage:
     """The page model of one publication.
 
@@ -340,6 +344,8 @@ def build_page(
     history
         The overall index of every published wave (``wave, index, ci_low, ci_high``),
         oldest first, this one included.
+    item_labels
+        Item code → its words in ``language`` (the priority list of the English page).
     """
     typed = Results.coerce(results)
     overall = results.get("overall") or {}
@@ -424,6 +430,8 @@ def build_page(
                 cell.get("n"),
                 bool(cell.get("suppressed")),
                 suppressed_domains,
+                None if cell.get("suppressed") else _number(cell.get("ci_low")),
+                None if cell.get("suppressed") else _number(cell.get("ci_high")),
             )
         )
     page.trend = _trend(history, target)
@@ -434,7 +442,9 @@ def build_page(
             PriorityRow(
                 int(priority.get("rank") or 0),
                 labels.get(domain, priority.get("domain_label", domain)),
-                str(priority.get("label", priority.get("item", ""))),
+                # The item's words in the page's language (results.json keeps the Chinese).
+                (item_labels or {}).get(str(priority.get("item", "")))
+                or str(priority.get("label", priority.get("item", ""))),
                 _number(priority.get("performance")),
                 _number(priority.get("performance_ci_low")),
                 _number(priority.get("performance_ci_high")),

@@ -66,7 +66,15 @@ def fake_run(index: float = 80.0, *, suppressed: bool = True) -> ScoringRun:
         "subgroups": {
             "town": {
                 "xicheng": {
-                    "overall": {"index": 81.0, "se": 2.0, "n": 120, "cv": 0.02, "suppressed": False},
+                    "overall": {
+                        "index": 81.0,
+                        "se": 2.0,
+                        "ci_low": 77.1,
+                        "ci_high": 84.9,
+                        "n": 120,
+                        "cv": 0.02,
+                        "suppressed": False,
+                    },
                     "healthcare": {"index": 60.0, "se": 9.0, "n": 12, "cv": 0.15, "suppressed": suppressed},
                 }
             }

@@ -52,6 +52,7 @@ def test_year_page_shows_the_frozen_results(published, client):
     assert "95% sure" not in text
     assert "78.0" in text and "70.0%" in text  # the domain index and satisfied rate
     assert "60.0" not in text  # a suppressed town cell is withheld
+    assert re.search(r"81\.0</td><td[^>]*>77\.1–84\.9<", text)  # a town's index with its 95% interval
     assert "Medical services" in text and "Xicheng Street" in text
     assert "/results/2025/r/1/files/report.pdf" in text and "/results/2025/r/1.json" in text
     assert "<script>" not in text and " style=" not in text
@@ -79,6 +80,9 @@ def test_open_data_json(published, client):
     assert data["overall"]["index"] == 80.0
     assert data["publication"]["revision"] == 1 and data["publication"]["wave"] == "2025"
     assert data["subgroups"]["town"]["xicheng"]["healthcare"]["index"] is None
+    # Times carry their zone; no path of the server leaks into the open data.
+    assert data["publication"]["published_at"].endswith("+00:00")
+    assert published.instance_path not in response.get_data(as_text=True)
     etag = response.headers["ETag"]
     assert client.get("/results/2025.json", headers={"If-None-Match": etag}).status_code == 304
     assert client.get("/results/2025/r/1.json").get_json()["overall"] == data["overall"]
@@ -249,6 +253,23 @@ def both_targets_run():
         "caveat": {"zh": "所用问卷、抽样和计分方法与监测机构不同，名次只作参考。", "en": "Different instruments."},
         "placements": [placement, monitoring],
     }
+    results["drivers"] = {
+        "priorities": [
+            {
+                "rank": 1,
+                "domain": "healthcare",
+                "domain_label": "医疗卫生",
+                "item": "healthcare.family_doctor",
+                "label": "家庭医生签约服务（健康随访、慢病管理等）",
+                "relative_importance": 1.6,
+                "performance": 71.2,
+                "performance_ci_low": 68.0,
+                "performance_ci_high": 74.4,
+                "gap": 13.8,
+                "score": 22.1,
+            }
+        ]
+    }
     run = fake_run(86.5)
     return ScoringRun(
         results_json=json.dumps(results, ensure_ascii=False),
@@ -365,3 +386,12 @@ def test_a_results_section_is_one_partial_included_at_the_marked_point(both, cli
     (folder / "bad name.html").write_text("", encoding="utf-8")
     with pytest.raises(ValueError, match="NN_key.html"):
         sections.section_templates(folder)
+
+
+def test_the_priority_list_is_in_the_pages_language(both, client):
+    chinese = client.get("/results/2025").get_data(as_text=True)
+    assert "家庭医生签约服务" in chinese and "71.2" in chinese
+    english(client)
+    text = client.get("/results/2025").get_data(as_text=True)
+    assert "Contracted family doctor services" in text
+    assert "家庭医生" not in text
