@@ -49,6 +49,14 @@ def _index_filter(value: object) -> str:
     return fmt(value)
 
 
+@bp.app_template_global("plan_section")
+def _plan_section(results: object, language: str) -> object:
+    """The rows of the plan section partial (:mod:`survey.results.tasks`)."""
+    from survey.results.tasks import plan_section
+
+    return plan_section(results if isinstance(results, dict) else {}, language)
+
+
 @bp.app_template_filter("rate")
 def _rate_filter(value: object) -> str:
     return fmt_percent(value)

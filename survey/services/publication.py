@@ -157,10 +157,14 @@ def _finite(value: Any) -> Any:
 
 
 def public_results(results: Mapping[str, Any]) -> dict[str, Any]:
-    """The open-data version of a results.json: suppressed subgroup cells keep their
-    ``n`` and the ``suppressed`` flag but lose their figures (as in the report's tables);
+    """The open-data version of a results.json: suppressed subgroup cells, plan tasks, lead
+    units and their items keep their ``n`` and the ``suppressed`` flag but lose their
+    figures (as in the report's tables);
     a missing figure (NaN) is ``null``."""
+    from scoring.accountability import withhold_suppressed
+
     public = _finite(copy.deepcopy(dict(results)))
+    withhold_suppressed(public)  # tasks, lead units and their items: as the subgroup cells below
     for levels in (public.get("subgroups") or {}).values():
         for cells in (levels or {}).values():
             for cell in (cells or {}).values():

@@ -270,6 +270,49 @@ def both_targets_run():
             }
         ]
     }
+    figure = {"index": 78.4, "se": 0.7, "ci_low": 77.0, "ci_high": 79.8, "df": 40, "n": 300, "psus": 20}
+    withheld = {"index": 91.0, "se": 6.0, "ci_low": 79.0, "ci_high": 99.0, "df": 2, "n": 9, "psus": 2}
+    results["plan"] = {"ranking": {"n_ranked": 24}}
+    results["lead_units"] = {
+        "health_bureau": {
+            "code": "health_bureau",
+            "name": {"zh": "区卫健局", "en": "District Health Commission"},
+            "tasks": [9, 10],
+            **figure,
+            "unstable": False,
+            "suppressed": False,
+            "verdict": "not_met",
+            "residents": {"n": 300},
+            "rank": {"median_rank": 21, "rank_interval": [19, 23], "n_ranked": 24},
+        },
+        "tiny_office": {
+            "code": "tiny_office",
+            "name": {"zh": "区小单位", "en": "Small Office"},
+            "tasks": [44],
+            **withheld,
+            "unstable": True,
+            "suppressed": True,
+            "verdict": None,
+            "residents": {"n": 9},
+            "rank": None,
+        },
+    }
+    results["tasks"] = {
+        "9": {
+            "number": 9,
+            "title": {"zh": "提升基层医疗服务能力", "en": "Better primary health care"},
+            "lead_units": ["health_bureau"],
+            "measured_by_survey": True,
+            "index": {**figure, "unstable": False, "suppressed": False},
+        },
+        "45": {
+            "number": 45,
+            "title": {"zh": "强化监督评价", "en": "Supervision and evaluation"},
+            "lead_units": [],
+            "measured_by_survey": False,
+            "index": None,
+        },
+    }
     run = fake_run(86.5)
     return ScoringRun(
         results_json=json.dumps(results, ensure_ascii=False),
@@ -395,3 +438,18 @@ def test_the_priority_list_is_in_the_pages_language(both, client):
     text = client.get("/results/2025").get_data(as_text=True)
     assert "Contracted family doctor services" in text
     assert "家庭医生" not in text
+
+
+def test_plan_tasks_and_lead_units_are_shown_with_intervals_and_ranges_only(both, client):
+    chinese = client.get("/results/2025").get_data(as_text=True)
+    section = chinese[chinese.index('id="h-plan"') :]
+    assert "区卫健局" in section and "77.0–79.8" in section and "第19至23名" in section
+    assert "未达到目标" in section
+    # A suppressed lead unit is named, its figure is not.
+    assert "区小单位" in section and "91.0" not in section and "样本不足，不作判断" in section
+    assert "提升基层医疗服务能力" in section and "本项任务不由居民调查测量" in section
+    data = client.get("/results/2025.json").get_json()
+    assert data["lead_units"]["tiny_office"]["index"] is None and data["lead_units"]["tiny_office"]["n"] == 9
+    english(client)
+    text = client.get("/results/2025").get_data(as_text=True)
+    assert "District Health Commission" in text and "区卫健局" not in text
