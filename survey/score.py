@@ -282,7 +282,8 @@ def score_wave(
         benchmarks=benchmarks,
         questionnaires=questionnaires,
         facts={
-            "source": (source or f"数据库（期次 {wave.code}）") + "；" + _settings_fact(wave, wave_stored, differences),
+            "source": source or f"数据库（期次 {wave.code}）",
+            "settings": _settings_fact(wave, wave_stored, differences),
             "command": command or f"manyi score {wave.code}",
             **({"margins": used.margins_source.name} if used.margins_source and used.settings.margins else {}),
             **(facts or {}),

@@ -153,6 +153,59 @@ def app(database_url, tmp_path, monkeypatch):
     application.extensions["manyi_db"].engine.dispose()
 
 
+#: Each worker's published demo wave, one per database kind: {kind: snapshot}.
+_DEMO_SNAPSHOTS: dict[str, str] = {}
+
+
+def _sqlite_copy(source: str, target: str) -> None:
+    """Copy a SQLite database with SQLite's online backup (safe whatever the journal mode)."""
+    import sqlite3
+
+    src, dst = sqlite3.connect(source), sqlite3.connect(target)
+    try:
+        src.backup(dst)
+    finally:
+        dst.close()
+        src.close()
+
+
+@pytest.fixture
+def demo_app(app, database_url, request, tmp_path_factory):
+    """The app with the demo wave 2025 published, as ``manyi demo --no-serve --responses 1500
+    --seed 5`` makes it.
+
+    The demo is made (and published) once per worker and database kind, then copied into
+    each test's own database: the tests that read it pay for one demo, not one each.
+    """
+    from survey.cli import main
+
+    engine = app.extensions["manyi_db"].engine
+    kind = "sqlite" if database_url.startswith("sqlite") else "postgresql"
+    own = database_url.removeprefix("sqlite:///") if kind == "sqlite" else database_url.rsplit("/", 1)[1]
+    snapshot = _DEMO_SNAPSHOTS.get(kind)
+    if snapshot is None:
+        result = app.test_cli_runner().invoke(main, ["demo", "--no-serve", "--responses", "1500", "--seed", "5"])
+        assert result.exit_code == 0, result.output
+        engine.dispose()
+        if kind == "sqlite":
+            snapshot = str(tmp_path_factory.mktemp("demo-snapshot") / "demo.sqlite3")
+            _sqlite_copy(own, snapshot)
+        else:
+            snapshot = f"manyi_demo_{os.getpid()}"
+            with request.getfixturevalue("postgres_template").connect() as connection:
+                connection.execute(text(f"CREATE DATABASE {snapshot} TEMPLATE {own}"))
+        _DEMO_SNAPSHOTS[kind] = snapshot
+        return app
+    engine.dispose()
+    if kind == "sqlite":
+        _sqlite_copy(snapshot, own)
+    else:
+        with request.getfixturevalue("postgres_template").connect() as connection:
+            connection.execute(text(f"DROP DATABASE IF EXISTS {own} WITH (FORCE)"))
+            connection.execute(text(f"CREATE DATABASE {own} TEMPLATE {snapshot}"))
+    return app
+
+
 @pytest.fixture
 def client(app):
     return app.test_client()

@@ -325,7 +325,7 @@ def methodology_rows(
 ) -> list[dict[str, str]]:
     """The methodology table: every choice that affects the figures, from the run itself.
 
-    ``facts`` may hold ``source``, ``margins``, ``domain_weights``,
+    ``facts`` may hold ``source``, ``settings`` (the analysis settings used, in words), ``margins``, ``domain_weights``,
     ``proportion_interval``, ``suppression`` (``{"min_n", "max_cv"}``), ``previous``
     (the earlier waves compared with) and ``command``.
     """
@@ -338,6 +338,9 @@ def methodology_rows(
 
     if facts.get("source"):
         add("数据来源", facts["source"])
+    if facts.get("settings"):
+        # Which analysis settings the run used, and where they differ from the wave's (shown).
+        add("分析设置", facts["settings"])
     method = str(weights.method if weights and weights.method else "none")
     add("加权方法", METHOD_NAMES.get(canonical("weighting", method), label("weighting", method)))
     if facts.get("margins"):

@@ -62,9 +62,8 @@ def _publish(context: JobContext) -> dict[str, Any]:
         raise JobError("a publish job needs a wave")
     actor: User | str = context.session.get(User, job.user_id) if job.user_id is not None else job.username
     parameters = job.parameters or {}
-    options = PublishOptions(
-        variance=str(parameters.get("variance", "linearization")), pdf=bool(parameters.get("pdf", True))
-    )
+    # The figures come from the wave's analysis settings; a job only says whether to draw the PDF.
+    options = PublishOptions(pdf=bool(parameters.get("pdf", True)))
     # Progress is reported before the job writes: on SQLite a second writer would wait for it.
     context.progress(1, 2, "正在计算结果并生成报告")
     publication = publish_wave(

@@ -93,7 +93,10 @@ def test_estimate_writes_json_and_weights(tmp_path, capsys):
     pd.testing.assert_series_equal(written["weight"], expected["weight"], rtol=1e-9, check_names=False)
     printed = capsys.readouterr().out
     assert "OVERALL" in printed and "healthcare" in printed and "target 85.0 (index): not_met" in printed
-    assert "excluded: partial 48, duplicate_browser 24, ip_burst 0, speeder 36, straight_liner 26" in printed
+    assert (
+        "excluded: partial 48, outside_district 0, duplicate_browser 24, ip_burst 0, speeder 36, straight_liner 26"
+        in printed
+    )
 
 
 @pytest.mark.parametrize(

@@ -385,8 +385,14 @@ def test_abandoned_drafts_stay_partial(app, client, token):
 
 
 def test_second_complete_response_from_the_same_browser_is_flagged(app, client, token):
+    # A second tab opened before the first survey was finished: its start button is the
+    # plain one (not "another family member"), so its response repeats the browser's.
+    stale = only_form(client.get(f"/s/{token}").get_data(as_text=True))
     complete(client, token)
-    complete(client, token)
+    path = location(client.post(stale.action, data=stale.data()))
+    while not path.endswith("/thanks"):
+        extra = {"services_used": ["healthcare"]} if path.endswith("/services") else {}
+        path = location(send_page(client, path, extra))
     complete(app.test_client(), token)  # another phone
     first, second, other = responses(app)
     assert (first.flags, second.flags, other.flags) == ("", "duplicate_browser", "")

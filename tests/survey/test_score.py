@@ -18,11 +18,10 @@ BENCHMARKS = REPO / "questionnaires" / "benchmarks"
 
 
 @pytest.fixture
-def demo(app):
-    """The demo wave 2025 with synthetic responses, as `manyi demo` creates it."""
-    result = app.test_cli_runner().invoke(main, ["demo", "--no-serve", "--responses", "1500", "--seed", "5"])
-    assert result.exit_code == 0, result.output
-    return app
+def demo(demo_app):
+    """The demo wave 2025 with synthetic responses, as `manyi demo` creates it (made once per
+    worker and database kind, copied for each test: tests/conftest.py ``demo_app``)."""
+    return demo_app
 
 
 def is_sqlite(app) -> bool:
@@ -122,7 +121,9 @@ def test_score_demo_wave_writes_every_file(demo, tmp_path):
     assert not (out / "charts" / "trend.png").exists()
     html = (out / "report.html").read_text(encoding="utf-8")
     assert "西城街道" in html and "示意数据" in html
-    assert "数据库（期次 2025）" in html and "manyi score 2025" in html
+    assert "期次 2025 保存的分析设置" in html  # which settings the run used is said in the report
+    methodology = (out / "tables" / "methodology.csv").read_text(encoding="utf-8-sig")
+    assert "数据库（期次 2025）" in methodology and "manyi score 2025" in methodology  # for the statistician
 
     if not pdf:
         assert not (out / "report.pdf").exists()
