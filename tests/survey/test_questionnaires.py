@@ -205,3 +205,27 @@ def test_services_list_gives_examples_where_the_name_does_not_say(client):
     assert "每项约1分钟，全部约需2至4分钟" in services
     questionnaires = load_questionnaires(QUESTIONNAIRES)
     assert questionnaires.domains["utilities"].title.zh == "公用事业"  # results and reports keep the short name
+
+
+def test_the_monitoring_words_are_a_scale_with_the_same_codes(copy):
+    """A wave can ask in the national monitoring's words (满意 … 不满意, 不了解); the stored codes
+    and what scoring reads are those of the standard scale, so waves stay comparable."""
+    from scoring.data import Instrument
+
+    path = copy / "healthcare.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(
+        text.replace("    kind: likert\n", "    kind: likert\n    scale: satisfaction_monitoring\n"), "utf-8"
+    )
+    standard, monitoring = load_questionnaires(QUESTIONNAIRES), load_questionnaires(copy)
+
+    scale = monitoring.scales["satisfaction_monitoring"]
+    assert [point.label.zh for point in scale.points] == ["不满意", "较不满意", "一般", "较满意", "满意"]
+    assert [point.value for point in scale.points] == ["1", "2", "3", "4", "5"]
+    assert scale.not_applicable.zh == "不了解"
+    asked = [item for item in monitoring.domains["healthcare"].items if item.kind == "likert"]
+    assert asked and all(item.scale == "satisfaction_monitoring" for item in asked)
+    assert (
+        Instrument.from_questionnaires(monitoring).scale_lengths
+        == Instrument.from_questionnaires(standard).scale_lengths
+    )
