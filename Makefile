@@ -3,7 +3,7 @@ PYTHON ?= python3
 # `make demo PORT=8080` serves (and prints its links) on another port.
 PORT   ?= 5000
 # Test processes (pytest-xdist); each starts its own throwaway PostgreSQL.
-TEST_WORKERS ?= 3
+TEST_WORKERS ?= 2
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
