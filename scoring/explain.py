@@ -23,6 +23,7 @@ from .vocabulary import DEFAULT_TARGET, label
 
 __all__ = [
     "figure_text",
+    "finite_number",
     "interval_sentence",
     "number_text",
     "percent_text",
@@ -39,7 +40,8 @@ __all__ = [
 ]
 
 
-def _finite(value: Any) -> float | None:
+def finite_number(value: Any) -> float | None:
+    """A finite float, or None (missing, null, NaN, not a number)."""
     if value is None or isinstance(value, bool):
         return None
     try:
@@ -51,13 +53,13 @@ def _finite(value: Any) -> float | None:
 
 def number_text(value: Any, digits: int = 1) -> str:
     """An index as printed (``79.3``), or ``—`` when there is none."""
-    number = _finite(value)
+    number = finite_number(value)
     return "—" if number is None else f"{number:.{digits}f}"
 
 
 def percent_text(value: Any, digits: int = 1) -> str:
     """A proportion as a percentage (``0.906`` → ``90.6%``), or ``—``."""
-    number = _finite(value)
+    number = finite_number(value)
     return "—" if number is None else f"{100 * number:.{digits}f}%"
 
 
@@ -68,7 +70,7 @@ def _value_text(metric: str, value: Any) -> str:
 def figure_text(metric: str, estimate: Any, low: Any, high: Any, language: str = "zh") -> str:
     """``79.3（95%置信区间78.3–80.4）`` or ``79.3 (95% confidence interval 78.3–80.4)``."""
     value = _value_text(metric, estimate)
-    if _finite(low) is None or _finite(high) is None:
+    if finite_number(low) is None or finite_number(high) is None:
         return value
     interval = f"{_value_text(metric, low)}–{_value_text(metric, high)}"
     if language == "zh":
@@ -207,8 +209,8 @@ def sample_sentence(results: Results, language: str = "zh") -> str:
 def _headline_pair(headline: Headline | None) -> tuple[float | None, float | None]:
     if headline is None:
         return None, None
-    index = _finite(headline.index.estimate) if headline.index else None
-    rate = _finite(headline.satisfied_rate.estimate) if headline.satisfied_rate else None
+    index = finite_number(headline.index.estimate) if headline.index else None
+    rate = finite_number(headline.satisfied_rate.estimate) if headline.satisfied_rate else None
     return index, rate
 
 

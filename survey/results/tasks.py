@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from scoring.explain import finite_number as _number
 from scoring.vocabulary import label
 
 __all__ = ["PlanSection", "TaskRow", "UnitRow", "plan_section"]
@@ -54,10 +55,6 @@ def _words(value: Any, language: str) -> str:
     if isinstance(value, Mapping):
         return str(value.get(language) or value.get("zh") or "")
     return "" if value is None else str(value)
-
-
-def _number(value: Any) -> float | None:
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
 def _figure_withheld(entry: Mapping[str, Any]) -> bool:

@@ -22,25 +22,10 @@ from scoring.vocabulary import DOMAIN_IDS, DOMAIN_LABELS_EN, DOMAIN_LABELS_ZH, l
 SCALE_WIDTH = 200.0
 
 
-def _number(value: Any) -> float | None:
-    """A finite float, or None (missing, null, NaN)."""
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
-
-
-def fmt(value: Any, digits: int = 1) -> str:
-    number = _number(value)
-    return "—" if number is None else f"{number:.{digits}f}"
-
-
-def fmt_percent(value: Any, digits: int = 1) -> str:
-    number = _number(value)
-    return "—" if number is None else f"{100 * number:.{digits}f}%"
+#: One way of reading and printing numbers for the report and the page (:mod:`scoring.explain`).
+_number = explain.finite_number
+fmt = explain.number_text
+fmt_percent = explain.percent_text
 
 
 @dataclass(frozen=True)
