@@ -48,10 +48,15 @@ def options(**changes) -> EstimateOptions:
     return EstimateOptions(**{**base, **changes})
 
 
+def read_reference(name: str) -> dict[str, float]:
+    """An R fixture of ``statistic,value`` rows (``tests/scoring/r/<name>``) as a dict."""
+    table = pd.read_csv(R_DIR / name)
+    return dict(zip(table["statistic"], table["value"].astype(float)))
+
+
 @pytest.fixture(scope="module")
 def reference() -> dict[str, float]:
-    table = pd.read_csv(R_DIR / "design_reference.csv")
-    return dict(zip(table["statistic"], table["value"].astype(float)))
+    return read_reference("design_reference.csv")
 
 
 @pytest.fixture(scope="module")

@@ -24,6 +24,8 @@ from scoring.weighting import REFUSED, Margin, RefusalMargin, margins_with_refus
 
 from .results import R_DIR
 from .support import small_responses
+from .test_reference_design import options as design_options
+from .test_reference_design import read_reference
 
 RELATIVE = 1e-6
 RESPONSES = R_DIR / "refused_responses.csv"
@@ -31,22 +33,13 @@ MARGINS = R_DIR / "design_margins.csv"
 
 
 def options(**changes) -> EstimateOptions:
-    base = dict(
-        responses=RESPONSES,
-        margins=MARGINS,
-        strata="point_town",
-        cluster="point",
-        lonely_psu="adjust",
-        min_n=1,
-        min_psus=2,
-    )
-    return EstimateOptions(**{**base, **changes})
+    """The design of tests/scoring/test_reference_design.py on the refusals fixture."""
+    return design_options(**{"responses": RESPONSES, **changes})
 
 
 @pytest.fixture(scope="module")
 def reference() -> dict[str, float]:
-    table = pd.read_csv(R_DIR / "refused_reference.csv")
-    return dict(zip(table["statistic"], table["value"].astype(float)))
+    return read_reference("refused_reference.csv")
 
 
 @pytest.fixture(scope="module")
