@@ -33,7 +33,7 @@ demo: $(VENV)/.installed-base
 	$(BIN)/manyi demo --port $(PORT)
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -n $(TEST_WORKERS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --durations=40
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) -m "not slow and not browser"
