@@ -750,6 +750,71 @@ class Report:
 
     # ------------------------------------------------------------------ assembly
 
+    def jobs(self) -> None:
+        jobs = self.steps.get("jobs")
+        if not jobs:
+            return
+        self.add(
+            "",
+            "## Office jobs under load: an import and a publication while residents answer",
+            "",
+            "Through nginx → gunicorn with `manyi worker` as its own process: an administrator uploads a phone "
+            "file on the import screen and follows the job's page, then a publisher re-publishes the wave, while "
+            "simulated residents walk surveys with pauses (`benchmarks/bench_jobs.py`). Job times are as the "
+            "office saw them, polling the job's page.",
+            "",
+            "| database | rows | residents | resident requests | errors | p99 ms | import: wait / run s | "
+            "publish: wait / run s | progress values seen | rows stored |",
+            "|---|---:|---:|---:|---:|---:|---|---|---|---:|",
+        )
+        for kind in ("sqlite", "postgresql"):
+            result = jobs.get(kind)
+            if not result:
+                continue
+            if "error" in result:
+                self.add(f"| {DATABASE_NAMES[kind]} | failed: {result['error']} |||||||||")
+                self.misses.append(f"**Jobs under load, {DATABASE_NAMES[kind]}:** {result['error']}")
+                continue
+            phase = result.get("residents_phase", {})
+            by_kind = {watch["kind"]: watch for watch in result.get("jobs", [])}
+
+            def times(kind_name: str, by_kind: dict[str, Any] = by_kind) -> str:
+                watch = by_kind.get(kind_name)
+                if not watch:
+                    return "not run"
+                return f"{watch.get('queued_s')} / {watch.get('ran_s')} ({watch.get('state')})"
+
+            seen = ", ".join(f"{name} {len(watch.get('progress_seen', []))}" for name, watch in by_kind.items())
+            p99 = _get(phase, "latency", "p99_ms")
+            self.add(
+                f"| {DATABASE_NAMES[kind]} | {result.get('rows', 0):,} | {result.get('residents')} | "
+                f"{phase.get('requests', 0):,} | {phase.get('errors')} | {_ms(p99)} | {times('import')} | "
+                f"{times('publish')} | {seen} | {result.get('imported_rows', 0):,} |"
+            )
+            met = result.get("met", {})
+            name = DATABASE_NAMES[kind]
+            self.goals.append(
+                (f"Jobs under load {name}: resident errors", str(phase.get("errors")), "0", met.get("resident_errors"))
+            )
+            self.goals.append(
+                (f"Jobs under load {name}: resident p99", f"{_ms(p99)} ms", "< 300 ms", met.get("resident_p99_ms"))
+            )
+            self.goals.append(
+                (
+                    f"Jobs under load {name}: import and publish jobs succeed, progress shown",
+                    f"{result.get('imported_rows', 0):,} rows stored; {seen}",
+                    "both succeed",
+                    bool(met.get("jobs_succeeded") and met.get("progress_seen") and met.get("all_rows_imported")),
+                )
+            )
+            if not all(met.values()):
+                self.misses.append(
+                    f"**Jobs under load, {name}:** {result.get('office_problem') or ''} "
+                    f"{phase.get('error_examples')} "
+                    + "; ".join(f"{w['kind']}: {w.get('state')} {w.get('error', '')}" for w in by_kind.values())
+                )
+        self.command("jobs")
+
     def render(self) -> str:
         data = self.data
         machine = data.get("machine", {})
@@ -762,6 +827,7 @@ class Report:
             self.page_weight,
             self.scoring,
             self.storage_and_report,
+            self.jobs,
         ):
             section()
         total = data.get("total_seconds", 0)

@@ -5,7 +5,9 @@
 
 Order: seed one demo instance per database (``manyi demo --no-serve``), then load
 (SQLite, PostgreSQL; through the production front end, nginx → gunicorn, with slow
-clients trickling in its last phase), crash, retry storm, bot flood and shared rate limit, hostile input,
+clients trickling in its last phase), crash, retry storm, bot flood and shared rate limit,
+office jobs under load (a 60,000-row import and a publication run by ``manyi worker``
+while 50 residents answer, SQLite), hostile input,
 page weight — all on loopback, each on its own copy of the seed — then the other
 engineers' scripts as child processes: ``bench_scoring.py`` (scoring scale, R side by
 side), ``bench_storage.py`` (export speed) and ``bench_report.py`` (the full report).
@@ -36,7 +38,7 @@ from typing import Any
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks import bot_flood, crash, fuzz, load, page_weight, retry_storm
+from benchmarks import bench_jobs, bot_flood, crash, fuzz, load, page_weight, retry_storm
 from benchmarks.figures import OUTPUT, git_commit, machine, write_json
 from benchmarks.frontend import nginx_binary
 from benchmarks.results_md import render, replace_headline
@@ -60,6 +62,7 @@ FULL = {
     "retry_storm": {"residents": 100, "duration": 20.0},
     "bot_flood": {"duration": 15.0, "contrast_duration": 8.0, "bots": 2},
     "fuzz": {"examples": 450},
+    "jobs": {"rows": 60_000, "residents": 50, "think": (2.0, 6.0)},
     "scoring": [],
     "storage": ["--responses", "100000"],
     "report": ["--responses", "100000"],
@@ -77,6 +80,7 @@ QUICK = {
     "retry_storm": {"residents": 30, "duration": 5.0},
     "bot_flood": {"duration": 6.0, "contrast_duration": 4.0, "bots": 2},
     "fuzz": {"examples": 15},
+    "jobs": {"rows": 5000, "residents": 10, "think": (2.0, 6.0)},
     "scoring": ["--sizes", "10000", "100000", "--no-r", "--no-jackknife"],
     "storage": ["--responses", "10000"],
     "report": ["--responses", "10000"],
@@ -144,7 +148,18 @@ def main() -> int:
         "--only",
         nargs="+",
         metavar="STEP",
-        choices=("load", "crash", "retry_storm", "bot_flood", "fuzz", "page_weight", "scoring", "storage", "report"),
+        choices=(
+            "load",
+            "crash",
+            "retry_storm",
+            "bot_flood",
+            "jobs",
+            "fuzz",
+            "page_weight",
+            "scoring",
+            "storage",
+            "report",
+        ),
         help="run only these steps (RESULTS.md then shows only them)",
     )
     parser.add_argument("--results", type=Path, default=RESULTS, help="where to write the Markdown report")
@@ -162,7 +177,7 @@ def main() -> int:
     settings = QUICK if options.quick else FULL
     wanted = set(
         options.only
-        or ("load", "crash", "retry_storm", "bot_flood", "fuzz", "page_weight", "scoring", "storage", "report")
+        or ("load", "crash", "retry_storm", "bot_flood", "jobs", "fuzz", "page_weight", "scoring", "storage", "report")
     )
     started = time.perf_counter()
     report: dict[str, Any] = {
@@ -224,6 +239,14 @@ def main() -> int:
                 "bot_flood.py",
                 lambda: bot_flood.run(workspace, **settings["bot_flood"]),
                 settings["bot_flood"],
+            )
+            # The import + publish jobs under load: on SQLite, where the security probe saw
+            # "database is locked" (bench_jobs.py --database postgresql measures the other).
+            step(
+                "jobs",
+                "bench_jobs.py",
+                lambda: bench_jobs.run(workspace, ("sqlite",), **settings["jobs"]),
+                settings["jobs"],
             )
         step("fuzz", "fuzz.py", lambda: fuzz.run(workspace, **settings["fuzz"]), settings["fuzz"])
         step("page_weight", "page_weight.py", lambda: page_weight.run(workspace), {})

@@ -3,7 +3,9 @@ publishers) and publishing (publishers), both with the wave's analysis settings 
 here, set on the settings screen).  Before publishing, the page says when the settings
 differ from those of the previous wave's publication (the change is then published
 flagged as not comparable).  The scoring and freezing are
-:mod:`survey.services.publication`; the preview is drawn like the public page."""
+:mod:`survey.services.publication`, run by ``manyi worker`` as a ``publish`` job
+(:mod:`survey.services.jobs`): the button queues it and opens the job's page.  The
+preview is drawn like the public page."""
 
 from __future__ import annotations
 
@@ -18,13 +20,13 @@ from survey.admin.base import PUBLISHER, STATISTICIAN, bp, current_account, role
 from survey.db import get_session
 from survey.models import Wave
 from survey.results.view import build_page
+from survey.services import jobs
 from survey.services.progress import submitted_count, wave_overview
 from survey.services.publication import (
     PublicationError,
     file_names,
     preview_wave,
     public_results,
-    publish_wave,
     results_of,
     revisions,
     settings_change,
@@ -141,18 +143,23 @@ def preview(code: str):
 @bp.post("/waves/<code>/publish")
 @roles_required(PUBLISHER)
 def publish(code: str):
-    """Score the wave and freeze the results as its next revision."""
+    """Check the form and queue publishing the wave as a job (``manyi worker`` scores and
+    freezes the results); the office follows it on the job's page."""
     wave = wave_or_404(code)
     form = forms.PublishForm()
     if not form.validate_on_submit():
         return _publication_page(wave, form=form, status=400)
     db = get_session()
     try:
-        published = publish_wave(db, wave, actor=current_account(), reason=form.reason.data or "")
+        job = jobs.submit_publish(db, wave, actor=current_account(), reason=form.reason.data or "")
+    except jobs.JobBusy as busy:
+        db.rollback()
+        flash(_("Wave %(code)s is already being published: this is that job.", code=wave.code), "info")
+        return redirect(url_for(".job_detail", job_id=busy.job.id), 303)
     except PublicationError as error:
         db.rollback()
         form.reason.errors.append(str(error))
         return _publication_page(wave, form=form, status=400)
     db.commit()
-    flash(_("Wave %(code)s published (revision %(revision)s).", code=wave.code, revision=published.revision), "success")
-    return redirect(url_for(".publication", code=wave.code), 303)
+    flash(_("Publishing wave %(code)s is queued; this page shows its progress.", code=wave.code), "success")
+    return redirect(url_for(".job_detail", job_id=job.id), 303)

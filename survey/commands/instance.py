@@ -141,7 +141,11 @@ def demo_command(responses: int, seed: int, no_serve: bool, host: str, port: int
         return
     from werkzeug.serving import run_simple
 
-    click.echo(f"\nServing on http://{host}:{port} — press Ctrl+C to stop.")
+    from survey.commands.jobs import start_worker_thread
+
+    start_worker_thread(current_app._get_current_object())  # type: ignore[attr-defined]  # the demo's jobs
+
+    click.echo(f"\nServing on http://{host}:{port} (with a job worker) — press Ctrl+C to stop.")
     run_simple(host, port, current_app._get_current_object(), threaded=True, use_reloader=False)  # type: ignore[attr-defined]
 
 

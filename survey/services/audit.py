@@ -39,6 +39,7 @@ ACTIONS: dict[str, str] = {
     "point.create": "collection point created",
     "point.update": "collection point changed",
     "export": "responses exported",
+    "export.download": "exported file downloaded",
     "import": "responses imported",
     "import.rejected": "import rejected",
     "publication": "results published",

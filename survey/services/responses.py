@@ -51,8 +51,10 @@ def insert_frame(
     channel: str | None,
     keep_response_ids: bool = False,
     not_applicable: Mapping[str, np.ndarray] | None = None,
+    state: str = "submitted",
 ) -> int:
-    """Insert validated responses (a DataFrame in the responses contract) as submitted.
+    """Insert validated responses (a DataFrame in the responses contract) as submitted
+    (or in ``state``: an import job stages its rows, :mod:`survey.services.imports`).
 
     ``channel`` is every row's channel; None takes each row's own from the frame's
     ``channel`` column (phone and paper rows of a synthetic sample or an import keep
@@ -92,7 +94,7 @@ def insert_frame(
                     "wave_id": wave.id,
                     "point_id": points.get(str(data.get("point") or "")),
                     "channel": row_channel,
-                    "state": "submitted",
+                    "state": state,
                     "started_at": started,
                     "updated_at": submitted,
                     "submitted_at": submitted,

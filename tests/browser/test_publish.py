@@ -1,5 +1,6 @@
-"""Acceptance: a publisher signs in, publishes the demo wave, the public page shows the
-same overall index as results.json, and the JSON endpoint serves it.
+"""Acceptance: a publisher signs in, publishes the demo wave (a job, run by a worker thread
+as in ``manyi demo``; the job's page reloads itself until it is done), the public page shows
+the same overall index as results.json, and the JSON endpoint serves it.
 
 The demo (``create_demo``) publishes its wave once itself; the publisher then publishes a
 new revision with a reason, as the office would after a correction.  The public page is
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from survey.commands.jobs import start_worker_thread
 from survey.db import get_session
 from survey.services.publication import get_publication
 from tests.browser.conftest import ARTIFACTS, Checker
@@ -52,7 +54,9 @@ def demo_server(sqlite_template, tmp_path, monkeypatch) -> Iterator[DemoServer]:
     make_user(app, "wang.publisher", "publisher")
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
+    stop_worker = start_worker_thread(app, poll=0.5)  # as `manyi demo` does: the publish button queues a job
     yield DemoServer(base, app)
+    stop_worker.set()
     server.shutdown()
     thread.join()
     app.extensions["manyi_db"].engine.dispose()
@@ -77,9 +81,15 @@ def test_publisher_publishes_the_demo_wave(demo_server, new_page, request):
     page.check("#confirm")
     with page.expect_navigation(timeout=PUBLISH_TIMEOUT_MS):
         page.locator("form[action$='/publish'] button[type=submit]").click()
-    assert page.url.endswith("/admin/waves/2025/publication")
+    # The button queued a job and opened its page; the worker publishes, the page reloads itself.
+    assert "/admin/jobs/" in page.url
     assert page.locator(".message.success").count() == 1
-    page.screenshot(path=str(ARTIFACTS / "publish-02-published.png"), full_page=True)
+    page.screenshot(path=str(ARTIFACTS / "publish-02-job-queued.png"), full_page=True)
+    page.wait_for_selector("#job-state:has-text('已完成')", timeout=PUBLISH_TIMEOUT_MS)
+    assert page.locator("#job-progress").inner_text().startswith("2/2")
+    assert page.locator("meta[http-equiv=refresh]").count() == 0
+    page.screenshot(path=str(ARTIFACTS / "publish-03-published.png"), full_page=True)
+    assert page.locator("a[href='/results/2025']").count() == 1
 
     with demo_server.app.app_context():
         publication = get_publication(get_session(), "2025")

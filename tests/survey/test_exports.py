@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -24,6 +25,7 @@ from survey.models import Response
 from survey.services.exports import LABELLED_SHEET, UTF8_BOM, ExportError, export_wave, spss_names
 from survey.services.waves import get_wave
 from tests.survey.admin_support import audit_events, english, post, signed_in, synthetic_wave
+from tests.survey.jobs_support import job_id_of, run_jobs
 
 COMMENT = "门诊排队太久，希望增加挂号窗口"
 #: A comment stored before masking existed (imported or typed in an older version).
@@ -222,16 +224,28 @@ def test_unknown_format_is_refused(wave_app):
 
 
 def test_export_screen_downloads_and_audits(wave_app):
+    """A whole-wave export is a job: the worker writes the file (0600), the job page offers
+    it, the download is audited (issue 12)."""
     client = english(signed_in(wave_app, "statistician"))
     assert client.get("/admin/exports").status_code == 200
-    response = post(
+    queued = post(
         client, "/admin/exports", {"wave": "2025", "format": "csv", "include_comments": "y"}, page="/admin/exports"
     )
-    assert response.status_code == 200 and response.mimetype == "text/csv"
-    assert "attachment" in response.headers["Content-Disposition"] and COMMENT in response.get_data(as_text=True)
+    job_id = job_id_of(queued)
+    assert audit_events(wave_app, "export") == []  # nothing exported in the request
+    assert run_jobs(wave_app) == 1
     [event] = audit_events(wave_app, "export")
     assert event.username == "statistician-user" and event.target == "wave 2025"
     assert event.detail == {"format": "csv", "rows": 300, "partial": False, "comments": True}
+    [stored] = (Path(wave_app.instance_path) / "exports").iterdir()
+    assert stored.stat().st_mode & 0o777 == 0o600
+    page = client.get(f"/admin/jobs/{job_id}").get_data(as_text=True)
+    assert f"/admin/jobs/{job_id}/download" in page
+    response = client.get(f"/admin/jobs/{job_id}/download")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert "attachment" in response.headers["Content-Disposition"] and COMMENT in response.get_data(as_text=True)
+    [download] = audit_events(wave_app, "export.download")
+    assert download.username == "statistician-user" and download.detail["job"] == job_id
     bad = post(client, "/admin/exports", {"wave": "1999", "format": "csv"}, page="/admin/exports")
     assert bad.status_code == 400 and "Not a valid choice" in bad.get_data(as_text=True)
 

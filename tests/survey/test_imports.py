@@ -20,6 +20,7 @@ from survey.services.imports import import_responses
 from survey.services.waves import get_wave
 from tests.conftest import QUESTIONNAIRES
 from tests.survey.admin_support import audit_events, english, make_wave, post, response_count, signed_in, synthetic_wave
+from tests.survey.jobs_support import job_id_of, run_jobs
 
 HEADER = "response_id,town,sex,age_group,duration_s,submitted_at,healthcare.overall,healthcare.appointment,overall,comment,services_used"
 GOOD_ROWS = [
@@ -167,6 +168,8 @@ def test_unknown_channel_is_refused(app):
 
 
 def test_import_screen(app):
+    """The upload is queued as an import job; the worker imports it and the job page shows
+    the report; the uploaded file is deleted either way (issue 12)."""
     make_wave(app)
     client = english(signed_in(app, "statistician"))
     assert client.get("/admin/imports").status_code == 200
@@ -181,8 +184,13 @@ def test_import_screen(app):
         page="/admin/imports",
         content_type="multipart/form-data",
     )
-    assert bad.status_code == 422
-    text = bad.get_data(as_text=True)
+    bad_job = job_id_of(bad)
+    uploads = Path(app.instance_path) / "uploads"
+    [saved] = uploads.iterdir()
+    assert saved.suffix == ".csv" and saved.stat().st_mode & 0o777 == 0o600
+    assert run_jobs(app) == 1
+    assert list(uploads.iterdir()) == []
+    text = client.get(f"/admin/jobs/{bad_job}").get_data(as_text=True)
     assert "Nothing was imported" in text and "row 3, column sex" in text
     assert response_count(app) == 0
     # A file larger than the resident pages' 64 KB limit is accepted here.
@@ -196,9 +204,20 @@ def test_import_screen(app):
         page="/admin/imports",
         content_type="multipart/form-data",
     )
-    assert good.status_code == 200, good.get_data(as_text=True)[:500]
-    assert "700 responses imported" in good.get_data(as_text=True)
-    assert response_count(app) == 700
+    good_job = job_id_of(good)
+    assert response_count(app) == 0  # nothing imported in the request
+    assert run_jobs(app) == 1
+    assert "700 responses imported" in client.get(f"/admin/jobs/{good_job}").get_data(as_text=True)
+    assert response_count(app) == 700 and list(uploads.iterdir()) == []
+    not_csv = post(
+        client,
+        "/admin/imports",
+        {"wave": "2025", "channel": "paper", "file": (io.BytesIO(b"PK\x03\x04"), "paper.xlsx")},
+        page="/admin/imports",
+        content_type="multipart/form-data",
+    )
+    assert not_csv.status_code == 400 and "is not a CSV file" in not_csv.get_data(as_text=True)
+    assert list(uploads.iterdir()) == []
 
 
 def test_large_upload_without_a_session_is_refused_unread(app, client):

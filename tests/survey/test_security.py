@@ -51,6 +51,7 @@ ROLE_MATRIX: dict[str, set[str]] = {
     "admin.publish": {PUBLISHER},
     "admin.jobs_list": ALL,
     "admin.job_detail": ALL,
+    "admin.job_download": {ADMIN, STATISTICIAN},
     "admin.indicators": ALL,
     "admin.indicators_record": {ADMIN, PUBLISHER},
     "admin.indicators_import": {ADMIN, PUBLISHER},
