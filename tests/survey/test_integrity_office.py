@@ -272,3 +272,94 @@ def test_the_page_says_when_too_few_responses_to_check(app):
     client = signed_in(app, "admin")
     html = client.get("/admin/waves/2025/integrity").get_data(as_text=True)
     assert "样本太少" in html or "份有效问卷" in html
+
+
+# --------------------------------------------------------------------------- publication and the public page
+
+
+@pytest.fixture
+def published_with_exclusion(app):
+    """A planted wave whose coached point the office excluded, then published."""
+    from survey.services.publication import PublishOptions, publish_wave
+
+    coached = planted_wave(app, responses=1200, seed=2)
+    result = app.test_cli_runner().invoke(main, ["integrity", "2025", "--exclude-point", coached, "--reason", REASON])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        session = get_session()
+        publication = publish_wave(session, get_wave(session, "2025"), actor="t", options=PublishOptions(pdf=False))
+        session.commit()
+        with app.app_context():
+            point = next(p for p in get_wave(session, "2025").points if p.code == coached)
+            town = (point.town.name_zh, point.town.name_en)
+        return coached, json.loads(publication.results_json), town
+
+
+def test_the_publication_carries_the_exclusion_with_its_reason_and_both_headlines(app, published_with_exclusion):
+    coached, results, _ = published_with_exclusion
+    section = results["integrity"]
+    (exclusion,) = section["exclusions"]
+    assert (exclusion["kind"], exclusion["target"], exclusion["reason"]) == ("point", coached, REASON)
+    assert exclusion["responses"] > 0 and exclusion["flagged"] is True
+    assert section["estimate"] == "office_exclusions"
+    headline = section["headline"]
+    assert headline["all_responses"]["n"] > headline["with_office_exclusions"]["n"]
+    assert headline["with_office_exclusions"]["index"]["estimate"] == pytest.approx(results["overall"]["index"])
+    assert headline["all_responses"]["index"]["estimate"] > headline["with_office_exclusions"]["index"]["estimate"]
+    assert coached in [point["point"] for point in section["flagged_points"]]
+
+
+def test_manyi_score_passes_the_same_decisions_as_publishing(app, published_with_exclusion, tmp_path):
+    _, published, _ = published_with_exclusion
+    out = tmp_path / "out"
+    result = app.test_cli_runner().invoke(main, ["score", "2025", "--out", str(out), "--no-pdf", "--quiet"])
+    assert result.exit_code == 0, result.output
+    scored = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    for key in ("exclusions", "headline", "flagged_points", "estimate", "statement"):
+        assert scored["integrity"][key] == published["integrity"][key]
+    assert scored["overall"]["index"] == pytest.approx(published["overall"]["index"], rel=1e-12)
+
+
+def test_the_public_page_states_the_checks_and_the_exclusion_in_chinese_and_english(app, published_with_exclusion):
+    coached, results, (town_zh, town_en) = published_with_exclusion
+    client = app.test_client()
+    page = client.get("/results/2025")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    section = html.split('id="h-integrity"', 1)[1].split("</section>", 1)[0]
+    assert results["integrity"]["statement"]["zh"] in section
+    assert REASON in section and f"{town_zh}的一个收集点" in section
+    assert "全部答满意的受访者比例" in section and "质量筛查" in section
+    assert "按办公室的排除决定（即公布的数字）" in section and "全部通过质量筛查的问卷" in section
+    assert coached not in section and not re.search(r"[A-Za-z]{3,}", re.sub(r"<[^>]+>", "", section))
+    english_html = english(client).get("/results/2025").get_data(as_text=True)
+    english_section = english_html.split('id="h-integrity"', 1)[1].split("</section>", 1)[0]
+    assert results["integrity"]["statement"]["en"] in english_section
+    assert "a collection point" in english_section and town_en in english_section and REASON in english_section
+    assert "with the office's exclusions (the published figure)" in english_section.replace("&#39;", "'")
+
+
+def test_the_open_data_name_network_addresses_only_by_counts():
+    from survey.services.publication import public_results
+
+    results = {
+        "overall": {"index": 80.0},
+        "integrity": {
+            "flagged_addresses": [{"address": "0123456789ab", "responses": 9, "points": 3}],
+            "exclusions": [
+                {
+                    "kind": "address",
+                    "target": "0123456789ab",
+                    "reason": "同一地址在多个收集点提交雷同问卷",
+                    "responses": 9,
+                },
+                {"kind": "point", "target": "hosp-01", "reason": REASON, "responses": 40},
+            ],
+        },
+    }
+    public = public_results(results)
+    text = json.dumps(public, ensure_ascii=False)
+    assert "0123456789ab" not in text
+    assert public["integrity"]["flagged_addresses"][0]["responses"] == 9
+    assert [e["target"] for e in public["integrity"]["exclusions"]] == [None, "hosp-01"]
+    assert results["integrity"]["exclusions"][0]["target"] == "0123456789ab"  # the frozen results are not changed
