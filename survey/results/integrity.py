@@ -49,6 +49,7 @@ class IntegritySection:
     flagged_points: int
     flagged_addresses: int
     tested_points: int
+    addresses_checked: bool
     checks: list[str]
     exclusions: list[OfficeExclusion]
     headlines: list[Headline]
@@ -180,6 +181,9 @@ def integrity_section(
         flagged_points=len(part.get("flagged_points") or []),
         flagged_addresses=len(part.get("flagged_addresses") or []),
         tested_points=int((part.get("points") or {}).get("tested") or 0),
+        addresses_checked=any(
+            isinstance(check, Mapping) and check.get("scope") == "address" for check in part.get("checks") or []
+        ),
         checks=[words for check in part.get("checks") or [] if (words := _check_words(check, language))],
         exclusions=exclusions,
         headlines=[row for row in rows if row is not None],

@@ -12,9 +12,10 @@ import pytest
 
 from survey.db import get_session
 from survey.services.publication import PublishOptions, publish_wave
+from survey.services.questionnaires import load_into_database
 from survey.services.waves import get_wave
 from tests.browser.conftest import ARTIFACTS, BLOCKING_IMPACTS, VIEWPORT
-from tests.conftest import make_app
+from tests.conftest import QUESTIONNAIRES, make_app
 from tests.survey.admin_support import PASSWORD, make_user
 from tests.survey.test_integrity_office import REASON, planted_wave
 
@@ -41,6 +42,10 @@ def test_statistician_excludes_a_flagged_point_and_the_public_page_says_so(
     path = tmp_path / "integrity.sqlite3"
     shutil.copy(sqlite_template, path)
     app = make_app(f"sqlite:///{path}", tmp_path, monkeypatch, TESTING=False)
+    with app.app_context():
+        session = get_session()
+        load_into_database(session, QUESTIONNAIRES)
+        session.commit()
     coached = planted_wave(app, responses=1200, seed=2)
     make_user(app, "li.statistician", "statistician")
     server = make_server("127.0.0.1", 0, app, threaded=True)
