@@ -440,3 +440,36 @@ class IndicatorValue(Base):
     note: Mapped[str] = mapped_column(Text, default="")
     recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     recorded_by: Mapped[str] = mapped_column(String(80), default="")
+
+
+# --------------------------------------------------------------------------- integrity decisions (issue 15)
+
+
+class IntegrityDecision(Base):
+    """The office's decision to leave a collection point's (or a network address's) responses
+    out of a wave's estimate, with its reason (published with the results).
+
+    ``kind`` is ``point`` or ``address`` (:data:`scoring.integrity.EXCLUSION_KINDS`);
+    ``target`` the point code, or the address's keyed hash (``ip_hash``; screens show only
+    its first digits).  A decision is never deleted: withdrawing it sets ``withdrawn_at``,
+    ``withdrawn_by`` and ``withdrawal_reason``, so the history stays (and both are audited).
+    """
+
+    __tablename__ = "integrity_decisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    wave_id: Mapped[int] = mapped_column(ForeignKey("waves.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    target: Mapped[str] = mapped_column(String(128))
+    reason: Mapped[str] = mapped_column(Text)
+    decided_by: Mapped[str] = mapped_column(String(80), default="")
+    decided_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    withdrawn_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    withdrawn_by: Mapped[str] = mapped_column(String(80), default="")
+    withdrawal_reason: Mapped[str] = mapped_column(Text, default="")
+
+    wave: Mapped[Wave] = relationship()
+
+    @property
+    def active(self) -> bool:
+        return self.withdrawn_at is None

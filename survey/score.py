@@ -221,7 +221,10 @@ def score_wave(
         More facts for the methodology section; more input hashes for results.json.
     frame : pandas.DataFrame, optional
         The wave's responses as :func:`survey.adapter.wave_responses_frame` returns them
-        (without comments, with design columns), when the caller has already read them.
+        (without comments, with design columns and the keyed paradata), when the caller has
+        already read them.  The keyed ``ip_hash`` / ``browser_hash`` let the integrity review
+        test addresses and apply the office's address exclusions; the published results name
+        addresses only by counts (:func:`survey.services.publication.public_results`).
 
     Returns
     -------
@@ -237,10 +240,11 @@ def score_wave(
     from scoring.report import Progress, ReportSettings, build_report, collection_year
     from survey.adapter import wave_responses_frame
     from survey.services.indicators import report_records
+    from survey.services.integrity import wave_exclusions
     from survey.services.questionnaires import wave_questionnaires
 
     if frame is None:
-        frame = wave_responses_frame(session, wave, include_comments=False, design_columns=True)
+        frame = wave_responses_frame(session, wave, include_comments=False, design_columns=True, paradata=True)
     if frame.empty:
         raise ScoringInputError(f"wave {wave.code!r} has no submitted responses yet; nothing to score")
     wave_stored = wave_settings(session, wave)
@@ -249,7 +253,9 @@ def score_wave(
     if previous is None:
         previous = earlier_publications(session, wave)
     questionnaires = wave_questionnaires(wave)
-    estimate_options = EstimateOptions.from_settings(frame, questionnaires, used.settings, **(estimate or {}))
+    # The office's exclusion decisions in force (survey.services.integrity): published with their reasons.
+    extra = {"exclusions": wave_exclusions(session, wave), **(estimate or {})}
+    estimate_options = EstimateOptions.from_settings(frame, questionnaires, used.settings, **extra)
     benchmarks = benchmarks_table(used)
     report_settings = ReportSettings(
         wave=wave.code,

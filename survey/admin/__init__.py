@@ -15,6 +15,7 @@ module              screens
 ``jobs``            office jobs: the queue, one job's progress (reloads itself)
 ``indicators``      the plan's indicators: recorded values, recording, CSV import
 ``bulletins``       the lead units' bulletins (通报) of a published wave
+``integrity``       a wave's integrity checks (live), the office's exclusion decisions
 ``forms``           the forms of every screen
 ==================  ==========================================================
 
@@ -41,6 +42,8 @@ publication                                        ✓
 plan indicators (view)      ✓         ✓            ✓
 plan indicators (record)    ✓                      ✓
 lead units' bulletins                 ✓            ✓
+integrity checks (view)     ✓         ✓            ✓
+exclusion decisions         ✓         ✓
 ========================  =====  ============  =========
 
 Every view states its roles with :func:`~survey.admin.base.roles_required`;
@@ -58,6 +61,7 @@ from survey.admin import (
     bulletins,
     data,
     indicators,
+    integrity,
     jobs,
     monitoring,
     points,
@@ -70,7 +74,20 @@ from survey.admin.base import ROLE_LABELS, STATE_LABELS, VERDICT_LABELS, bp, has
 from survey.extensions import login_manager
 
 #: The screen modules; importing one attaches its views to the blueprint.
-SCREENS = (signin, accounts, waves, points, monitoring, data, publication, settings, indicators, bulletins, jobs)
+SCREENS = (
+    signin,
+    accounts,
+    waves,
+    points,
+    monitoring,
+    data,
+    publication,
+    settings,
+    indicators,
+    bulletins,
+    jobs,
+    integrity,
+)
 
 
 def init_app(app: Flask) -> None:

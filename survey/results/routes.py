@@ -57,6 +57,15 @@ def _plan_section(results: object, language: str) -> object:
     return plan_section(results if isinstance(results, dict) else {}, language)
 
 
+@bp.app_template_global("integrity_section")
+def _integrity_section(results: object, language: str) -> object:
+    """The rows of the integrity section partial (:mod:`survey.results.integrity`)."""
+    from survey.results.integrity import integrity_section
+
+    towns = town_names(get_session(), language=language)
+    return integrity_section(results if isinstance(results, dict) else {}, language, towns=towns)
+
+
 @bp.app_template_filter("rate")
 def _rate_filter(value: object) -> str:
     return fmt_percent(value)

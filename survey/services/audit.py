@@ -47,6 +47,8 @@ ACTIONS: dict[str, str] = {
     "indicator.import": "plan indicator values imported",
     "indicator.import.rejected": "plan indicator import rejected",
     "retention.purge": "expired responses deleted",
+    "integrity.exclude": "point or address excluded from the estimate",
+    "integrity.withdraw": "exclusion decision withdrawn",
     "job.succeeded": "office job succeeded",
     "job.failed": "office job failed",
 }

@@ -18,7 +18,8 @@ Rules:
 * residents' comments never reach a publication: the responses given to the pipeline
   are built without them;
 * the public JSON (:func:`public_results`) withholds the values of suppressed subgroup
-  cells, as the report's tables do.
+  cells, as the report's tables do, and names network addresses only by counts (never
+  their keyed hashes).
 """
 
 from __future__ import annotations
@@ -172,7 +173,21 @@ def public_results(results: Mapping[str, Any]) -> dict[str, Any]:
                     for key in list(cell):
                         if key not in ("n", "suppressed"):
                             cell[key] = None
+    _withhold_addresses(public.get("integrity"))
     return public
+
+
+def _withhold_addresses(integrity: Any) -> None:
+    """Network addresses are published as counts only: the integrity section keeps each
+    flagged or excluded address's counts and reasons but not its (keyed-hash) label."""
+    if not isinstance(integrity, dict):
+        return
+    for finding in integrity.get("flagged_addresses") or []:
+        if isinstance(finding, dict):
+            finding["address"] = None
+    for exclusion in integrity.get("exclusions") or []:
+        if isinstance(exclusion, dict) and exclusion.get("kind") == "address":
+            exclusion["target"] = None
 
 
 def public_json(publication: Publication) -> str:
@@ -372,7 +387,8 @@ def _score(session: Session, wave: Wave, options: PublishOptions) -> ScoringRun:
     from survey.score import earlier_publications, score_wave
     from survey.services.settings import wave_settings
 
-    frame = wave_responses_frame(session, wave, include_comments=False, design_columns=True)
+    # With the keyed paradata, as manyi score reads it (survey.score.score_wave): the same results.
+    frame = wave_responses_frame(session, wave, include_comments=False, design_columns=True, paradata=True)
     if frame.empty:
         raise PublicationError(f"wave {wave.code} has no submitted responses yet; nothing was published")
     stored = wave_settings(session, wave)

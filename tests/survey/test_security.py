@@ -56,6 +56,9 @@ ROLE_MATRIX: dict[str, set[str]] = {
     "admin.indicators_record": {ADMIN, PUBLISHER},
     "admin.indicators_import": {ADMIN, PUBLISHER},
     "admin.bulletins": {STATISTICIAN, PUBLISHER},
+    "admin.integrity": ALL,
+    "admin.integrity_exclude": {ADMIN, STATISTICIAN},
+    "admin.integrity_withdraw": {ADMIN, STATISTICIAN},
     "admin.bulletin_download": {STATISTICIAN, PUBLISHER},
 }
 #: Endpoints anyone may use (residents, the public, the sign-in page itself).
