@@ -113,6 +113,7 @@
     var stopLabel = document.body.getAttribute("data-say-stop") || "";
     var language = root.getAttribute("lang") || "zh-CN";
     var questions = document.querySelectorAll("fieldset.q");
+    var SVG = "http://www.w3.org/2000/svg";
     var speaking = null;
     var reset = function () {
       if (speaking) {
@@ -136,9 +137,15 @@
       var button = document.createElement("button");
       button.type = "button";
       button.className = "say";
-      var icon = document.createElement("span");
+      // 🔊 drawn as a small SVG: phones without an emoji font still show a speaker.
+      var icon = document.createElementNS(SVG, "svg");
+      icon.setAttribute("viewBox", "0 0 24 24");
       icon.setAttribute("aria-hidden", "true");
-      icon.textContent = "🔊";
+      icon.setAttribute("focusable", "false");
+      var path = document.createElementNS(SVG, "path");
+      path.setAttribute("d", "M3 9v6h4l5 5V4L7 9zm13.5 3A4.5 4.5 0 0 0 14 8v8a4.5 4.5 0 0 0 2.5-4zM14 3.2v2.1a7 7 0 0 1 0 13.4v2.1a9 9 0 0 0 0-17.6z");
+      path.setAttribute("fill", "currentColor");
+      icon.appendChild(path);
       button.appendChild(icon);
       button.appendChild(document.createTextNode(sayLabel));
       var legend = questions[q].querySelector("legend");
