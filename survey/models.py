@@ -157,6 +157,10 @@ class WaveSettings(Base):
     sources: Mapped[dict[str, Any]] = mapped_column(JSON)
     changed_by: Mapped[str] = mapped_column(String(80))
     changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: Who runs the survey and a phone number residents may call, shown on the welcome page
+    #: and the poster (issue 14); not analysis settings (outside ``settings`` and its digest).
+    organiser: Mapped[str | None] = mapped_column(String(120))
+    contact_phone: Mapped[str | None] = mapped_column(String(20))
 
     wave: Mapped[Wave] = relationship()
 

@@ -53,12 +53,21 @@ class PosterTexts:
     details_en: str
     place_label_zh: str
     place_label_en: str
+    organiser_label_zh: str = ""
+    organiser_label_en: str = ""
+    phone_label_zh: str = ""
+    phone_label_en: str = ""
+    example_zh: str = ""
+    example_en: str = ""
 
 
 _INVITATION = _l("Scan the code to take the public-service satisfaction survey")
 #: The same time estimate as the welcome page (每项约1分钟，全部约需2至4分钟).
 _DETAILS = _l("Anonymous · about 1 minute per service, 2 to 4 minutes in all · no name or phone number asked")
 _PLACE_LABEL = _l("Collection point")
+_ORGANISER_LABEL = _l("Organiser")
+_PHONE_LABEL = _l("Questions? Call")
+_EXAMPLE = _l("example number")
 
 
 def _both(message: Any) -> tuple[str, str]:
@@ -72,11 +81,30 @@ def _both(message: Any) -> tuple[str, str]:
 
 def poster_texts() -> PosterTexts:
     invitation, details, place_label = _both(_INVITATION), _both(_DETAILS), _both(_PLACE_LABEL)
-    return PosterTexts(invitation[0], invitation[1], details[0], details[1], place_label[0], place_label[1])
+    organiser, phone, example = _both(_ORGANISER_LABEL), _both(_PHONE_LABEL), _both(_EXAMPLE)
+    return PosterTexts(
+        invitation[0],
+        invitation[1],
+        details[0],
+        details[1],
+        place_label[0],
+        place_label[1],
+        organiser[0],
+        organiser[1],
+        phone[0],
+        phone[1],
+        example[0],
+        example[1],
+    )
 
 
 def poster_html(point: CollectionPoint, wave: Wave, url: str) -> str:
-    """The poster as HTML (rendered to PDF by :func:`poster_pdf`)."""
+    """The poster as HTML (rendered to PDF by :func:`poster_pdf`), with the wave's organiser
+    and contact phone when they are set (:func:`survey.services.settings.public_contact`)."""
+    from survey.db import get_session
+    from survey.services.settings import public_contact
+
+    contact = public_contact(get_session(), wave)
     return render_template(
         "respond/poster.html",
         texts=poster_texts(),
@@ -84,6 +112,7 @@ def poster_html(point: CollectionPoint, wave: Wave, url: str) -> str:
         town=point.town,
         wave=wave,
         url=url,
+        contact=contact,
         qr_svg=qr_code(url).svg_data_uri(scale=QR_SCALE, border=4),
     )
 

@@ -70,7 +70,7 @@ from survey.admin import (
     signin,
     waves,
 )
-from survey.admin.base import ROLE_LABELS, STATE_LABELS, VERDICT_LABELS, bp, has_role
+from survey.admin.base import CHANNEL_LABELS, ROLE_LABELS, STATE_LABELS, VERDICT_LABELS, bp, has_role
 from survey.extensions import login_manager
 
 #: The screen modules; importing one attaches its views to the blueprint.
@@ -105,6 +105,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     app.jinja_env.globals["has_role"] = has_role
     app.jinja_env.globals["role_labels"] = ROLE_LABELS
+    app.jinja_env.globals["channel_labels"] = CHANNEL_LABELS
     app.jinja_env.globals["state_labels"] = STATE_LABELS
     app.jinja_env.globals["verdict_labels"] = VERDICT_LABELS
     app.jinja_env.globals["domain_labels_zh"] = DOMAIN_LABELS_ZH

@@ -17,7 +17,7 @@ from flask import Response as FlaskResponse
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 from flask_login import current_user
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import Forbidden, HTTPException
 
 from survey.db import get_session
 from survey.extensions import login_manager
@@ -35,6 +35,13 @@ ROLE_LABELS = {
     ADMIN: lazy_gettext("Administrator"),
     STATISTICIAN: lazy_gettext("Statistician"),
     PUBLISHER: lazy_gettext("Publisher"),
+}
+
+#: How a response reached the survey, as the screens show it (never the raw code).
+CHANNEL_LABELS = {
+    "qr": lazy_gettext("scanned a QR code"),
+    "phone": lazy_gettext("telephone interviews"),
+    "paper": lazy_gettext("paper questionnaires"),
 }
 
 #: Wave states and target verdicts as the screens show them.
@@ -74,7 +81,9 @@ def roles_required(*roles: str) -> Callable[[View], View]:
             if not current_user.is_authenticated:
                 return login_manager.unauthorized()
             if current_user.role not in roles:
-                abort(403)
+                refused = Forbidden()
+                refused.roles_needed = tuple(roles)  # type: ignore[attr-defined]  (the 403 page names them)
+                raise refused
             return view(*args, **kwargs)
 
         wrapped.allowed_roles = tuple(roles)  # type: ignore[attr-defined]

@@ -20,7 +20,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, NumberRange, Optional, Regexp
 
 from scoring.questionnaire import DOMAIN_IDS, DOMAIN_LABELS_ZH
-from survey.admin.base import ROLE_LABELS
+from survey.admin.base import CHANNEL_LABELS, ROLE_LABELS
 from survey.models import CHANNELS, ROLES
 from survey.services.accounts import MIN_PASSWORD_LENGTH
 
@@ -193,7 +193,7 @@ class ImportForm(FlaskForm):
     wave = SelectField(_l("Wave"), choices=[], validators=[InputRequired()])
     channel = SelectField(
         _l("Channel"),
-        choices=choices((channel, channel) for channel in CHANNELS if channel != "qr"),
+        choices=choices((channel, CHANNEL_LABELS[channel]) for channel in CHANNELS if channel != "qr"),
         validators=[InputRequired()],
     )
     file = FileField(_l("CSV file (UTF-8, responses contract)"), validators=[FileRequired()])

@@ -1,6 +1,7 @@
 """A wave's analysis settings (statisticians and administrators): margins, benchmarks,
 target and which metric is the plan's target, scale mapping, design, variance, lonely-PSU
-rule, screening, stability minimums, the SE assumed for published scores, illustrative.
+rule, screening, stability minimums, the SE assumed for published scores, illustrative;
+and the organiser and contact phone residents see (welcome page, poster).
 
 The reads, checks, storage and audit record are :mod:`survey.services.settings` (the same
 service as ``manyi wave settings``); ``manyi score`` and publishing use what is stored.
@@ -19,8 +20,16 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import BooleanField, DecimalField, IntegerField, RadioField, SelectField, SelectMultipleField
-from wtforms.validators import InputRequired, NumberRange, Optional
+from wtforms import (
+    BooleanField,
+    DecimalField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+)
+from wtforms.validators import InputRequired, Length, NumberRange, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from survey.admin.base import ADMIN, STATISTICIAN, bp, current_account, roles_required, wave_or_404
@@ -29,7 +38,9 @@ from survey.db import get_session
 from survey.models import Wave
 from survey.services.questionnaires import QuestionnairesNotFound, questionnaires_dir
 from survey.services.settings import (
+    CONTACT_PHONE_MAX,
     KEEP,
+    ORGANISER_MAX,
     SettingsChanges,
     SettingsInputError,
     StoredSettings,
@@ -136,6 +147,20 @@ class SettingsForm(FlaskForm):
         option_widget=CheckboxInput(),
     )
     benchmarks_file = FileField(_l("Or upload a benchmarks CSV (year,level,unit,score,rank,se,source)"))
+    organiser = StringField(
+        _l("Organiser shown to residents"),
+        validators=[Optional(), Length(max=ORGANISER_MAX)],
+        filters=[lambda value: value.strip() if isinstance(value, str) else value],
+    )
+    contact_phone = StringField(
+        _l("Contact phone shown to residents"),
+        validators=[
+            Optional(),
+            Length(max=CONTACT_PHONE_MAX),
+            Regexp(r"^[0-9]+(-[0-9]+)*$", message=_l("Use digits and dashes only, e.g. 0716-8888888.")),
+        ],
+        filters=[lambda value: value.strip() if isinstance(value, str) else value],
+    )
 
 
 def _office_files() -> tuple[list[str], list[str]]:
@@ -187,6 +212,8 @@ def _form(stored: StoredSettings, **kwargs: Any) -> SettingsForm:
         form.margins.data = "keep" if current else "none"
         form.benchmarks_action.data = "keep" if settings.benchmarks else "none"
         form.benchmarks.data = [source.name for source in stored.benchmarks_sources if source.name in benchmarks]
+        form.organiser.data = stored.organiser or ""
+        form.contact_phone.data = stored.contact_phone or ""
     return form
 
 
@@ -255,6 +282,8 @@ def _changes(form: SettingsForm) -> SettingsChanges:
         illustrative=bool(form.illustrative.data),
         margins=margins,
         benchmarks=benchmarks,
+        organiser=form.organiser.data or "",
+        contact_phone=form.contact_phone.data or "",
         note={"via": "screen"},
     )
 

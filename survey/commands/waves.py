@@ -172,7 +172,11 @@ def wave_list(code: str | None) -> None:
 @click.option("--assumed-se", type=float, help="SE of a published score given without one, index points (1.0).")
 @click.option("--illustrative/--not-illustrative", default=None, help="Mark every output as illustrative (示意).")
 @click.option("--district", help="The district's name as the benchmarks write it (荆州区).")
-@click.option("--reset", is_flag=True, help="Start from the defaults (then apply the other options).")
+@click.option("--organiser", metavar="NAME", help="Who runs the survey, shown to residents ('' clears it).")
+@click.option("--contact-phone", metavar="PHONE", help="Residents' contact phone, digits and dashes ('' clears it).")
+@click.option(
+    "--reset", is_flag=True, help="Start from the defaults (then apply the other options; keeps the contact)."
+)
 def wave_settings_command(code: str, show: bool, **options: object) -> None:
     """Show or set wave CODE's analysis settings (what 'manyi score' and publishing use).
 

@@ -46,11 +46,14 @@ from survey.respond.forms import (
 )
 from survey.services import receipts, submission_keys
 from survey.services.retention import DEFAULT_RETENTION_YEARS
+from survey.services.settings import public_contact
 from survey.services.waves import wave_status
 
 DRAFT_COOKIE = "manyi_draft"
 BROWSER_COOKIE = "manyi_bid"
 LANGUAGE_COOKIE = "lang"
+#: Lifetime of the language choice (the privacy notice states it).
+LANGUAGE_COOKIE_DAYS = 365
 #: Defaults of the settings this blueprint reads (override them in instance/config.py).
 DEFAULTS: dict[str, Any] = {
     # Per collection point and client address; a resident needs about 15 requests.
@@ -257,7 +260,12 @@ def _remember_language(response: HTTPResponse) -> HTTPResponse:
     asked = request.args.get("lang")
     if asked in current_app.config["LANGUAGES"] and request.cookies.get(LANGUAGE_COOKIE) != asked:
         response.set_cookie(
-            LANGUAGE_COOKIE, asked, max_age=365 * 86400, httponly=True, samesite="Lax", secure=request.is_secure
+            LANGUAGE_COOKIE,
+            asked,
+            max_age=LANGUAGE_COOKIE_DAYS * 86400,
+            httponly=True,
+            samesite="Lax",
+            secure=request.is_secure,
         )
     return response
 
@@ -333,11 +341,29 @@ def landing(token: str):
         finished=finished,
         retention_years=setting("RESPONSE_RETENTION_YEARS"),
         draft_days=setting("RESPOND_DRAFT_DAYS"),
+        cookies=_cookie_notice(),
+        contact=public_contact(session, wave),
         closes_at=wave.closes_at,
     )
     result = make_response(body)
     _remember_browser(result, browser_id, new_browser)
     return result
+
+
+def _cookie_notice() -> dict[str, Any]:
+    """Every cookie a resident's browser gets, with its lifetime as the code sets it (the
+    privacy notice lists them): days, or None for "until the browser is closed"."""
+    from survey.respond.elder import ELDER_COOKIE
+
+    return {
+        "draft": (DRAFT_COOKIE, int(setting("RESPOND_DRAFT_DAYS"))),
+        "browser": (BROWSER_COOKIE, BROWSER_COOKIE_DAYS),
+        # Flask's signed session cookie (the forms' CSRF token, answers shown again after a
+        # check): never made permanent on the resident side, so it ends with the browser.
+        "session": (current_app.config.get("SESSION_COOKIE_NAME") or "session", None),
+        "language": (LANGUAGE_COOKIE, LANGUAGE_COOKIE_DAYS),
+        "elder": (ELDER_COOKIE, None),
+    }
 
 
 # --------------------------------------------------------------------------- question pages

@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException
 from scoring.contract import Results
 from survey.db import get_session
 from survey.models import Publication
+from survey.respond.elder import elder_mode
 from survey.results import bp
 from survey.results.sections import section_templates
 from survey.results.view import build_page, fmt, fmt_percent
@@ -175,8 +176,8 @@ def _render_year(publication: Publication, *, revision: int | None = None) -> Re
     language = select_locale()
     newest = get_publication(db, publication.wave.code)
     newest_of_each = tuple(sorted(item.id for item in published(db)))
-    pages: dict[tuple[int, tuple[int, ...], str], bytes] = current_app.extensions.setdefault(PAGE_CACHE, {})
-    key = (publication.id, newest_of_each, language)
+    pages: dict[tuple[int, tuple[int, ...], str, bool], bytes] = current_app.extensions.setdefault(PAGE_CACHE, {})
+    key = (publication.id, newest_of_each, language, elder_mode())  # 长辈模式 is drawn into the page
     body = pages.get(key)
     if body is None:
         body = _draw_year(publication, language=language, newest=newest)

@@ -17,6 +17,10 @@ admin screen and ``manyi wave settings`` alike:
   content, checked) ready to store; a file on disk changing later changes nothing;
 * :func:`describe_settings` — the settings as readable rows (the command's ``--show``).
 
+Stored with them but outside the analysis (not in the digest): the wave's ``organiser``
+and ``contact_phone``, shown to residents on the welcome page and the poster (issue 14;
+:func:`public_contact`, :func:`contact_phone_value`).
+
 ``manyi score WAVE`` and publishing score with these settings (:mod:`survey.score`).
 """
 
@@ -27,6 +31,7 @@ import dataclasses
 import hashlib
 import io
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,6 +55,7 @@ __all__ = [
     "BenchmarksInput",
     "InputFile",
     "MarginsInput",
+    "PublicContact",
     "SettingsChanges",
     "SettingsInputError",
     "StoredSettings",
@@ -60,6 +66,7 @@ __all__ = [
     "changes_from_options",
     "describe_settings",
     "margins_input",
+    "public_contact",
     "wave_settings",
 ]
 
@@ -155,6 +162,8 @@ class StoredSettings:
         The files the benchmarks combine.
     changed_by, changed_at
         Who stored them last, and when (aware UTC); None when not stored.
+    organiser, contact_phone : str or None
+        Who runs the survey and a phone number for residents (not analysis settings).
     """
 
     settings: AnalysisSettings
@@ -163,6 +172,8 @@ class StoredSettings:
     benchmarks_sources: tuple[InputFile, ...] = ()
     changed_by: str | None = None
     changed_at: dt.datetime | None = None
+    organiser: str | None = None
+    contact_phone: str | None = None
 
     @property
     def digest(self) -> str:
@@ -223,7 +234,76 @@ def wave_settings(session: Session, wave: Wave) -> StoredSettings:
         benchmarks_sources=benchmarks,
         changed_by=row.changed_by,
         changed_at=row.changed_at,
+        organiser=row.organiser,
+        contact_phone=row.contact_phone,
     )
+
+
+@dataclass(frozen=True)
+class PublicContact:
+    """Who runs a wave's survey and whom residents may call (None: not shown).
+
+    ``example`` is True for a wave whose settings are illustrative (the demo): its phone
+    number is an example and is labelled so (示例).
+    """
+
+    organiser: str | None = None
+    phone: str | None = None
+    example: bool = False
+
+    def __bool__(self) -> bool:
+        return bool(self.organiser or self.phone)
+
+
+def public_contact(session: Session, wave: Wave) -> PublicContact:
+    """The organiser and contact phone of ``wave`` for residents (empty when unset)."""
+    row = session.get(WaveSettings, wave.id)
+    if row is None:
+        return PublicContact()
+    example = bool((row.settings or {}).get("illustrative"))
+    return PublicContact(row.organiser or None, row.contact_phone or None, example)
+
+
+#: The longest organiser name and contact phone stored (the columns' sizes).
+ORGANISER_MAX = 120
+CONTACT_PHONE_MAX = 20
+_PHONE = re.compile(r"^[0-9]+(-[0-9]+)*$")
+
+
+def organiser_value(value: Any) -> str | None:
+    """The organiser name to store (None: show none).
+
+    Raises
+    ------
+    SettingsInputError
+        Longer than :data:`ORGANISER_MAX` characters.
+    """
+    text = " ".join(str(value or "").split())
+    if len(text) > ORGANISER_MAX:
+        raise SettingsInputError(
+            "organiser", f"{len(text)} characters; at most {ORGANISER_MAX}: shorten the organiser's name"
+        )
+    return text or None
+
+
+def contact_phone_value(value: Any) -> str | None:
+    """The contact phone to store: digits and dashes only, e.g. ``0716-8888888`` (None: show none).
+
+    Raises
+    ------
+    SettingsInputError
+        Anything but digits separated by single dashes, or longer than :data:`CONTACT_PHONE_MAX`.
+    """
+    text = str(value or "").strip()
+    if not text:
+        return None
+    if not _PHONE.match(text) or len(text) > CONTACT_PHONE_MAX:
+        raise SettingsInputError(
+            "contact_phone",
+            f"{text!r} is not a phone number: use digits and dashes only, at most {CONTACT_PHONE_MAX} "
+            "characters (e.g. 0716-8888888)",
+        )
+    return text
 
 
 # --------------------------------------------------------------------------- file contents
@@ -365,6 +445,9 @@ class SettingsChanges:
     assumed_se: Any = KEEP
     illustrative: Any = KEEP
     district: Any = KEEP
+    #: Shown to residents, not analysis settings (``reset`` keeps them).
+    organiser: Any = KEEP
+    contact_phone: Any = KEEP
     reset: bool = False
     #: Extra detail for the audit record (e.g. ``{"via": "screen"}``).
     note: Mapping[str, Any] = field(default_factory=dict)
@@ -455,7 +538,7 @@ def changes_from_options(options: Mapping[str, Any]) -> SettingsChanges:
     ``strata`` (a column or ``none``), ``no_target``, ``straight_line_fast_fraction``
     (a number or ``none``), ``domain_weights`` (a CSV path, ``derived`` or ``equal``),
     ``margins`` (a CSV path) / ``no_margins``, ``benchmarks`` (CSV paths) / ``no_benchmarks``,
-    ``reset``.
+    ``reset``; ``organiser`` and ``contact_phone`` (``""`` clears them).
 
     Raises
     ------
@@ -498,6 +581,9 @@ def changes_from_options(options: Mapping[str, Any]) -> SettingsChanges:
         values["benchmarks"] = None
     elif options.get("benchmarks"):
         values["benchmarks"] = benchmarks_input([_read_file(path, "benchmarks") for path in options["benchmarks"]])
+    for key in ("organiser", "contact_phone"):
+        if options.get(key) is not None:  # "" clears it
+            values[key] = options[key]
     return SettingsChanges(**values, reset=bool(options.get("reset")))
 
 
@@ -516,6 +602,10 @@ def apply_changes(stored: StoredSettings, changes: SettingsChanges) -> StoredSet
     margins_source = None if changes.reset else stored.margins_source
     benchmarks_sources: tuple[InputFile, ...] = () if changes.reset else stored.benchmarks_sources
     given = changes.given()
+    organiser = organiser_value(given.pop("organiser")) if "organiser" in given else stored.organiser
+    contact_phone = (
+        contact_phone_value(given.pop("contact_phone")) if "contact_phone" in given else stored.contact_phone
+    )
     order = [*SETTING_ORDER, "straight_line_fast_fraction"]
     for key in sorted(given, key=order.index):
         value = given[key]
@@ -525,7 +615,12 @@ def apply_changes(stored: StoredSettings, changes: SettingsChanges) -> StoredSet
         elif key == "benchmarks":
             benchmarks_sources = () if value is None else tuple(value.sources)
     return dataclasses.replace(
-        stored, settings=updated, margins_source=margins_source, benchmarks_sources=benchmarks_sources
+        stored,
+        settings=updated,
+        margins_source=margins_source,
+        benchmarks_sources=benchmarks_sources,
+        organiser=organiser,
+        contact_phone=contact_phone,
     )
 
 
@@ -553,6 +648,9 @@ def change_wave_settings(
         changed.benchmarks_sources,
     )
     differences = before.settings.differences(updated)  # {setting: (before, after)}, contents by hash
+    for key in ("organiser", "contact_phone"):
+        if getattr(before, key) != getattr(changed, key):
+            differences[key] = (getattr(before, key), getattr(changed, key))
     sources_changed = (margins_source, tuple(benchmarks_sources)) != (
         before.margins_source,
         before.benchmarks_sources,
@@ -566,6 +664,8 @@ def change_wave_settings(
     row.settings = updated.to_dict()
     row.digest = updated.digest()
     row.sources = _sources_dict(margins_source, benchmarks_sources)
+    row.organiser = changed.organiser
+    row.contact_phone = changed.contact_phone
     row.changed_by = actor.username if isinstance(actor, User) else str(actor)
     row.changed_at = utcnow()
     session.flush()
@@ -589,6 +689,8 @@ def change_wave_settings(
         benchmarks_sources=tuple(benchmarks_sources),
         changed_by=row.changed_by,
         changed_at=row.changed_at,
+        organiser=row.organiser,
+        contact_phone=row.contact_phone,
     )
     return stored, differences
 
@@ -645,5 +747,7 @@ def describe_settings(stored: StoredSettings) -> list[tuple[str, str]]:
         ("assumed_se", f"{settings.assumed_se:g} index points"),
         ("illustrative", "yes" if settings.illustrative else "no"),
         ("district", settings.district),
+        ("organiser", stored.organiser or "none (not shown to residents)"),
+        ("contact_phone", stored.contact_phone or "none (not shown to residents)"),
     ]
     return rows

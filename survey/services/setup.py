@@ -122,6 +122,11 @@ def _demo_file(folder: Path, pattern: str) -> list[Path]:
     return sorted(path for path in folder.glob(pattern) if path.is_file())
 
 
+#: The demo wave's organiser and its example contact phone (labelled 示例 where shown).
+DEMO_ORGANISER = "荆州区公共服务质量提升工作领导小组办公室"
+DEMO_CONTACT_PHONE = "0716-0000000"
+
+
 def demo_settings_changes(app: Flask, wave_code: str) -> SettingsChanges:
     """The demo wave's analysis settings: the illustrative margins named after the wave, every
     benchmarks file (the illustrative ones cover the survey's year, each row's source says
@@ -137,6 +142,9 @@ def demo_settings_changes(app: Flask, wave_code: str) -> SettingsChanges:
         illustrative=True,
         margins=margins_input(margins.name, margins.read_bytes()) if margins else None,
         benchmarks=benchmarks_input([(path.name, path.read_bytes()) for path in benchmarks]) if benchmarks else None,
+        # Shown to residents; the number is a plainly fake example, labelled 示例 (illustrative wave).
+        organiser=DEMO_ORGANISER,
+        contact_phone=DEMO_CONTACT_PHONE,
         note={"via": "manyi demo"},
     )
 

@@ -89,6 +89,93 @@
       }
     }
   }
+  // 长辈模式: the switch is a link (?elder=1) that works without JavaScript; here it
+  // switches at once and writes the same visit-long cookie the server writes.
+  var root = document.documentElement;
+  document.addEventListener("click", function (event) {
+    var link = event.target && event.target.closest && event.target.closest("a[data-elder]");
+    if (!link) {
+      return;
+    }
+    event.preventDefault();
+    var on = !/(^|\s)elder(\s|$)/.test(root.className);
+    root.className = on ? (root.className + " elder").trim() : root.className.replace(/(^|\s)elder(\s|$)/, " ").trim();
+    document.cookie = "manyi_elder=" + (on ? "1" : "0") + "; path=/; SameSite=Lax" +
+      (window.location.protocol === "https:" ? "; Secure" : "");
+    link.textContent = link.getAttribute(on ? "data-off" : "data-on");
+    link.setAttribute("href", "?elder=" + (on ? "0" : "1"));
+  });
+  // 🔊 Read a question and its options aloud with the phone's own voice (speechSynthesis;
+  // nothing leaves the phone).  No button where the browser cannot speak; shown in 长辈模式.
+  var speech = window.speechSynthesis;
+  if (speech && typeof window.SpeechSynthesisUtterance === "function") {
+    var sayLabel = document.body.getAttribute("data-say") || "";
+    var stopLabel = document.body.getAttribute("data-say-stop") || "";
+    var language = root.getAttribute("lang") || "zh-CN";
+    var questions = document.querySelectorAll("fieldset.q");
+    var SVG = "http://www.w3.org/2000/svg";
+    var speaking = null;
+    var reset = function () {
+      if (speaking) {
+        speaking.lastChild.textContent = sayLabel;
+        speaking = null;
+      }
+    };
+    var textOf = function (fieldset) {
+      var parts = [];
+      var legend = fieldset.querySelector("legend");
+      if (legend) {
+        parts.push(legend.textContent.trim());
+      }
+      var options = fieldset.querySelectorAll("label.o span");
+      for (var j = 0; j < options.length; j++) {
+        parts.push(options[j].textContent.trim());
+      }
+      return parts.join("。");
+    };
+    for (var q = 0; q < questions.length; q++) {
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = "say";
+      // 🔊 drawn as a small SVG: phones without an emoji font still show a speaker.
+      var icon = document.createElementNS(SVG, "svg");
+      icon.setAttribute("viewBox", "0 0 24 24");
+      icon.setAttribute("aria-hidden", "true");
+      icon.setAttribute("focusable", "false");
+      var path = document.createElementNS(SVG, "path");
+      path.setAttribute("d", "M3 9v6h4l5 5V4L7 9zm13.5 3A4.5 4.5 0 0 0 14 8v8a4.5 4.5 0 0 0 2.5-4zM14 3.2v2.1a7 7 0 0 1 0 13.4v2.1a9 9 0 0 0 0-17.6z");
+      path.setAttribute("fill", "currentColor");
+      icon.appendChild(path);
+      button.appendChild(icon);
+      button.appendChild(document.createTextNode(sayLabel));
+      var legend = questions[q].querySelector("legend");
+      questions[q].insertBefore(button, legend ? legend.nextSibling : questions[q].firstChild);
+      button.addEventListener("click", function (event) {
+        var pressed = event.currentTarget;
+        var again = speaking === pressed;
+        speech.cancel();
+        reset();
+        if (again) {
+          return;
+        }
+        var utterance = new window.SpeechSynthesisUtterance(textOf(pressed.parentNode));
+        utterance.lang = language;
+        var voices = speech.getVoices();
+        for (var v = 0; v < voices.length; v++) {
+          if (voices[v].lang && voices[v].lang.replace("_", "-").indexOf(language) === 0) {
+            utterance.voice = voices[v];
+            break;
+          }
+        }
+        utterance.rate = 0.9;
+        utterance.onend = reset;
+        utterance.onerror = reset;
+        speaking = pressed;
+        pressed.lastChild.textContent = stopLabel;
+        speech.speak(utterance);
+      });
+    }
+  }
   // Send a form once: a second tap while the first is on its way is ignored here (the
   // server would ignore it too, because of the page's one-time key).
   document.addEventListener("submit", function (event) {
