@@ -59,6 +59,7 @@ from types import MappingProxyType
 import numpy as np
 from scipy import stats as _stats
 
+from .hours import hour_profile_check
 from .inputs import IntegrityInputs
 from .stats import binomial_excess, burst_tail, count_outlier_test, max_in_window, outlier_test, spread_scale
 
@@ -74,6 +75,7 @@ POINT_CHECKS: Mapping[str, str] = MappingProxyType(
         "score_spread": "spread of the respondents' scores (unusually uniform answers)",
         "burst": "most completions within one hour, against the point's own hours on random days",
         "night": "share submitted between 23:00 and 05:00 Beijing time",
+        "hour_profile": "submissions by time of day against the other points of the same kind",
         "similar_durations": "spread of answering times (unusually alike times)",
         "fast_straight_lining": "share straight-lining and faster than the screening's fraction of the median time",
         "collection_flags": "share flagged at collection (repeat browser, address burst)",
@@ -364,6 +366,8 @@ def _timing_checks(inputs: IntegrityInputs, rows: np.ndarray, tested: np.ndarray
     with np.errstate(invalid="ignore"):
         night = (hour >= NIGHT_HOURS[0]) | (hour < NIGHT_HOURS[1])
     outcomes.append(_rate_check("night", inputs, timed, night, tested))
+    statistic, reference, p_profile = hour_profile_check(inputs, rows, tested)
+    outcomes.append(CheckOutcome("hour_profile", "share", statistic, reference, p_profile))
     return outcomes
 
 
@@ -445,7 +449,7 @@ def run_point_checks(inputs: IntegrityInputs, *, min_responses: int) -> PointChe
     for name, build in builders.items():
         column = missing.get(name)
         if column is not None and column not in inputs.present:
-            for check in ("burst", "night") if name == "timing" else (name,):
+            for check in ("burst", "night", "hour_profile") if name == "timing" else (name,):
                 not_run[check] = f"the responses have no {column!r} column"
             continue
         outcomes.extend(build())

@@ -20,6 +20,7 @@ from ..data import Responses
 from ..errors import ScoringInputError
 from ..screening import ScreeningResult
 from .addresses import ADDRESS_CHECKS, AddressChecks, run_address_checks
+from .browsers import BROWSER_CHECKS, BrowserChecks, run_browser_checks
 from .inputs import IntegrityInputs, integrity_inputs
 from .points import POINT_CHECKS, PointChecks, run_point_checks
 from .stats import benjamini_hochberg
@@ -27,6 +28,7 @@ from .stats import benjamini_hochberg
 __all__ = [
     "EXCLUSION_KINDS",
     "AddressFinding",
+    "BrowserFinding",
     "Evidence",
     "Exclusion",
     "IntegrityReview",
@@ -175,6 +177,19 @@ class AddressFinding:
     evidence: tuple[Evidence, ...]
 
 
+@dataclass(frozen=True)
+class BrowserFinding:
+    """A tested browser (keyed hash of its browser-id cookie) and what its responses look like."""
+
+    browser: str
+    responses: int
+    points: int
+    p_value: float
+    q_value: float
+    flagged: bool
+    evidence: tuple[Evidence, ...]
+
+
 @dataclass(frozen=True, eq=False)
 class IntegrityReview:
     """The outcome of :func:`review_integrity` over the rows of one responses table.
@@ -204,6 +219,12 @@ class IntegrityReview:
         ``responses_from_repeat_browsers``, ``addresses``, ``most_from_one_address``.
     inputs : IntegrityInputs
         The arrays the checks read (plots of the office's page use them).
+    browser_checks : tuple of str
+        The browser checks that ran.
+    browsers : tuple of BrowserFinding
+        Every tested browser (wave-wide, :mod:`.browsers`).
+    screened : dict
+        ``{reason: rows}`` the screening left out (every reason, zero included).
     """
 
     rules: IntegrityRules
@@ -219,6 +240,13 @@ class IntegrityReview:
     exclusions: tuple[tuple[Exclusion, int], ...]
     collection: Mapping[str, Any]
     inputs: IntegrityInputs = field(repr=False)
+    browser_checks: tuple[str, ...] = ()
+    browsers: tuple[BrowserFinding, ...] = ()
+    screened: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def flagged_browsers(self) -> tuple[BrowserFinding, ...]:
+        return tuple(finding for finding in self.browsers if finding.flagged)
 
     @property
     def flagged_points(self) -> tuple[PointFinding, ...]:
@@ -341,6 +369,34 @@ def _address_findings(inputs: IntegrityInputs, checks: AddressChecks, fdr: float
     )
 
 
+def _browser_findings(inputs: IntegrityInputs, checks: BrowserChecks, fdr: float) -> tuple[BrowserFinding, ...]:
+    if checks.browsers.size == 0:
+        return ()
+    names = [name for name in BROWSER_CHECKS if name in checks.p_values]
+    stack = np.column_stack
+    combined, q, flagged, evidence = _findings(
+        names,
+        {"browser_completions": "count", "browser_answers": "share"},
+        stack([checks.statistics[name] for name in names]),
+        stack([checks.references[name] for name in names]),
+        stack([checks.p_values[name] for name in names]),
+        fdr,
+    )
+    return tuple(
+        BrowserFinding(
+            browser=inputs.browser_codes[browser],
+            responses=int(checks.responses[k]),
+            points=int(checks.points[k]),
+            p_value=float(combined[k]),
+            q_value=float(q[k]),
+            flagged=bool(flagged[k]),
+            evidence=evidence[k],
+        )
+        for k, browser in enumerate(checks.browsers)
+        if np.isfinite(combined[k])
+    )
+
+
 def _collection(responses: Responses, inputs: IntegrityInputs) -> dict[str, Any]:
     flags: dict[str, int] = {}
     if "flags" in responses.frame.columns:
@@ -424,8 +480,10 @@ def review_integrity(
         max_replicates=rules.max_replicates,
         seed=rules.seed,
     )
+    browser_checks = run_browser_checks(inputs, max_replicates=rules.max_replicates, seed=rules.seed)
     points = _point_findings(inputs, point_checks, rules.fdr)
     addresses = _address_findings(inputs, address_checks, rules.fdr)
+    browsers = _browser_findings(inputs, browser_checks, rules.fdr)
 
     flagged_rows = np.zeros(inputs.n, dtype=bool)
     flagged_point_codes = [inputs.point_codes.index(f.point) for f in points if f.flagged]
@@ -434,10 +492,14 @@ def review_integrity(
     flagged_address_codes = [inputs.address_codes.index(f.address) for f in addresses if f.flagged]
     if flagged_address_codes:
         flagged_rows |= np.isin(inputs.address, flagged_address_codes)
+    flagged_browser_codes = [inputs.browser_codes.index(f.browser) for f in browsers if f.flagged]
+    if flagged_browser_codes:
+        flagged_rows |= np.isin(inputs.browser, flagged_browser_codes)
     excluded_rows, matched = _exclusion_rows(responses, exclusions)
 
     not_run = dict(point_checks.not_run)
     not_run.update(address_checks.not_run)
+    not_run.update(browser_checks.not_run)
     untested = {
         inputs.point_codes[k]: int(point_checks.responses[k])
         for k in np.flatnonzero(~point_checks.tested & (point_checks.responses > 0))
@@ -456,4 +518,7 @@ def review_integrity(
         exclusions=tuple(matched),
         collection=_collection(responses, inputs),
         inputs=inputs,
+        browser_checks=tuple(check for check in BROWSER_CHECKS if check not in not_run),
+        browsers=browsers,
+        screened=dict(screening.excluded),
     )

@@ -18,11 +18,12 @@ import numpy as np
 
 from ..errors import ScoringInputError
 from .addresses import ADDRESS_CHECKS
+from .browsers import BROWSER_CHECKS, HOUSEHOLD_ALLOWANCE, MIN_BROWSER_RESPONSES
 from .points import POINT_CHECKS
-from .review import AddressFinding, Evidence, IntegrityReview, PointFinding
+from .review import AddressFinding, BrowserFinding, Evidence, IntegrityReview, PointFinding
 from .words import describe, label
 
-__all__ = ["ADDRESS_PREFIX", "METHOD", "address_label", "integrity_results"]
+__all__ = ["ADDRESS_PREFIX", "METHOD", "address_label", "browser_label", "integrity_results"]
 
 #: Hex digits of an address's keyed hash shown anywhere (never the whole hash, never an address).
 ADDRESS_PREFIX = 12
@@ -31,7 +32,9 @@ METHOD = (
     "every point (timing, flags); a point effect is expected and estimated robustly, so only deviations beyond it "
     "and beyond sampling error count. Each point's checks are combined by Bonferroni, and points are flagged when "
     "their Benjamini-Hochberg q-value is at most the false-discovery rate; network addresses (keyed hashes) seen "
-    "at two or more points are tested the same way for alike answers and alike answering times. Flagged responses "
+    "at two or more points are tested the same way for alike answers and alike answering times, and browsers (keyed "
+    "hashes) with three or more responses for more completions than a household's and for alike answers. Flagged "
+    "responses "
     "stay in the estimate unless the office excludes them; the headline is shown with and without them."
 )
 
@@ -41,6 +44,11 @@ Headline = Callable[[np.ndarray], Mapping[str, Any]]
 def address_label(address_hash: str) -> str:
     """How an address is named in results and on screens: the first digits of its keyed hash."""
     return address_hash[:ADDRESS_PREFIX]
+
+
+def browser_label(browser_hash: str) -> str:
+    """How a browser is named in results and on screens: the first digits of its keyed hash."""
+    return browser_hash[:ADDRESS_PREFIX]
 
 
 def _number(value: float | None) -> float | None:
@@ -93,9 +101,34 @@ def _address(finding: AddressFinding) -> dict[str, Any]:
     }
 
 
+def _browser(finding: BrowserFinding) -> dict[str, Any]:
+    return {
+        "browser": browser_label(finding.browser),
+        "responses": finding.responses,
+        "points": finding.points,
+        "p_value": _number(finding.p_value),
+        "q_value": _number(finding.q_value),
+        "flagged": finding.flagged,
+        "evidence": _evidence(finding.evidence, unusual_only=False),
+    }
+
+
+def _screening(review: IntegrityReview) -> dict[str, Any]:
+    """How many responses were screened out, and why (counts only)."""
+    reasons = {reason: int(n) for reason, n in review.screened.items()}
+    return {
+        "responses": int(review.kept_rows.size),
+        "kept": int(review.kept_rows.sum()),
+        "screened": int(sum(reasons.values())),
+        "reasons": reasons,
+    }
+
+
 def _statement(section: Mapping[str, Any], language: str) -> str:
     flagged = section["flagged_points"]
     addresses = section["flagged_addresses"]
+    browsers = section.get("flagged_browsers") or []
+    screened = section["screening"]["screened"]
     excluded = [e for e in section["exclusions"] if e["responses"]]
     tested = section["points"]["tested"]
     n_checks = len(section["checks"])
@@ -106,6 +139,9 @@ def _statement(section: Mapping[str, Any], language: str) -> str:
         )
         if addresses:
             parts.append(f"{len(addresses)} network address(es) sent alike responses across points")
+        if browsers:
+            parts.append(f"{len(browsers)} browser(s) sent more or more alike responses than a household would")
+        parts.append(f"{screened} response(s) were screened out by the quality rules")
         parts.append(
             f"the office excluded {len(excluded)} point(s) or address(es), with the reasons given"
             if excluded
@@ -116,6 +152,9 @@ def _statement(section: Mapping[str, Any], language: str) -> str:
     parts.append(f"{len(flagged)}个收集点被标记为异常" if flagged else "没有收集点被标记为异常")
     if addresses:
         parts.append(f"{len(addresses)}个网络地址在多个收集点提交了雷同问卷")
+    if browsers:
+        parts.append(f"{len(browsers)}个浏览器提交的问卷份数超出一户所需或答案雷同")
+    parts.append(f"质量筛查剔除了{screened}份问卷")
     parts.append(f"办公室排除了{len(excluded)}项（理由见下）" if excluded else "办公室未排除任何收集点")
     return "；".join(parts) + "。"
 
@@ -161,13 +200,20 @@ def integrity_results(
     estimate = dict(estimate_headline) if estimate_headline is not None else None
     all_responses = other(kept) if excluded else estimate
     without_flagged = other(kept & ~review.flagged_rows & ~review.excluded_rows) if flagged else None
-    checks = [
-        {"id": check, "scope": "point", "description": POINT_CHECKS[check], "label_zh": label(check, "zh")}
-        for check in review.point_checks
-    ] + [
-        {"id": check, "scope": "address", "description": ADDRESS_CHECKS[check], "label_zh": label(check, "zh")}
-        for check in review.address_checks
-    ]
+    checks = (
+        [
+            {"id": check, "scope": "point", "description": POINT_CHECKS[check], "label_zh": label(check, "zh")}
+            for check in review.point_checks
+        ]
+        + [
+            {"id": check, "scope": "address", "description": ADDRESS_CHECKS[check], "label_zh": label(check, "zh")}
+            for check in review.address_checks
+        ]
+        + [
+            {"id": check, "scope": "browser", "description": BROWSER_CHECKS[check], "label_zh": label(check, "zh")}
+            for check in review.browser_checks
+        ]
+    )
     exclusions = []
     for exclusion, rows in review.exclusions:
         target = exclusion.target if exclusion.kind == "point" else address_label(exclusion.target)
@@ -193,11 +239,36 @@ def integrity_results(
             "min_responses": review.rules.min_point_responses,
             "untested": [{"point": code, "responses": n} for code, n in review.untested_points.items()],
             "results": [_point(finding, evidence=False) for finding in review.points],
+            "flagged": len(review.flagged_points),
         },
         "flagged_points": [_point(finding, evidence=True) for finding in review.flagged_points],
-        "addresses": {"tested": len(review.addresses), "min_responses": review.rules.min_address_responses},
+        "addresses": {
+            "tested": len(review.addresses),
+            "min_responses": review.rules.min_address_responses,
+            "flagged": len(review.flagged_addresses),
+        },
         "flagged_addresses": [_address(finding) for finding in review.flagged_addresses],
+        "browsers": {
+            "tested": len(review.browsers),
+            "min_responses": MIN_BROWSER_RESPONSES,
+            "household_allowance": HOUSEHOLD_ALLOWANCE,
+            "flagged": len(review.flagged_browsers),
+        },
+        "flagged_browsers": [_browser(finding) for finding in review.flagged_browsers],
         "flagged_responses": int(review.flagged_rows.sum()),
+        "screening": _screening(review),
+        "counts": {
+            "checks_run": len(review.point_checks) + len(review.address_checks) + len(review.browser_checks),
+            "points_tested": len(review.points),
+            "points_flagged": len(review.flagged_points),
+            "addresses_tested": len(review.addresses),
+            "addresses_flagged": len(review.flagged_addresses),
+            "browsers_tested": len(review.browsers),
+            "browsers_flagged": len(review.flagged_browsers),
+            "responses_screened": int(sum(review.screened.values())),
+            "responses_flagged": int(review.flagged_rows.sum()),
+            "responses_excluded_by_office": int(review.excluded_rows.sum()),
+        },
         "collection": dict(review.collection),
         "exclusions": exclusions,
         "estimate": "office_exclusions" if excluded else "all_responses",

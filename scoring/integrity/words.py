@@ -28,6 +28,9 @@ CHECK_LABELS: Mapping[str, Mapping[str, str]] = MappingProxyType(
         "fast_straight_lining": {"zh": "快速且答案全部相同", "en": "fast straight-lining"},
         "collection_flags": {"zh": "收集时被标记", "en": "flagged at collection"},
         "similar_answers": {"zh": "答案雷同", "en": "answers alike"},
+        "hour_profile": {"zh": "提交时段分布", "en": "time-of-day profile"},
+        "browser_completions": {"zh": "同一浏览器提交份数", "en": "completions per browser"},
+        "browser_answers": {"zh": "同一浏览器答案雷同", "en": "answers alike from one browser"},
     }
 )
 
@@ -73,6 +76,15 @@ _ZH: Mapping[str, Sentence] = {
         f"{_percent(e.statistic)}的问卷在收集时被标记（同一浏览器重复提交或同一网络地址集中提交），"
         f"通常不超过{_percent(e.reference)}"
     ),
+    "hour_profile": lambda e: (
+        f"{_percent(e.statistic)}的问卷在同类收集点很少提交的时段提交，同类收集点通常为{_percent(e.reference)}"
+    ),
+    "browser_completions": lambda e: (
+        f"同一浏览器提交了{_count(e.statistic)}份问卷，一部手机最多可为{_count(e.reference)}名家庭成员作答"
+    ),
+    "browser_answers": lambda e: (
+        f"同一浏览器的问卷之间{_percent(e.statistic)}的题目答案相同，同一收集点的随机问卷为{_percent(e.reference)}"
+    ),
     "similar_answers": lambda e: (
         f"同一网络地址的问卷之间{_percent(e.statistic)}的题目答案相同，同一收集点的随机问卷为{_percent(e.reference)}"
     ),
@@ -110,6 +122,18 @@ _EN: Mapping[str, Sentence] = {
     "collection_flags": lambda e: (
         f"{_percent(e.statistic)} flagged at collection (a repeat browser or a burst from one address), where "
         f"at most {_percent(e.reference)} is usual"
+    ),
+    "hour_profile": lambda e: (
+        f"{_percent(e.statistic)} submitted at hours when points of the same kind receive few responses, "
+        f"where {_percent(e.reference)} is usual"
+    ),
+    "browser_completions": lambda e: (
+        f"{_count(e.statistic)} responses from one browser, where one phone may answer for up to "
+        f"{_count(e.reference)} family members"
+    ),
+    "browser_answers": lambda e: (
+        f"{_percent(e.statistic)} of items answered alike between this browser's responses, where random "
+        f"responses of the same points agree on {_percent(e.reference)}"
     ),
     "similar_answers": lambda e: (
         f"{_percent(e.statistic)} of items answered alike between this address's responses, where random "

@@ -1,0 +1,130 @@
+"""Browser and time-of-day signals of the integrity review, and the section's public counts (issue 15).
+
+Browsers: families sharing a phone (2–4 responses at one point) are not flagged; a browser
+posting many alike responses is (:mod:`scoring.integrity.browsers`, planted with
+:mod:`scoring.integrity.simulate`).  Time of day: a point whose submissions come at hours no
+comparable point keeps is flagged (:mod:`scoring.integrity.hours`).
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from scoring.data import validate_responses
+from scoring.integrity import review_integrity
+from scoring.integrity.browsers import completions_tail
+from scoring.integrity.section import ADDRESS_PREFIX, integrity_results
+from scoring.integrity.simulate import plant_browser_farm, share_browsers
+from scoring.screening import screen_responses
+from scoring.synthetic import generate_survey
+
+SEED = 100
+
+
+def _review(frame, questionnaires):
+    responses = validate_responses(frame, questionnaires, required=("submitted_at",))
+    return review_integrity(responses, screen_responses(responses))
+
+
+@pytest.fixture(scope="module")
+def clean_frame(questionnaires):
+    _, sample = generate_survey(3000, seed=SEED, population_size=50_000, questionnaires=questionnaires, paradata=True)
+    return sample.responses
+
+
+@pytest.fixture(scope="module")
+def households(clean_frame, questionnaires):
+    frame, plants = share_browsers(clean_frame, households=60, seed=1)
+    return frame, plants, _review(frame, questionnaires)
+
+
+def test_household_completions_are_never_a_discovery_and_a_farm_of_ten_is():
+    assert completions_tail(np.array([1, 2]))[0] == 1.0
+    assert completions_tail(np.array([4]))[0] > 0.05  # a family of four: ordinary
+    assert completions_tail(np.array([10]))[0] < 1e-5
+
+
+def test_families_sharing_a_phone_are_tested_and_not_flagged(households):
+    _, plants, review = households
+    assert len(plants.household_browsers) == 60
+    assert "browser_completions" in review.browser_checks and "browser_answers" in review.browser_checks
+    # Browsers with 3 or 4 family members are tested; none is flagged, no point either.
+    assert len(review.browsers) > 0
+    assert review.flagged_browsers == ()
+    assert review.flagged_points == ()
+
+
+def test_a_browser_farm_is_flagged_with_plain_evidence_and_no_hash_in_the_section(households, questionnaires):
+    frame, _, _ = households
+    farm_frame, farm = plant_browser_farm(frame, responses=12, seed=5)
+    review = _review(farm_frame, questionnaires)
+    assert [finding.browser for finding in review.flagged_browsers] == [farm.farm_browser]
+    (finding,) = review.flagged_browsers
+    evidence = {item.check: item for item in finding.evidence}
+    assert evidence["browser_completions"].unusual and evidence["browser_completions"].statistic == 12
+    assert evidence["browser_answers"].p_value < 0.001  # alike too (the Monte Carlo floor is 1/3000)
+    section = integrity_results(review)
+    (entry,) = section["flagged_browsers"]
+    assert entry["browser"] == farm.farm_browser[:ADDRESS_PREFIX]
+    assert "12份问卷" in next(e["what_zh"] for e in entry["evidence"] if e["check"] == "browser_completions")
+    text = json.dumps(section, ensure_ascii=False)
+    assert farm.farm_browser not in text
+    for browser in farm_frame["browser_hash"].dropna().unique():
+        assert browser not in text  # only 12-digit labels, never a whole keyed hash
+    assert section["browsers"]["flagged"] == 1 and section["counts"]["browsers_flagged"] == 1
+    assert section["counts"]["responses_flagged"] >= 12
+    assert "1个浏览器" in section["statement"]["zh"]
+
+
+def test_alike_answers_from_one_browser_within_the_household_allowance_are_flagged(households, questionnaires):
+    frame, _, _ = households
+    farm_frame, farm = plant_browser_farm(frame, responses=4, seed=6, alike=1.0)
+    review = _review(farm_frame, questionnaires)
+    flagged = {finding.browser: finding for finding in review.flagged_browsers}
+    assert list(flagged) == [farm.farm_browser]
+    unusual = {item.check for item in flagged[farm.farm_browser].evidence if item.unusual}
+    assert unusual == {"browser_answers"}  # four completions alone are a family's
+
+
+def _night_shift(frame: pd.DataFrame, point: str) -> pd.DataFrame:
+    """Move the point's submissions to 01:00–03:00 Beijing time (17:00–19:00 UTC), same days."""
+    out = frame.copy()
+    rows = out["point"] == point
+    moments = pd.to_datetime(out.loc[rows, "submitted_at"], utc=True, format="ISO8601")
+    rng = np.random.default_rng(3)
+    shifted = moments.dt.floor("D") + pd.to_timedelta(17 * 3600 + rng.integers(0, 7200, rows.sum()), unit="s")
+    out.loc[rows, "submitted_at"] = shifted.dt.strftime("%Y-%m-%dT%H:%M:%SZ").to_numpy()
+    return out
+
+
+def test_a_point_at_hours_no_comparable_point_keeps_is_flagged_on_its_time_profile(clean_frame, questionnaires):
+    clean = _review(clean_frame, questionnaires)
+    assert "hour_profile" in clean.point_checks
+    assert clean.flagged_points == ()
+    point = clean_frame["point"].dropna().value_counts().index[0]
+    review = _review(_night_shift(clean_frame, point), questionnaires)
+    assert point in {finding.point for finding in review.flagged_points}
+    evidence = {item.check: item for item in review.point(point).evidence}
+    assert evidence["hour_profile"].p_value < 1e-6
+    assert evidence["hour_profile"].statistic > 0.9  # its submissions sit in hours comparable points rarely use
+
+
+def test_the_section_counts_screening_by_reason_and_every_unit_tested(households):
+    frame, _, review = households
+    section = integrity_results(review)
+    screening = section["screening"]
+    assert screening["responses"] == len(frame)
+    assert screening["screened"] == sum(screening["reasons"].values()) == screening["responses"] - screening["kept"]
+    assert set(screening["reasons"]) >= {"partial", "speeder", "straight_liner"}
+    counts = section["counts"]
+    assert counts["checks_run"] == len(section["checks"])
+    assert counts["points_tested"] == section["points"]["tested"] and section["points"]["flagged"] == 0
+    assert counts["browsers_tested"] == section["browsers"]["tested"] == len(review.browsers)
+    assert counts["addresses_tested"] == section["addresses"]["tested"]
+    assert {c["scope"] for c in section["checks"]} >= {"point", "browser"}
+    assert f"质量筛查剔除了{screening['screened']}份问卷" in section["statement"]["zh"]
+    assert f"{screening['screened']} response(s) were screened out" in section["statement"]["en"]
