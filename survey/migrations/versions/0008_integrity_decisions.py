@@ -1,7 +1,7 @@
 """integrity_decisions: the office's exclusions of points or addresses per wave (issue 15)
 
 Revision ID: 0007_integrity_decisions
-Revises: 0003_indicators
+Revises: 0007_organiser
 Create Date: 2026-12-02 08:00:00
 """
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 
 revision = '0007_integrity_decisions'
-down_revision = '0003_indicators'
+down_revision = '0007_organiser'
 branch_labels = None
 depends_on = None
 
