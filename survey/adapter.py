@@ -112,7 +112,11 @@ def wave_responses_frame(
             matrix = decode_matrix([bytes(row[1]) for row in chunk], len(version.likert_codes))
             response_ids = np.fromiter((row[0] for row in chunk), dtype=np.int64, count=len(chunk))
             row_index = np.searchsorted(ids, response_ids)
-            values[row_index[:, None], target[None, :]] = matrix
+            # The responses and their answers are two statements: a resident who submitted in
+            # between has answers but no row here (and no other response's row gets them).
+            found = row_index < len(ids)
+            found[found] = ids[row_index[found]] == response_ids[found]
+            values[row_index[found][:, None], target[None, :]] = matrix[found]
 
     columns_of = list(zip(*rows)) if rows else [()] * len(columns)
     frame = pd.DataFrame(

@@ -267,6 +267,8 @@ class ImportOutcome:
 
 #: The progress message of a job nobody has started yet.
 QUEUED_MESSAGE = "排队等候处理"
+#: The progress message of a job a worker has just taken.
+STARTED_MESSAGE = "开始处理"
 
 
 def submit(
@@ -422,7 +424,9 @@ def claim_next(session: Session, *, worker: str) -> Job | None:
         taken = session.execute(
             update(Job)
             .where(Job.id == job_id, Job.state == "queued")
-            .values(state="running", worker=worker, started_at=utcnow(), attempts=Job.attempts + 1)
+            .values(
+                state="running", worker=worker, started_at=utcnow(), attempts=Job.attempts + 1, message=STARTED_MESSAGE
+            )
             .execution_options(synchronize_session=False)
         ).rowcount
         session.commit()
