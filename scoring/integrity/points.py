@@ -75,7 +75,7 @@ POINT_CHECKS: Mapping[str, str] = MappingProxyType(
         "score_spread": "spread of the respondents' scores (unusually uniform answers)",
         "burst": "most completions within one hour, against the point's own hours on random days",
         "night": "share submitted between 23:00 and 05:00 Beijing time",
-        "hour_profile": "submissions by time of day against the other points of the same kind",
+        "hour_profile": "submissions by time of day, day against day at the point (the same hours every day?)",
         "similar_durations": "spread of answering times (unusually alike times)",
         "fast_straight_lining": "share straight-lining and faster than the screening's fraction of the median time",
         "collection_flags": "share flagged at collection (repeat browser, address burst)",
