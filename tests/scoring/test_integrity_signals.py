@@ -9,6 +9,7 @@ comparable point keeps is flagged (:mod:`scoring.integrity.hours`).
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -138,3 +139,27 @@ def test_the_section_counts_screening_by_reason_and_every_unit_tested(households
     assert {c["scope"] for c in section["checks"]} >= {"point", "browser"}
     assert f"质量筛查剔除了{screening['screened']}份问卷" in section["statement"]["zh"]
     assert f"{screening['screened']} response(s) were screened out" in section["statement"]["en"]
+
+
+def _keys(value, prefix=""):
+    """Every dict key of the section (nested, through lists), except the free-form reason and flag names."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if prefix.endswith(("reasons", "flags")):
+                continue
+            yield key
+            yield from _keys(item, f"{prefix}.{key}")
+    elif isinstance(value, list):
+        for item in value:
+            yield from _keys(item, prefix)
+
+
+def test_every_key_of_the_section_is_listed_in_docs_contracts(households):
+    from pathlib import Path
+
+    _, _, review = households
+    text = (Path(__file__).resolve().parents[2] / "docs" / "contracts.md").read_text(encoding="utf-8")
+    row = next(line for line in text.splitlines() if line.startswith("| `integrity` |"))
+    section = integrity_results(review)
+    missing = sorted({key for key in _keys(section) if not re.search(rf"\b{re.escape(key)}\b", row)})
+    assert missing == []
