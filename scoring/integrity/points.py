@@ -36,6 +36,9 @@ Timing (every submitted row)
     ``night``
         Share submitted between 23:00 and 05:00 Beijing time, against the other points
         (binomial; the reference rate is at least 1%).
+    ``hour_profile``
+        Whether the point keeps the same hours of the day every day (its days × blocks of
+        the day, permutation X²; :mod:`~scoring.integrity.hours`).
     ``similar_durations``
         Spread of the answering times (log seconds, after the number of items answered)
         — unusually alike times (lower tail, outlier test).
