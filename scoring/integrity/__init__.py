@@ -8,10 +8,14 @@ the contract — from the database or a CSV — and says what it found in plain 
 
 * :mod:`.points` — each collection point against the other points of its town: share of
   top answers, respondents answering everything 满意, mean score, uniform answers;
-  completions within one hour, night-time submissions, alike answering times;
+  completions within one hour, night-time submissions, hours unlike the point's other days,
+  alike answering times;
   straight-lining with speed; flags set at collection;
 * :mod:`.addresses` — each network address (keyed hash) across the wave: alike answers
   and alike answering times among its responses;
+* :mod:`.browsers` — each browser (keyed hash) with three or more responses: more
+  completions than a household's, alike answers; :mod:`.hours` — a point's hours of the
+  day, day against day;
 * :mod:`.review` — one p-value per unit (Bonferroni over its checks), Benjamini–Hochberg
   across units, the flagged rows, and the office's exclusions (:class:`Exclusion`);
 * :mod:`.section` — the ``integrity`` section of the results, with the headline with and

@@ -4,7 +4,9 @@
 over several seeds — clean ones, and ones with a coached point and a bot farm planted —
 runs :func:`~.review.review_integrity` on each and prints how often the plants were found
 and how often a clean point or address was flagged.  The figures in docs/integrity.md come
-from this command (its defaults).
+from this command (its defaults: 100 waves per scenario — clean, and 20, 30, 40 and 50
+coached residents at one point with a farm of 60 — each rate with its 95% Clopper–Pearson
+interval).
 """
 
 from __future__ import annotations
@@ -13,13 +15,34 @@ import argparse
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from scipy import stats as _stats
+
 from ..data import validate_responses
 from ..questionnaire import QuestionnaireSet
 from ..screening import screen_responses
 from ..synthetic import IntegrityPlants, generate_survey
 from .review import IntegrityRules, review_integrity
 
-__all__ = ["DetectionRates", "measure_detection"]
+__all__ = ["SCENARIOS", "DetectionRates", "binomial_interval", "measure_detection", "rates_table"]
+
+#: The scenarios of the printed table: (name, coached residents, farm responses, first seed).
+SCENARIOS: tuple[tuple[str, int, int, int], ...] = (
+    ("clean", 0, 0, 1000),
+    ("20 coached + farm of 60", 20, 60, 0),
+    ("30 coached + farm of 60", 30, 60, 0),
+    ("40 coached + farm of 60", 40, 60, 0),
+    ("50 coached + farm of 60", 50, 60, 0),
+)
+
+
+def binomial_interval(count: int, runs: int, *, level: float = 0.95) -> tuple[float, float]:
+    """Clopper–Pearson (exact) interval of a rate ``count/runs``, as shares (0–1)."""
+    if runs <= 0:
+        return float("nan"), float("nan")
+    alpha = 1.0 - level
+    low = 0.0 if count == 0 else float(_stats.beta.ppf(alpha / 2, count, runs - count + 1))
+    high = 1.0 if count == runs else float(_stats.beta.ppf(1 - alpha / 2, count + 1, runs - count))
+    return low, high
 
 
 @dataclass(frozen=True)
@@ -97,10 +120,35 @@ def measure_detection(
     return DetectionRates(runs, coached_found, farm_found, farm_share / max(runs, 1), false_points, false_addresses)
 
 
+def _rate(count: int, runs: int) -> str:
+    low, high = binomial_interval(count, runs)
+    return f"{count}/{runs} ({100 * count / max(runs, 1):.0f}%, {100 * low:.0f}–{100 * high:.0f}%)"
+
+
+def rates_table(rows: Sequence[tuple[str, DetectionRates]]) -> str:
+    """A markdown table of the scenarios' rates with 95% Clopper–Pearson intervals (docs/integrity.md)."""
+    lines = [
+        "| scenario | coached point flagged | bot farm found | waves with a false point | waves with a false address |",
+        "|---|---|---|---|---|",
+    ]
+    for name, rates in rows:
+        coached = _rate(rates.coached_found, rates.runs) if "coached" in name else "—"
+        farm = _rate(rates.farm_found, rates.runs) if "farm" in name else "—"
+        lines.append(
+            f"| {name} | {coached} | {farm} | {_rate(rates.false_points, rates.runs)} | "
+            f"{_rate(rates.false_addresses, rates.runs)} |"
+        )
+    return "\n".join(lines)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Print the rates of the clean and planted scenarios over ``--runs`` seeds."""
     parser = argparse.ArgumentParser(prog="python -m scoring.integrity.measure", description=__doc__)
-    parser.add_argument("--runs", type=int, default=20, help="waves per scenario (default 20)")
+    parser.add_argument("--runs", type=int, default=100, help="waves per scenario (default 100)")
+    parser.add_argument("--seed-offset", type=int, default=0, help="added to every scenario's first seed (default 0)")
+    parser.add_argument(
+        "--scenarios", default="", help="comma-separated coached counts to run (e.g. 0,30; default: all five)"
+    )
     parser.add_argument("--responses", type=int, default=3000, help="responses per wave (default 3000)")
     parser.add_argument("--questionnaires", metavar="DIR", help="questionnaire folder (default: the generator's)")
     options = parser.parse_args(argv)
@@ -109,27 +157,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         from ..questionnaire import load_questionnaires
 
         questionnaires = load_questionnaires(options.questionnaires)
-    scenarios = [
-        ("clean", 0, 0, 1000),
-        ("30 coached + farm of 60", 30, 60, 0),
-        ("40 coached + farm of 60", 40, 60, 0),
-    ]
-    print(f"{options.runs} waves of {options.responses} responses per scenario (48 points, 12 towns)")
-    for name, coached, bots, first in scenarios:
+    wanted = {int(v) for v in options.scenarios.split(",") if v.strip()} if options.scenarios else None
+    print(
+        f"{options.runs} waves of {options.responses} responses per scenario (48 points, 12 towns); "
+        "95% Clopper-Pearson intervals",
+        flush=True,
+    )
+    rows = []
+    for name, coached, bots, first in SCENARIOS:
+        if wanted is not None and coached not in wanted:
+            continue
+        start = first + options.seed_offset
         rates = measure_detection(
-            range(first, first + options.runs),
+            range(start, start + options.runs),
             n_responses=options.responses,
             coached_responses=coached,
             bot_responses=bots,
             questionnaires=questionnaires,
         )
-        print(
-            f"{name}: coached point flagged {rates.coached_found}/{rates.runs}; farm found {rates.farm_found}/"
-            f"{rates.runs} (mean share of its addresses flagged {rates.farm_addresses_found:.0%}); "
-            f"waves with a false point {rates.false_points}/{rates.runs}, with a false address "
-            f"{rates.false_addresses}/{rates.runs}",
-            flush=True,
-        )
+        rows.append((f"{name} (seeds {start}–{start + options.runs - 1})", rates))
+        print(rates_table(rows[-1:]).splitlines()[-1], flush=True)
+    print(rates_table(rows))
     return 0
 
 

@@ -36,6 +36,9 @@ Timing (every submitted row)
     ``night``
         Share submitted between 23:00 and 05:00 Beijing time, against the other points
         (binomial; the reference rate is at least 1%).
+    ``hour_profile``
+        Whether the point keeps the same hours of the day every day (its days × blocks of
+        the day, permutation X²; :mod:`~scoring.integrity.hours`).
     ``similar_durations``
         Spread of the answering times (log seconds, after the number of items answered)
         — unusually alike times (lower tail, outlier test).
@@ -75,7 +78,7 @@ POINT_CHECKS: Mapping[str, str] = MappingProxyType(
         "score_spread": "spread of the respondents' scores (unusually uniform answers)",
         "burst": "most completions within one hour, against the point's own hours on random days",
         "night": "share submitted between 23:00 and 05:00 Beijing time",
-        "hour_profile": "submissions by time of day against the other points of the same kind",
+        "hour_profile": "submissions by time of day, day against day at the point (the same hours every day?)",
         "similar_durations": "spread of answering times (unusually alike times)",
         "fast_straight_lining": "share straight-lining and faster than the screening's fraction of the median time",
         "collection_flags": "share flagged at collection (repeat browser, address burst)",

@@ -9,7 +9,7 @@ first digits of their keyed hash only (:func:`~.section.address_label`).
 from __future__ import annotations
 
 from .review import Evidence, IntegrityReview
-from .section import address_label
+from .section import address_label, browser_label
 from .words import describe, label
 
 __all__ = ["review_text"]
@@ -26,6 +26,7 @@ def review_text(review: IntegrityReview) -> str:
         f"Integrity checks (false-discovery rate {fdr:g} across points and across addresses)",
         f"  point checks: {', '.join(label(c, 'en') for c in review.point_checks) or 'none'}",
         f"  address checks: {', '.join(label(c, 'en') for c in review.address_checks) or 'none'}",
+        f"  browser checks: {', '.join(label(c, 'en') for c in review.browser_checks) or 'none'}",
     ]
     for check, reason in review.not_run.items():
         lines.append(f"  not run: {label(check, 'en')} — {reason}")
@@ -49,7 +50,19 @@ def review_text(review: IntegrityReview) -> str:
             f"q = {address.q_value:.2g}"
         )
         lines.extend(_unusual(address.evidence))
-    lines.append(f"Responses at flagged points or from flagged addresses: {int(review.flagged_rows.sum())}")
+    browsers = review.flagged_browsers
+    lines.append(f"Browsers tested: {len(review.browsers)}; flagged: {len(browsers)}")
+    for browser in browsers:
+        lines.append(
+            f"  {browser_label(browser.browser)}: {browser.responses} responses at {browser.points} points, "
+            f"q = {browser.q_value:.2g}"
+        )
+        lines.extend(_unusual(browser.evidence))
+    screened = sum(review.screened.values())
+    if screened:
+        reasons = ", ".join(f"{reason} {n}" for reason, n in review.screened.items() if n)
+        lines.append(f"Screened out by the quality rules: {screened} ({reasons})")
+    lines.append(f"Responses at flagged points or from flagged addresses or browsers: {int(review.flagged_rows.sum())}")
     for exclusion, rows in review.exclusions:
         target = exclusion.target if exclusion.kind == "point" else address_label(exclusion.target)
         lines.append(f"Excluded by the office: {exclusion.kind} {target} ({rows} responses) — {exclusion.reason}")

@@ -73,6 +73,8 @@ def test_the_flagged_point_is_printed_with_its_evidence_in_plain_chinese(planted
     html = report.html.decode("utf-8")
     (point,) = [p for p in section["flagged_points"] if p["point"] == coached]
     assert coached in html
+    town = point["town"]
+    assert town not in html  # the town's Chinese name, never its code
     what = next(item["what_zh"] for item in point["evidence"] if item["check"] == "all_positive")
     assert what in html
     assert "p_value" not in html and "all_positive" not in html  # no codes in the document

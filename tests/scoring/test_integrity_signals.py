@@ -9,6 +9,7 @@ comparable point keeps is flagged (:mod:`scoring.integrity.hours`).
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -90,27 +91,37 @@ def test_alike_answers_from_one_browser_within_the_household_allowance_are_flagg
     assert unusual == {"browser_answers"}  # four completions alone are a family's
 
 
-def _night_shift(frame: pd.DataFrame, point: str) -> pd.DataFrame:
-    """Move the point's submissions to 01:00–03:00 Beijing time (17:00–19:00 UTC), same days."""
+def _evening_session(frame: pd.DataFrame, point: str, responses: int) -> pd.DataFrame:
+    """Move ``responses`` of the point's submissions to one evening, 21:00–23:00 Beijing time
+    (13:00–15:00 UTC) of its first day: one person entering questionnaires in a back room."""
     out = frame.copy()
-    rows = out["point"] == point
-    moments = pd.to_datetime(out.loc[rows, "submitted_at"], utc=True, format="ISO8601")
+    rows = np.flatnonzero((out["point"] == point).to_numpy())[:responses]
+    moments = pd.to_datetime(out["submitted_at"].iloc[rows], utc=True, format="ISO8601")
     rng = np.random.default_rng(3)
-    shifted = moments.dt.floor("D") + pd.to_timedelta(17 * 3600 + rng.integers(0, 7200, rows.sum()), unit="s")
-    out.loc[rows, "submitted_at"] = shifted.dt.strftime("%Y-%m-%dT%H:%M:%SZ").to_numpy()
+    first_day = moments.min().floor("D")
+    session = first_day + pd.to_timedelta(13 * 3600 + np.sort(rng.integers(0, 7200, rows.size)), unit="s")
+    column = out.columns.get_loc("submitted_at")
+    for row, moment in zip(rows, session):
+        out.iat[row, column] = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
     return out
 
 
-def test_a_point_at_hours_no_comparable_point_keeps_is_flagged_on_its_time_profile(clean_frame, questionnaires):
+def test_a_point_with_an_evening_session_unlike_its_other_days_is_flagged(clean_frame, questionnaires):
     clean = _review(clean_frame, questionnaires)
     assert "hour_profile" in clean.point_checks
     assert clean.flagged_points == ()
-    point = clean_frame["point"].dropna().value_counts().index[0]
-    review = _review(_night_shift(clean_frame, point), questionnaires)
-    assert point in {finding.point for finding in review.flagged_points}
+    # A point whose residents come in office hours (nobody after 20:00 on any day).
+    hours = pd.to_datetime(clean_frame["submitted_at"], utc=True, format="ISO8601").dt.hour
+    evening = clean_frame.assign(evening=(hours >= 12) & (hours < 16)).groupby("point")["evening"].sum()
+    sizes = clean_frame["point"].value_counts()
+    point = sizes[evening.reindex(sizes.index) == 0].index[0]
+    review = _review(_evening_session(clean_frame, point, 20), questionnaires)
+    assert [finding.point for finding in review.flagged_points] == [point]
     evidence = {item.check: item for item in review.point(point).evidence}
-    assert evidence["hour_profile"].p_value < 1e-6
-    assert evidence["hour_profile"].statistic > 0.9  # its submissions sit in hours comparable points rarely use
+    # At the permutation floor (1/20000); the session is also a burst, which weighs more here.
+    assert evidence["hour_profile"].p_value < 1e-3
+    assert evidence["hour_profile"].reference < 0.01
+    assert evidence["hour_profile"].statistic >= 20 / sizes[point] - 1e-9  # the session's share, in words
 
 
 def test_the_section_counts_screening_by_reason_and_every_unit_tested(households):
@@ -128,3 +139,27 @@ def test_the_section_counts_screening_by_reason_and_every_unit_tested(households
     assert {c["scope"] for c in section["checks"]} >= {"point", "browser"}
     assert f"质量筛查剔除了{screening['screened']}份问卷" in section["statement"]["zh"]
     assert f"{screening['screened']} response(s) were screened out" in section["statement"]["en"]
+
+
+def _keys(value, prefix=""):
+    """Every dict key of the section (nested, through lists), except the free-form reason and flag names."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if prefix.endswith(("reasons", "flags")):
+                continue
+            yield key
+            yield from _keys(item, f"{prefix}.{key}")
+    elif isinstance(value, list):
+        for item in value:
+            yield from _keys(item, prefix)
+
+
+def test_every_key_of_the_section_is_listed_in_docs_contracts(households):
+    from pathlib import Path
+
+    _, _, review = households
+    text = (Path(__file__).resolve().parents[2] / "docs" / "contracts.md").read_text(encoding="utf-8")
+    row = next(line for line in text.splitlines() if line.startswith("| `integrity` |"))
+    section = integrity_results(review)
+    missing = sorted({key for key in _keys(section) if not re.search(rf"\b{re.escape(key)}\b", row)})
+    assert missing == []

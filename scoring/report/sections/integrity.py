@@ -16,7 +16,7 @@ from typing import Any
 
 from ...vocabulary import label as vocabulary_label
 from ..tables import ReportTable, _table
-from ..text import fmt, p_text
+from ..text import fmt, p_text, town_labels
 from . import ReportSection, SectionInputs
 
 __all__ = ["SECTIONS", "integrity_context", "integrity_tables"]
@@ -74,13 +74,14 @@ def integrity_tables(inputs: SectionInputs) -> Mapping[str, ReportTable]:
     reasons = [
         {"剔除原因": _reason_zh(reason), "问卷数": n} for reason, n in (screening.get("reasons") or {}).items() if n
     ]
+    towns = town_labels(inputs.questionnaires)
     flagged = []
     for point in section.get("flagged_points") or []:
         evidence = [item for item in point.get("evidence") or [] if item.get("unusual")]
         flagged.append(
             {
                 "收集点": point.get("point"),
-                "所在镇（街道）": point.get("town") or "—",
+                "所在镇（街道）": towns.get(point.get("town") or "", "—"),
                 "问卷数": point.get("responses"),
                 "调整后显著性": p_text(float(point.get("q_value") or 0.0)),
                 "异常之处": "；".join(item.get("what_zh") or "" for item in evidence) or "多项检查综合异常",
