@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import DomainWeightsError, ScoringInputError
-from .estimation import Design, cell_groups, full_sample_design, linear_combination, ratio_from_totals
+from .estimation import Design, cell_groups, linear_combination, ratio_from_totals
 from .importance import pairwise_weighted_correlation, relative_weights
 from .proportions import INTERVAL_METHODS, proportion_intervals
 from .satisfaction_groups import OVERALL, _group_factor, _headlines, _index_results, _rate_results, _subgroup_results
@@ -62,6 +62,7 @@ from .satisfaction_results import (
     results_dict,
 )
 from .scores import AnalysisTable
+from .survey_estimate import full_sample_design
 from .target import TARGET_METRICS, TargetTest, target_test
 
 __all__ = [

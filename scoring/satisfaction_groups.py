@@ -13,7 +13,6 @@ from .estimation import (
     CellGroups,
     Design,
     SurveyEstimate,
-    full_sample_design,
     linear_combination,
     ratio_from_totals,
     t_interval,
@@ -28,6 +27,7 @@ from .satisfaction_results import (
     Suppression,
     _integer_text,
 )
+from .survey_estimate import full_sample_design
 
 OVERALL = "overall"
 
