@@ -55,20 +55,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .errors import ScoringInputError
-from .estimation import Design, SurveyEstimate, cell_totals, linear_combination, survey_mean
-from .estimation import t_interval as _t_interval
-from .planning import change as _change
-from .planning import holm_adjust
-from .satisfaction import Stability, Suppression
-from .survey_estimate import full_sample_design
-from .target import verdict_of_interval
-
-if TYPE_CHECKING:  # pragma: no cover - typing only
-    import pandas as pd
-
-    from .plan import Indicator, Plan
-    from .questionnaire import Item, QuestionnaireSet
 from .accountability_records import (
     _MIN_DRAWS,
     DEFAULT_TARGET,
@@ -86,6 +72,20 @@ from .accountability_records import (
     UnitChange,
     UnitRank,
 )
+from .errors import ScoringInputError
+from .estimation import Design, SurveyEstimate, cell_totals, linear_combination, survey_mean
+from .estimation import t_interval as _t_interval
+from .planning import change as _change
+from .planning import holm_adjust
+from .satisfaction import Stability, Suppression
+from .survey_estimate import full_sample_design
+from .target import verdict_of_interval
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    import pandas as pd
+
+    from .plan import Indicator, Plan
+    from .questionnaire import Item, QuestionnaireSet
 
 __all__ = [
     "DEFAULT_TARGET",

@@ -1,4 +1,6 @@
-"""The plan-accountability records (index figures, item priorities, task and indicator results, lead units' ranks and changes) and the fixed rules they state: weighting, priority, ranking."""
+"""The plan-accountability records (index figures, item priorities, task and indicator results,
+lead units' ranks and changes) and the fixed rules they state: weighting, priority, ranking.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""The machinery of the results contract: the Record base class that reads and writes a frozen dataclass from and to the JSON dictionary, with the contract's error."""
+"""The machinery of the results contract: the Record base class that reads and writes a frozen
+dataclass from and to the JSON dictionary, with the contract's error.
+"""
 
 from __future__ import annotations
 

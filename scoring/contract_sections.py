@@ -1,4 +1,6 @@
-"""The results contract's records of the comparison sections: rankings among districts, key drivers and priorities, change between waves, and the trend."""
+"""The results contract's records of the comparison sections: rankings among districts, key
+drivers and priorities, change between waves, and the trend.
+"""
 
 from __future__ import annotations
 

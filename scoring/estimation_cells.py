@@ -1,4 +1,7 @@
-"""Estimation from cell totals: the weighted totals of every cell, the groups of cells a figure adds up, ratios of totals with their replicate or linearised variance, and linear combinations of estimates."""
+"""Estimation from cell totals: the weighted totals of every cell, the groups of cells a figure
+adds up, ratios of totals with their replicate or linearised variance, and linear combinations
+of estimates.
+"""
 
 from __future__ import annotations
 

@@ -48,6 +48,13 @@ from .errors import ScoringInputError
 from .estimation import Design
 from .integrity import IntegrityRules, review_integrity
 from .integrity.section import integrity_results
+from .pipeline_options import (
+    DEFAULT_BOOTSTRAP_REPLICATES,
+    ENGINE_VERSION,
+    QUASI_RANDOMISATION,
+    EstimateOptions,
+    EstimateRun,
+)
 from .questionnaire import QuestionnaireSet, load_questionnaires
 from .satisfaction import (
     SUBGROUP_VARIABLES,
@@ -67,13 +74,6 @@ from .weighting import Margin, Trimming, rake, weight_diagnostics
 
 if TYPE_CHECKING:
     from .settings import AnalysisSettings
-from .pipeline_options import (
-    DEFAULT_BOOTSTRAP_REPLICATES,
-    ENGINE_VERSION,
-    QUASI_RANDOMISATION,
-    EstimateOptions,
-    EstimateRun,
-)
 
 __all__ = [
     "ENGINE_VERSION",

@@ -1,4 +1,6 @@
-"""The options of an estimate run (EstimateOptions: from the settings object or the command line) and its result (EstimateRun), with the engine's version."""
+"""The options of an estimate run (EstimateOptions: from the settings object or the command line)
+and its result (EstimateRun), with the engine's version.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""Sample sizes: how many residents each domain and the district need for a given margin of error, with the design effect of clustering at the points."""
+"""Sample sizes: how many residents each domain and the district need for a given margin of
+error, with the design effect of clustering at the points.
+"""
 
 from __future__ import annotations
 

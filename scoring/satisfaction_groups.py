@@ -1,4 +1,6 @@
-"""Satisfaction by group: the domain-level index and rate estimators, the subgroup tables (sex, age group, town, channel), and the headlines."""
+"""Satisfaction by group: the domain-level index and rate estimators, the subgroup tables (sex,
+age group, town, channel), and the headlines.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""The satisfaction results as records — rates, indices, domains, overall, subgroups, headlines, stability and suppression — and as the results dictionary of the contract (docs/contracts.md)."""
+"""The satisfaction results as records — rates, indices, domains, overall, subgroups, headlines,
+stability and suppression — and as the results dictionary of the contract (docs/contracts.md).
+"""
 
 from __future__ import annotations
 

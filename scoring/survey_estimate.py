@@ -1,4 +1,6 @@
-"""An estimate under a design (SurveyEstimate: value, variance, degrees of freedom, confidence interval) and the t quantiles of its interval."""
+"""An estimate under a design (SurveyEstimate: value, variance, degrees of freedom, confidence
+interval) and the t quantiles of its interval.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""Power of the target test: how likely a wave of a given size shows the district above the target, and how many residents a wanted power needs."""
+"""Power of the target test: how likely a wave of a given size shows the district above the
+target, and how many residents a wanted power needs.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""Paradata of the synthetic responses — ids, times, durations, network and device tokens — and the assembly of the response table."""
+"""Paradata of the synthetic responses — ids, times, durations, network and device tokens — and
+the assembly of the response table.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""The synthetic district's fixed parameters: towns, population shares, answer-model effects, timings, paradata, and the response file's columns."""
+"""The synthetic district's fixed parameters: towns, population shares, answer-model effects,
+timings, paradata, and the response file's columns.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""Contamination and integrity plants: the bots, straight-liners, duplicates and coached points that the screening and integrity checks must find, with the truth of what was planted."""
+"""Contamination and integrity plants: the bots, straight-liners, duplicates and coached points
+that the screening and integrity checks must find, with the truth of what was planted.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""The synthetic population: questionnaire layout, the answering model (latent satisfaction → answers), points, towns, and the true scores."""
+"""The synthetic population: questionnaire layout, the answering model (latent satisfaction →
+answers), points, towns, and the true scores.
+"""
 
 from __future__ import annotations
 

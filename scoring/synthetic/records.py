@@ -1,4 +1,6 @@
-"""The generator's records (parameters, truth, population, sample, contamination and integrity plants) and the checks of their options."""
+"""The generator's records (parameters, truth, population, sample, contamination and integrity
+plants) and the checks of their options.
+"""
 
 from __future__ import annotations
 

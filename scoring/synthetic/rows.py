@@ -1,4 +1,6 @@
-"""The drawn sample as rows (which person, at which point, through which channel) and the sampling design that drew them."""
+"""The drawn sample as rows (which person, at which point, through which channel) and the
+sampling design that drew them.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""Drawing a sample from the synthetic population: the design (towns, points, channels), who answers, and their answers."""
+"""Drawing a sample from the synthetic population: the design (towns, points, channels), who
+answers, and their answers.
+"""
 
 from __future__ import annotations
 
