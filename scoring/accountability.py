@@ -57,7 +57,6 @@ import numpy as np
 
 from .accountability_records import (
     _MIN_DRAWS,
-    DEFAULT_TARGET,
     PRIORITY_RULE,
     RANKING_METHOD,
     WEIGHTING,
@@ -80,6 +79,7 @@ from .planning import holm_adjust
 from .satisfaction import Stability, Suppression
 from .survey_estimate import full_sample_design
 from .target import verdict_of_interval
+from .vocabulary import DEFAULT_TARGET
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import pandas as pd

@@ -7,17 +7,9 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
-
-if TYPE_CHECKING:  # pragma: no cover - typing only
-    pass
-
-
-#: The plan's target as people say it (an index of 85), when the results carry none.
-DEFAULT_TARGET = 85.0
-
 
 #: How a task's or a lead unit's composite index is weighted (written into results.json).
 WEIGHTING = (

@@ -32,7 +32,7 @@ from .satisfaction import (
 from .scores import AnalysisTable, validate_mapping
 from .screening import ScreeningResult, ScreeningRules
 from .target import TARGET_METRICS
-from .vocabulary import VARIANCE_METHODS
+from .vocabulary import DEFAULT_TARGET, VARIANCE_METHODS
 from .weighting import Margin, WeightDiagnostics
 
 if TYPE_CHECKING:
@@ -137,7 +137,7 @@ class EstimateOptions:
     replicates: int | None = None
     seed: int = 0
     domain_weights: str | Path | Mapping[str, float] | None = None
-    target: float | None = 85.0
+    target: float | None = DEFAULT_TARGET
     target_metric: str = "index"
     mapping: str = "linear"
     screening: bool = True

@@ -64,6 +64,7 @@ from .satisfaction_results import (
 from .scores import AnalysisTable
 from .survey_estimate import full_sample_design
 from .target import TARGET_METRICS, TargetTest, target_test
+from .vocabulary import DEFAULT_TARGET
 
 __all__ = [
     "SUBGROUP_VARIABLES",
@@ -195,7 +196,7 @@ def estimate_satisfaction(
     design: Design,
     *,
     domain_weights: Mapping[str, float] | str | None = None,
-    target: float | None = 85.0,
+    target: float | None = DEFAULT_TARGET,
     target_metric: str = "index",
     subgroup_variables: Sequence[str] = SUBGROUP_VARIABLES,
     suppression: Suppression = Suppression(),

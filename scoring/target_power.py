@@ -16,6 +16,7 @@ from .sample_sizes import (
     DEFAULT_SD,
     _validate_positive,
 )
+from .vocabulary import DEFAULT_TARGET
 
 
 @dataclass(frozen=True)
@@ -120,7 +121,7 @@ def target_power(
     *,
     n: int,
     expected: float,
-    target: float = 85.0,
+    target: float = DEFAULT_TARGET,
     metric: str = "index",
     sd: float | None = None,
     deff: float = DEFAULT_DEFF,
@@ -189,7 +190,7 @@ def respondents_for_power(
     *,
     power: float = 0.8,
     expected: float,
-    target: float = 85.0,
+    target: float = DEFAULT_TARGET,
     metric: str = "index",
     sd: float | None = None,
     deff: float = DEFAULT_DEFF,

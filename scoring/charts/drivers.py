@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from ..fonts import shorten, wrap_chinese
+from ..vocabulary import DEFAULT_TARGET
 from .base import (
     GREY,
     OKABE_ITO,
@@ -119,7 +120,7 @@ def ipa_chart(drivers: DomainDrivers, *, illustrative: bool = False) -> Figure:
 
 
 def priority_chart(
-    priorities: Sequence[Priority], *, top: int = 12, target: float = 85.0, illustrative: bool = False
+    priorities: Sequence[Priority], *, top: int = 12, target: float = DEFAULT_TARGET, illustrative: bool = False
 ) -> Figure:
     """The cross-domain "concentrate here" list (急难愁盼), most urgent at the top."""
     shown = list(priorities[:top])
