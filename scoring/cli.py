@@ -54,15 +54,14 @@ import argparse
 import dataclasses
 import json
 import math
-import os
 import shlex
 import sys
-import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .atomic import write_atomically
 from .design import LONELY_PSU_OPTIONS, UNCLUSTERED_RULES
 from .errors import ScoringInputError
 from .pipeline import VARIANCE_METHODS, EstimateOptions, EstimateRun, run_estimate
@@ -258,28 +257,6 @@ def estimate_options(namespace: argparse.Namespace, **report_settings: Any) -> E
         )
         given["screening_rules"] = rules
     return EstimateOptions.from_settings(namespace.responses, namespace.questionnaires, settings, **given)
-
-
-def write_atomically(path: str | Path, write: Callable[[Any], None], *, mode: str = "w") -> None:
-    """Write a file through ``write(handle)`` into a temporary file, then rename it."""
-    target = Path(path)
-    directory = target.parent if str(target.parent) else Path(".")
-    handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed and renamed below
-        mode,
-        dir=directory,
-        prefix=f".{target.name}.",
-        suffix=".tmp",
-        delete=False,
-        encoding="utf-8" if "b" not in mode else None,
-        newline="" if "b" not in mode else None,
-    )
-    try:
-        with handle:
-            write(handle)
-        os.replace(handle.name, target)
-    except BaseException:
-        Path(handle.name).unlink(missing_ok=True)
-        raise
 
 
 def _format(value: float | None, digits: int = 1) -> str:

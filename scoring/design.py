@@ -49,7 +49,7 @@ import scipy.sparse as sparse
 from .errors import DesignError
 
 if TYPE_CHECKING:
-    from .weighting import Calibration
+    from .calibration import Calibration
 
 __all__ = [
     "LONELY_PSU_OPTIONS",

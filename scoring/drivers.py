@@ -56,6 +56,7 @@ from scipy import stats
 from .design import SurveyDesign
 from .importance import relative_weights
 from .variance import ReplicateDesign, bootstrap_design, jackknife_design
+from .vocabulary import DEFAULT_TARGET
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import pandas as pd
@@ -459,7 +460,7 @@ def key_drivers(
     *,
     domains: Mapping[str, DriverDomain] | None = None,
     questionnaires: QuestionnaireSet | None = None,
-    target: float = 85.0,
+    target: float = DEFAULT_TARGET,
     min_respondents: int = 30,
     max_jackknife_psus: int = MAX_DRIVER_JACKKNIFE_PSUS,
     bootstrap_replicates: int = 500,
@@ -630,7 +631,7 @@ def key_drivers(
     )
 
 
-def rank_priorities(domains: Mapping[str, DomainDrivers], *, target: float = 85.0) -> tuple[Priority, ...]:
+def rank_priorities(domains: Mapping[str, DomainDrivers], *, target: float = DEFAULT_TARGET) -> tuple[Priority, ...]:
     """The "concentrate here" items of every domain, most urgent first.
 
     Parameters

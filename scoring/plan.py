@@ -9,8 +9,9 @@ the task, like the questionnaire checks.
 
 :func:`load_plan` reads one file.  :func:`scoring.questionnaire.load_questionnaires` loads the
 plan together with the questionnaires (``QuestionnaireSet.plan``), checks every item's
-``plan_task`` against it and calls :func:`plan_coverage_problems`: every task is measured by at
-least one questionnaire item, or says ``measured_by_survey: false`` and why.
+``plan_task`` against it and calls :func:`scoring.questionnaire.plan_coverage_problems`: every
+task is measured by at least one questionnaire item, or says ``measured_by_survey: false`` and
+why.  This module knows nothing of questionnaires (the import runs one way).
 
 It is pure: no Flask, no SQLAlchemy, no database.
 """
@@ -19,16 +20,13 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeGuard
+from typing import Any, TypeGuard
 
 from .vocabulary import DOMAIN_IDS
 from .yaml_files import Problem, QuestionnaireError, Text, _Checker, _plain, _read_yaml, content_version
-
-if TYPE_CHECKING:
-    from .questionnaire import Item
 
 PLAN_ID = "plan"
 PLAN_FILE_NAME = "plan.yaml"
@@ -663,50 +661,3 @@ def plan_from_definition(definition: Mapping[str, Any]) -> Plan:
     if plan is None:
         raise QuestionnaireError(checker.problems)
     return plan
-
-
-def plan_coverage_problems(plan: Plan, items: Iterable[Item]) -> list[Problem]:
-    """Tasks no item measures (and not marked so), and tasks marked unmeasured that items measure.
-
-    Parameters
-    ----------
-    plan : Plan
-    items : iterable of Item
-        The aspect items of every domain questionnaire (``Item.plan_tasks`` names the tasks).
-
-    Returns
-    -------
-    list of Problem
-        Empty when every task is measured by at least one item or says
-        ``measured_by_survey: false`` with a reason, and no such task is measured after all.
-    """
-    measured_by: dict[int, list[str]] = {}
-    for item in items:
-        for number in item.plan_tasks:
-            measured_by.setdefault(number, []).append(item.code)
-    problems = []
-    for task in plan.tasks:
-        codes = measured_by.get(task.number, [])
-        where = f"task {task.number}"
-        if task.measured_by_survey and not codes:
-            problems.append(
-                Problem(
-                    plan.file,
-                    f"no questionnaire item measures task {task.number} ({task.title.zh}); add 'plan_task: "
-                    f"{task.number}' to the item(s) that ask about it, or mark the task 'measured_by_survey: false' "
-                    "with a 'reason'",
-                    task.line,
-                    where,
-                )
-            )
-        elif not task.measured_by_survey and codes:
-            problems.append(
-                Problem(
-                    plan.file,
-                    f"task {task.number} says measured_by_survey: false, but {', '.join(codes)} measure(s) it; "
-                    "remove 'measured_by_survey' and 'reason', or the plan_task from those items",
-                    task.line,
-                    where,
-                )
-            )
-    return problems

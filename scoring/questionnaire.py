@@ -22,7 +22,9 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+from .plan import PLAN_FILE_NAME, PLAN_ID, Plan, load_plan
 
 # Re-exported: the domain vocabulary and the error type are part of this module's interface.
 from .vocabulary import DOMAIN_IDS as DOMAIN_IDS
@@ -40,9 +42,6 @@ from .yaml_files import (
 from .yaml_files import (
     QuestionnaireError as QuestionnaireError,
 )
-
-if TYPE_CHECKING:
-    from .plan import Plan
 
 COMMON_ID = "common"
 #: The demographic answer 不愿回答 (prefer not to say) to sex or age group: kept, and given
@@ -471,9 +470,6 @@ def load_questionnaires(directory: str | Path) -> QuestionnaireSet:
     QuestionnaireError
         Listing every problem in every file (file, line, item or task, what is wrong).
     """
-    # scoring.plan builds on this module's Problem, Text and YAML loader, hence the late import.
-    from .plan import PLAN_FILE_NAME, PLAN_ID, load_plan, plan_coverage_problems
-
     folder = Path(directory)
     if not folder.is_dir():
         raise QuestionnaireError(
@@ -568,3 +564,50 @@ def scales_from_definition(common_definition: Mapping[str, Any]) -> dict[str, Sc
     if checker.problems:
         raise QuestionnaireError(checker.problems)
     return scales
+
+
+def plan_coverage_problems(plan: Plan, items: Iterable[Item]) -> list[Problem]:
+    """Tasks no item measures (and not marked so), and tasks marked unmeasured that items measure.
+
+    Parameters
+    ----------
+    plan : Plan
+    items : iterable of Item
+        The aspect items of every domain questionnaire (``Item.plan_tasks`` names the tasks).
+
+    Returns
+    -------
+    list of Problem
+        Empty when every task is measured by at least one item or says
+        ``measured_by_survey: false`` with a reason, and no such task is measured after all.
+    """
+    measured_by: dict[int, list[str]] = {}
+    for item in items:
+        for number in item.plan_tasks:
+            measured_by.setdefault(number, []).append(item.code)
+    problems = []
+    for task in plan.tasks:
+        codes = measured_by.get(task.number, [])
+        where = f"task {task.number}"
+        if task.measured_by_survey and not codes:
+            problems.append(
+                Problem(
+                    plan.file,
+                    f"no questionnaire item measures task {task.number} ({task.title.zh}); add 'plan_task: "
+                    f"{task.number}' to the item(s) that ask about it, or mark the task 'measured_by_survey: false' "
+                    "with a 'reason'",
+                    task.line,
+                    where,
+                )
+            )
+        elif not task.measured_by_survey and codes:
+            problems.append(
+                Problem(
+                    plan.file,
+                    f"task {task.number} says measured_by_survey: false, but {', '.join(codes)} measure(s) it; "
+                    "remove 'measured_by_survey' and 'reason', or the plan_task from those items",
+                    task.line,
+                    where,
+                )
+            )
+    return problems

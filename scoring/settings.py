@@ -34,6 +34,7 @@ from typing import Any
 
 from .errors import SettingsError
 from .screening import ScreeningRules
+from .vocabulary import DEFAULT_TARGET
 
 __all__ = [
     "DEFAULT_ASSUMED_SE",
@@ -176,7 +177,7 @@ class AnalysisSettings:
         The district's name as the benchmarks and the report write it.
     """
 
-    target: float | None = 85.0
+    target: float | None = DEFAULT_TARGET
     target_metric: str = "index"
     mapping: str = "linear"
     strata: str | None = "point_town"

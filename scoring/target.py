@@ -29,6 +29,7 @@ from typing import Any
 from scipy import special
 
 from .errors import ScoringInputError
+from .vocabulary import DEFAULT_TARGET
 
 __all__ = ["TARGET_METRICS", "VERDICTS", "TargetTest", "target_test", "target_value", "verdict_of_interval"]
 
@@ -140,7 +141,7 @@ def target_test(
     se: float,
     df: float,
     *,
-    target: float = 85.0,
+    target: float = DEFAULT_TARGET,
     metric: str = "index",
     level: float = 0.95,
     interval: Sequence[float] | None = None,

@@ -17,6 +17,8 @@ from typing import Any
 
 from flask import Flask
 
+from survey.localtime import DISTRICT_TIMEZONE
+
 try:
     #: The version, written once: in pyproject.toml (read from the installed metadata).
     __version__ = metadata.version("manyi")
@@ -72,7 +74,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         REMEMBER_COOKIE_SAMESITE="Lax",
         WTF_CSRF_TIME_LIMIT=None,
         BABEL_DEFAULT_LOCALE="zh",
-        BABEL_DEFAULT_TIMEZONE="Asia/Shanghai",
+        BABEL_DEFAULT_TIMEZONE=DISTRICT_TIMEZONE,
         LANGUAGES=("zh", "en"),
         RATELIMIT_STORAGE_URI="memory://",
         # Reverse proxies in front of the app whose X-Forwarded-For/-Proto are believed

@@ -13,7 +13,10 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app, has_app_context
 
-DISTRICT_TIMEZONE = "Asia/Shanghai"
+from scoring.vocabulary import TIME_ZONE
+
+#: The district's zone by default (:data:`scoring.vocabulary.TIME_ZONE`).
+DISTRICT_TIMEZONE = TIME_ZONE
 _TYPED_FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S")
 
 

@@ -14,11 +14,12 @@ from typing import Any, TypeVar
 
 from flask import Blueprint, abort, render_template, request
 from flask import Response as FlaskResponse
+from flask_babel import LazyString, get_locale, lazy_gettext
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext
 from flask_login import current_user
 from werkzeug.exceptions import Forbidden, HTTPException
 
+from scoring.vocabulary import LANGUAGES, VERDICTS, label
 from survey.db import get_session
 from survey.extensions import login_manager
 from survey.localtime import format_local
@@ -44,17 +45,24 @@ CHANNEL_LABELS = {
     "paper": lazy_gettext("paper questionnaires"),
 }
 
-#: Wave states and target verdicts as the screens show them.
+#: Wave states as the screens show them.
 STATE_LABELS = {
     "draft": lazy_gettext("draft"),
     "open": lazy_gettext("open"),
     "closed": lazy_gettext("closed"),
 }
-VERDICT_LABELS = {
-    "met": lazy_gettext("target met"),
-    "not_met": lazy_gettext("target not met"),
-    "inconclusive": lazy_gettext("target not yet decided"),
-}
+
+
+def verdict_words(code: str) -> str:
+    """The words of a target verdict in the page's language: the one vocabulary's
+    (:data:`scoring.vocabulary.LABELS` ``["verdict"]``), as the report and the public page say it."""
+    locale = get_locale()
+    language = locale.language if locale is not None and locale.language in LANGUAGES else LANGUAGES[0]
+    return label("verdict", code, language)
+
+
+#: Target verdicts as the screens show them (``verdict_labels.get(code, "—")`` in templates).
+VERDICT_LABELS = {code: LazyString(verdict_words, code) for code in VERDICTS}
 
 bp = Blueprint(
     "admin",

@@ -32,6 +32,7 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from scoring.vocabulary import DEFAULT_TARGET
 from survey.admin.base import ADMIN, STATISTICIAN, bp, current_account, roles_required, wave_or_404
 from survey.admin.forms import choices
 from survey.db import get_session
@@ -61,7 +62,10 @@ class SettingsForm(FlaskForm):
     """Every analysis setting of a wave (built once per request; choices filled in by the view)."""
 
     target = DecimalField(
-        _l("Target value"), places=2, validators=[Optional(), NumberRange(min=0.01, max=100)], default=Decimal(85)
+        _l("Target value"),
+        places=2,
+        validators=[Optional(), NumberRange(min=0.01, max=100)],
+        default=Decimal(str(DEFAULT_TARGET)),
     )
     target_metric = SelectField(
         _l("Which figure is the plan's target"),

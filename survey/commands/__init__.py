@@ -8,7 +8,7 @@ module              commands
 ``waves``           ``wave create|open|close|list``, ``points add|list``, ``qr``
 ``accounts``        ``users add|reset-password|disable|enable|list``
 ``data``            ``export``, ``import``
-``publication``     ``score`` (from :mod:`survey.score`), ``publish``
+``publication``     ``score`` (from :mod:`survey.commands.score`), ``publish``
 ``indicators``      ``indicators import|list`` (the plan's indicator values)
 ``integrity``       ``integrity`` (coached points and bot farms, read only)
 ``jobs``            ``worker`` (runs the queued office jobs)

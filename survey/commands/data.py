@@ -6,31 +6,17 @@ as ``cli:<login name>``.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import click
 
+from scoring.atomic import write_bytes_atomically
 from survey.commands.base import WAVE, command, fail, wave_or_fail
 from survey.db import get_session
 from survey.services import audit
 from survey.services.audit import cli_actor
 from survey.services.exports import FORMATS, ExportError, export_wave
 from survey.services.imports import IMPORT_CHANNELS, import_responses
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file, so a failure leaves no half file."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
 
 
 @command("export", short_help="Export a wave's responses: CSV, XLSX, SPSS, codebook.")
@@ -57,7 +43,7 @@ def export_command(wave_code: str, format_: str, out: str, partial: bool, commen
         exported = export_wave(session, wave, format_, include_partial=partial, include_comments=comments)
     except ExportError as error:
         fail(str(error))
-    write_atomically(path, exported.data)
+    write_bytes_atomically(path, exported.data)
     audit.record_export(
         session,
         actor=cli_actor(),

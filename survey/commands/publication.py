@@ -1,4 +1,4 @@
-"""The statistics: ``manyi score`` (the statistician's report, :mod:`survey.score`) and
+"""The statistics: ``manyi score`` (the statistician's report, :mod:`survey.commands.score`) and
 ``manyi publish`` (freeze the results at ``/results/<wave>``)."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import click
 from flask import current_app
 
 from survey.commands.base import WAVE, command, fail, wave_or_fail
+from survey.commands.score import score_command
 from survey.db import get_session
-from survey.score import score_command
 from survey.services.audit import cli_actor
 
 
@@ -62,7 +62,7 @@ def publish_command(wave_code: str, reason: str, no_pdf: bool) -> None:
     click.echo(f"  {base}/results/{wave.code}.json")
 
 
-#: ``manyi score`` as :mod:`survey.score` defines it, with a one-line help for ``manyi --help``.
+#: ``manyi score`` as :mod:`survey.commands.score` defines it, with a one-line help for ``manyi --help``.
 score = copy.copy(score_command)
 score.short_help = "Score a wave from the database; write the full report."
 

@@ -7,7 +7,7 @@ report lists every rejected row with the column, the value and how to fix it.  R
 numbered as in a spreadsheet (the header is row 1).
 
 A comment is held to the resident form's text rule (no control characters, which also
-refuses ANSI escapes and NUL; :data:`survey.respond.forms._CONTROL`); a row may not claim
+refuses ANSI escapes and NUL; :data:`survey.services.masking.CONTROL_CHARACTERS`); a row may not claim
 the ``qr`` channel (QR responses come only from the resident survey, with its screening);
 ``submitted_at`` may not lie more than a day ahead.  A cell that a Manyi export escaped
 against formula injection (``'=…``, see :func:`survey.services.exports.formula_safe`) is
@@ -47,12 +47,12 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from scoring.questionnaire import DEFAULT_SCALE, DOMAIN_IDS
+from scoring.vocabulary import TIME_ZONE
 from survey.adapter import FIXED_COLUMNS
 from survey.models import CHANNELS, AnswerSet, CollectionPoint, Response, User, Wave
-from survey.respond.forms import _CONTROL
 from survey.services import audit
 from survey.services.exports import formula_unescaped
-from survey.services.masking import mask_personal_details
+from survey.services.masking import CONTROL_CHARACTERS, mask_personal_details
 from survey.services.questionnaires import wave_questionnaires
 from survey.services.responses import insert_frame
 
@@ -214,7 +214,7 @@ def _timestamp(cell: str) -> pd.Timestamp:
     if pd.isna(stamp):
         raise ValueError(cell)
     if stamp.tzinfo is None:
-        stamp = stamp.tz_localize("Asia/Shanghai")  # a paper form's date is local time
+        stamp = stamp.tz_localize(TIME_ZONE)  # a paper form's date is local time
     return stamp.tz_convert("UTC")
 
 
@@ -338,7 +338,7 @@ def _check_row(
     row["services_used"] = ";".join(services)
 
     comment = record.get("comment", "")
-    if _CONTROL.search(comment):
+    if CONTROL_CHARACTERS.search(comment):
         problem(
             "comment",
             "holds control characters (e.g. NUL or a terminal escape), which no one types; "

@@ -23,6 +23,10 @@ longer run (a 20-digit bank reference, say) is not cut in pieces, and is masked 
 long number (``[号码已隐去]``) when it has 15 digits or more.  Short numbers (prices,
 bus lines, room numbers, years) are left alone.  Local landline numbers without an area
 code (7–8 digits) are not masked: they cannot be told from amounts.
+
+Also here, the one rule for the text a comment may hold (:data:`CONTROL_CHARACTERS`), read
+by the import of responses; the resident form (``survey.respond.forms._CONTROL``) holds the
+same rule, and a test keeps the two equal.
 """
 
 from __future__ import annotations
@@ -30,7 +34,21 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["ID_NOTE", "LONG_NUMBER_NOTE", "PHONE_NOTE", "Masked", "mask_details", "mask_personal_details"]
+__all__ = [
+    "CONTROL_CHARACTERS",
+    "ID_NOTE",
+    "LONG_NUMBER_NOTE",
+    "PHONE_NOTE",
+    "Masked",
+    "mask_details",
+    "mask_personal_details",
+]
+
+#: Characters a comment may not contain: ASCII control characters other than tab and
+#: line breaks (PostgreSQL rejects NUL outright; the others, ANSI escapes among them, are
+#: never typed by people).
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
 
 ID_NOTE = "[身份证号已隐去]"
 PHONE_NOTE = "[电话号码已隐去]"

@@ -24,10 +24,8 @@ Rules:
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
-import math
 import mimetypes
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -37,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
+from scoring.vocabulary import json_safe
 from survey.models import Publication, PublicationFile, User, Wave
 from survey.services import audit
 
@@ -146,17 +145,6 @@ def results_of(publication: Publication) -> dict[str, Any]:
     return json.loads(publication.results_json)
 
 
-def _finite(value: Any) -> Any:
-    """``value`` with every NaN or infinity replaced by None (valid JSON for everyone)."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {key: _finite(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_finite(item) for item in value]
-    return value
-
-
 def public_results(results: Mapping[str, Any]) -> dict[str, Any]:
     """The open-data version of a results.json: suppressed subgroup cells, plan tasks, lead
     units and their items keep their ``n`` and the ``suppressed`` flag but lose their
@@ -164,7 +152,7 @@ def public_results(results: Mapping[str, Any]) -> dict[str, Any]:
     a missing figure (NaN) is ``null``."""
     from scoring.accountability import withhold_suppressed
 
-    public = _finite(copy.deepcopy(dict(results)))
+    public = json_safe(dict(results))  # a new copy; NaN and infinities become None
     withhold_suppressed(public)  # tasks, lead units and their items: as the subgroup cells below
     for levels in (public.get("subgroups") or {}).values():
         for cells in (levels or {}).values():

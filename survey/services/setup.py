@@ -15,6 +15,7 @@ from flask import Flask
 from sqlalchemy import Boolean, column, func, inspect, select, table
 from sqlalchemy.orm import Session
 
+from scoring.vocabulary import DEFAULT_TARGET
 from survey import schema
 from survey.db import database, get_session
 from survey.models import Response, Wave
@@ -137,7 +138,7 @@ def demo_settings_changes(app: Flask, wave_code: str) -> SettingsChanges:
     margins = next((path for path in _demo_file(folder / "margins", "*.csv") if wave_code in path.name), None)
     benchmarks = _demo_file(folder / "benchmarks", "*.csv")
     return SettingsChanges(
-        target=85.0,
+        target=DEFAULT_TARGET,
         target_metric="index",
         illustrative=True,
         margins=margins_input(margins.name, margins.read_bytes()) if margins else None,

@@ -24,12 +24,12 @@ from scoring.synthetic import (
     STRAIGHT_LINE_MIN_ITEMS,
     Contamination,
     IntegrityPlants,
-    _draw_answers,
     draw_sample,
     make_population,
     write_margins_csv,
     write_responses_csv,
 )
+from scoring.synthetic.sample import _draw_answers
 
 QUESTIONNAIRES = Path(__file__).resolve().parents[2] / "questionnaires"
 
