@@ -233,7 +233,8 @@ def test_every_resident_page_meets_the_numbers(live_server, browser, measurement
             if name in ("healthcare", "final"):
                 questions = page.locator("fieldset.q").count()
                 shown = [button.is_visible() for button in say.all()]
-                assert shown == [mode == "elder"] * questions, f"{name}: read-aloud buttons {shown}"
+                expected = [True] * questions if mode == "elder" else []  # made only in 长辈模式
+                assert shown == expected, f"{name}: read-aloud buttons {shown}"
             measure.check({"healthcare": "domain"}.get(name, name))
             _go(page, lambda: page.locator("button[value=next]").click())
         assert page.get_by_text("感谢您的参与！").is_visible()
@@ -357,3 +358,21 @@ def test_results_title_breaks_between_phrases(live_server, browser):
                 page.locator("h1").screenshot(path=str(ARTIFACTS / f"elder-results-title-{mode}-{width}.png"))
             finally:
                 context.close()
+
+
+def test_switching_on_a_question_page_adds_the_read_aloud_buttons(live_server, browser):
+    context = _context(browser, 390)
+    try:
+        page = context.new_page()
+        page.goto(f"{live_server.url}/s/{live_server.token}")
+        _go(page, lambda: page.locator("button.primary").click())
+        _go(page, lambda: page.locator("button[value=next]").click())
+        assert page.locator(".say").count() == 0  # default mode: no hidden buttons either
+        page.locator("a.mode").click()
+        page.wait_for_function("document.documentElement.classList.contains('elder')")
+        assert page.locator(".say").count() == page.locator("fieldset.q").count() > 0
+        assert page.locator(".say").first.is_visible()
+        page.locator("a.mode").click()  # back to the default: hidden again
+        assert not page.locator(".say").first.is_visible()
+    finally:
+        context.close()

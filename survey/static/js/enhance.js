@@ -92,6 +92,7 @@
   // 长辈模式: the switch is a link (?elder=1) that works without JavaScript; here it
   // switches at once and writes the same visit-long cookie the server writes.
   var root = document.documentElement;
+  var addSayButtons = function () {};
   document.addEventListener("click", function (event) {
     var link = event.target && event.target.closest && event.target.closest("a[data-elder]");
     if (!link) {
@@ -103,6 +104,9 @@
     document.cookie = "manyi_elder=" + (on ? "1" : "0") + "; path=/; SameSite=Lax" +
       (window.location.protocol === "https:" ? "; Secure" : "");
     link.textContent = link.getAttribute(on ? "data-off" : "data-on");
+    if (on) {
+      addSayButtons();
+    }
     link.setAttribute("href", "?elder=" + (on ? "0" : "1"));
   });
   // 🔊 Read a question and its options aloud with the phone's own voice (speechSynthesis;
@@ -133,7 +137,10 @@
       }
       return parts.join("。");
     };
-    for (var q = 0; q < questions.length; q++) {
+    // Made when 长辈模式 is first shown (at load, or by the switch), never hidden-but-present before.
+    addSayButtons = function () {
+      addSayButtons = function () {};
+      for (var q = 0; q < questions.length; q++) {
       var button = document.createElement("button");
       button.type = "button";
       button.className = "say";
@@ -174,6 +181,10 @@
         pressed.lastChild.textContent = stopLabel;
         speech.speak(utterance);
       });
+      }
+    };
+    if (/(^|\s)elder(\s|$)/.test(root.className)) {
+      addSayButtons();
     }
   }
   // Send a form once: a second tap while the first is on its way is ignored here (the
