@@ -76,7 +76,7 @@ def share_browsers(frame: pd.DataFrame, *, households: int, seed: int) -> tuple[
         if not candidates:
             break
         members = by_point[candidates[int(rng.integers(len(candidates)))]]
-        size = int(min(rng.integers(2, 5), len(members)))
+        size = min(int(rng.integers(2, 5)), len(members))
         browser = _hash(rng)
         for _ in range(size):
             out.iat[members.pop(), column] = browser
