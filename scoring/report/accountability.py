@@ -37,7 +37,7 @@ __all__ = ["RESULT_KEYS", "SECTION_ID", "SECTION_TITLE", "PlanSection", "account
 #: The keys this section adds to results.json (docs/contracts.md).
 RESULT_KEYS: tuple[str, ...] = ("plan", "tasks", "lead_units", "indicators")
 SECTION_ID = "plan"
-SECTION_TITLE = "八、规划任务与牵头单位：满意度与完成度"
+SECTION_TITLE = "规划任务与牵头单位：满意度与完成度"
 _QUADRANT_LABELS_ZH = {
     "concentrate": "重点改进区",
     "keep_up": "继续保持区",
