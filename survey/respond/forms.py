@@ -12,7 +12,6 @@ Field names are the item codes with ``.`` replaced by ``__`` (``healthcare.overa
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -34,11 +33,8 @@ except ImportError:  # WTForms < 3.3 takes (value, label) pairs
 from scoring.questionnaire import DEFAULT_SCALE, Item, Scale, Text
 from survey.respond.flow import Page
 from survey.services.answers import NA
+from survey.services.masking import CONTROL_CHARACTERS as _CONTROL
 from survey.services.masking import mask_personal_details
-
-#: Characters a comment may not contain: ASCII control characters other than tab and
-#: line breaks (PostgreSQL rejects NUL outright; the others are never typed by people).
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 class PageForm(FlaskForm):
