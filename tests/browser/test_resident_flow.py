@@ -232,14 +232,16 @@ def test_back_then_forward_after_missing_answers_shows_the_page_again(
 #: Characters on each line of the page's h1, from the positions of its characters.
 _TITLE_LINES = """() => {
   const h1 = document.querySelector("h1");
-  const text = h1.firstChild;
   const lines = new Map();
-  for (let i = 0; i < text.length; i++) {
-    const range = document.createRange();
-    range.setStart(text, i);
-    range.setEnd(text, i + 1);
-    const top = Math.round(range.getBoundingClientRect().top);
-    lines.set(top, (lines.get(top) || "") + text.data[i]);
+  const walker = document.createTreeWalker(h1, NodeFilter.SHOW_TEXT);  // the phrases between <wbr>s
+  for (let text = walker.nextNode(); text; text = walker.nextNode()) {
+    for (let i = 0; i < text.length; i++) {
+      const range = document.createRange();
+      range.setStart(text, i);
+      range.setEnd(text, i + 1);
+      const top = Math.round(range.getBoundingClientRect().top);
+      lines.set(top, (lines.get(top) || "") + text.data[i]);
+    }
   }
   return Array.from(lines.values());
 }"""
