@@ -442,7 +442,9 @@ def _beijing_hours(frame: pd.DataFrame) -> Any:
     import numpy as np
     import pandas as pd
 
-    times = pd.to_datetime(frame["submitted_at"], utc=True, errors="coerce").dt.tz_convert("Asia/Shanghai")
+    from scoring.vocabulary import TIME_ZONE
+
+    times = pd.to_datetime(frame["submitted_at"], utc=True, errors="coerce").dt.tz_convert(TIME_ZONE)
     return times.dt.hour.fillna(-1).to_numpy(dtype=np.int64)
 
 
