@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from survey.admin import forms
-from survey.admin.base import PUBLISHER, STATISTICIAN, bp, current_account, roles_required, wave_or_404
+from survey.admin.base import ADMIN, PUBLISHER, STATISTICIAN, bp, current_account, roles_required, wave_or_404
 from survey.db import get_session
 from survey.models import Wave
 from survey.results.view import build_page
@@ -74,8 +74,13 @@ def _publication_rows(wave: Wave) -> list[dict[str, Any]]:
     return rows
 
 
+#: Who sees the publications: the administrator too (it runs the office), though only a
+#: statistician or publisher previews and only a publisher publishes (separation of duties).
+SEE_PUBLICATIONS = (ADMIN, STATISTICIAN, PUBLISHER)
+
+
 @bp.get("/publications")
-@roles_required(STATISTICIAN, PUBLISHER)
+@roles_required(*SEE_PUBLICATIONS)
 def publications():
     """Every wave with its published revisions."""
     waves_and_rows = [(row, _publication_rows(row.wave)) for row in wave_overview(get_session())]
@@ -83,7 +88,7 @@ def publications():
 
 
 @bp.get("/waves/<code>/publication")
-@roles_required(STATISTICIAN, PUBLISHER)
+@roles_required(*SEE_PUBLICATIONS)
 def publication(code: str):
     return _publication_page(wave_or_404(code))
 

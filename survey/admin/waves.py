@@ -15,7 +15,7 @@ from survey.db import get_session
 from survey.localtime import local_to_utc
 from survey.models import Wave
 from survey.services.planning import PlanningError, plan_targets, published_waves
-from survey.services.progress import wave_overview
+from survey.services.progress import wave_headlines, wave_overview
 from survey.services.waves import (
     WaveError,
     close_wave,
@@ -30,7 +30,7 @@ from survey.services.waves import (
 @bp.get("/")
 @roles_required(*ALL_ROLES)
 def dashboard():
-    return render_template("admin/dashboard.html", waves=wave_overview(get_session()), action=forms.ActionForm())
+    return render_template("admin/dashboard.html", waves=wave_headlines(get_session()), action=forms.ActionForm())
 
 
 @bp.get("/waves")

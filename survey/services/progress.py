@@ -132,6 +132,89 @@ def wave_overview(session: Session) -> list[WaveRow]:
     ]
 
 
+@dataclass(frozen=True)
+class WaveHeadline:
+    """What the dashboard says about a wave at a glance (issue 14).
+
+    ``today`` counts responses submitted since midnight Beijing time; ``target`` is the
+    wave's total target (None: none set); ``index`` and ``verdict`` are those of the newest
+    published revision (None: not published).
+    """
+
+    wave: Wave
+    submitted: int
+    today: int
+    target: int | None
+    revision: int | None
+    published_at: dt.datetime | None
+    index: float | None
+    verdict: str | None
+
+    @property
+    def share_of_target(self) -> float | None:
+        return self.submitted / self.target if self.target else None
+
+
+def wave_headlines(session: Session, *, now: dt.datetime | None = None) -> list[WaveHeadline]:
+    """Every wave, highest code first, with today's and all submitted responses against its
+    target and its newest publication's overall index and verdict (the dashboard)."""
+    import json
+
+    from survey.localtime import district_zone
+
+    now = now or utcnow()
+    local_now = now.astimezone(district_zone())
+    midnight = local_now.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(dt.UTC)
+    submitted_flag = Response.state == "submitted"
+    counts = {
+        wave_id: (int(total or 0), int(today or 0))
+        for wave_id, total, today in session.execute(
+            select(
+                Response.wave_id,
+                func.count(),
+                func.sum(case((Response.submitted_at >= midnight, 1), else_=0)),
+            )
+            .where(submitted_flag)
+            .group_by(Response.wave_id)
+        ).all()
+    }
+    newest = (
+        select(Publication.wave_id, func.max(Publication.revision).label("revision"))
+        .group_by(Publication.wave_id)
+        .subquery()
+    )
+    publications = {
+        publication.wave_id: publication
+        for publication in session.scalars(
+            select(Publication).join(
+                newest, (Publication.wave_id == newest.c.wave_id) & (Publication.revision == newest.c.revision)
+            )
+        )
+    }
+    headlines = []
+    for wave in session.scalars(select(Wave).order_by(Wave.code.desc())):
+        total, today = counts.get(wave.id, (0, 0))
+        publication = publications.get(wave.id)
+        index = verdict = None
+        if publication is not None:
+            results = json.loads(publication.results_json)
+            index = (results.get("overall") or {}).get("index")
+            verdict = (results.get("target") or {}).get("verdict")
+        headlines.append(
+            WaveHeadline(
+                wave=wave,
+                submitted=total,
+                today=today,
+                target=(wave.targets or {}).get("total"),
+                revision=publication.revision if publication is not None else None,
+                published_at=publication.published_at if publication is not None else None,
+                index=float(index) if isinstance(index, (int, float)) else None,
+                verdict=verdict if isinstance(verdict, str) else None,
+            )
+        )
+    return headlines
+
+
 def submitted_count(session: Session, wave: Wave) -> int:
     """How many responses of ``wave`` are submitted."""
     return (
