@@ -9,24 +9,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from ..data import FIXED_COLUMNS
+
 SEXES: tuple[str, ...] = ("male", "female")
 
 
 AGE_GROUPS: tuple[str, ...] = ("18-29", "30-44", "45-59", "60+")
 
 
-#: The fixed leading columns of the responses contract (docs/contracts.md), in order.
-RESPONSE_FIXED_COLUMNS: tuple[str, ...] = (
-    "response_id",
-    "wave",
-    "channel",
-    "point",
-    "town",
-    "sex",
-    "age_group",
-    "duration_s",
-    "submitted_at",
-)
+#: The fixed leading columns of the responses contract (docs/contracts.md), in order: the
+#: contract's own tuple (:data:`scoring.data.FIXED_COLUMNS`), written once.
+RESPONSE_FIXED_COLUMNS: tuple[str, ...] = FIXED_COLUMNS
 
 
 CONTAMINATION_KINDS: tuple[str, ...] = ("speeders", "straight_liners", "duplicate_browser", "partial")
