@@ -116,6 +116,11 @@ DOMAIN_LABELS_EN: dict[str, str] = {
 
 #: The plan's target as people say it: an index of 85, or a satisfied rate of 85%.
 DEFAULT_TARGET = 85.0
+
+#: How many people one phone may answer for in a wave (the resident and family members):
+#: the collection side's limit (survey/respond/drafts.py) and the browser check's allowance
+#: (scoring/integrity/browsers.py).
+HOUSEHOLD_SIZE = 4
 #: The district's name as in the benchmarks' ``unit`` column and on every report.
 DISTRICT = "荆州区"
 #: The fewest draws of the rank simulation (statistics.md, "Rankings").

@@ -29,6 +29,7 @@ from types import MappingProxyType
 import numpy as np
 from scipy import stats as _stats
 
+from ..vocabulary import HOUSEHOLD_SIZE
 from .addresses import FIRST_REPLICATES, FUTILITY_EXCEEDANCES, REPLICATE_BATCH, _agreement
 from .inputs import IntegrityInputs
 
@@ -49,7 +50,7 @@ BROWSER_CHECKS: Mapping[str, str] = MappingProxyType(
     }
 )
 #: Family members one phone may answer for at collection (survey/respond).
-HOUSEHOLD_ALLOWANCE = 4
+HOUSEHOLD_ALLOWANCE = HOUSEHOLD_SIZE
 #: Mean extra completions of a household browser under the null (Poisson).
 HOUSEHOLD_EXTRA = 1.0
 #: A browser with fewer submitted responses is not tested.

@@ -37,6 +37,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from scoring.questionnaire import COMMON_ID, DOMAIN_IDS, QuestionnaireSet
+from scoring.vocabulary import HOUSEHOLD_SIZE as _HOUSEHOLD_SIZE
 from survey.models import AnswerSet, CollectionPoint, Response, new_response_uid, utcnow
 from survey.privacy import keyed_hash
 from survey.respond import flow
@@ -98,7 +99,7 @@ def finished_in_wave(session: Session, wave_id: int, respondent_hash: str) -> bo
 #: How many people one phone may answer for in a wave (the resident and family members
 #: who say so on the "start again for another family member" button).  Beyond it a new
 #: response is a repeat from the same browser (``duplicate_browser``), excluded from scoring.
-HOUSEHOLD_SIZE = 4
+HOUSEHOLD_SIZE = _HOUSEHOLD_SIZE
 
 
 def household_member_hash(session: Session, wave_id: int, browser_id: str) -> str:
