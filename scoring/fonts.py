@@ -74,6 +74,14 @@ class CJKFont:
         names = [self.family, *(f for f in PREFERRED_FAMILIES if f != self.family)]
         return ", ".join(f'"{name}"' for name in names) + ", sans-serif"
 
+    @property
+    def svg_family(self) -> str:
+        """The same list for an SVG ``font-family`` attribute, unquoted (WeasyPrint's SVG
+        text splits it at commas): without it SVG text falls back to the system's
+        ``sans-serif``, and every PDF embeds two more fonts."""
+        names = [self.family, *(f for f in PREFERRED_FAMILIES if f != self.family)]
+        return ",".join([*names, "sans-serif"])
+
 
 @lru_cache(maxsize=1)
 def find_cjk_font() -> CJKFont | None:

@@ -73,7 +73,11 @@ class _LineDict(dict[str, Any]):
     line: int | None = None
 
 
-class _LineLoader(yaml.SafeLoader):
+#: libyaml's parser when PyYAML was built with it (about ten times faster), else the pure-Python one.
+_SafeBase: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _LineLoader(_SafeBase):  # type: ignore[misc]
     """A safe loader that remembers the line of every mapping (for error messages)."""
 
 

@@ -62,6 +62,9 @@ def _load_or_create_secret_key(folder: str) -> str:
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Create and configure the Manyi app."""
     app = Flask(__name__, instance_path=instance_path(), instance_relative_config=True)
+    from survey.web import COMPILED_TEMPLATES
+
+    app.jinja_options = {**app.jinja_options, "bytecode_cache": COMPILED_TEMPLATES}
     os.makedirs(app.instance_path, mode=0o700, exist_ok=True)  # database and secrets: the service's only
 
     app.config.from_mapping(
@@ -73,6 +76,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SAMESITE="Lax",
         WTF_CSRF_TIME_LIMIT=None,
+        PASSWORD_HASH_METHOD="scrypt:32768:8:1",  # survey.services.accounts
         BABEL_DEFAULT_LOCALE="zh",
         BABEL_DEFAULT_TIMEZONE=DISTRICT_TIMEZONE,
         LANGUAGES=("zh", "en"),

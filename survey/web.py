@@ -8,9 +8,37 @@ from urllib.parse import unquote_to_bytes
 
 from flask import Blueprint, Flask, abort, current_app, render_template, request
 from flask_wtf.csrf import CSRFError
+from jinja2 import BytecodeCache
+from jinja2.bccache import Bucket
 from werkzeug.exceptions import HTTPException
 
 bp = Blueprint("home", __name__)
+
+
+class CompiledTemplates(BytecodeCache):
+    """Compiled templates kept in memory for the whole process, shared by every app it makes.
+
+    A server makes one app per process, so this changes nothing there; the test suite and
+    ``manyi`` commands make many, and each would otherwise compile every template again.
+    Jinja checks each template's source checksum, so an edited template is compiled anew.
+    """
+
+    def __init__(self) -> None:
+        self._code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        code = self._code.get(bucket.key)
+        if code is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        self._code[bucket.key] = bucket.bytecode_to_string()
+
+    def clear(self) -> None:
+        self._code.clear()
+
+
+COMPILED_TEMPLATES = CompiledTemplates()
 
 LANGUAGE_COOKIE = "lang"
 

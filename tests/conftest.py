@@ -11,9 +11,11 @@ own temporary folder) and migrates its own templates.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -44,6 +46,58 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         (REPO / "test-artifacts" / "browser" / "page-weights.jsonl").unlink(missing_ok=True)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def chart_cache(tmp_path_factory, worker_id):
+    """Each distinct chart is drawn once per test run, whichever worker needs it first
+    (tests/render_cache.py): the suite publishes the same demo wave many times."""
+    from tests import render_cache
+
+    render_cache.install(shared_folder(tmp_path_factory, worker_id) / "chart-cache")
+
+
+@pytest.fixture
+def uncached_charts(monkeypatch):
+    """Draw every chart for real in this test (tests about drawing or about files written)."""
+    from scoring.report import render
+    from tests import render_cache
+
+    monkeypatch.setattr(render, "render_charts", render_cache.uninstalled())
+
+
+@pytest.fixture
+def pdf_stand_in(monkeypatch):
+    """For tests of what publishing *does* (queue, audit, revisions, what is stored, the office's
+    screens): WeasyPrint's report and bulletin PDFs are replaced by a one-page stand-in PDF
+    under the real file names (tests/render_cache.py).  The PDFs themselves are tested where
+    they are the subject: tests/scoring/test_report.py, test_score.py's every-file test (the
+    report) and the browser tests' ``demo_server`` (report and bulletins; test_bulletin.py
+    reads one)."""
+    from tests import render_cache
+
+    render_cache.install_pdf_stand_in(monkeypatch)
+
+
+@pytest.fixture
+def bulletin_stand_in(monkeypatch):
+    """Only the lead units' bulletins are the stand-in (tests of the report's own PDF); the
+    bulletins are rendered for real in the browser tests (test_bulletin.py checks one)."""
+    from tests import render_cache
+
+    render_cache.install_bulletin_stand_in(monkeypatch)
+
+
+@pytest.fixture
+def rendering_stand_in(pdf_stand_in, monkeypatch):
+    """``pdf_stand_in`` and stand-in charts too (tests/render_cache.py): for tests of what a
+    publication or a score *computes and stores* (results, settings, revisions, decisions),
+    not how it is drawn.  The charts are tested where they are the subject:
+    tests/scoring/test_charts.py, test_report.py, test_score.py's every-file test and the
+    browser tests' ``demo_server``."""
+    from tests import render_cache
+
+    render_cache.install_chart_stand_in(monkeypatch)
+
+
 # --------------------------------------------------------------------------- PostgreSQL
 
 
@@ -61,16 +115,24 @@ _database_numbers = itertools.count(1)
 
 
 def _migrate(url: str) -> None:
+    """Migrate a template database and load the questionnaires into it, once per session:
+    every test's database is a copy, so no test pays for parsing the YAML again."""
     from survey import create_app, schema
+    from survey.db import get_session
+    from survey.services.questionnaires import load_into_database
 
     app = create_app({"DATABASE_URL": url, "SECRET_KEY": "migrate", "TESTING": True})
     schema.upgrade(app)
+    with app.app_context():
+        session = get_session()
+        load_into_database(session, QUESTIONNAIRES)
+        session.commit()
     app.extensions["manyi_db"].engine.dispose()
 
 
 @pytest.fixture(scope="session")
 def postgres_template(postgres_server):
-    """A database migrated once; each test gets a copy (CREATE DATABASE … TEMPLATE)."""
+    """A database migrated (with the questionnaires) once; each test gets a copy (CREATE DATABASE … TEMPLATE)."""
     admin = create_engine(postgres_server.url("postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text("CREATE DATABASE manyi_template"))
@@ -88,7 +150,7 @@ def sqlite_template(tmp_path_factory):
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request, tmp_path):
-    """A fresh, migrated, empty database of each kind."""
+    """A fresh, migrated database of each kind with the questionnaires loaded (no waves, no users)."""
     if request.param == "sqlite":
         template = request.getfixturevalue("sqlite_template")
         path = tmp_path / "manyi.sqlite3"
@@ -133,22 +195,27 @@ def make_app(database_url: str, tmp_path: Path, monkeypatch, **config):
         "SECRET_KEY": "test-secret-key",
         "QUESTIONNAIRES_DIR": str(QUESTIONNAIRES),
         "PUBLIC_BASE_URL": "http://localhost",
+        # scrypt still, with N = 2**10 instead of 2**15: the suite makes and signs in
+        # about a thousand accounts (test_security checks the default).
+        "PASSWORD_HASH_METHOD": "scrypt:1024:8:1",
     }
     settings.update(config)
     return create_app(settings)
 
 
+def app_on_template_copy(template: Path, folder: Path, **config):
+    """An app on ``folder/manyi.sqlite3``, a copy of the SQLite template, for a server that
+    outlives one test (``MANYI_INSTANCE_PATH`` is set only while the app is made)."""
+    database = folder / "manyi.sqlite3"
+    shutil.copy(template, database)
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        return make_app(f"sqlite:///{database}", folder, monkeypatch, **config)
+
+
 @pytest.fixture
 def app(database_url, tmp_path, monkeypatch):
     """The app on a fresh database with the questionnaires loaded (no waves, no users)."""
-    from survey.db import get_session
-    from survey.services.questionnaires import load_into_database
-
     application = make_app(database_url, tmp_path, monkeypatch)
-    with application.app_context():
-        session = get_session()
-        load_into_database(session, QUESTIONNAIRES)
-        session.commit()
     yield application
     application.extensions["manyi_db"].engine.dispose()
 
@@ -157,7 +224,7 @@ def app(database_url, tmp_path, monkeypatch):
 _DEMO_SNAPSHOTS: dict[str, str] = {}
 
 
-def _sqlite_copy(source: str, target: str) -> None:
+def sqlite_copy(source: str, target: str) -> None:
     """Copy a SQLite database with SQLite's online backup (safe whatever the journal mode)."""
     import sqlite3
 
@@ -169,36 +236,89 @@ def _sqlite_copy(source: str, target: str) -> None:
         src.close()
 
 
+@contextlib.contextmanager
+def locked(path: Path):
+    """An exclusive lock on ``path`` across processes (the two pytest-xdist workers)."""
+    import fcntl
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def shared_folder(tmp_path_factory, worker_id: str) -> Path:
+    """A folder of this test run that every pytest-xdist worker sees."""
+    base = tmp_path_factory.getbasetemp()
+    return base if worker_id == "master" else base.parent
+
+
+def _pg_tool(server, tool: str, *args: str) -> None:
+    command = [str(server.bin_dir / tool), "-h", "127.0.0.1", "-p", str(server.port), "-U", server.user, *args]
+    subprocess.run(command, check=True, capture_output=True, text=True)
+
+
 @pytest.fixture
-def demo_app(app, database_url, request, tmp_path_factory):
+def demo_app(app, database_url, request, tmp_path_factory, worker_id):
     """The app with the demo wave 2025 published, as ``manyi demo --no-serve --responses 1500
     --seed 5`` makes it.
 
-    The demo is made (and published) once per worker and database kind, then copied into
-    each test's own database: the tests that read it pay for one demo, not one each.
+    The demo is made (and published) once per test run and database kind, by the first
+    worker that needs it; the other worker takes a copy (SQLite: the file; PostgreSQL:
+    ``pg_dump`` restored into its own server).  Each test gets its own copy.  Its charts and
+    PDFs are the stand-ins of ``rendering_stand_in`` (no test reading this demo reads a
+    chart or a PDF; the demo with its real ones is the browser tests' ``demo_server``).
     """
     from survey.cli import main
+    from tests import render_cache
 
     engine = app.extensions["manyi_db"].engine
     kind = "sqlite" if database_url.startswith("sqlite") else "postgresql"
     own = database_url.removeprefix("sqlite:///") if kind == "sqlite" else database_url.rsplit("/", 1)[1]
     snapshot = _DEMO_SNAPSHOTS.get(kind)
     if snapshot is None:
-        result = app.test_cli_runner().invoke(main, ["demo", "--no-serve", "--responses", "1500", "--seed", "5"])
-        assert result.exit_code == 0, result.output
-        engine.dispose()
+        shared = shared_folder(tmp_path_factory, worker_id) / "demo-snapshot"
+        made_here = False
+        with locked(shared / f"{kind}.lock"):
+            published = shared / ("demo.sqlite3" if kind == "sqlite" else "demo.pgdump")
+            if not published.exists():
+                with pytest.MonkeyPatch.context() as monkeypatch:
+                    render_cache.install_pdf_stand_in(monkeypatch)
+                    render_cache.install_chart_stand_in(monkeypatch)
+                    result = app.test_cli_runner().invoke(
+                        main, ["demo", "--no-serve", "--responses", "1500", "--seed", "5"]
+                    )
+                assert result.exit_code == 0, result.output
+                engine.dispose()
+                made_here = True
+                scratch = published.with_name(f"{published.name}.{os.getpid()}")
+                if kind == "sqlite":
+                    sqlite_copy(own, str(scratch))
+                else:
+                    _pg_tool(request.getfixturevalue("postgres_server"), "pg_dump", "-Fc", "-f", str(scratch), own)
+                os.replace(scratch, published)
         if kind == "sqlite":
-            snapshot = str(tmp_path_factory.mktemp("demo-snapshot") / "demo.sqlite3")
-            _sqlite_copy(own, snapshot)
+            snapshot = str(published)
         else:
             snapshot = f"manyi_demo_{os.getpid()}"
-            with request.getfixturevalue("postgres_template").connect() as connection:
-                connection.execute(text(f"CREATE DATABASE {snapshot} TEMPLATE {own}"))
+            admin = request.getfixturevalue("postgres_template")
+            with admin.connect() as connection:
+                if made_here:
+                    connection.execute(text(f"CREATE DATABASE {snapshot} TEMPLATE {own}"))
+                else:
+                    connection.execute(text(f"CREATE DATABASE {snapshot} TEMPLATE template0"))
+            if not made_here:
+                server = request.getfixturevalue("postgres_server")
+                _pg_tool(server, "pg_restore", "--no-owner", "--exit-on-error", "-d", snapshot, str(published))
         _DEMO_SNAPSHOTS[kind] = snapshot
-        return app
+        if made_here:
+            return app
     engine.dispose()
     if kind == "sqlite":
-        _sqlite_copy(snapshot, own)
+        sqlite_copy(snapshot, own)
     else:
         with request.getfixturevalue("postgres_template").connect() as connection:
             connection.execute(text(f"DROP DATABASE IF EXISTS {own} WITH (FORCE)"))

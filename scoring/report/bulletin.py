@@ -24,7 +24,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..fonts import shorten
+from ..fonts import find_cjk_font, shorten
 from .render import TEMPLATES
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -123,9 +123,11 @@ def _forest_svg(
         return round(plot_left + (min(max(value, low), 100.0) - low) / span * (plot_right - plot_left), 1)
 
     height = top + row_height * len(rows) + 30
+    font = find_cjk_font()
+    family = font.svg_family if font is not None else "sans-serif"
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="forest" viewBox="0 0 {width} {height}" '
-        f'width="100%" role="img" aria-label="{_html.escape(title)}">'
+        f'width="100%" font-family="{_html.escape(family)}" role="img" aria-label="{_html.escape(title)}">'
     ]
     tick = math.ceil(low / 10) * 10
     while tick <= 100:

@@ -1,6 +1,8 @@
 """Office accounts: create, reset, disable, enable, change one's own password.
 
-Passwords are hashed with scrypt.  The office operations (:func:`add_account`,
+Passwords are hashed with scrypt (werkzeug's ``scrypt:32768:8:1``; the setting
+``PASSWORD_HASH_METHOD`` may name other scrypt parameters, which the test suite uses to
+make its thousands of accounts cheaply).  The office operations (:func:`add_account`,
 :func:`reset_account_password`, :func:`set_account_active`, :func:`change_own_password`)
 validate, change and write the audit record, for the admin screens and the ``manyi
 users`` commands alike; the caller commits.  :func:`create_user` and :func:`reset_password`
@@ -13,6 +15,7 @@ import re
 import secrets
 from functools import lru_cache
 
+from flask import current_app, has_app_context
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -36,8 +39,24 @@ def generate_password() -> str:
     return "-".join("".join(secrets.choice(alphabet) for _ in range(4)) for _ in range(4))
 
 
+#: scrypt with N = 2**15, r = 8, p = 1: about 0.1 s and 32 MB per hash.
+DEFAULT_PASSWORD_HASH_METHOD = "scrypt:32768:8:1"
+
+
+def password_hash_method() -> str:
+    """The app's ``PASSWORD_HASH_METHOD`` (an scrypt method), else the default."""
+    if has_app_context():
+        method = str(current_app.config.get("PASSWORD_HASH_METHOD") or DEFAULT_PASSWORD_HASH_METHOD)
+        if not method.startswith("scrypt:"):
+            raise ValueError(
+                f"PASSWORD_HASH_METHOD {method!r} is not scrypt; use e.g. {DEFAULT_PASSWORD_HASH_METHOD!r}"
+            )
+        return method
+    return DEFAULT_PASSWORD_HASH_METHOD
+
+
 def hash_password(password: str) -> str:
-    return generate_password_hash(password, method="scrypt")
+    return generate_password_hash(password, method=password_hash_method())
 
 
 def verify_password(user: User, password: str) -> bool:
@@ -168,10 +187,10 @@ def set_account_active(session: Session, username: str, active: bool, *, actor: 
     return user
 
 
-@lru_cache(maxsize=1)
-def _dummy_hash() -> str:
+@lru_cache(maxsize=4)
+def _dummy_hash(method: str) -> str:
     """A hash to check unknown user names against, so both take the same time."""
-    return hash_password(secrets.token_hex(16))
+    return generate_password_hash(secrets.token_hex(16), method=method)
 
 
 def sign_in(session: Session, username: str, password: str) -> User | None:
@@ -180,7 +199,7 @@ def sign_in(session: Session, username: str, password: str) -> User | None:
     disabled account).  The caller commits."""
     user = find_user(session, username)
     if user is None:
-        check_password_hash(_dummy_hash(), password)
+        check_password_hash(_dummy_hash(password_hash_method()), password)
         valid = False
     else:
         valid = verify_password(user, password)

@@ -204,3 +204,55 @@ class Checker:
                  .filter(([, w, h]) => w < 44 || h < 44)"""
         )
         assert not small, f"{name}: touch targets smaller than 44×44 px: {small}"
+
+
+# --------------------------------------------------------------------------- a published demo
+
+
+@dataclass
+class DemoServer:
+    url: str
+    app: object
+
+
+@pytest.fixture
+def demo_server(sqlite_template, tmp_path, tmp_path_factory, worker_id, monkeypatch) -> Iterator[DemoServer]:
+    """``manyi demo``'s data on a fresh SQLite database, served in a thread, with a publisher.
+
+    The demo (``create_demo``: its wave published with the real report and bulletin PDFs)
+    is made once per test run, by the first worker that needs it, and each test serves its
+    own copy of that database: publishing it is the slowest step of the suite.
+    """
+    from werkzeug.serving import make_server
+
+    from survey.commands.jobs import start_worker_thread
+    from survey.services.setup import create_demo
+    from tests.conftest import app_on_template_copy, locked, shared_folder, sqlite_copy
+    from tests.survey.admin_support import make_user
+
+    shared = shared_folder(tmp_path_factory, worker_id) / "browser-demo"
+    made = shared / "demo.sqlite3"
+    with locked(shared / "lock"):
+        if not made.exists():
+            folder = tmp_path_factory.mktemp("browser-demo")
+            maker = app_on_template_copy(sqlite_template, folder)
+            with maker.app_context():
+                create_demo(maker, responses=800, seed=2025)
+            maker.extensions["manyi_db"].engine.dispose()
+            sqlite_copy(str(folder / "manyi.sqlite3"), str(made.with_name("demo.sqlite3.part")))
+            os.replace(made.with_name("demo.sqlite3.part"), made)
+    path = tmp_path / "demo.sqlite3"
+    sqlite_copy(str(made), str(path))
+    app = make_app(f"sqlite:///{path}", tmp_path, monkeypatch, TESTING=False)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    base = f"http://127.0.0.1:{server.server_port}"
+    app.config["PUBLIC_BASE_URL"] = base
+    make_user(app, "wang.publisher", "publisher")
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    stop_worker = start_worker_thread(app, poll=0.5)  # as `manyi demo` does: the publish button queues a job
+    yield DemoServer(base, app)
+    stop_worker.set()
+    server.shutdown()
+    thread.join()
+    app.extensions["manyi_db"].engine.dispose()

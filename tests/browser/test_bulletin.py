@@ -15,15 +15,15 @@ import pytest
 from survey.db import get_session
 from survey.services.publication import get_publication, results_of
 from tests.browser.conftest import ARTIFACTS
-from tests.browser.test_publish import demo_server  # noqa: F401  (the fixture)
 from tests.survey.admin_support import PASSWORD
 
 pytestmark = pytest.mark.browser
 
 
-def test_publisher_downloads_a_bulletin(demo_server, new_page, tmp_path):  # noqa: F811
+def test_publisher_downloads_a_bulletin(demo_server, new_page, tmp_path):
     with demo_server.app.app_context():
-        results = results_of(get_publication(get_session(), "2025"))
+        publication = get_publication(get_session(), "2025")  # revision 1, or 2 after test_publish.py
+        results, revision = results_of(publication), publication.revision
     units = results["lead_units"]
     ranked = [code for code, unit in units.items() if unit["rank"] is not None]
     assert ranked, "the demo wave has no ranked lead unit"
@@ -47,7 +47,7 @@ def test_publisher_downloads_a_bulletin(demo_server, new_page, tmp_path):  # noq
     with page.expect_download() as download_info:
         page.locator(f"a[data-unit='{code}']").click()
     download = download_info.value
-    assert download.suggested_filename == f"manyi-2025-r1-tongbao-{code}.pdf"
+    assert download.suggested_filename == f"manyi-2025-r{revision}-tongbao-{code}.pdf"
     pdf = tmp_path / "bulletin.pdf"
     download.save_as(pdf)
     assert pdf.read_bytes().startswith(b"%PDF")

@@ -38,8 +38,7 @@ from benchmarks.servers import RedisServer, UnixHTTPConnection, write_config
 from survey.db import get_session
 from survey.models import Response
 from survey.privacy import RESPONSE_ADDRESS, keyed_hash
-from survey.services.questionnaires import load_into_database
-from tests.conftest import QUESTIONNAIRES, make_app, need
+from tests.conftest import app_on_template_copy, need
 from tests.survey.respond_support import make_wave
 
 pytestmark = pytest.mark.redis
@@ -73,13 +72,8 @@ def site(sqlite_template, tmp_path_factory, redis_server) -> Iterator[Site]:
     if nginx_binary() is None:
         need("nginx", "apt-get install nginx")
     folder = tmp_path_factory.mktemp("front-end")
+    app = app_on_template_copy(sqlite_template, folder)  # the questionnaires are in the template
     database = folder / "manyi.sqlite3"
-    shutil.copy(sqlite_template, database)
-    with pytest.MonkeyPatch.context() as monkeypatch:
-        app = make_app(f"sqlite:///{database}", folder, monkeypatch)
-    with app.app_context():
-        load_into_database(get_session(), QUESTIONNAIRES)
-        get_session().commit()
     token = make_wave(app)
     app.extensions["manyi_db"].engine.dispose()
     instance = folder / "gunicorn-instance"

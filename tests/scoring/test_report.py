@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import os
+import pickle
 import re
 import shutil
 import subprocess
@@ -26,7 +28,8 @@ from scoring.report import (
     read_results,
     write_files,
 )
-from tests.conftest import QUESTIONNAIRES, need
+from tests import render_cache
+from tests.conftest import QUESTIONNAIRES, locked, need, shared_folder
 from tests.scoring.report_data import fake_results, synthetic_responses
 
 BENCHMARKS = Path(__file__).resolve().parents[2] / "questionnaires" / "benchmarks"
@@ -64,14 +67,35 @@ def design_for(responses):
 
 
 @pytest.fixture(scope="module")
-def report(tmp_path_factory):
-    """One full report (PDF included) on synthetic data, in memory, and the folder it was written to."""
+def report(tmp_path_factory, worker_id):
+    """One full report (its PDF included; the bulletins are the stand-in) on synthetic data, in
+    memory, and the folder it was written to.
+
+    Built once per test run by the first pytest-xdist worker that needs it (the other reads
+    the same bytes back), then written by each worker to its own folder."""
+    shared = shared_folder(tmp_path_factory, worker_id) / "report-fixture"
+    built = shared / "report.pickle"
+    with locked(shared / "lock"):
+        if not built.exists():
+            scratch = built.with_name(f"report.pickle.{os.getpid()}")
+            with pytest.MonkeyPatch.context() as monkeypatch:
+                render_cache.install_bulletin_stand_in(monkeypatch)  # this module reads no bulletin
+                files = _full_report()
+            scratch.write_bytes(pickle.dumps(files, protocol=5))
+            os.replace(scratch, built)
+    files = pickle.loads(built.read_bytes())
+    out = tmp_path_factory.mktemp("report") / "out"
+    write_files(files, out)
+    return files, out
+
+
+def _full_report() -> ReportFiles:
     responses = synthetic_responses()
     results = fake_results(responses)
     previous = fake_results(responses, shift=-1.5)
     previous["report"] = {"wave": "2024", "year": 2024}
     questionnaires = load_questionnaires(QUESTIONNAIRES)
-    files = build_report(
+    return build_report(
         results,
         settings=ReportSettings(wave="2025", year=2025, illustrative=True, seed=11),
         previous=[previous],
@@ -82,9 +106,6 @@ def report(tmp_path_factory):
         facts={"margins": "jingzhou-2025-illustrative.csv", "command": "python -m scoring report …"},
         generated=GENERATED,
     )
-    out = tmp_path_factory.mktemp("report") / "out"
-    write_files(files, out)
-    return files, out
 
 
 def test_every_file_is_returned_as_bytes_and_written_by_write_files(report):
@@ -336,7 +357,7 @@ def test_write_files_is_atomic(tmp_path, monkeypatch):
         write_files({"../escape.txt": b"x"}, out)
 
 
-def test_build_report_writes_nothing(tmp_path, monkeypatch):
+def test_build_report_writes_nothing(tmp_path, monkeypatch, uncached_charts):
     """The library call passes data in memory: no file is written, no temporary one either.
 
     (openpyxl itself writes each sheet to a scratch file ``openpyxl.*`` while zipping the
@@ -584,3 +605,35 @@ def test_headline_sentence_without_an_overall_figure_says_too_few_responses():
     empty = {"index": None, "ci_low": None, "ci_high": None, "satisfied_rate": {"estimate": None}}
     sentence = headline_sentence(Results.from_dict({"overall": empty, "domains": {}}))
     assert sentence == "荆州区公共服务总体满意度指数：样本不足，不作估计。"
+
+
+def test_no_chart_depends_on_the_generation_time_and_two_processes_draw_what_one_does(monkeypatch):
+    """What the test run's chart cache (tests/render_cache.py) rests on: two reports of the
+    same data generated at different times ask for the same charts under the same keys and
+    get the same bytes, and charts drawn by two worker processes are those drawn by one."""
+    from scoring.report import render
+    from tests import render_cache
+
+    real = render_cache.uninstalled()
+    asked, drawn = [], []
+
+    def drawing(jobs, *, workers=1, progress=None):
+        asked.append(list(jobs))
+        charts = real(jobs, workers=1, progress=progress)
+        drawn.append(charts)
+        return charts
+
+    monkeypatch.setattr(render, "render_charts", drawing)
+    results = fake_results(synthetic_responses())
+    for generated in (GENERATED, dt.datetime(2026, 12, 31, 15, 59, tzinfo=dt.UTC)):
+        build_report(results, settings=ReportSettings(wave="2025", year=2025, pdf=False), generated=generated)
+    first, second = asked
+    assert [job.name for job in first] == [job.name for job in second] and len(first) >= 4
+    assert [render_cache._key(job) for job in first] == [render_cache._key(job) for job in second]
+    for name in drawn[0]:
+        assert drawn[0][name].png == drawn[1][name].png and drawn[0][name].svg == drawn[1][name].svg, name
+
+    by_two = real(first[:4], workers=2)
+    assert list(by_two) == [job.name for job in first[:4]]
+    for name, chart in by_two.items():
+        assert chart.png == drawn[0][name].png and chart.svg == drawn[0][name].svg, name

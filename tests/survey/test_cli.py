@@ -68,7 +68,7 @@ def test_init_with_invalid_questionnaires_loads_nothing(empty_app, tmp_path):
     assert "nothing was loaded" in result.output and "common.yaml" in result.output
 
 
-def test_demo_then_init_changes_nothing(empty_app):
+def test_demo_then_init_changes_nothing(empty_app, rendering_stand_in):
     runner = empty_app.test_cli_runner()
     result = runner.invoke(main, ["demo", "--no-serve", "--responses", "2000", "--seed", "7"])
     assert result.exit_code == 0, result.output

@@ -151,7 +151,7 @@ def test_demo_without_responses_creates_points_and_prints_the_port_it_serves_on(
         assert len(wave.points) >= 10 and get_session().scalar(select(Publication)) is None
 
 
-def test_demo_with_too_few_responses_for_raking_publishes_unweighted(empty_app):
+def test_demo_with_too_few_responses_for_raking_publishes_unweighted(empty_app, rendering_stand_in):
     result = empty_app.test_cli_runner().invoke(main, ["demo", "--no-serve", "--responses", "20"])
     assert result.exit_code == 0, result.output
     assert "Traceback" not in result.output

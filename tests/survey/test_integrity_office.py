@@ -278,7 +278,7 @@ def test_the_page_says_when_too_few_responses_to_check(app):
 
 
 @pytest.fixture
-def published_with_exclusion(app):
+def published_with_exclusion(app, rendering_stand_in):
     """A planted wave whose coached point the office excluded, then published."""
     from survey.services.publication import PublishOptions, publish_wave
 

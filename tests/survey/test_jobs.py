@@ -51,7 +51,7 @@ def _job(app, job_id: int) -> Job:
         return job
 
 
-def test_the_worker_publishes_a_queued_wave_and_audits_it(app, runner):
+def test_the_worker_publishes_a_queued_wave_and_audits_it(app, runner, rendering_stand_in):
     synthetic_wave(app, responses=300, seed=5)
     job_id = _submit(app, "2025", pdf=False)
     result = runner.invoke(main, ["worker", "--once"])
@@ -164,7 +164,7 @@ def test_the_job_page_shows_progress_and_reloads_itself_until_the_end(app, runne
 # --------------------------------------------------------------------------- the office's buttons are jobs
 
 
-def test_the_publish_button_queues_a_job_that_the_worker_runs(app):
+def test_the_publish_button_queues_a_job_that_the_worker_runs(app, rendering_stand_in):
     """The publish form queues a job and opens its page; a second publish of the same wave
     while it waits is refused (sent to the waiting job); the worker publishes, audited."""
     synthetic_wave(app, responses=300, seed=5)

@@ -243,7 +243,7 @@ def test_publish_wave_freezes_the_scoring_run(app, monkeypatch):
         assert str(MARGINS.parent) not in text
 
 
-def test_a_second_wave_compares_with_the_published_first_as_a_value(app):
+def test_a_second_wave_compares_with_the_published_first_as_a_value(app, rendering_stand_in):
     """The earlier publication's results go into the report as a value: the trend and the
     change name its wave, and its hash is recorded — no file of it is written anywhere."""
     synthetic_wave(app, "2024", responses=300, seed=6)
@@ -268,7 +268,7 @@ def test_a_second_wave_compares_with_the_published_first_as_a_value(app):
     assert results["report"]["previous"] == ["2024"]
 
 
-def test_settings_that_differ_from_the_previous_publication_are_flagged(app):
+def test_settings_that_differ_from_the_previous_publication_are_flagged(app, rendering_stand_in):
     """Publishing goes ahead when the previous wave was scored otherwise: the change says
     it is not comparable and names the difference; the screen says so beforehand."""
     from survey.services.publication import settings_change
@@ -306,7 +306,7 @@ def test_publishing_a_wave_without_responses_is_refused(app):
         assert session.scalar(select(Publication)) is None
 
 
-def test_publish_screen(app):
+def test_publish_screen(app, rendering_stand_in):
     synthetic_wave(app, responses=400, seed=5)
     client = english(signed_in(app, "publisher"))
     page = client.get("/admin/waves/2025/publication").get_data(as_text=True)
@@ -336,7 +336,7 @@ def test_publish_screen(app):
     assert event.username == "publisher-user"
 
 
-def test_statistician_previews_without_publishing(app):
+def test_statistician_previews_without_publishing(app, rendering_stand_in):
     synthetic_wave(app, responses=400, seed=4)
     client = english(signed_in(app, "statistician"))
     page = client.get("/admin/waves/2025/publication").get_data(as_text=True)
@@ -352,7 +352,7 @@ def test_statistician_previews_without_publishing(app):
     assert no_token.status_code == 400
 
 
-def test_publish_command(app):
+def test_publish_command(app, rendering_stand_in):
     synthetic_wave(app, responses=400, seed=9)
     runner = app.test_cli_runner()
     result = runner.invoke(main, ["publish", "2025", "--no-pdf"])

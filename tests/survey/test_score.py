@@ -45,7 +45,7 @@ def differences(ours, theirs, where: str = "") -> list[str]:
     return [] if ours == theirs else [f"{where}: {ours!r} vs {theirs!r}"]
 
 
-def test_score_with_no_flags_reproduces_the_publication(demo, tmp_path):
+def test_score_with_no_flags_reproduces_the_publication(demo, tmp_path, rendering_stand_in):
     """``manyi score 2025`` with no flag uses the wave's settings (the demo's: illustrative
     margins and benchmarks, target 85 on the index, illustrative) and equals the published
     ``/results/2025.json`` on every number — only the time it was generated differs."""
@@ -66,7 +66,7 @@ def test_score_with_no_flags_reproduces_the_publication(demo, tmp_path):
     assert "示意数据" in html
 
 
-def test_score_flags_override_the_wave_settings_and_say_so(demo, tmp_path):
+def test_score_flags_override_the_wave_settings_and_say_so(demo, tmp_path, rendering_stand_in):
     out = tmp_path / "out"
     args = ["score", "2025", "--out", str(out), "--no-pdf", "--quiet", "--no-margins", "--mapping", "monitoring"]
     result = demo.test_cli_runner().invoke(main, args)
@@ -78,7 +78,7 @@ def test_score_flags_override_the_wave_settings_and_say_so(demo, tmp_path):
     assert "本次分析所用设置与期次 2025 保存的设置不同" in (out / "report.html").read_text(encoding="utf-8")
 
 
-def test_score_demo_wave_writes_every_file(demo, tmp_path):
+def test_score_demo_wave_writes_every_file(demo, tmp_path, bulletin_stand_in):
     out = tmp_path / "out"
     pdf = is_sqlite(demo)  # the report part is the same on both databases: render the PDF once
     args = [
@@ -187,7 +187,7 @@ def test_bad_margins_change_nothing(demo, tmp_path):
     assert not out.exists()
 
 
-def test_residents_moved_across_towns_do_not_change_the_design(demo, tmp_path):
+def test_residents_moved_across_towns_do_not_change_the_design(demo, tmp_path, rendering_stand_in):
     """Strata are the collection point's town, not the resident's: moving residents to other
     towns in the database leaves the design alone.  df = #points − #point-towns for the
     rows at a point, plus Σ (n_c − 1) for the phone and paper strata (each respondent

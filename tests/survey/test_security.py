@@ -272,6 +272,29 @@ def test_passwords_are_hashed_with_a_slow_hash(app):
         assert PASSWORD not in user.password_hash
 
 
+def test_the_default_password_hash_is_scrypt_with_n_32768(tmp_path, monkeypatch):
+    """Outside the tests' cheaper setting, an instance hashes with scrypt N=2**15, r=8, p=1."""
+    from survey import create_app
+    from survey.services.accounts import hash_password, verify_password
+
+    monkeypatch.setenv("MANYI_INSTANCE_PATH", str(tmp_path / "instance"))
+    app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite3'}", "SECRET_KEY": "x"})
+    assert app.config["PASSWORD_HASH_METHOD"] == "scrypt:32768:8:1"
+    with app.app_context():
+        stored = hash_password(PASSWORD)
+    assert stored.startswith("scrypt:32768:8:1$")
+    assert verify_password(User(password_hash=stored), PASSWORD)
+    assert hash_password(PASSWORD).startswith("scrypt:32768:8:1$")  # outside an app too
+
+
+def test_a_password_hash_method_other_than_scrypt_is_refused(app):
+    from survey.services.accounts import hash_password
+
+    app.config["PASSWORD_HASH_METHOD"] = "pbkdf2:sha256:1"
+    with app.app_context(), pytest.raises(ValueError, match="not scrypt"):
+        hash_password(PASSWORD)
+
+
 @pytest.mark.parametrize("path", ["/admin/static/admin.css", "/results/static/results.css"])
 def test_stylesheets_are_served_from_the_site(client, path):
     response = client.get(path)
