@@ -69,18 +69,21 @@ class CJKFont:
         return [self.family, *LATIN_FALLBACK]
 
     @property
+    def _family_names(self) -> list[str]:
+        """This face first, then the other preferred ones."""
+        return [self.family, *(f for f in PREFERRED_FAMILIES if f != self.family)]
+
+    @property
     def css_family(self) -> str:
         """A CSS ``font-family`` value naming the CJK face first."""
-        names = [self.family, *(f for f in PREFERRED_FAMILIES if f != self.family)]
-        return ", ".join(f'"{name}"' for name in names) + ", sans-serif"
+        return ", ".join(f'"{name}"' for name in self._family_names) + ", sans-serif"
 
     @property
     def svg_family(self) -> str:
         """The same list for an SVG ``font-family`` attribute, unquoted (WeasyPrint's SVG
         text splits it at commas): without it SVG text falls back to the system's
         ``sans-serif``, and every PDF embeds two more fonts."""
-        names = [self.family, *(f for f in PREFERRED_FAMILIES if f != self.family)]
-        return ",".join([*names, "sans-serif"])
+        return ",".join([*self._family_names, "sans-serif"])
 
 
 @lru_cache(maxsize=1)

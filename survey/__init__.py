@@ -18,6 +18,7 @@ from typing import Any
 from flask import Flask
 
 from survey.localtime import DISTRICT_TIMEZONE
+from survey.services.passwords import DEFAULT_PASSWORD_HASH_METHOD
 
 try:
     #: The version, written once: in pyproject.toml (read from the installed metadata).
@@ -76,7 +77,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SAMESITE="Lax",
         WTF_CSRF_TIME_LIMIT=None,
-        PASSWORD_HASH_METHOD="scrypt:32768:8:1",  # survey.services.accounts
+        PASSWORD_HASH_METHOD=DEFAULT_PASSWORD_HASH_METHOD,  # survey.services.accounts
         BABEL_DEFAULT_LOCALE="zh",
         BABEL_DEFAULT_TIMEZONE=DISTRICT_TIMEZONE,
         LANGUAGES=("zh", "en"),

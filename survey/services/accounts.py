@@ -23,8 +23,8 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from survey.models import ROLES, User, utcnow
 from survey.services import audit
 from survey.services.audit import Actor
+from survey.services.passwords import DEFAULT_PASSWORD_HASH_METHOD, password_problem
 from survey.services.passwords import MIN_PASSWORD_LENGTH as MIN_PASSWORD_LENGTH  # the forms use it
-from survey.services.passwords import password_problem
 
 _USERNAME = re.compile(r"^[A-Za-z0-9_.\-]{2,80}$")
 
@@ -37,10 +37,6 @@ def generate_password() -> str:
     """A random password a person can type: 4 groups of 4 letters and digits."""
     alphabet = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
     return "-".join("".join(secrets.choice(alphabet) for _ in range(4)) for _ in range(4))
-
-
-#: scrypt with N = 2**15, r = 8, p = 1: about 0.1 s and 32 MB per hash.
-DEFAULT_PASSWORD_HASH_METHOD = "scrypt:32768:8:1"
 
 
 def password_hash_method() -> str:

@@ -16,6 +16,9 @@ from importlib import resources
 
 #: Fewest characters of an office password.
 MIN_PASSWORD_LENGTH = 10
+#: How passwords are hashed (``PASSWORD_HASH_METHOD``): werkzeug's scrypt with N = 2**15,
+#: r = 8, p = 1, about 0.1 s and 32 MB per hash.
+DEFAULT_PASSWORD_HASH_METHOD = "scrypt:32768:8:1"
 
 #: Digits and punctuation that people add around a common word to pass a length rule.
 _PADDING = "0123456789!@#$%^&*()-_=+.,;:?/~`'\"[]{}<>|\\ "
