@@ -39,6 +39,7 @@ Lumley, T. (2010). *Complex Surveys: A Guide to Analysis Using R*. Wiley.
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -74,6 +75,74 @@ def _calibration_matrix(design: SurveyDesign) -> sparse.csr_matrix:
     return calibration_columns(design.cells.level_codes, design.calibration.margins)
 
 
+@dataclass(frozen=True, eq=False)
+class _Basis:
+    """What every linearized variance on one design shares, built once per design: a run
+    asks for a few hundred variances (domains, items, subgroups) on the same design.
+
+    ``s`` below is the variance scale ``(1 − f_h) n_h/(n_h − 1)`` of each PSU's stratum.
+    """
+
+    psu_scale: np.ndarray  # s per PSU
+    centre: np.ndarray  # per PSU: centre at its stratum's mean (False in a lonely stratum)
+    centring: np.ndarray  # per stratum: s_h / n_h, 0 for a lonely stratum
+    to_psu: sparse.csr_matrix  # A G: PSU totals of cell values times g_c (PSUs × cells)
+    x: sparse.csr_matrix | None = None  # calibration variables per cell (cells × levels)
+    normal: np.ndarray | None = None  # x′ diag(d) x (levels × levels)
+    dummies: np.ndarray | None = None  # M = A G diag(d) x (PSUs × levels)
+    scaled_dummies: np.ndarray | None = None  # diag(s) M
+    dummy_square: np.ndarray | None = None  # M′ diag(s) M
+    stratum_dummies: np.ndarray | None = None  # stratum totals of M (strata × levels)
+
+
+_BASES: weakref.WeakKeyDictionary[SurveyDesign, _Basis] = weakref.WeakKeyDictionary()
+
+
+def _basis(design: SurveyDesign) -> _Basis:
+    basis = _BASES.get(design)
+    if basis is None:
+        basis = _make_basis(design)
+        _BASES[design] = basis
+    return basis
+
+
+def _make_basis(design: SurveyDesign) -> _Basis:
+    stratum_scale, lonely = _scales_by_stratum(design)
+    n_h = np.maximum(design.psu_per_stratum, 1).astype(np.float64)
+    to_psu = sparse.csr_matrix(design.psu_aggregator @ sparse.diags(design.cell_adjustment))
+    common = {
+        "psu_scale": stratum_scale[design.psu_stratum],
+        "centre": ~lonely[design.psu_stratum],
+        "centring": np.where(lonely, 0.0, stratum_scale / n_h),
+        "to_psu": to_psu,
+    }
+    if design.calibration is None:
+        return _Basis(**common)
+    x = _calibration_matrix(design)
+    base = design.cells.base_total
+    dummies = np.asarray((to_psu @ sparse.diags(base) @ x).toarray())
+    scaled = dummies * common["psu_scale"][:, None]
+    return _Basis(
+        **common,
+        x=x,
+        normal=np.asarray((x.T @ sparse.diags(base) @ x).toarray()),
+        dummies=dummies,
+        scaled_dummies=scaled,
+        dummy_square=dummies.T @ scaled,
+        stratum_dummies=np.asarray(design.stratum_aggregator @ dummies),
+    )
+
+
+def _fit(basis: _Basis, right: np.ndarray) -> np.ndarray:
+    """``β̂`` of the calibration fit from ``x′Z`` (levels × K).
+
+    The dummies of several margins are collinear (each margin sums to one); the fitted
+    values ``x′β̂`` are unique, so a minimum-norm least-squares solution is enough.
+    """
+    assert basis.normal is not None
+    return np.asarray(np.linalg.lstsq(basis.normal, right, rcond=None)[0])
+
+
 def calibration_residuals(design: SurveyDesign, influence: np.ndarray) -> np.ndarray:
     """Cell totals of ``e_k`` from cell totals ``Z_c = Σ_{k∈c} d_k z_k`` (C × K).
 
@@ -84,18 +153,10 @@ def calibration_residuals(design: SurveyDesign, influence: np.ndarray) -> np.nda
     adjustment = design.cell_adjustment[:, None]
     if design.calibration is None:
         return np.asarray(adjustment * influence)
-    x = _calibration_matrix(design)
-    base = design.cells.base_total
-    normal = (x.T @ sparse.diags(base) @ x).toarray()
-    right = x.T @ influence
-    # The dummies of several margins are collinear (each margin sums to one); the fitted
-    # values x′β̂ are unique, so a minimum-norm least-squares solution is enough.
-    beta = np.linalg.lstsq(normal, right, rcond=None)[0]
-    return np.asarray(adjustment * (influence - base[:, None] * (x @ beta)))
-
-
-def _psu_totals(design: SurveyDesign, cell_values: np.ndarray) -> np.ndarray:
-    return np.asarray(design.psu_aggregator @ cell_values)
+    basis = _basis(design)
+    assert basis.x is not None
+    beta = _fit(basis, basis.x.T @ influence)
+    return np.asarray(adjustment * (influence - design.cells.base_total[:, None] * (basis.x @ beta)))
 
 
 def _scales_by_stratum(design: SurveyDesign) -> tuple[np.ndarray, np.ndarray]:
@@ -116,12 +177,6 @@ def _scales_by_stratum(design: SurveyDesign) -> tuple[np.ndarray, np.ndarray]:
     with np.errstate(divide="ignore", invalid="ignore"):
         scale = np.where(lonely, keep, keep * n_h / (n_h - 1))
     return scale, lonely
-
-
-def _stratum_scales(design: SurveyDesign) -> tuple[np.ndarray, np.ndarray]:
-    """Per PSU: the variance scale ``(1 − f_h) n_h/(n_h − 1)`` and whether to centre."""
-    scale, lonely = _scales_by_stratum(design)
-    return scale[design.psu_stratum], ~lonely[design.psu_stratum]
 
 
 def linearized_variance(design: SurveyDesign, influence: Any, *, full: bool = False) -> np.ndarray:
@@ -150,16 +205,15 @@ def linearized_variance(design: SurveyDesign, influence: Any, *, full: bool = Fa
         if not full:
             return _sparse_linearized_variance(design, sparse.csr_matrix(influence))
         influence = influence.toarray()
+    basis = _basis(design)
     residuals = calibration_residuals(design, influence)
-    totals = _psu_totals(design, residuals)
-    scale, centre = _stratum_scales(design)
-    strata = design.psu_stratum
+    totals = np.asarray(design.psu_aggregator @ residuals)
     sums = np.asarray(design.stratum_aggregator @ totals)
     means = sums / np.maximum(design.psu_per_stratum, 1)[:, None]
-    deviations = totals - np.where(centre[:, None], means[strata], 0.0)
+    deviations = totals - np.where(basis.centre[:, None], means[design.psu_stratum], 0.0)
     if full:
-        return np.asarray((deviations * scale[:, None]).T @ deviations)
-    return np.asarray((scale[:, None] * deviations**2).sum(axis=0))
+        return np.asarray((deviations * basis.psu_scale[:, None]).T @ deviations)
+    return np.asarray((basis.psu_scale[:, None] * deviations**2).sum(axis=0))
 
 
 def _sparse_linearized_variance(design: SurveyDesign, influence: sparse.csr_matrix) -> np.ndarray:
@@ -171,28 +225,20 @@ def _sparse_linearized_variance(design: SurveyDesign, influence: sparse.csr_matr
     a lonely stratum) and ``Σ_i s_i T_i² = Σ s S² − 2 β′(M′sS) + β′(M′sM)β``, every
     product sparse or levels-sized.
     """
-    adjustment = design.cell_adjustment
-    psu_scale, _ = _stratum_scales(design)
-    stratum_scale, lonely = _scales_by_stratum(design)
-    to_psu = design.psu_aggregator
-    totals = sparse.csr_matrix(to_psu @ sparse.diags(adjustment) @ influence)  # S, PSUs × K
-    squares = np.asarray(totals.multiply(totals).T @ psu_scale).ravel()
+    basis = _basis(design)
+    totals = sparse.csr_matrix(basis.to_psu @ influence)  # S, PSUs × K
+    squares = np.asarray(totals.multiply(totals).T @ basis.psu_scale).ravel()
     stratum_totals = np.asarray((design.stratum_aggregator @ totals).toarray())
-    if design.calibration is not None:
-        x = _calibration_matrix(design)
-        base = design.cells.base_total
-        normal = (x.T @ sparse.diags(base) @ x).toarray()
-        beta = np.linalg.lstsq(normal, np.asarray((x.T @ influence).toarray()), rcond=None)[0]
-        dummies = np.asarray((to_psu @ sparse.diags(adjustment * base) @ x).toarray())  # M, PSUs × levels
-        scaled = dummies * psu_scale[:, None]
-        cross = np.asarray(totals.T @ scaled).T  # levels × K
+    if basis.x is not None:
+        assert basis.scaled_dummies is not None and basis.dummy_square is not None
+        assert basis.stratum_dummies is not None
+        beta = _fit(basis, np.asarray((basis.x.T @ influence).toarray()))
+        cross = np.asarray(totals.T @ basis.scaled_dummies).T  # levels × K
         squares = (
-            squares - 2 * np.einsum("lk,lk->k", beta, cross) + np.einsum("lk,lk->k", beta, (dummies.T @ scaled) @ beta)
+            squares - 2 * np.einsum("lk,lk->k", beta, cross) + np.einsum("lk,lk->k", beta, basis.dummy_square @ beta)
         )
-        stratum_totals = stratum_totals - (np.asarray(design.stratum_aggregator @ dummies)) @ beta
-    n_h = np.maximum(design.psu_per_stratum, 1).astype(np.float64)
-    centring = np.where(lonely, 0.0, stratum_scale / n_h)
-    return np.asarray(squares - centring @ stratum_totals**2, dtype=np.float64)
+        stratum_totals = stratum_totals - basis.stratum_dummies @ beta
+    return np.asarray(squares - basis.centring @ stratum_totals**2, dtype=np.float64)
 
 
 # ---------------------------------------------------------------------------- replicates

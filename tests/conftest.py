@@ -13,10 +13,13 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import json
 import os
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -142,6 +145,17 @@ def postgres_template(postgres_server):
 
 
 @pytest.fixture(scope="session")
+def postgres_databases(postgres_server, postgres_template):
+    """This worker's PostgreSQL test databases, each a copy of the template, recycled
+    between tests (tests/pg_pool.py)."""
+    from tests.pg_pool import DatabasePool
+
+    databases = DatabasePool(postgres_server, postgres_template)
+    yield databases
+    databases.close()
+
+
+@pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory):
     path = tmp_path_factory.mktemp("sqlite-template") / "template.sqlite3"
     _migrate(f"sqlite:///{path}")
@@ -150,21 +164,18 @@ def sqlite_template(tmp_path_factory):
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request, tmp_path):
-    """A fresh, migrated database of each kind with the questionnaires loaded (no waves, no users)."""
+    """A migrated database of each kind with the questionnaires loaded (no waves, no users):
+    a copy of the SQLite template, or a PostgreSQL database in the template's state."""
     if request.param == "sqlite":
         template = request.getfixturevalue("sqlite_template")
         path = tmp_path / "manyi.sqlite3"
         shutil.copy(template, path)
         yield f"sqlite:///{path}"
         return
-    admin = request.getfixturevalue("postgres_template")
-    server = request.getfixturevalue("postgres_server")
-    name = f"manyi_test_{os.getpid()}_{next(_database_numbers)}"
-    with admin.connect() as connection:
-        connection.execute(text(f"CREATE DATABASE {name} TEMPLATE manyi_template"))
-    yield server.url(name)
-    with admin.connect() as connection:
-        connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    databases = request.getfixturevalue("postgres_databases")
+    name = databases.take()
+    yield databases.server.url(name)
+    databases.give_back(name)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -220,8 +231,8 @@ def app(database_url, tmp_path, monkeypatch):
     application.extensions["manyi_db"].engine.dispose()
 
 
-#: Each worker's published demo wave, one per database kind: {kind: snapshot}.
-_DEMO_SNAPSHOTS: dict[str, str] = {}
+#: This worker's snapshots, by name and database kind: {(name, kind): (SQLite file or PostgreSQL database, value)}.
+_SNAPSHOTS: dict[tuple[str, str], tuple[str, Any]] = {}
 
 
 def sqlite_copy(source: str, target: str) -> None:
@@ -261,68 +272,87 @@ def _pg_tool(server, tool: str, *args: str) -> None:
     subprocess.run(command, check=True, capture_output=True, text=True)
 
 
-@pytest.fixture
-def demo_app(app, database_url, request, tmp_path_factory, worker_id):
-    """The app with the demo wave 2025 published, as ``manyi demo --no-serve --responses 1500
-    --seed 5`` makes it.
+def snapshot(app, request, name: str, build: Callable[[Any], Any]) -> Any:
+    """Bring the test's database to the state ``build(app)`` makes, building it once per test
+    run and database kind; return what ``build`` returned (through JSON).
 
-    The demo is made (and published) once per test run and database kind, by the first
-    worker that needs it; the other worker takes a copy (SQLite: the file; PostgreSQL:
-    ``pg_dump`` restored into its own server).  Each test gets its own copy.  Its charts and
-    PDFs are the stand-ins of ``rendering_stand_in`` (no test reading this demo reads a
-    chart or a PDF; the demo with its real ones is the browser tests' ``demo_server``).
+    The first worker that needs the state builds it on its own test database and saves it
+    (SQLite: a copy of the file; PostgreSQL: ``pg_dump``), under a lock in the run's shared
+    folder; every other test restores a copy (SQLite: the file; PostgreSQL: ``CREATE
+    DATABASE … TEMPLATE`` from this worker's copy, restored once with ``pg_restore``).  The
+    state must be deterministic (seeded) and live in the database only: the instance folder
+    is not part of it.
     """
-    from survey.cli import main
-    from tests import render_cache
-
+    database_url = request.getfixturevalue("database_url")
     engine = app.extensions["manyi_db"].engine
     kind = "sqlite" if database_url.startswith("sqlite") else "postgresql"
     own = database_url.removeprefix("sqlite:///") if kind == "sqlite" else database_url.rsplit("/", 1)[1]
-    snapshot = _DEMO_SNAPSHOTS.get(kind)
-    if snapshot is None:
-        shared = shared_folder(tmp_path_factory, worker_id) / "demo-snapshot"
+    known = _SNAPSHOTS.get((name, kind))
+    if known is None:
+        shared = shared_folder(request.getfixturevalue("tmp_path_factory"), request.getfixturevalue("worker_id"))
+        folder = shared / "snapshots"
         made_here = False
-        with locked(shared / f"{kind}.lock"):
-            published = shared / ("demo.sqlite3" if kind == "sqlite" else "demo.pgdump")
-            if not published.exists():
-                with pytest.MonkeyPatch.context() as monkeypatch:
-                    render_cache.install_pdf_stand_in(monkeypatch)
-                    render_cache.install_chart_stand_in(monkeypatch)
-                    result = app.test_cli_runner().invoke(
-                        main, ["demo", "--no-serve", "--responses", "1500", "--seed", "5"]
-                    )
-                assert result.exit_code == 0, result.output
+        with locked(folder / f"{name}-{kind}.lock"):
+            saved = folder / (f"{name}.sqlite3" if kind == "sqlite" else f"{name}-{kind}.pgdump")
+            value_file = folder / f"{name}-{kind}.json"
+            if not saved.exists():
+                value = build(app)
                 engine.dispose()
                 made_here = True
-                scratch = published.with_name(f"{published.name}.{os.getpid()}")
+                scratch = saved.with_name(f"{saved.name}.{os.getpid()}")
                 if kind == "sqlite":
                     sqlite_copy(own, str(scratch))
                 else:
                     _pg_tool(request.getfixturevalue("postgres_server"), "pg_dump", "-Fc", "-f", str(scratch), own)
-                os.replace(scratch, published)
+                value_file.write_text(json.dumps(value), encoding="utf-8")
+                os.replace(scratch, saved)
+        value = json.loads(value_file.read_text(encoding="utf-8"))
         if kind == "sqlite":
-            snapshot = str(published)
+            database = str(saved)
         else:
-            snapshot = f"manyi_demo_{os.getpid()}"
+            database = f"manyi_{name.replace('-', '_')}_{os.getpid()}"
             admin = request.getfixturevalue("postgres_template")
             with admin.connect() as connection:
-                if made_here:
-                    connection.execute(text(f"CREATE DATABASE {snapshot} TEMPLATE {own}"))
-                else:
-                    connection.execute(text(f"CREATE DATABASE {snapshot} TEMPLATE template0"))
+                connection.execute(text(f"CREATE DATABASE {database} TEMPLATE {own if made_here else 'template0'}"))
             if not made_here:
                 server = request.getfixturevalue("postgres_server")
-                _pg_tool(server, "pg_restore", "--no-owner", "--exit-on-error", "-d", snapshot, str(published))
-        _DEMO_SNAPSHOTS[kind] = snapshot
+                _pg_tool(server, "pg_restore", "--no-owner", "--exit-on-error", "-d", database, str(saved))
+        _SNAPSHOTS[(name, kind)] = (database, value)
         if made_here:
-            return app
+            return value
+    else:
+        database, value = known
     engine.dispose()
     if kind == "sqlite":
-        sqlite_copy(snapshot, own)
+        sqlite_copy(database, own)
     else:
         with request.getfixturevalue("postgres_template").connect() as connection:
             connection.execute(text(f"DROP DATABASE IF EXISTS {own} WITH (FORCE)"))
-            connection.execute(text(f"CREATE DATABASE {own} TEMPLATE {snapshot}"))
+            connection.execute(text(f"CREATE DATABASE {own} TEMPLATE {database}"))
+    return value
+
+
+@pytest.fixture
+def demo_app(app, request):
+    """The app with the demo wave 2025 published, as ``manyi demo --no-serve --responses 1500
+    --seed 5`` makes it: made once per test run and database kind (:func:`snapshot`).
+
+    Its charts and PDFs are the stand-ins of ``rendering_stand_in`` (no test reading this
+    demo reads a chart or a PDF; the demo with its real ones is the browser tests'
+    ``demo_server``).
+    """
+
+    def publish_demo(app) -> None:
+        from survey.cli import main
+        from tests import render_cache
+
+        with pytest.MonkeyPatch.context() as monkeypatch:
+            render_cache.install_pdf_stand_in(monkeypatch)
+            render_cache.install_chart_stand_in(monkeypatch)
+            result = app.test_cli_runner().invoke(main, ["demo", "--no-serve", "--responses", "1500", "--seed", "5"])
+        assert result.exit_code == 0, result.output
+
+    snapshot(app, request, "demo", publish_demo)
     return app
 
 

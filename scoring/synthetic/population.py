@@ -4,6 +4,7 @@ answers), points, towns, and the true scores.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -270,7 +271,6 @@ def make_population(
         cross_town_share=cross_town_share,
         **model,
     )
-    truth = _compute_truth(layout, arrays, resident_cell)
     points["catchment"] = np.bincount(cell_point, weights=cell_size, minlength=n_points).astype(np.int64)
     margins = pd.DataFrame(
         [("town", code, int(town_counts[t].sum())) for t, code in enumerate(town_codes)]
@@ -300,10 +300,10 @@ def make_population(
         points=points,
         margins=margins,
         cells=cells,
-        truth=truth,
         parameters=parameters,
         _layout=layout,
         _arrays=arrays,
+        _truth=functools.partial(_compute_truth, layout, arrays),
     )
 
 
@@ -421,8 +421,9 @@ def _cell_latent(
     return np.asarray(base + town[cell_town] + sex[cell_sex] + age[cell_age] + point[cell_point])
 
 
-def _compute_truth(layout: _Layout, arrays: _PopulationArrays, resident_cell: np.ndarray) -> SurveyTruth:
+def _compute_truth(layout: _Layout, arrays: _PopulationArrays) -> SurveyTruth:
     """Exact expected statistics of the finite population (see the module docstring)."""
+    resident_cell = np.repeat(np.arange(arrays.cell_size.size), arrays.cell_size)
     person_sd = _SD["person"]
     noise_sd = _SD["item_noise"]
     occupied = np.flatnonzero(arrays.cell_size)

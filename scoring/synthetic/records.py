@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -328,6 +329,7 @@ class SyntheticPopulation:
         Residents per ``point, point_town, town, sex, age_group`` (``town`` = residence),
         non-empty cells only.
     truth : SurveyTruth
+        Computed on first use (the integrity review's simulations need none).
     parameters : ModelParameters
     """
 
@@ -340,10 +342,14 @@ class SyntheticPopulation:
     points: pd.DataFrame = field(repr=False)
     margins: pd.DataFrame = field(repr=False)
     cells: pd.DataFrame = field(repr=False)
-    truth: SurveyTruth = field(repr=False)
     parameters: ModelParameters = field(repr=False)
     _layout: _Layout = field(repr=False)
     _arrays: _PopulationArrays = field(repr=False)
+    _truth: Callable[[], SurveyTruth] = field(repr=False)
+
+    @cached_property
+    def truth(self) -> SurveyTruth:
+        return self._truth()
 
 
 @dataclass(frozen=True, eq=False)

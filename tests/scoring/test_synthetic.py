@@ -178,6 +178,19 @@ def test_works_without_questionnaires():
     assert responses.shape == (500, len(RESPONSE_FIXED_COLUMNS) + 73 + 2)
 
 
+def test_the_truth_is_computed_when_asked_and_does_not_change_the_draws():
+    """The truth (0.1 s on 200,000 residents) is worked out on first use: the integrity
+    review's simulations never ask for it.  Asking or not changes no sample."""
+    asked = make_population(seed=3, size=20_000, points_per_town=4)
+    never = make_population(seed=3, size=20_000, points_per_town=4)
+    assert "truth" not in vars(asked)
+    truth = asked.truth
+    assert asked.truth is truth and 0 < truth.overall_index < 100
+    assert set(truth.domain_index) == set(asked.domains)
+    pd.testing.assert_frame_equal(draw_sample(asked, 500, seed=1).responses, draw_sample(never, 500, seed=1).responses)
+    assert "truth" not in vars(never)
+
+
 def test_bad_arguments_say_what_to_fix(population):
     with pytest.raises(ValueError, match="n_responses"):
         draw_sample(population, 0)

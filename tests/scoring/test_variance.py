@@ -201,3 +201,36 @@ def test_sparse_influence_gives_the_dense_variances(calibrated):
     assert np.allclose(linearized_variance(design, sparse.csr_matrix(dense)), expected, rtol=1e-10, atol=0)
     full = linearized_variance(design, sparse.csr_matrix(dense), full=True)
     assert np.allclose(np.diag(full), expected, rtol=1e-10)
+
+
+def test_what_a_design_shares_is_built_once_for_it_and_for_no_other_design():
+    """The calibration fit, the PSU scales and the dummies are kept per design (a run asks
+    for hundreds of variances on one design); a raked copy of a design gets its own, and
+    each gives what a fresh computation gives."""
+    from scoring import variance
+    from scoring.design import collection_design
+
+    from .support import point_town_responses
+
+    frame = point_town_responses(300, seed=5)
+    unraked = collection_design(frame)
+    raked = rake(unraked, margins_from_frame(small_margins(frame)))
+    influence = np.random.default_rng(4).normal(size=(unraked.cells.n_cells, 5))
+    raked_influence = np.random.default_rng(4).normal(size=(raked.cells.n_cells, 5))
+
+    def fresh(design, values):
+        variance._BASES.clear()
+        return variance.linearized_variance(design, values)
+
+    expected_unraked, expected_raked = fresh(unraked, influence), fresh(raked, raked_influence)
+    variance._BASES.clear()
+    assert np.array_equal(variance.linearized_variance(unraked, influence), expected_unraked)
+    assert np.array_equal(variance.linearized_variance(raked, raked_influence), expected_raked)
+    assert np.array_equal(variance.linearized_variance(unraked, influence), expected_unraked)
+    assert set(variance._BASES) == {unraked, raked}
+    assert variance._BASES[unraked].x is None and variance._BASES[raked].x is not None
+    del raked
+    import gc
+
+    gc.collect()
+    assert set(variance._BASES) == {unraked}  # kept no longer than its design

@@ -24,6 +24,7 @@ from survey.localtime import to_local
 from survey.models import Response
 from survey.services.exports import LABELLED_SHEET, UTF8_BOM, ExportError, export_wave, spss_names
 from survey.services.waves import get_wave
+from tests.conftest import snapshot
 from tests.survey.admin_support import audit_events, english, post, signed_in, synthetic_wave
 from tests.survey.jobs_support import job_id_of, run_jobs
 
@@ -33,7 +34,14 @@ PERSONAL = "请打电话13912345678联系我，身份证42100219800101123X"
 
 
 @pytest.fixture
-def wave_app(app):
+def wave_app(app, request):
+    """A synthetic wave of 300 responses with a masked comment, refusals and a partial
+    response: made once per test run and database kind (tests/conftest.py ``snapshot``)."""
+    snapshot(app, request, "exports-wave", _make_wave)
+    return app
+
+
+def _make_wave(app) -> None:
     synthetic_wave(app, responses=300)
     with app.app_context():
         session = get_session()
@@ -45,7 +53,6 @@ def wave_app(app):
         second.comment = PERSONAL
         session.add(Response(uid="partial-1", wave_id=wave.id, state="partial", channel="qr"))
         session.commit()
-    return app
 
 
 def _export(app, fmt: str, **options):

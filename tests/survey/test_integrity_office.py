@@ -16,6 +16,7 @@ from survey.models import IntegrityDecision
 from survey.services import integrity
 from survey.services.integrity import DecisionError
 from survey.services.waves import add_point, create_wave, get_wave, set_wave_state
+from tests.conftest import snapshot
 from tests.survey.admin_support import audit_events, english, make_wave, post, signed_in, synthetic_wave
 from tests.survey.respond_support import complete
 from tests.survey.respond_support import make_wave as make_resident_wave
@@ -278,8 +279,15 @@ def test_the_page_says_when_too_few_responses_to_check(app):
 
 
 @pytest.fixture
-def published_with_exclusion(app, rendering_stand_in):
-    """A planted wave whose coached point the office excluded, then published."""
+def published_with_exclusion(app, request, rendering_stand_in):
+    """A planted wave whose coached point the office excluded, then published: made once per
+    test run and database kind (tests/conftest.py ``snapshot``).  Returns the coached point,
+    the published results and the point's town (Chinese, English)."""
+    coached, results, town = snapshot(app, request, "published-with-exclusion", _publish_with_exclusion)
+    return coached, results, tuple(town)
+
+
+def _publish_with_exclusion(app) -> tuple[str, dict, tuple[str, str]]:
     from survey.services.publication import PublishOptions, publish_wave
 
     coached = planted_wave(app, responses=1200, seed=2)

@@ -23,7 +23,7 @@ from survey.services.publication import (
     revisions,
 )
 from survey.services.waves import get_wave
-from tests.conftest import QUESTIONNAIRES
+from tests.conftest import QUESTIONNAIRES, snapshot
 from tests.survey.admin_support import audit_events, english, make_wave, post, signed_in, synthetic_wave
 from tests.survey.jobs_support import job_id_of, run_jobs
 
@@ -170,11 +170,13 @@ def test_public_results_withhold_suppressed_cells():
     assert public_results(results)["domains"]["healthcare"]["alpha"] is None  # valid JSON: null, never NaN
 
 
-def test_publish_wave_freezes_the_scoring_run(app, monkeypatch):
+def test_publish_wave_freezes_the_scoring_run(app, monkeypatch, rendering_stand_in):
     """The real pipeline: results.json verbatim, the report's files, config and hashes;
     a resident's comment appears nowhere in what is published.  Web → services → scoring
     in memory: no temporary file or folder passes data between them (openpyxl's own
-    scratch file while zipping the workbook aside), and no server path is published."""
+    scratch file while zipping the workbook aside), and no server path is published.  The
+    charts are stand-ins here: that drawing them writes no file either is
+    tests/scoring/test_report.py::test_build_report_writes_nothing."""
     import builtins
     import os
     import tempfile
@@ -243,19 +245,31 @@ def test_publish_wave_freezes_the_scoring_run(app, monkeypatch):
         assert str(MARGINS.parent) not in text
 
 
-def test_a_second_wave_compares_with_the_published_first_as_a_value(app, rendering_stand_in):
-    """The earlier publication's results go into the report as a value: the trend and the
-    change name its wave, and its hash is recorded — no file of it is written anywhere."""
+def _publish_2024_collect_2025(app) -> None:
     synthetic_wave(app, "2024", responses=300, seed=6)
     with app.test_request_context():
         session = get_session()
         publish_wave(session, get_wave(session, "2024"), actor="x", options=PublishOptions(pdf=False))
         session.commit()
+    synthetic_wave(app, "2025", responses=300, seed=8)
+
+
+@pytest.fixture
+def second_wave_app(app, request, rendering_stand_in):
+    """Wave 2024 published, wave 2025 collected (300 synthetic responses each): made once
+    per test run and database kind (tests/conftest.py ``snapshot``)."""
+    snapshot(app, request, "second-wave", _publish_2024_collect_2025)
+    return app
+
+
+def test_a_second_wave_compares_with_the_published_first_as_a_value(second_wave_app):
+    """The earlier publication's results go into the report as a value: the trend and the
+    change name its wave, and its hash is recorded — no file of it is written anywhere."""
+    app = second_wave_app
     with app.app_context():
         session = get_session()
         stored = json.loads(get_publication(session, "2024").results_json)
         assert stored["report"] == {**stored["report"], "wave": "2024", "year": 2024}  # collected in 2024
-    synthetic_wave(app, "2025", responses=300, seed=8)
     with app.test_request_context():
         session = get_session()
         publication = publish_wave(session, get_wave(session, "2025"), actor="x", options=PublishOptions(pdf=False))
@@ -268,17 +282,12 @@ def test_a_second_wave_compares_with_the_published_first_as_a_value(app, renderi
     assert results["report"]["previous"] == ["2024"]
 
 
-def test_settings_that_differ_from_the_previous_publication_are_flagged(app, rendering_stand_in):
+def test_settings_that_differ_from_the_previous_publication_are_flagged(second_wave_app):
     """Publishing goes ahead when the previous wave was scored otherwise: the change says
     it is not comparable and names the difference; the screen says so beforehand."""
     from survey.services.publication import settings_change
 
-    synthetic_wave(app, "2024", responses=300, seed=6)
-    with app.test_request_context():
-        session = get_session()
-        publish_wave(session, get_wave(session, "2024"), actor="x", options=PublishOptions(pdf=False))
-        session.commit()
-    synthetic_wave(app, "2025", responses=300, seed=8)
+    app = second_wave_app
     set_settings(app, mapping="monitoring")
     with app.app_context():
         session = get_session()

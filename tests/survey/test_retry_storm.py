@@ -31,7 +31,7 @@ def test_repeated_posts_with_the_same_key_store_nothing_twice(site):
     result = storm(site, residents=10, duration=None, flows_per_resident=3, retry_fraction=0.2, workers=2)
 
     assert "error" not in result, result
-    assert result["surveys_acknowledged"] == 30
+    assert result["surveys_acknowledged"] == 30, result
     assert result["repeats_after_reply"] >= 5 and result["repeats_at_same_time"] >= 5
     assert result["repeats_leading_elsewhere"] == 0
     assert result["errors"] == 0, result["error_examples"]
