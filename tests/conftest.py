@@ -72,9 +72,9 @@ def pdf_stand_in(monkeypatch):
     """For tests of what publishing *does* (queue, audit, revisions, what is stored, the office's
     screens): WeasyPrint's report and bulletin PDFs are replaced by a one-page stand-in PDF
     under the real file names (tests/render_cache.py).  The PDFs themselves are tested where
-    they are the subject: tests/scoring/test_report.py, test_score.py's every-file test (the
-    report) and the browser tests' ``demo_server`` (report and bulletins; test_bulletin.py
-    reads one)."""
+    they are the subject: tests/scoring/test_report.py (the library call) and the browser
+    tests' ``demo_server`` (report and bulletins, published from the database;
+    test_report_pdf.py and test_bulletin.py read them)."""
     from tests import render_cache
 
     render_cache.install_pdf_stand_in(monkeypatch)
@@ -94,8 +94,8 @@ def rendering_stand_in(pdf_stand_in, monkeypatch):
     """``pdf_stand_in`` and stand-in charts too (tests/render_cache.py): for tests of what a
     publication or a score *computes and stores* (results, settings, revisions, decisions),
     not how it is drawn.  The charts are tested where they are the subject:
-    tests/scoring/test_charts.py, test_report.py, test_score.py's every-file test and the
-    browser tests' ``demo_server``."""
+    tests/scoring/test_charts.py, test_report.py's ``report`` fixture, test_score.py's
+    every-file test and the browser tests' ``demo_server``."""
     from tests import render_cache
 
     render_cache.install_chart_stand_in(monkeypatch)

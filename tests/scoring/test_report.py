@@ -409,7 +409,8 @@ def test_one_wave_has_no_trend_chart_but_a_plain_sentence():
     assert "目前只有本期一期调查结果，暂无历年趋势" in files.html.decode("utf-8")
 
 
-def test_rankings_without_same_year_figures_say_why():
+def test_rankings_without_same_year_figures_say_why(rendering_stand_in):
+    """(Stand-in charts: the words are the subject.)"""
     results = fake_results(synthetic_responses())
     table = validate_benchmarks(
         "year,level,unit,score,rank,se,source\n2024,municipality,沙市区,83.6,1,,x\n2024,municipality,江陵县,79.3,,,x\n"
@@ -497,7 +498,9 @@ def survey_files(tmp_path_factory):
     return folder
 
 
-def test_report_command_end_to_end(survey_files, tmp_path, capsys):
+def test_report_command_end_to_end(survey_files, tmp_path, capsys, rendering_stand_in):
+    """From the command's arguments to the files (stand-in charts, under their real names: the
+    drawing is tested by the ``report`` fixture's tests and tests/scoring/test_charts.py)."""
     from scoring.cli import main
 
     out = tmp_path / "report"

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import json
-import re
-import shutil
-import subprocess
 
 import pytest
 
 from survey.cli import main
 from survey.services.publication import public_results
-from tests.conftest import REPO, need
+from tests.conftest import REPO
 
 MARGINS = REPO / "questionnaires" / "margins" / "jingzhou-2025-illustrative.csv"
 BENCHMARKS = REPO / "questionnaires" / "benchmarks"
@@ -78,9 +75,12 @@ def test_score_flags_override_the_wave_settings_and_say_so(demo, tmp_path, rende
     assert "本次分析所用设置与期次 2025 保存的设置不同" in (out / "report.html").read_text(encoding="utf-8")
 
 
-def test_score_demo_wave_writes_every_file(demo, tmp_path, bulletin_stand_in):
+def test_score_demo_wave_writes_every_file(demo, tmp_path, pdf_stand_in):
+    """Every file ``manyi score`` writes for the demo wave.  The PDF is the stand-in here (on
+    SQLite; ``--no-pdf`` on PostgreSQL): the demo's real report PDF, published from the
+    database, is checked by tests/browser/test_report_pdf.py."""
     out = tmp_path / "out"
-    pdf = is_sqlite(demo)  # the report part is the same on both databases: render the PDF once
+    pdf = is_sqlite(demo)  # the report part is the same on both databases
     args = [
         "score",
         "2025",
@@ -128,31 +128,7 @@ def test_score_demo_wave_writes_every_file(demo, tmp_path, bulletin_stand_in):
     if not pdf:
         assert not (out / "report.pdf").exists()
         return
-    if shutil.which("pdftotext") is None or shutil.which("pdffonts") is None:
-        need("poppler-utils (pdftotext, pdffonts)", "apt-get install poppler-utils")
-    report = out / "report.pdf"
-    fonts = subprocess.run(["pdffonts", str(report)], capture_output=True, text=True, check=True).stdout
-    assert re.search(r"CJK|Han|WenQuanYi|SimHei|YaHei", fonts), fonts
-    text = subprocess.run(["pdftotext", str(report), "-"], capture_output=True, text=True, check=True).stdout
-    for phrase in (
-        "领导摘要",
-        "总体满意度指数",
-        "目录",
-        "各领域满意度",
-        "重点改进事项",
-        "监测排名对比",
-        "方法说明",
-        "数据质量",
-    ):
-        assert phrase in text, phrase
-    pages = int(
-        re.search(
-            r"Pages:\s+(\d+)",
-            subprocess.run(["pdfinfo", str(report)], capture_output=True, text=True, check=True).stdout,
-        ).group(1)
-    )
-    assert pages >= 6
-    assert f"共 {pages} 页" in text
+    assert (out / "report.pdf").read_bytes().startswith(b"%PDF")
 
 
 def test_unknown_wave_is_an_error(app, tmp_path):
