@@ -92,7 +92,12 @@ class DatabasePool:
     free: list[str] = field(default_factory=list)
     engines: dict[str, Engine] = field(default_factory=dict)
     numbers: itertools.count = field(default_factory=lambda: itertools.count(1))
-    state: TemplateState | None = None
+    state: TemplateState = field(init=False)
+
+    def __post_init__(self) -> None:
+        template = create_engine(self.server.url(self.template), poolclass=NullPool)
+        self.state = TemplateState.read(template)
+        template.dispose()
 
     def take(self) -> str:
         if self.free:
@@ -113,9 +118,6 @@ class DatabasePool:
             connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
 
     def _reset(self, name: str) -> bool:
-        if self.state is None:
-            self.state = TemplateState.read(self._engine(self.template))
-            self.engines.pop(self.template).dispose()
         with self.admin.connect() as connection:
             connection.execute(
                 text(
@@ -131,14 +133,11 @@ class DatabasePool:
                 ),
                 {"name": name},
             ).scalar_one()
-            exists = connection.execute(
-                text("SELECT count(*) FROM pg_database WHERE datname = :name"), {"name": name}
-            ).scalar_one()
-        if settings or not exists:
+        if settings:
             return False
         try:
             return self.state.restore(self._engine(name))
-        except Exception:  # a database a test left in any other state is dropped
+        except Exception:  # a database a test left in any other state (or dropped) is dropped
             return False
 
     def _engine(self, name: str) -> Engine:

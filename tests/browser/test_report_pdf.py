@@ -7,11 +7,11 @@ tests/scoring/test_report.py checks the PDF of the library call in detail.)
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
 import urllib.request
 
 import pytest
+
+from tests.pdf_support import need_poppler, pdf_fonts, pdf_pages, pdf_text
 
 pytestmark = pytest.mark.browser
 
@@ -33,15 +33,13 @@ def test_the_published_report_pdf_is_chinese_with_every_section_and_page_numbers
         report = tmp_path / "report.pdf"
         report.write_bytes(reply.read())
     assert report.read_bytes().startswith(b"%PDF")
-    if shutil.which("pdftotext") is None or shutil.which("pdffonts") is None:
-        pytest.fail("poppler-utils (pdftotext, pdffonts) are needed: apt-get install poppler-utils")
-    fonts = subprocess.run(["pdffonts", str(report)], capture_output=True, text=True, check=True).stdout
+    need_poppler()
+    fonts = pdf_fonts(report)
     assert re.search(r"CJK|Han|WenQuanYi|SimHei|YaHei", fonts), fonts
     assert all(line.split()[-5] == "yes" for line in fonts.splitlines()[2:] if line.strip())  # embedded
-    text = subprocess.run(["pdftotext", str(report), "-"], capture_output=True, text=True, check=True).stdout
+    text = pdf_text(report, layout=False)
     for phrase in SECTIONS:
         assert phrase in text, phrase
     assert "示意数据" in text and "西城街道" in text  # the demo's data, labelled illustrative
-    info = subprocess.run(["pdfinfo", str(report)], capture_output=True, text=True, check=True).stdout
-    pages = int(re.search(r"Pages:\s+(\d+)", info).group(1))
+    pages = pdf_pages(report)
     assert pages >= 6 and f"共 {pages} 页" in text

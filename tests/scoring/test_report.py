@@ -8,7 +8,6 @@ import json
 import os
 import pickle
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -29,30 +28,12 @@ from scoring.report import (
     write_files,
 )
 from tests import render_cache
-from tests.conftest import QUESTIONNAIRES, locked, need, shared_folder
+from tests.conftest import QUESTIONNAIRES, locked, shared_folder
+from tests.pdf_support import need_poppler, pdf_pages, pdf_text
 from tests.scoring.report_data import fake_results, synthetic_responses
 
 BENCHMARKS = Path(__file__).resolve().parents[2] / "questionnaires" / "benchmarks"
 CONTRACT_KEYS = {"overall", "domains", "target", "weights", "design", "excluded", "subgroups", "inputs", "version"}
-
-
-def need_poppler():
-    if shutil.which("pdftotext") is None or shutil.which("pdffonts") is None:
-        need("poppler-utils (pdftotext, pdffonts)", "apt-get install poppler-utils")
-
-
-def pdf_text(path: Path, *, first: int | None = None, last: int | None = None) -> str:
-    command = ["pdftotext", "-layout"]
-    if first:
-        command += ["-f", str(first)]
-    if last:
-        command += ["-l", str(last)]
-    return subprocess.run([*command, str(path), "-"], capture_output=True, text=True, check=True).stdout
-
-
-def pdf_pages(path: Path) -> int:
-    info = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True, check=True).stdout
-    return int(re.search(r"Pages:\s+(\d+)", info).group(1))
 
 
 GENERATED = dt.datetime(2025, 7, 1, 1, 30, tzinfo=dt.UTC)  # 09:30 in Beijing
